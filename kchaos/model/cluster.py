@@ -1,0 +1,243 @@
+"""Immutable model of a cluster: the validated topology, ready for simulation.
+
+The topology layer (``kchaos.topology``) parses and validates a YAML file and
+builds one :class:`Cluster`. Everything downstream (engine, exact answers,
+reports) reads only these frozen objects, never the YAML.
+
+Conventions: times are seconds (float), cpu is cores, memory is bytes,
+probabilities and utilisations are fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DomainKind = Literal["region", "datacenter", "rack", "server", "node", "regionLink"]
+#: Blast-radius hierarchy from the largest to the smallest physical domain.
+HIERARCHY: tuple[str, ...] = ("region", "datacenter", "rack", "server", "node")
+#: Every kind of failure instance, in the order used by the failure sampler.
+FAILURE_KINDS: tuple[str, ...] = ("node", "server", "rack", "datacenter", "region", "regionLink")
+
+NodeRole = Literal["control-plane", "etcd", "apiserver", "worker"]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A positive random duration with a given mean (seconds).
+
+    kind: ``exponential`` | ``weibull`` (``shape`` = Weibull k) |
+    ``lognormal`` (``shape`` = sigma of the underlying normal) | ``fixed``.
+    """
+
+    kind: Literal["exponential", "weibull", "lognormal", "fixed"]
+    mean: float
+    shape: float | None = None
+
+
+@dataclass(frozen=True)
+class FailureSpec:
+    """How one kind of instance fails and is repaired. ``ttf is None`` = never fails."""
+
+    kind: str
+    ttf: Distribution | None
+    ttr: Distribution
+
+    @property
+    def unavailability(self) -> float:
+        """Stationary probability of being down: mttr / (mtbf + mttr) (any distribution)."""
+        if self.ttf is None:
+            return 0.0
+        return self.ttr.mean / (self.ttf.mean + self.ttr.mean)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One failure instance: a region, datacenter, rack, server, node or region link.
+
+    ``parent`` is the index of the enclosing domain (node -> server -> rack ->
+    datacenter -> region); region links have no parent and name their two
+    regions in ``regions``.
+    """
+
+    index: int
+    kind: str
+    name: str
+    parent: int | None = None
+    regions: tuple[int, int] | None = None  # regionLink only: the two region domain indices
+    line: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    cpu: float
+    memory: float
+    pods: int
+
+
+@dataclass(frozen=True)
+class Node:
+    """A VM / kubelet. ``domain`` is its own failure instance; ``ancestors`` are the
+    domain indices of its server, rack, datacenter and region (in that order)."""
+
+    index: int
+    name: str
+    role: str  # NodeRole
+    domain: int
+    server: int
+    rack: int
+    datacenter: int
+    region: int
+    capacity: Capacity
+    pool: str | None = None
+    runs_etcd: bool = False
+    runs_apiserver: bool = False  # also kube-controller-manager and kube-scheduler
+
+    @property
+    def ancestors(self) -> tuple[int, int, int, int]:
+        return (self.server, self.rack, self.datacenter, self.region)
+
+    @property
+    def schedulable(self) -> bool:
+        """Workloads land only on workers (control-plane nodes carry the NoSchedule taint)."""
+        return self.role == "worker"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A PodTopologySpread constraint over one level of the hierarchy."""
+
+    over: str  # server | rack | datacenter | region
+    max_skew: int = 1
+    when_unsatisfiable: str = "DoNotSchedule"  # or ScheduleAnyway
+    node_taints_policy: str = "Ignore"  # or Honor
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    kind: str  # Deployment | StatefulSet | DaemonSet
+    replicas: int  # DaemonSet: 0 here, one pod per worker at build time
+    cpu: float
+    memory: float
+    min_available: int | None  # resolved count; None for DaemonSet with percent (resolved on workers)
+    min_available_fraction: float | None = None  # set when given as a percentage
+    spread: Spread | None = None
+    volume_scope: str | None = None  # StatefulSet: server | rack | datacenter | region
+    line: int | None = None
+
+    def required(self, desired: int) -> int:
+        """Ready replicas needed for the workload to count as available."""
+        if self.min_available_fraction is not None:
+            import math
+
+            return max(0, math.ceil(self.min_available_fraction * desired - 1e-9))
+        return int(self.min_available if self.min_available is not None else 1)
+
+
+@dataclass(frozen=True)
+class EtcdTiming:
+    heartbeat: float = 0.1
+    election_timeout: float = 1.0
+    pre_vote: bool = True
+    fsync: float = 0.001
+
+
+@dataclass(frozen=True)
+class LeaderElectionTiming:
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+
+@dataclass(frozen=True)
+class KubernetesTiming:
+    node_monitor_grace_period: float = 50.0
+    not_ready_toleration: float = 300.0
+    pod_startup: float = 30.0
+
+
+@dataclass(frozen=True)
+class Network:
+    """Round-trip times in seconds. ``region_rtt`` maps a sorted pair of region
+    domain indices to the RTT between them."""
+
+    same_server: float = 50e-6
+    same_rack: float = 100e-6
+    same_datacenter: float = 500e-6
+    same_region: float = 2e-3
+    region_rtt: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Slo:
+    control_plane: float | None = None  # fraction, e.g. 0.9999
+    workloads: dict[str, float] = field(default_factory=dict)
+    max_node_utilization: float | None = None  # fraction, e.g. 0.9
+    max_pending_pods: int | None = None
+
+
+@dataclass(frozen=True)
+class Advisory:
+    code: str
+    message: str
+    severity: str = "warning"  # info | warning
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The whole validated topology."""
+
+    name: str
+    description: str
+    source: str  # file path as given
+    sha256: str
+    domains: tuple[Domain, ...]
+    nodes: tuple[Node, ...]
+    members: tuple[int, ...]  # node indices running an etcd member, in member order
+    apiservers: tuple[int, ...]  # node indices running apiserver + controller-manager + scheduler
+    etcd_topology: str  # stacked | external
+    etcd: EtcdTiming
+    leader_election: LeaderElectionTiming
+    kubernetes: KubernetesTiming
+    network: Network
+    failures: dict[str, FailureSpec]  # keyed by FAILURE_KINDS
+    workloads: tuple[Workload, ...]
+    slo: Slo
+    advisories: tuple[Advisory, ...] = ()  # found while validating (static)
+
+    # -- derived helpers ---------------------------------------------------
+    @property
+    def quorum(self) -> int:
+        return len(self.members) // 2 + 1
+
+    @property
+    def tolerates(self) -> int:
+        return len(self.members) - self.quorum
+
+    @property
+    def workers(self) -> tuple[int, ...]:
+        return tuple(n.index for n in self.nodes if n.schedulable)
+
+    def domains_of_kind(self, kind: str) -> tuple[Domain, ...]:
+        return tuple(d for d in self.domains if d.kind == kind)
+
+    def rtt(self, a: int, b: int) -> float:
+        """Round-trip time between nodes ``a`` and ``b`` (0 for the same node)."""
+        if a == b:
+            return 0.0
+        na, nb = self.nodes[a], self.nodes[b]
+        if na.server == nb.server:
+            return self.network.same_server
+        if na.rack == nb.rack:
+            return self.network.same_rack
+        if na.datacenter == nb.datacenter:
+            return self.network.same_datacenter
+        if na.region == nb.region:
+            return self.network.same_region
+        key = (min(na.region, nb.region), max(na.region, nb.region))
+        return self.network.region_rtt[key]

@@ -1,0 +1,708 @@
+"""The event engine: replays one failure history through Kubernetes' reactions.
+
+Failure and repair times come from a sampler (``failures.py``) as sorted arrays;
+everything Kubernetes does in response (elections, lease takeovers, NotReady,
+eviction, replacement, scheduling, pod start) goes on one heap of
+``(time, seq, kind, a, b)`` entries, the counter ``seq`` making ties
+deterministic. Stale entries are dropped by comparing an epoch or version.
+The engine does no I/O and keeps only streamed sums, episode durations and a
+few samples per history (:class:`HistoryResult`).
+
+Cached across histories (:class:`ClusterModel`): the nodes under each domain,
+the quorum partition for a given set of dead members and cut links, commit
+latency per leader and membership, and the initial placement.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from math import inf, sqrt
+
+import numpy as np
+
+from .cluster import Cluster
+from .failures import History
+from .raft import ElectionModel, commit_latency
+from .scheduler import Placement, Scheduler
+
+ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY = range(6)
+KCM, SCHEDULER = 0, 1
+DEFAULT_UTILIZATION_LIMIT = 0.9
+#: client-go leader election: JitterUntil(retryPeriod, jitterFactor=1.2)
+LEASE_JITTER = 1.2
+
+
+@dataclass
+class Episodes:
+    """Down time of one yes/no quantity: total seconds and each episode's length."""
+
+    down: bool = False
+    since: float = 0.0
+    total: float = 0.0
+    durations: list = field(default_factory=list)
+
+    def set(self, t: float, down: bool) -> None:
+        if down == self.down:
+            return
+        if down:
+            self.since = t
+        else:
+            d = t - self.since
+            self.total += d
+            self.durations.append(d)
+        self.down = down
+
+    def close(self, t: float) -> None:
+        """End of the history: count an open episode up to ``t`` (censored)."""
+        if self.down:
+            d = t - self.since
+            self.total += d
+            self.durations.append(d)
+            self.down = False
+
+
+@dataclass
+class HistoryResult:
+    """Streamed figures of one history; :mod:`kchaos.analysis` combines them."""
+
+    index: int
+    horizon: float
+    weight: float
+    failures: int
+    domain_failures: np.ndarray
+    api: Episodes
+    quorum: Episodes
+    workloads: list[Episodes]
+    election_gaps: list[float]
+    election_causes: list[str]
+    recoveries: list[list[float]]
+    commit_seconds: dict[float, float]
+    above_limit: Episodes
+    pending_pod_seconds: float
+    max_pending: int
+    hottest_after_failure: list[float]
+    baseline_hottest: float
+
+
+class ClusterModel:
+    """Everything about a cluster the engine computes once and reuses."""
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        nodes = cluster.nodes
+        self.n_nodes = len(nodes)
+        # Nodes affected by each failure instance (physical domains only).
+        under: dict[int, list[int]] = {d.index: [] for d in cluster.domains}
+        for n in nodes:
+            for d in (n.domain, *n.ancestors):
+                under[d].append(n.index)
+        self.nodes_under = {d: tuple(v) for d, v in under.items() if cluster.domains[d].kind != "regionLink"}
+        self.link_bit = {d.index: 1 << i for i, d in enumerate(cluster.domains_of_kind("regionLink"))}
+        self.links = [(d.index, d.regions) for d in cluster.domains_of_kind("regionLink")]
+        self.regions = [d.index for d in cluster.domains_of_kind("region")]
+
+        # etcd members and API servers.
+        self.member_nodes = list(cluster.members)
+        self.member_of_node = {n: i for i, n in enumerate(self.member_nodes)}
+        self.member_region = [nodes[n].region for n in self.member_nodes]
+        self.quorum = cluster.quorum
+        m = len(self.member_nodes)
+        self.rtt = np.array([[cluster.rtt(a, b) for b in self.member_nodes] for a in self.member_nodes]) \
+            if m else np.zeros((0, 0))
+        self.election = ElectionModel(self.rtt, cluster.etcd)
+        self.api_nodes = list(cluster.apiservers)
+        self.cp_nodes = set(self.member_nodes) | set(self.api_nodes)
+        self.workers = [n.index for n in nodes if n.schedulable]
+        self.worker_mask = np.array([n.schedulable for n in nodes], dtype=bool)
+        self._partition_cache: dict[tuple[int, int], tuple] = {}
+        self._components_cache: dict[int, dict[int, int]] = {}
+        self._commit_cache: dict[tuple, float] = {}
+
+        # Pods: one entry per replica; DaemonSets get one pod per worker, pinned to it.
+        self.pod_workload: list[int] = []
+        self.pod_pin: list[int] = []
+        self.workload_pods: list[list[int]] = []
+        for w, wl in enumerate(cluster.workloads):
+            ids = []
+            if wl.kind == "DaemonSet":
+                for node in self.workers:
+                    ids.append(len(self.pod_workload))
+                    self.pod_workload.append(w)
+                    self.pod_pin.append(node)
+            else:
+                for _ in range(wl.replicas):
+                    ids.append(len(self.pod_workload))
+                    self.pod_workload.append(w)
+                    self.pod_pin.append(-1)
+            self.workload_pods.append(ids)
+        self.n_pods = len(self.pod_workload)
+        self.workload_desired = [len(p) for p in self.workload_pods]
+        self.workload_required = [wl.required(d) for wl, d in zip(cluster.workloads, self.workload_desired)]
+        self.is_daemon = [cluster.workloads[w].kind == "DaemonSet" for w in self.pod_workload]
+        self.is_stateful = [cluster.workloads[w].kind == "StatefulSet" for w in self.pod_workload]
+        self.scope_level = [cluster.workloads[w].volume_scope for w in self.pod_workload]
+        self.scheduler = Scheduler(cluster, self.pod_workload)
+        self.baseline, self.baseline_scope = self._initial_placement()
+        util = self.scheduler.utilization(self.baseline)
+        self.baseline_hottest = float(util[self.worker_mask].max()) if self.workers else 0.0
+        slo_limit = cluster.slo.max_node_utilization
+        self.utilization_limit = slo_limit if slo_limit is not None else DEFAULT_UTILIZATION_LIMIT
+
+    # -- placement ---------------------------------------------------------------
+    def scope_of(self, pod: int, node: int) -> int:
+        """The volume scope domain a StatefulSet pod gets when first bound to ``node``."""
+        level = self.scope_level[pod]
+        if level is None:
+            return -1
+        n = self.cluster.nodes[node]
+        return {"server": n.server, "rack": n.rack, "datacenter": n.datacenter, "region": n.region,
+                "node": n.domain}[level]
+
+    def _initial_placement(self) -> tuple[Placement, list[int]]:
+        """All nodes up: DaemonSets first (they reserve their node), then workloads in file order."""
+        sch = self.scheduler
+        pl = sch.empty_placement(self.n_pods)
+        scope = [-1] * self.n_pods
+        order = sorted(range(self.n_pods), key=lambda p: (not self.is_daemon[p], p))
+        for p in order:
+            pin = self.pod_pin[p]
+            node = sch.pick(pl, p, only=pin if pin >= 0 else None)
+            if node >= 0:
+                sch.bind(pl, p, node)
+                scope[p] = self.scope_of(p, node)
+        return pl, scope
+
+    # -- control plane lookups (cached) ----------------------------------------------
+    def components(self, cut: int) -> dict[int, int]:
+        """Region -> connected component id, given the bitmask of cut region links."""
+        comp = self._components_cache.get(cut)
+        if comp is None:
+            parent = {r: r for r in self.regions}
+
+            def find(r):
+                while parent[r] != r:
+                    parent[r] = parent[parent[r]]
+                    r = parent[r]
+                return r
+
+            for d, (a, b) in self.links:
+                if not cut & self.link_bit[d]:
+                    parent[find(a)] = find(b)
+            comp = {r: find(r) for r in self.regions}
+            self._components_cache[cut] = comp
+        return comp
+
+    def quorum_partition(self, alive: int, cut: int) -> tuple:
+        """(live members of the partition holding quorum, its component) or (None, None)."""
+        key = (alive, cut)
+        hit = self._partition_cache.get(key)
+        if hit is None:
+            comp = self.components(cut)
+            groups: dict[int, list[int]] = {}
+            for i, region in enumerate(self.member_region):
+                if alive >> i & 1:
+                    groups.setdefault(comp[region], []).append(i)
+            hit = (None, None)
+            for c, members in groups.items():
+                if len(members) >= self.quorum:
+                    hit = (tuple(members), c)
+                    break
+            self._partition_cache[key] = hit
+        return hit
+
+    def commit_latency(self, leader: int, live: tuple) -> float:
+        key = (leader, live)
+        lat = self._commit_cache.get(key)
+        if lat is None:
+            lat = commit_latency(self.rtt, leader, live, self.quorum, self.cluster.etcd.fsync)
+            self._commit_cache[key] = lat
+        return lat
+
+
+class HistoryRun:
+    """Mutable state of one history; ``run()`` plays it to the end."""
+
+    def __init__(self, model: ClusterModel, history: History, rng: np.random.Generator):
+        self.m = model
+        self.c = model.cluster
+        self.h = history
+        self.rng = rng
+        self.heap: list = []
+        self.seq = 0
+        m, c = model, model.cluster
+        n = model.n_nodes
+        # Infrastructure state.
+        self.down_count = [0] * n
+        self.node_up = [True] * n
+        self.up_arr = np.ones(n, dtype=bool)
+        self.node_epoch = [0] * n
+        self.not_ready = [False] * n
+        self.evicted = [False] * n
+        self.cut = 0
+        self.alive = (1 << len(m.member_nodes)) - 1
+        # Pods.
+        self.pl = m.baseline.copy()
+        self.scope = list(m.baseline_scope)
+        self.node_pods: list[set] = [set() for _ in range(n)]
+        for p, node in enumerate(self.pl.pod_node):
+            if node >= 0:
+                self.node_pods[node].add(p)
+        self.ready = [node >= 0 for node in self.pl.pod_node]
+        self.terminating = [False] * m.n_pods
+        self.version = [0] * m.n_pods
+        self.down_since = [np.nan] * m.n_pods
+        self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
+        self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
+        # Control plane.
+        self.leader = -1
+        self.electing = False
+        self.election_epoch = 0
+        self.election_end_winner = -1
+        self.election_live: tuple | None = None
+        self.election_cause = ""
+        self.live: tuple | None = None
+        self.component = None
+        self.outside_since: dict[int, float] = {}
+        self.writes_ok = False
+        self.api_ok = False
+        self.holder = [-1, -1]
+        self.renewing = [False, False]
+        self.lease_renew = [-inf, -inf]  # last successful renewal while nobody renews
+        self.lease_epoch = [0, 0]
+        self.acquire_pending = [False, False]
+        self.controllers_ready = False
+        self.deferred: list[tuple[int, int, int]] = []
+        self.latency = None
+        self.latency_since = 0.0
+        # Statistics.
+        self.api = Episodes()
+        self.quorum = Episodes()
+        self.wl_eps = [Episodes() for _ in c.workloads]
+        self.election_gaps: list[float] = []
+        self.election_causes: list[str] = []
+        self.election_started = 0.0
+        self.recoveries: list[list[float]] = [[] for _ in c.workloads]
+        self.commit_seconds: dict[float, float] = {}
+        self.above = Episodes()
+        self.pending_pod_seconds = 0.0
+        self.pending_since = 0.0
+        self.max_pending = len(self.pending)
+        self.hottest_after: list[float] = []
+        self.peak = None
+        self.util_dirty = True
+
+    # -- heap ---------------------------------------------------------------------------
+    def push(self, t: float, kind: int, a: int = 0, b: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, a, b))
+
+    # -- main loop ----------------------------------------------------------------------
+    def run(self) -> HistoryResult:
+        h, m = self.h, self.m
+        for d in h.initially_down:
+            self.apply_domain(0.0, int(d), True, initial=True)
+        alive_api = [n for n in m.api_nodes if self.node_up[n]] or m.api_nodes
+        for comp in (KCM, SCHEDULER):
+            if alive_api:
+                self.holder[comp] = alive_api[int(self.rng.integers(len(alive_api)))]
+        self.update_control_plane(0.0, initial=True)
+        for w in range(len(self.c.workloads)):
+            self.wl_eps[w].set(0.0, self.ready_count[w] < m.workload_required[w])
+        self.refresh_load(0.0)
+        times, domains, downs = h.times, h.domains, h.down
+        i, n_events, horizon = 0, len(times), h.horizon
+        heap = self.heap
+        while True:
+            t_fail = times[i] if i < n_events else inf
+            if heap and heap[0][0] <= t_fail:
+                t = heap[0][0]
+                if t > horizon:
+                    break
+                _, _, kind, a, b = heapq.heappop(heap)
+                self.dispatch(t, kind, a, b)
+            elif i < n_events:
+                t = float(t_fail)
+                if t > horizon:
+                    break
+                self.apply_domain(t, int(domains[i]), bool(downs[i]))
+                i += 1
+            else:
+                break
+            if self.util_dirty:
+                self.refresh_load(t)
+        return self.finish(horizon)
+
+    def dispatch(self, t: float, kind: int, a: int, b: int) -> None:
+        if kind == POD_READY:
+            self.on_pod_ready(t, a, b)
+        elif kind == NOT_READY:
+            self.on_not_ready(t, a, b)
+        elif kind == EVICT:
+            self.on_evict(t, a, b)
+        elif kind == ELECTION_DONE:
+            self.on_election_done(t, a)
+        elif kind == LEASE_ACQUIRE:
+            self.on_lease_acquire(t, a, b)
+        elif kind == LEASE_LOST:
+            self.on_lease_lost(t, a, b)
+
+    # -- infrastructure -------------------------------------------------------------------
+    def apply_domain(self, t: float, d: int, down: bool, initial: bool = False) -> None:
+        m = self.m
+        bit = m.link_bit.get(d)
+        if bit is not None:
+            self.cut = self.cut | bit if down else self.cut & ~bit
+            if not initial:
+                self.update_control_plane(t)
+            return
+        changed = []
+        delta = 1 if down else -1
+        for node in m.nodes_under[d]:
+            before = self.down_count[node]
+            self.down_count[node] = before + delta
+            if (before == 0) != (before + delta == 0):
+                changed.append(node)
+        if not changed:
+            return
+        cp_touched = False
+        workers_down = False
+        for node in changed:
+            if down:
+                self.node_down(t, node, initial)
+                workers_down |= m.worker_mask[node]
+            else:
+                self.node_returns(t, node)
+            cp_touched |= node in m.cp_nodes
+        if workers_down and not initial:
+            self.new_failure_episode()
+        if cp_touched and not initial:
+            self.update_control_plane(t)
+        if not down and self.controllers_ready:
+            self.schedule_pending(t)
+
+    def node_down(self, t: float, node: int, initial: bool) -> None:
+        self.node_up[node] = False
+        self.up_arr[node] = False
+        self.node_epoch[node] += 1
+        member = self.m.member_of_node.get(node)
+        if member is not None:
+            self.alive &= ~(1 << member)
+        self.util_dirty = True
+        for p in self.node_pods[node]:
+            self.version[p] += 1  # a pod that was starting will not start
+            if self.ready[p]:
+                self.set_ready(t, p, False)
+                self.down_since[p] = np.nan if initial else t
+        if self.m.worker_mask[node] and not self.not_ready[node]:
+            self.push(t + self.c.kubernetes.node_monitor_grace_period, NOT_READY, node, self.node_epoch[node])
+
+    def node_returns(self, t: float, node: int) -> None:
+        self.node_up[node] = True
+        self.up_arr[node] = True
+        self.node_epoch[node] += 1
+        member = self.m.member_of_node.get(node)
+        if member is not None:
+            self.alive |= 1 << member
+        self.util_dirty = True
+        if self.not_ready[node]:
+            self.not_ready[node] = False
+            self.pl.usable[node] = self.m.worker_mask[node]
+        self.evicted[node] = False
+        startup = self.c.kubernetes.pod_startup
+        for p in self.node_pods[node]:
+            if self.terminating[p]:  # StatefulSet pod kept its identity: recreated in place
+                self.terminating[p] = False
+                self.m.scheduler.count(self.pl, p, node, +1)
+            self.version[p] += 1
+            self.push(t + startup, POD_READY, p, self.version[p])
+
+    def on_not_ready(self, t: float, node: int, epoch: int) -> None:
+        if epoch != self.node_epoch[node]:
+            return
+        if not self.controllers_ready:
+            self.deferred.append((NOT_READY, node, epoch))
+            return
+        self.not_ready[node] = True
+        self.pl.usable[node] = False
+        self.push(t + self.c.kubernetes.not_ready_toleration, EVICT, node, epoch)
+        if self.pending:  # with nodeTaintsPolicy: Honor a NotReady node leaves the spread domains
+            self.schedule_pending(t)
+
+    def on_evict(self, t: float, node: int, epoch: int) -> None:
+        if epoch != self.node_epoch[node]:
+            return
+        if not self.controllers_ready:
+            self.deferred.append((EVICT, node, epoch))
+            return
+        m, sch = self.m, self.m.scheduler
+        self.evicted[node] = True
+        for p in sorted(self.node_pods[node]):
+            if m.is_daemon[p]:
+                continue  # DaemonSet pods tolerate unreachable nodes forever
+            if m.is_stateful[p]:
+                if not self.terminating[p]:  # stuck Terminating: identity held until the node returns
+                    self.terminating[p] = True
+                    sch.count(self.pl, p, node, -1)
+                continue
+            sch.unbind(self.pl, p)
+            self.node_pods[node].discard(p)
+            self.version[p] += 1
+            self.add_pending(t, p)
+        self.util_dirty = True
+        self.schedule_pending(t)
+
+    # -- pods -------------------------------------------------------------------------------
+    def add_pending(self, t: float, p: int) -> None:
+        self.pending_pod_seconds += len(self.pending) * (t - self.pending_since)
+        self.pending_since = t
+        self.pending.add(p)
+        if len(self.pending) > self.max_pending:
+            self.max_pending = len(self.pending)
+
+    def schedule_pending(self, t: float) -> None:
+        if not self.pending or not self.controllers_ready:
+            return
+        m, sch = self.m, self.m.scheduler
+        placed = []
+        for p in sorted(self.pending):
+            pin = m.pod_pin[p]
+            node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
+            if node < 0:
+                continue
+            sch.bind(self.pl, p, node)
+            if self.scope[p] < 0 and m.scope_level[p] is not None:
+                self.scope[p] = m.scope_of(p, node)
+            self.node_pods[node].add(p)
+            placed.append(p)
+            self.version[p] += 1
+            if self.node_up[node]:
+                self.push(t + self.c.kubernetes.pod_startup, POD_READY, p, self.version[p])
+        if placed:
+            self.pending_pod_seconds += len(self.pending) * (t - self.pending_since)
+            self.pending_since = t
+            self.pending.difference_update(placed)
+            self.util_dirty = True
+
+    def on_pod_ready(self, t: float, p: int, version: int) -> None:
+        if version != self.version[p] or self.ready[p]:
+            return
+        node = self.pl.pod_node[p]
+        if node < 0 or not self.node_up[node]:
+            return
+        self.set_ready(t, p, True)
+        since = self.down_since[p]
+        if since == since:  # not NaN
+            self.recoveries[self.m.pod_workload[p]].append(t - since)
+        self.down_since[p] = np.nan
+
+    def set_ready(self, t: float, p: int, ready: bool) -> None:
+        self.ready[p] = ready
+        w = self.m.pod_workload[p]
+        self.ready_count[w] += 1 if ready else -1
+        self.wl_eps[w].set(t, self.ready_count[w] < self.m.workload_required[w])
+
+    # -- load ----------------------------------------------------------------------------------
+    def refresh_load(self, t: float) -> None:
+        self.util_dirty = False
+        m = self.m
+        mask = self.up_arr & m.worker_mask
+        if mask.any():
+            util = m.scheduler.utilization(self.pl)
+            hottest = float(util[mask].max())
+        else:
+            hottest = 0.0
+        self.above.set(t, hottest > m.utilization_limit + 1e-9)
+        if self.peak is not None and hottest > self.peak:
+            self.peak = hottest
+
+    def new_failure_episode(self) -> None:
+        """A failure took workers down: close the previous episode's peak, open a new one."""
+        if self.peak is not None:
+            self.hottest_after.append(self.peak)
+        self.peak = 0.0
+        self.util_dirty = True
+
+    # -- control plane ------------------------------------------------------------------------
+    def update_control_plane(self, t: float, initial: bool = False) -> None:
+        m = self.m
+        live, component = m.quorum_partition(self.alive, self.cut)
+        disrupt = False
+        if live is not None and not self.c.etcd.pre_vote:
+            # Without pre-vote, a member that campaigned alone while cut off comes back
+            # with a higher term and forces the leader to step down.
+            for i in live:
+                since = self.outside_since.pop(i, None)
+                if since is not None and t - since >= self.c.etcd.election_timeout:
+                    disrupt = True
+        for i in range(len(m.member_nodes)):
+            in_quorum = live is not None and i in live
+            if self.alive >> i & 1 and not in_quorum:
+                self.outside_since.setdefault(i, t)
+            elif not self.alive >> i & 1:
+                self.outside_since.pop(i, None)
+        self.live, self.component = live, component
+        self.quorum.set(t, live is None)
+        if live is None:
+            if self.leader >= 0 or self.electing:
+                self.leader = -1
+                self.electing = False
+                self.election_epoch += 1
+        elif initial:
+            self.leader = live[int(self.rng.integers(len(live)))]
+        elif self.electing:
+            if live != self.election_live:
+                self.start_election(t, live, self.election_cause)
+        elif self.leader < 0:
+            self.start_election(t, live, "quorum-restored")
+        elif self.leader not in live or disrupt:
+            self.start_election(t, live, "leader-lost")
+        self.refresh_api(t)
+
+    def start_election(self, t: float, live: tuple, cause: str) -> None:
+        if not self.electing:
+            self.election_started = t
+        self.leader = -1
+        self.electing = True
+        self.election_epoch += 1
+        self.election_live = live
+        self.election_cause = cause
+        gap, winner = self.m.election.sample(self.rng, live, cause)
+        self.election_end_winner = winner
+        self.push(t + gap, ELECTION_DONE, self.election_epoch)
+
+    def on_election_done(self, t: float, epoch: int) -> None:
+        if epoch != self.election_epoch or not self.electing:
+            return
+        self.electing = False
+        self.leader = self.election_end_winner
+        self.election_gaps.append(t - self.election_started)
+        self.election_causes.append(self.election_cause)
+        self.refresh_api(t)
+
+    def apiserver_reaches(self, node: int) -> bool:
+        """An apiserver on ``node`` can serve writes: it is up and in the quorum's partition."""
+        if not self.node_up[node] or self.component is None:
+            return False
+        comp = self.m.components(self.cut)
+        return comp[self.c.nodes[node].region] == self.component
+
+    def refresh_api(self, t: float) -> None:
+        self.writes_ok = self.leader >= 0 and not self.electing
+        api_ok = self.writes_ok and any(self.apiserver_reaches(n) for n in self.m.api_nodes)
+        self.api_ok = api_ok
+        self.api.set(t, not api_ok)
+        # Commit latency, weighted by time.
+        lat = self.m.commit_latency(self.leader, self.live) if self.writes_ok else None
+        if lat != self.latency:
+            if self.latency is not None:
+                self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + t - self.latency_since
+            self.latency, self.latency_since = lat, t
+        self.refresh_leases(t)
+
+    # -- kube-controller-manager / kube-scheduler leases ------------------------------------
+    def refresh_leases(self, t: float) -> None:
+        rp = self.c.leader_election.retry_period
+        for comp in (KCM, SCHEDULER):
+            h = self.holder[comp]
+            if h >= 0:
+                reaches = self.api_ok and self.apiserver_reaches(h)
+                if not self.node_up[h]:
+                    if self.renewing[comp]:
+                        self.lease_renew[comp] = t - self.rng.random() * rp
+                    self.holder[comp] = -1
+                    self.renewing[comp] = False
+                    self.lease_epoch[comp] += 1
+                    self.schedule_acquire(t, comp)
+                elif not reaches and self.renewing[comp]:
+                    self.renewing[comp] = False
+                    self.lease_renew[comp] = t - self.rng.random() * rp
+                    self.lease_epoch[comp] += 1
+                    self.push(self.lease_renew[comp] + self.c.leader_election.renew_deadline,
+                              LEASE_LOST, comp, self.lease_epoch[comp])
+                elif reaches and not self.renewing[comp]:
+                    self.renewing[comp] = True
+                    self.lease_epoch[comp] += 1
+            elif not self.acquire_pending[comp]:
+                self.schedule_acquire(t, comp)
+        self.refresh_controllers(t)
+
+    def schedule_acquire(self, t: float, comp: int) -> None:
+        """Standbys retry every retryPeriod (jitter 1.2); the first try after the lease
+        expired, while the API answers, takes it."""
+        if not self.api_ok:
+            return
+        candidates = [n for n in self.m.api_nodes if self.apiserver_reaches(n)]
+        if not candidates:
+            return
+        le = self.c.leader_election
+        start = max(t, self.lease_renew[comp] + le.lease_duration)
+        a, b = le.retry_period, le.retry_period * (1.0 + LEASE_JITTER)
+        k = len(candidates)
+        # Residual time to each candidate's next try: size-biased period times a uniform.
+        periods = np.sqrt(a * a + self.rng.random(k) * (b * b - a * a))
+        residual = self.rng.random(k) * periods
+        first = int(np.argmin(residual))
+        self.acquire_pending[comp] = True
+        self.lease_epoch[comp] += 1
+        self.push(start + float(residual[first]), LEASE_ACQUIRE, comp, self.lease_epoch[comp] * 1024 + first)
+
+    def on_lease_acquire(self, t: float, comp: int, token: int) -> None:
+        epoch, first = divmod(token, 1024)
+        if epoch != self.lease_epoch[comp]:
+            return
+        self.acquire_pending[comp] = False
+        candidates = [n for n in self.m.api_nodes if self.apiserver_reaches(n)] if self.api_ok else []
+        if not candidates:
+            return  # retried when the API comes back (refresh_leases)
+        self.holder[comp] = candidates[min(first, len(candidates) - 1)]
+        self.renewing[comp] = True
+        self.lease_epoch[comp] += 1
+        self.refresh_controllers(t)
+
+    def on_lease_lost(self, t: float, comp: int, epoch: int) -> None:
+        if epoch != self.lease_epoch[comp]:
+            return
+        self.holder[comp] = -1
+        self.lease_epoch[comp] += 1
+        self.acquire_pending[comp] = False
+        self.schedule_acquire(t, comp)
+        self.refresh_controllers(t)
+
+    def refresh_controllers(self, t: float) -> None:
+        ready = self.api_ok and self.renewing[KCM] and self.renewing[SCHEDULER]
+        if ready and not self.controllers_ready:
+            self.controllers_ready = True
+            deferred, self.deferred = self.deferred, []
+            for kind, node, epoch in deferred:
+                if kind == NOT_READY:
+                    self.on_not_ready(t, node, epoch)
+                else:
+                    self.on_evict(t, node, epoch)
+            self.schedule_pending(t)
+        else:
+            self.controllers_ready = ready
+
+    # -- end -------------------------------------------------------------------------------------
+    def finish(self, horizon: float) -> HistoryResult:
+        for eps in (self.api, self.quorum, self.above, *self.wl_eps):
+            eps.close(horizon)
+        if self.latency is not None:
+            self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + horizon - self.latency_since
+        self.pending_pod_seconds += len(self.pending) * (horizon - self.pending_since)
+        if self.peak is not None:
+            self.hottest_after.append(self.peak)
+        h = self.h
+        dom_fail = np.bincount(h.domains[h.down], minlength=len(self.c.domains))
+        return HistoryResult(
+            index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
+            domain_failures=dom_fail, api=self.api, quorum=self.quorum, workloads=self.wl_eps,
+            election_gaps=self.election_gaps, election_causes=self.election_causes,
+            recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
+            pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
+            hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)
+
+
+def simulate_history(model: ClusterModel, history: History, seed: np.random.SeedSequence) -> HistoryResult:
+    """Play one history with its own random stream (for elections, leases)."""
+    return HistoryRun(model, history, np.random.default_rng(seed)).run()

@@ -1,0 +1,109 @@
+"""Monte Carlo driver: N failures spread over independent histories.
+
+``--failures N`` injects N failure events in total. The driver first draws the
+failure histories (cheap, vectorised) until N failures exist, cutting the last
+history right after the N-th, then plays each history through the engine,
+possibly in parallel. Every history has its own child of one
+``SeedSequence(seed)``, so results do not depend on ``--jobs`` or timing.
+An interrupt keeps the histories already finished and marks the run partial.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import KchaosUsageError
+from .cluster import Cluster
+from .engine import ClusterModel, HistoryResult, simulate_history
+from .failures import History, StationarySampler
+
+#: Histories per run when there are enough failures: enough independent batches
+#: for an honest between-history variance, long enough that each holds many failures.
+TARGET_HISTORIES = 40
+MIN_FAILURES_PER_HISTORY = 25
+
+
+@dataclass
+class SimulationOutput:
+    cluster: Cluster
+    model: ClusterModel
+    histories: list[HistoryResult]
+    failures_requested: int
+    seed: int
+    jobs: int
+    wall_seconds: float
+    partial: bool
+    failure_rate: float  # expected failure events per second (stationary)
+
+
+def plan_histories(sampler: StationarySampler, failures: int, seed: int) -> list[tuple[History, np.random.SeedSequence]]:
+    """Draw failure histories until ``failures`` events exist; each with its engine seed."""
+    if sampler.failure_rate <= 0:
+        raise KchaosUsageError("every failure kind is switched off (`none`): there is nothing to simulate")
+    n_hist = max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY))
+    horizon = failures / n_hist / sampler.failure_rate
+    root = np.random.SeedSequence(seed)
+    planned, total = [], 0
+    while total < failures:
+        child = root.spawn(1)[0]
+        fail_seed, engine_seed = child.spawn(2)
+        hist = sampler.history(len(planned), horizon, np.random.default_rng(fail_seed))
+        if total + hist.failures >= failures:
+            hist = hist.truncated(failures - total)
+        total += hist.failures
+        planned.append((hist, engine_seed))
+        if len(planned) > 100 * n_hist + 1000:  # a pathological spec; never loop forever
+            break
+    return planned
+
+
+_worker_model: ClusterModel | None = None
+
+
+def _init_worker(cluster: Cluster) -> None:
+    global _worker_model
+    _worker_model = ClusterModel(cluster)
+
+
+def _run_in_worker(item: tuple[History, np.random.SeedSequence]) -> HistoryResult:
+    assert _worker_model is not None
+    return simulate_history(_worker_model, *item)
+
+
+def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, jobs: int = 1,
+                    progress: Callable[[int], None] | None = None,
+                    model: ClusterModel | None = None) -> SimulationOutput:
+    """Simulate ``failures`` failure events; ``progress`` gets the failures done so far."""
+    if failures < 1:
+        raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
+    start = time.perf_counter()
+    model = model or ClusterModel(cluster)
+    sampler = StationarySampler(cluster)
+    planned = plan_histories(sampler, failures, seed)
+    results: list[HistoryResult] = []
+    partial = False
+    done = 0
+    try:
+        if jobs > 1 and len(planned) > 1:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(cluster,)) as pool:
+                for res in pool.map(_run_in_worker, planned, chunksize=1):
+                    results.append(res)
+                    done += res.failures
+                    if progress:
+                        progress(done)
+        else:
+            for item in planned:
+                res = simulate_history(model, *item)
+                results.append(res)
+                done += res.failures
+                if progress:
+                    progress(done)
+    except KeyboardInterrupt:
+        partial = True
+    return SimulationOutput(cluster, model, results, failures, seed, jobs,
+                            time.perf_counter() - start, partial, sampler.failure_rate)
