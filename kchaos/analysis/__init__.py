@@ -1,0 +1,17 @@
+"""Statistics over simulated histories: from engine output to the results document."""
+
+from __future__ import annotations
+
+from ..model.montecarlo import SimulationOutput
+from . import slo
+from .summary import summarize
+
+
+def analyze(output: SimulationOutput) -> dict:
+    """The full results document (results.json) of one simulation."""
+    results = summarize(output)
+    results["slo"] = slo.evaluate(output.cluster, results)
+    return results
+
+
+__all__ = ["analyze", "summarize"]

@@ -1,0 +1,234 @@
+"""From simulated histories to one results document (the schema of results.json).
+
+Flat per-history records -> a DataFrame -> one summary dict, as Ciw does.
+"""
+
+from __future__ import annotations
+
+from math import log10
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..model.cluster import Cluster
+from ..model.engine import ClusterModel
+from ..model.montecarlo import SimulationOutput
+from . import exact
+from .advisories import dynamic_advisories
+from .blast import BlastRadius, domain_table
+from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram, quantiles,
+                         unavailability_interval, weighted_quantile)
+
+SCHEMA = "kchaos.results/v1"
+
+
+def _rnd(x, digits=6):
+    return None if x is None else float(round(x, digits))
+
+
+def _availability(iv: Interval) -> dict:
+    a = iv.as_availability()
+    return {"estimate": _rnd(a.estimate, 9), "ci95": [_rnd(a.low, 9), _rnd(a.high, 9)]}
+
+
+def _downtime(iv: Interval) -> dict:
+    return {"estimate": _rnd(iv.estimate * MINUTES_PER_YEAR, 3),
+            "ci95": [_rnd(iv.low * MINUTES_PER_YEAR, 3), _rnd(iv.high * MINUTES_PER_YEAR, 3)]}
+
+
+def nines(availability: float | None) -> float | None:
+    if availability is None:
+        return None
+    return float("inf") if availability >= 1.0 else -log10(1.0 - availability)
+
+
+def history_frame(out: SimulationOutput) -> pd.DataFrame:
+    """One row per history: the flat records every figure is derived from."""
+    rows = []
+    for h in out.histories:
+        row = {"history": h.index, "seconds": h.horizon, "weight": h.weight, "failures": h.failures,
+               "api_down": h.api.total, "quorum_down": h.quorum.total, "above_limit": h.above_limit.total,
+               "pending_pod_seconds": h.pending_pod_seconds, "max_pending": h.max_pending,
+               "elections": len(h.election_gaps), "election_seconds": float(sum(h.election_gaps))}
+        for w, eps in enumerate(h.workloads):
+            row[f"wl{w}_down"] = eps.total
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def typical_episode(cluster: Cluster) -> float:
+    """Episode length assumed for an upper bound when none was observed: the longest mean repair."""
+    return max((s.ttr.mean for s in cluster.failures.values() if s.ttf is not None), default=3600.0)
+
+
+def summarize(out: SimulationOutput) -> dict:
+    c, model = out.cluster, out.model
+    df = history_frame(out)
+    seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
+    total_seconds = float(seconds.sum())
+    typical = typical_episode(c)
+
+    def interval(get_eps, column) -> Interval:
+        durations = [d for h in out.histories for d in get_eps(h).durations]
+        return unavailability_interval(durations, df[column].to_numpy() if len(df) else np.zeros(0),
+                                       seconds, typical)
+
+    api_iv = interval(lambda h: h.api, "api_down")
+    quorum_iv = interval(lambda h: h.quorum, "quorum_down")
+
+    gaps = np.array([g for h in out.histories for g in h.election_gaps]) * 1000.0
+    causes = [cz for h in out.histories for cz in h.election_causes]
+    lost_gaps = np.array([g for g, cz in zip(gaps, causes) if cz == "leader-lost"])
+    q = quantiles(gaps, (0.5, 0.99))
+    commit: dict[float, float] = {}
+    for h in out.histories:
+        for lat, secs in h.commit_seconds.items():
+            commit[lat] = commit.get(lat, 0.0) + secs
+    lat_values = np.array(sorted(commit)) * 1000.0
+    lat_weights = np.array([commit[k] for k in sorted(commit)])
+
+    mean_gap = _mean_election_gap(model, lost_gaps)
+    quorum_exact = exact.quorum_availability(c)
+    api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
+
+    workloads = []
+    for w, wl in enumerate(c.workloads):
+        iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down")
+        rec = np.array([r for h in out.histories for r in h.recoveries[w]])
+        rq = quantiles(rec, (0.5, 0.99))
+        workloads.append({
+            "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
+            "min_available": model.workload_required[w],
+            "availability": _availability(iv), "downtime_minutes_per_year": _downtime(iv),
+            "outages": int(sum(len(h.workloads[w].durations) for h in out.histories)),
+            "recovery_seconds": {"mean": _rnd(rec.mean(), 2) if rec.size else None,
+                                 "p50": _rnd(rq[0.5], 2), "p99": _rnd(rq[0.99], 2), "count": int(rec.size),
+                                 "histogram": histogram(rec)},
+        })
+
+    hottest = np.array([x for h in out.histories for x in h.hottest_after_failure])
+    hq = quantiles(hottest, (0.5, 0.95))
+    blast = BlastRadius(model)
+    domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
+    domains = domain_table(blast, domain_failures)
+    advisories = [*c.advisories, *dynamic_advisories(model, blast)]
+
+    avail = _availability(api_iv)
+    avail["analytic"] = _rnd(api_analytic, 9)
+    avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None
+    quorum = _availability(quorum_iv)
+    quorum["exact"] = _rnd(quorum_exact, 9)
+    results = {
+        "schema": SCHEMA,
+        "kchaos_version": __version__,
+        "topology": topology_summary(c, model),
+        "run": {"failures_injected": int(df["failures"].sum()) if len(df) else 0,
+                "failures_requested": out.failures_requested,
+                "simulated_hours": _rnd(total_seconds / 3600.0, 3),
+                "simulated_years": _rnd(total_seconds / SECONDS_PER_YEAR, 4),
+                "histories": len(out.histories), "seed": out.seed, "jobs": out.jobs,
+                "wall_seconds": round(out.wall_seconds, 3), "partial": out.partial},
+        "control_plane": {
+            "members": len(c.members), "quorum": c.quorum, "tolerates": c.tolerates,
+            "etcd_topology": c.etcd_topology,
+            "availability": avail,
+            "quorum_availability": quorum,
+            "downtime_minutes_per_year": _downtime(api_iv),
+            "outages": {"count": int(sum(len(h.api.durations) for h in out.histories)),
+                        "quorum_losses": int(sum(len(h.quorum.durations) for h in out.histories))},
+            "leader_elections": {
+                "count": int(gaps.size), "after_leader_loss": int(lost_gaps.size),
+                "after_quorum_loss": int(gaps.size - lost_gaps.size),
+                "mean_ms": _rnd(gaps.mean(), 1) if gaps.size else None,
+                "p50_ms": _rnd(q[0.5], 1), "p99_ms": _rnd(q[0.99], 1),
+                "min_ms": _rnd(gaps.min(), 1) if gaps.size else None,
+                "max_ms": _rnd(gaps.max(), 1) if gaps.size else None,
+                "model_mean_ms": _rnd(mean_gap * 1000.0, 1) if mean_gap is not None else None,
+                "per_year": _rnd(gaps.size / total_seconds * SECONDS_PER_YEAR, 3) if total_seconds else None,
+                "histogram": histogram(gaps)},
+            "write_commit_ms": {
+                "p50": _rnd(weighted_quantile(lat_values, lat_weights, 0.5), 3),
+                "p99": _rnd(weighted_quantile(lat_values, lat_weights, 0.99), 3),
+                "mean": _rnd(float(np.average(lat_values, weights=lat_weights)), 3) if lat_weights.sum() > 0 else None,
+                "histogram": histogram(lat_values, bins=20, weights=lat_weights / max(lat_weights.sum(), 1e-300))
+                if lat_values.size else {"edges": [], "counts": []}},
+        },
+        "workloads": workloads,
+        "load": {
+            "limit": model.utilization_limit,
+            "baseline_max_node_utilization": _rnd(model.baseline_hottest, 4),
+            "max_node_utilization": {"p50": _rnd(hq[0.5], 4), "p95": _rnd(hq[0.95], 4),
+                                     "max": _rnd(hottest.max(), 4) if hottest.size else None,
+                                     "samples": int(hottest.size),
+                                     "histogram": histogram(hottest, bins=20)},
+            "time_above_limit": _rnd(float(df["above_limit"].sum()) / total_seconds if total_seconds else 0.0, 8),
+            "pending_pods": {"max": int(df["max_pending"].max()) if len(df) else 0,
+                             "pod_hours": _rnd(float(df["pending_pod_seconds"].sum()) / 3600.0, 3),
+                             "pod_hours_per_year": _rnd(float(df["pending_pod_seconds"].sum()) / 3600.0
+                                                        / (total_seconds / SECONDS_PER_YEAR), 3)
+                             if total_seconds else None},
+        },
+        "domains": domains,
+        "convergence": convergence(out, df, typical, api_analytic),
+        "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
+    }
+    return results
+
+
+def _mean_election_gap(model: ClusterModel, observed_ms: np.ndarray) -> float | None:
+    """Mean write gap after losing the leader with all other members up, from the election
+    model itself (2,000 draws, fixed seed), so the analytic figure does not need failures."""
+    n = len(model.member_nodes)
+    if n < 2:
+        return None
+    rng = np.random.default_rng(12345)
+    live = tuple(range(1, n))
+    if len(live) < model.quorum:
+        return None
+    draws = [model.election.sample(rng, live, "leader-lost")[0] for _ in range(2000)]
+    return float(np.mean(draws))
+
+
+def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analytic) -> dict:
+    """API unavailability and its interval after each history, against failures injected."""
+    fails, est, lo, hi = [], [], [], []
+    durations: list[float] = []
+    for i, h in enumerate(out.histories):
+        durations.extend(h.api.durations)
+        iv = unavailability_interval(durations, df["api_down"].to_numpy()[: i + 1],
+                                     df["seconds"].to_numpy()[: i + 1], typical)
+        fails.append(int(df["failures"].to_numpy()[: i + 1].sum()))
+        est.append(iv.estimate)
+        lo.append(iv.low)
+        hi.append(iv.high)
+    return {"failures": fails, "unavailability": est, "ci_low": lo, "ci_high": hi,
+            "analytic": None if analytic is None else 1.0 - analytic}
+
+
+def topology_summary(c: Cluster, model: ClusterModel) -> dict:
+    """Name, hash and the region > datacenter > rack > server > node tree for the drawing."""
+    pods_on = [0] * len(c.nodes)
+    for node in model.baseline.pod_node:
+        if node >= 0:
+            pods_on[node] += 1
+    counts: dict[int, list[int]] = {d.index: [0, 0, 0] for d in c.domains}  # members, nodes, pods
+    for n in c.nodes:
+        for d in (n.domain, *n.ancestors):
+            counts[d][0] += int(n.runs_etcd)
+            counts[d][1] += 1
+            counts[d][2] += pods_on[n.index]
+    role_of = {n.domain: n.role for n in c.nodes}
+    tree = []
+    for d in c.domains:
+        if d.kind == "regionLink":
+            continue
+        parent = c.domains[d.parent].id if d.parent is not None else ""
+        entry = {"id": d.id, "parent": parent, "kind": d.kind, "name": d.name,
+                 "members": counts[d.index][0], "nodes": counts[d.index][1], "pods": counts[d.index][2]}
+        if d.kind == "node":
+            entry["role"] = role_of[d.index]
+        tree.append(entry)
+    return {"name": c.name, "description": c.description, "source": c.source, "sha256": c.sha256,
+            "etcd_topology": c.etcd_topology, "members": len(c.members),
+            "workers": len(model.workers), "pods": model.n_pods, "tree": tree}

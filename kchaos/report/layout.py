@@ -1,0 +1,81 @@
+"""`kchaos validate`: the layout as a tree, the control plane facts and the advisories."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from ..model.cluster import Cluster
+
+MAX_SERVERS_SHOWN = 12
+
+
+def _node_label(cluster: Cluster, node_index: int) -> str:
+    n = cluster.nodes[node_index]
+    if n.runs_etcd:
+        return f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''})"
+    if n.runs_apiserver:
+        return f"[bold blue]{escape(n.name)}[/] (apiserver)"
+    cap = n.capacity
+    return f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
+
+
+def print_layout(cluster: Cluster, console: Console) -> None:
+    c = cluster
+    nodes_on: dict[int, list[int]] = {}
+    for n in c.nodes:
+        nodes_on.setdefault(n.server, []).append(n.index)
+    children: dict[int, list[int]] = {}
+    for d in c.domains:
+        if d.parent is not None and d.kind != "node":
+            children.setdefault(d.parent, []).append(d.index)
+    title = f"[bold]{escape(c.name)}[/]" + (f" — {escape(c.description)}" if c.description else "")
+    tree = Tree(title)
+
+    def add(branch: Tree, d: int) -> None:
+        dom = c.domains[d]
+        if dom.kind == "server":
+            names = nodes_on.get(d, [])
+            label = f"[cyan]server[/] {escape(dom.name)}"
+            if not names:
+                branch.add(label + " [dim](empty)[/]")
+                return
+            sub = branch.add(label)
+            for n in names:
+                sub.add(_node_label(c, n))
+            return
+        sub = branch.add(f"[cyan]{dom.kind}[/] {escape(dom.name)}")
+        kids = children.get(d, [])
+        servers = [k for k in kids if c.domains[k].kind == "server"]
+        if len(servers) > MAX_SERVERS_SHOWN:
+            used = [k for k in servers if nodes_on.get(k)]
+            for k in used[:MAX_SERVERS_SHOWN]:
+                add(sub, k)
+            rest = len(servers) - min(len(used), MAX_SERVERS_SHOWN)
+            sub.add(f"[dim]… {rest} more servers[/]")
+            return
+        for k in kids:
+            add(sub, k)
+
+    for region in c.domains_of_kind("region"):
+        add(tree, region.index)
+    console.print(tree)
+    n = len(c.members)
+    console.print(f"control plane: {n} etcd member{'s' if n != 1 else ''} ({c.etcd_topology}), quorum {c.quorum}, "
+                  f"tolerates {c.tolerates} failure{'s' if c.tolerates != 1 else ''}; "
+                  f"{len(c.apiservers)} apiserver{'s' if len(c.apiservers) != 1 else ''}")
+    pods = sum(w.replicas for w in c.workloads)
+    console.print(f"workers: {len(c.workers)}; workloads: {len(c.workloads)} ({pods} pods)")
+    links = c.domains_of_kind("regionLink")
+    if links:
+        console.print("region links: " + ", ".join(
+            f"{escape(d.name)} {c.network.region_rtt[tuple(sorted(d.regions))] * 1000:g} ms" for d in links))
+    if c.advisories:
+        console.print("[bold]advisories:[/]")
+        for a in c.advisories:
+            color = "yellow" if a.severity == "warning" else "blue"
+            console.print(f"  [{color}]{a.severity}[/] {escape(a.code)}: {escape(a.message)}")
+    else:
+        console.print("[green]no advisories[/]")
+    console.print("[green]valid[/]")
