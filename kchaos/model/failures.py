@@ -12,6 +12,7 @@ weights, replayed scenarios) can be swapped in without touching it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import zlib
 from math import gamma, log
 
 import numpy as np
@@ -91,71 +92,72 @@ def _draw_residual(dist: Distribution, rng: np.random.Generator, size: int) -> n
     raise ValueError(f"unknown distribution {dist.kind!r}")
 
 
-def _alternating(spec: FailureSpec, count: int, horizon: float, rng: np.random.Generator):
-    """Transitions of ``count`` independent instances of one kind over [0, horizon].
+def _instance_transitions(spec: FailureSpec, horizon: float, rng: np.random.Generator):
+    """Transition times of one instance over [0, horizon] and whether it starts down.
 
-    Returns (instance, time, down) arrays and the mask of instances down at t=0.
-    Vectorised over instances: each round draws one up/down period per live instance.
+    Durations are drawn in blocks sized from the expected number of cycles, so an
+    instance costs one or two calls whatever its rates.
     """
     assert spec.ttf is not None
-    p_down = spec.unavailability
-    initially_down = rng.random(count) < p_down
-    first = np.where(initially_down,
-                     _draw_residual(spec.ttr, rng, count),
-                     _draw_residual(spec.ttf, rng, count))
-    inst_parts, time_parts, down_parts = [], [], []
-    instances = np.arange(count)
-    t = first
-    # The first transition of an initially-down instance is a repair.
-    is_down_next = ~initially_down
-    while instances.size:
-        live = t <= horizon
-        instances, t, is_down_next = instances[live], t[live], is_down_next[live]
-        if not instances.size:
-            break
-        inst_parts.append(instances)
-        time_parts.append(t)
-        down_parts.append(is_down_next)
-        n = instances.size
-        gap = np.where(is_down_next, _draw(spec.ttr, rng, n), _draw(spec.ttf, rng, n))
-        t = t + gap
-        is_down_next = ~is_down_next
-    if inst_parts:
-        return (np.concatenate(inst_parts), np.concatenate(time_parts),
-                np.concatenate(down_parts), initially_down)
-    empty = np.empty(0)
-    return empty.astype(np.int64), empty, empty.astype(bool), initially_down
+    initially_down = bool(rng.random() < spec.unavailability)
+    first = (_draw_residual(spec.ttr, rng, 1) if initially_down else _draw_residual(spec.ttf, rng, 1))[0]
+    if first > horizon:
+        return np.empty(0), initially_down
+    cycle = spec.ttf.mean + spec.ttr.mean
+    block = int(2 * horizon / cycle) + 4
+    times = [np.array([first])]
+    end = first
+    down_after_first = not initially_down  # the first transition of a down instance is its repair
+    while end <= horizon:
+        a = _draw(spec.ttr if down_after_first else spec.ttf, rng, block)
+        b = _draw(spec.ttf if down_after_first else spec.ttr, rng, block)
+        steps = np.empty(2 * block)
+        steps[0::2], steps[1::2] = a, b
+        t = end + np.cumsum(steps)
+        times.append(t)
+        end = t[-1]
+    all_t = np.concatenate(times)
+    return all_t[all_t <= horizon], initially_down
+
+
+def instance_seed(seed: int, history: int, domain_id: str) -> list[int]:
+    """Entropy of one instance's stream in one history: stable across topology variants,
+    so variants that share an instance share its failures (common random numbers)."""
+    return [int(seed) & 0xFFFFFFFF, history, zlib.crc32(domain_id.encode())]
 
 
 class StationarySampler:
-    """Plain Monte Carlo: every instance alternates up/down as its spec says."""
+    """Plain Monte Carlo: every instance alternates up/down as its spec says, each on
+    its own random stream keyed by the run seed, the history and the instance's id."""
 
     def __init__(self, cluster: Cluster):
-        self.groups: list[tuple[FailureSpec, np.ndarray]] = []
-        for kind, spec in cluster.failures.items():
-            if spec.ttf is None:
-                continue
-            ids = np.array([d.index for d in cluster.domains if d.kind == kind], dtype=np.int64)
-            if ids.size:
-                self.groups.append((spec, ids))
+        self.instances: list[tuple[int, str, FailureSpec]] = []
+        for d in cluster.domains:
+            spec = cluster.failures.get(d.kind)
+            if spec is not None and spec.ttf is not None:
+                self.instances.append((d.index, d.id, spec))
         #: Expected failure events per second over all instances (stationary).
-        self.failure_rate = sum(ids.size / (spec.ttf.mean + spec.ttr.mean) for spec, ids in self.groups)
+        self.failure_rate = sum(1.0 / (spec.ttf.mean + spec.ttr.mean) for _, _, spec in self.instances)
 
-    def history(self, index: int, horizon: float, rng: np.random.Generator) -> History:
+    def history(self, index: int, horizon: float, seed: int) -> History:
         doms, times, downs, init = [], [], [], []
-        for spec, ids in self.groups:
-            inst, t, down, initially_down = _alternating(spec, ids.size, horizon, rng)
-            doms.append(ids[inst])
-            times.append(t)
-            downs.append(down)
-            init.append(ids[initially_down])
-        if doms:
-            domains = np.concatenate(doms)
-            t_all = np.concatenate(times)
-            down_all = np.concatenate(downs)
-            order = np.lexsort((domains, t_all))  # time, then domain index for exact ties
-            initially = np.sort(np.concatenate(init))
-            return History(index, horizon, t_all[order], domains[order], down_all[order], initially)
-        empty = np.empty(0)
-        return History(index, horizon, empty, empty.astype(np.int64), empty.astype(bool),
-                       empty.astype(np.int64))
+        for dom, dom_id, spec in self.instances:
+            rng = np.random.default_rng(instance_seed(seed, index, dom_id))
+            t, initially_down = _instance_transitions(spec, horizon, rng)
+            if initially_down:
+                init.append(dom)
+            if t.size:
+                doms.append(np.full(t.size, dom, dtype=np.int64))
+                times.append(t)
+                down = np.zeros(t.size, dtype=bool)
+                down[(1 if initially_down else 0)::2] = True
+                downs.append(down)
+        initially = np.array(sorted(init), dtype=np.int64)
+        if not doms:
+            empty = np.empty(0)
+            return History(index, horizon, empty, empty.astype(np.int64), empty.astype(bool), initially)
+        domains = np.concatenate(doms)
+        t_all = np.concatenate(times)
+        down_all = np.concatenate(downs)
+        order = np.lexsort((domains, t_all))  # time, then domain index for exact ties
+        return History(index, horizon, t_all[order], domains[order], down_all[order], initially)

@@ -41,22 +41,29 @@ class SimulationOutput:
     failure_rate: float  # expected failure events per second (stationary)
 
 
-def plan_histories(sampler: StationarySampler, failures: int, seed: int) -> list[tuple[History, np.random.SeedSequence]]:
-    """Draw failure histories until ``failures`` events exist; each with its engine seed."""
-    if sampler.failure_rate <= 0:
+def history_plan(failures: int, failure_rate: float) -> tuple[int, float]:
+    """(number of histories aimed at, length of each in seconds) for ``failures`` events."""
+    if failure_rate <= 0:
         raise KchaosUsageError("every failure kind is switched off (`none`): there is nothing to simulate")
     n_hist = max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY))
-    horizon = failures / n_hist / sampler.failure_rate
-    root = np.random.SeedSequence(seed)
+    return n_hist, failures / n_hist / failure_rate
+
+
+def plan_histories(sampler: StationarySampler, failures: int, seed: int,
+                   fixed: tuple[int, float] | None = None) -> list[tuple[History, np.random.SeedSequence]]:
+    """Draw failure histories until ``failures`` events exist (the last one cut right after
+    the last failure), each with the seed of its engine stream. With ``fixed`` =
+    (histories, horizon) every variant of a comparison simulates the same time instead."""
+    n_hist, horizon = fixed if fixed is not None else history_plan(failures, sampler.failure_rate)
+    engine_root = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x6B63])
     planned, total = [], 0
-    while total < failures:
-        child = root.spawn(1)[0]
-        fail_seed, engine_seed = child.spawn(2)
-        hist = sampler.history(len(planned), horizon, np.random.default_rng(fail_seed))
-        if total + hist.failures >= failures:
+    while (total < failures) if fixed is None else (len(planned) < n_hist):
+        index = len(planned)
+        hist = sampler.history(index, horizon, seed)
+        if fixed is None and total + hist.failures >= failures:
             hist = hist.truncated(failures - total)
         total += hist.failures
-        planned.append((hist, engine_seed))
+        planned.append((hist, engine_root.spawn(1)[0]))
         if len(planned) > 100 * n_hist + 1000:  # a pathological spec; never loop forever
             break
     return planned
@@ -77,14 +84,16 @@ def _run_in_worker(item: tuple[History, np.random.SeedSequence]) -> HistoryResul
 
 def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, jobs: int = 1,
                     progress: Callable[[int], None] | None = None,
-                    model: ClusterModel | None = None) -> SimulationOutput:
-    """Simulate ``failures`` failure events; ``progress`` gets the failures done so far."""
+                    model: ClusterModel | None = None,
+                    fixed: tuple[int, float] | None = None) -> SimulationOutput:
+    """Simulate ``failures`` failure events; ``progress`` gets the failures done so far.
+    ``fixed`` = (histories, horizon) simulates a set time instead (comparisons)."""
     if failures < 1:
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
     start = time.perf_counter()
     model = model or ClusterModel(cluster)
     sampler = StationarySampler(cluster)
-    planned = plan_histories(sampler, failures, seed)
+    planned = plan_histories(sampler, failures, seed, fixed)
     results: list[HistoryResult] = []
     partial = False
     done = 0

@@ -1,0 +1,58 @@
+"""Speed of a full `kchaos run` core on the benchmark topology (prints figures).
+
+Target (issue 2): 3 regions, 5 members, 60 workers, ~500 pods, 10,000 failures
+in under 10 s on a 2-core machine.
+
+    python benchmarks/bench_run.py [--failures 10000] [--jobs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from kchaos.analysis import analyze
+from kchaos.model.engine import ClusterModel
+from kchaos.model.montecarlo import run_monte_carlo
+from kchaos.report import render_html
+from kchaos.topology import load_topology
+
+HERE = Path(__file__).resolve().parent
+DEFAULT = HERE.parent / "topologies" / "benchmark-5-members.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("topology", nargs="?", default=str(DEFAULT))
+    parser.add_argument("--failures", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    cluster = load_topology(args.topology)
+    t1 = time.perf_counter()
+    model = ClusterModel(cluster)
+    t2 = time.perf_counter()
+    out = run_monte_carlo(cluster, failures=args.failures, seed=args.seed, jobs=args.jobs, model=model)
+    t3 = time.perf_counter()
+    results = analyze(out)
+    t4 = time.perf_counter()
+    render_html(results)
+    t5 = time.perf_counter()
+    pods = model.n_pods
+    print(f"topology: {cluster.name}: {len(cluster.members)} members, {len(model.workers)} workers, {pods} pods, "
+          f"{len(cluster.domains)} failure instances")
+    print(f"failures: {results['run']['failures_injected']} over {results['run']['histories']} histories, "
+          f"{results['run']['simulated_years']:.1f} simulated years, jobs={args.jobs}")
+    print(f"load+validate   {t1 - t0:7.3f} s")
+    print(f"model build     {t2 - t1:7.3f} s")
+    print(f"simulation      {t3 - t2:7.3f} s  ({args.failures / (t3 - t2):,.0f} failures/s)")
+    print(f"analysis        {t4 - t3:7.3f} s")
+    print(f"html            {t5 - t4:7.3f} s")
+    print(f"total           {t5 - t0:7.3f} s  (target < 10 s)")
+
+
+if __name__ == "__main__":
+    main()

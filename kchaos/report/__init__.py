@@ -1,0 +1,7 @@
+"""Reports for people: the HTML page (index.html) and the terminal summary."""
+
+from kchaos.report.formatting import format_availability, nines
+from kchaos.report.html import render_html
+from kchaos.report.terminal import print_summary
+
+__all__ = ["format_availability", "nines", "print_summary", "render_html"]

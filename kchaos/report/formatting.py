@@ -1,0 +1,238 @@
+"""Number formatting shared by the terminal summary and the HTML report.
+
+Availabilities are fractions in results.json; people read them as percent
+with enough digits to tell 99.999% from 99.9999%, and as "nines".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MINUTES_PER_YEAR = 365 * 24 * 60
+HOURS_PER_YEAR = 365 * 24
+
+
+def num(value: Any) -> float | None:
+    """``value`` as a finite-or-infinite float, or None when missing or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def get(d: Any, *path: Any, default: Any = None) -> Any:
+    """Walk nested dicts/lists; ``default`` when any step is missing or None."""
+    cur = d
+    for key in path:
+        if isinstance(cur, dict):
+            cur = cur.get(key)
+        elif isinstance(cur, list) and isinstance(key, int) and -len(cur) <= key < len(cur):
+            cur = cur[key]
+        else:
+            return default
+        if cur is None:
+            return default
+    return cur
+
+
+def nines(a: float) -> float:
+    """-log10(1 - a); ``inf`` when ``a >= 1``, 0 when ``a <= 0``."""
+    a = float(a)
+    if a >= 1.0:
+        return math.inf
+    if a <= 0.0:
+        return 0.0
+    return -math.log10(1.0 - a)
+
+
+def availability_decimals(*values: Any) -> int:
+    """Decimals of a percent that keep two significant digits of every unavailability."""
+    decimals = 1
+    for v in values:
+        a = num(v)
+        if a is None or a >= 1.0 or a <= 0.0:
+            continue
+        u_pct = (1.0 - a) * 100.0
+        decimals = max(decimals, math.floor(-math.log10(u_pct) + 1e-9) + 2)
+    return min(decimals, 10)
+
+
+def format_availability(a: Any, decimals: int | None = None) -> str:
+    """An availability fraction as percent, e.g. 0.999994 -> ``99.9994%``; ``n/a`` if missing.
+
+    By default two significant digits of the unavailability are kept (trailing
+    zeros dropped), so 99.999% and 99.9999% never print alike. With explicit
+    ``decimals`` (interval ends) the digits are kept as asked.
+    """
+    a = num(a)
+    if a is None:
+        return "n/a"
+    if a >= 1.0:
+        return "100%"
+    auto = decimals is None
+    if decimals is None:
+        decimals = availability_decimals(a)
+    text = f"{a * 100:.{decimals}f}"
+    if text.startswith("100"):  # rounding must never claim a perfect record
+        return f">{100 - 10 ** -decimals:.{decimals}f}%"
+    if auto and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "%"
+
+
+def format_nines(a: Any) -> str:
+    """``5.2 nines``; ``no downtime observed`` for a == 1; ``n/a`` if missing."""
+    a = num(a)
+    if a is None:
+        return "n/a"
+    n = nines(a)
+    if math.isinf(n):
+        return "no downtime observed"
+    return f"{n:.1f} nines"
+
+
+def format_availability_nines(a: Any) -> str:
+    """``99.9994% · 5.2 nines`` or ``100% · no downtime observed``."""
+    if num(a) is None:
+        return "n/a"
+    return f"{format_availability(a)} · {format_nines(a)}"
+
+
+def format_interval(ci: Any, fmt=None) -> str:
+    """``[lo – hi]`` with ``fmt`` applied to both ends; empty string if missing."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return ""
+    lo, hi = num(ci[0]), num(ci[1])
+    if lo is None or hi is None:
+        return ""
+    fmt = fmt or (lambda x: f"{x:g}")
+    return f"[{fmt(lo)} – {fmt(hi)}]"
+
+
+def format_availability_interval(ci: Any, *others: Any) -> str:
+    """An availability interval, with as many decimals as its ends (and ``others``) need."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return ""
+    d = availability_decimals(*ci, *others)
+    return format_interval(ci, lambda x: format_availability(x, d))
+
+
+def format_number(x: Any, unit: str = "") -> str:
+    """A plain quantity with a sensible number of digits."""
+    v = num(x)
+    if v is None:
+        return "n/a"
+    if math.isinf(v):
+        return "∞"
+    av = abs(v)
+    if av == 0:
+        text = "0"
+    elif av < 0.01:
+        text = f"{v:.2g}"
+    elif av < 10:
+        text = f"{v:.2f}".rstrip("0").rstrip(".")
+    elif av < 100:
+        text = f"{v:.1f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{v:,.0f}"
+    return f"{text} {unit}".rstrip() if unit else text
+
+
+def significant(x: float, digits: int = 2) -> str:
+    """``x`` with ``digits`` significant digits, never in scientific notation: 0.021, 1.8, 240."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{decimals}f}"
+
+
+def format_duration(s: Any) -> str:
+    """A compact duration for axis labels: ``45 s``, ``5 min``, ``1.5 h``, ``2 d``."""
+    v = num(s)
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "0"
+    if v < 120:
+        return f"{v:g} s"
+    if v < 2 * 3600:
+        return f"{v / 60:.3g} min"
+    if v < 2 * 86400:
+        return f"{v / 3600:.3g} h"
+    return f"{v / 86400:.3g} d"
+
+
+def format_count(x: Any) -> str:
+    """An integer count with thousands separators."""
+    v = num(x)
+    if v is None:
+        return "n/a"
+    return f"{v:,.0f}"
+
+
+def format_minutes(m: Any) -> str:
+    """Downtime minutes, with hours added when it is long: ``15.8 min``, ``250 min (4.2 h)``."""
+    v = num(m)
+    if v is None:
+        return "n/a"
+    text = format_number(v, "min")
+    if v >= 120:
+        text += f" ({format_number(v / 60, 'h')})"
+    return text
+
+
+def format_ms(ms: Any) -> str:
+    """Milliseconds, switching to seconds from 10 s: ``9.1 ms``, ``1,310 ms``, ``12.4 s``."""
+    v = num(ms)
+    if v is None:
+        return "n/a"
+    if v >= 10_000:
+        return format_number(v / 1000, "s")
+    return format_number(v, "ms")
+
+
+def format_seconds(s: Any) -> str:
+    """Seconds, with minutes or hours when long: ``45 s``, ``352 s (5.9 min)``."""
+    v = num(s)
+    if v is None:
+        return "n/a"
+    text = format_number(v, "s")
+    if v >= 3 * 3600:
+        text += f" ({format_number(v / 3600, 'h')})"
+    elif v >= 120:
+        text += f" ({format_number(v / 60, 'min')})"
+    return text
+
+
+def format_percent(x: Any, decimals: int = 0) -> str:
+    """A fraction as percent with fixed decimals: 0.93 -> ``93%``."""
+    v = num(x)
+    if v is None:
+        return "n/a"
+    return f"{v * 100:.{decimals}f}%"
+
+
+def format_fraction_of_time(x: Any) -> str:
+    """A share of time as percent plus hours a year: ``0.12% (10.5 h/year)``."""
+    v = num(x)
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "never"
+    pct = f"{significant(v * 100)}%"
+    hours = v * HOURS_PER_YEAR
+    per_year = format_number(hours, "h/year") if hours >= 1 else format_number(hours * 60, "min/year")
+    return f"{pct} of the time ({per_year})"
+
+
+def simulated_years(run: dict) -> float | None:
+    """Simulated years from ``run``, derived from hours when only those are given."""
+    years = num(get(run, "simulated_years"))
+    if years is None:
+        hours = num(get(run, "simulated_hours"))
+        years = hours / HOURS_PER_YEAR if hours is not None else None
+    return years

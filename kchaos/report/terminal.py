@@ -1,0 +1,152 @@
+"""The short summary `kchaos run` prints: a table a stranger reads in ten seconds."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kchaos.report.formatting import (
+    availability_decimals,
+    format_availability,
+    format_availability_interval,
+    format_count,
+    format_fraction_of_time,
+    format_interval,
+    format_minutes,
+    format_ms,
+    format_nines,
+    format_number,
+    format_percent,
+    get,
+    num,
+    simulated_years,
+)
+
+
+def _avail(a) -> Text:
+    if num(a) is None:
+        return Text("n/a", style="dim")
+    if num(a) >= 1:
+        return Text.assemble(("100%", "bold green"), ("  no downtime observed", "green"))
+    return Text.assemble((format_availability(a), "bold"), (f"  {format_nines(a)}", "cyan"))
+
+
+def _row(table: Table, label: str | Text, value: Text | str, interval: str = "") -> None:
+    table.add_row(label, value, Text(interval, style="dim"))
+
+
+def print_summary(results: dict, console: Console, report_path: str | None) -> None:
+    """Print the headline numbers, the advisories and where the report is."""
+    r = results if isinstance(results, dict) else {}
+    cp = get(r, "control_plane", default={})
+    load = get(r, "load", default={})
+    run = get(r, "run", default={})
+    name = get(r, "topology", "name", default="topology")
+
+    facts = []
+    if get(run, "failures_injected") is not None:
+        facts.append(f"{format_count(run['failures_injected'])} failures")
+    years = simulated_years(run)
+    if years is not None:
+        facts.append(f"{format_number(years)} simulated years")
+    if get(run, "seed") is not None:
+        facts.append(f"seed {run['seed']}")
+    if get(run, "wall_seconds") is not None:
+        facts.append(f"{format_number(run['wall_seconds'])} s")
+    title = Text.assemble(("kchaos ", "bold"), (str(name), "bold cyan"))
+    if facts:
+        title.append("  (" + ", ".join(facts) + ")", style="dim")
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    table.add_column("95% interval", no_wrap=True)
+
+    avail = get(cp, "availability", default={})
+    a = get(avail, "estimate")
+    _row(table, "API availability", _avail(a), format_availability_interval(get(avail, "ci95"), a))
+
+    qa = get(cp, "quorum_availability", default={})
+    q = get(qa, "estimate")
+    q_text = _avail(q)
+    if get(qa, "exact") is not None:
+        q_text.append(f"  (exact {format_availability(qa['exact'], availability_decimals(q, qa['exact']))})",
+                      style="dim")
+    _row(table, "etcd quorum availability", q_text, format_availability_interval(get(qa, "ci95"), q))
+
+    down = get(cp, "downtime_minutes_per_year", default={})
+    ci = get(down, "ci95")
+    _row(table, "API downtime per year", Text(format_minutes(get(down, "estimate")) + "/year"),
+         (format_interval(ci, format_number) + " min") if ci else "")
+
+    if get(cp, "members") is not None:
+        _row(table, "etcd members", Text(f"{format_count(cp['members'])} (quorum {format_count(get(cp, 'quorum'))}, "
+                                         f"tolerates {format_count(get(cp, 'tolerates'))})"))
+
+    le = get(cp, "leader_elections", default={})
+    if get(le, "count") is not None:
+        text = f"{format_count(le['count'])}"
+        if num(le["count"]):
+            text += f", gap mean {format_ms(get(le, 'mean_ms'))}, p99 {format_ms(get(le, 'p99_ms'))}"
+        _row(table, "leader elections", Text(text))
+
+    wc = get(cp, "write_commit_ms", default={})
+    if get(wc, "p50") is not None or get(wc, "p99") is not None:
+        _row(table, "write commit", Text(f"p50 {format_ms(get(wc, 'p50'))}, p99 {format_ms(get(wc, 'p99'))}"))
+
+    workloads = get(r, "workloads", default=[])
+    for w in workloads if isinstance(workloads, list) else []:
+        if not isinstance(w, dict):
+            continue
+        av = get(w, "availability", default={})
+        est = get(av, "estimate")
+        label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
+        _row(table, label, _avail(est), format_availability_interval(get(av, "ci95"), est))
+
+    mu = get(load, "max_node_utilization", default={})
+    limit = num(get(load, "limit"))
+    if mu:
+        p95 = num(get(mu, "p95"))
+        style = "bold red" if p95 is not None and limit is not None and p95 > limit else ""
+        text = Text.assemble(("p95 ", ""), (format_percent(p95), style), (f", max {format_percent(get(mu, 'max'))}", ""))
+        if limit is not None:
+            text.append(f" (limit {format_percent(limit)})", style="dim")
+        _row(table, "hottest node after failures", text)
+    if get(load, "time_above_limit") is not None:
+        label = f"time above {format_percent(limit)}" if limit is not None else "time above limit"
+        _row(table, label, Text(format_fraction_of_time(load["time_above_limit"])))
+    if get(load, "pending_pods", "pod_hours") is not None:
+        pp = load["pending_pods"]
+        text = f"{format_number(pp['pod_hours'])} pod-hours"
+        if get(pp, "max") is not None:
+            text += f" (max {format_count(pp['max'])} at once)"
+        _row(table, "pending pods (whole run)", Text(text))
+
+    slo = get(r, "slo")
+    if isinstance(slo, dict) and get(slo, "passed") is not None:
+        ok = bool(slo["passed"])
+        _row(table, "SLO targets", Text("all met" if ok else "missed", style="bold green" if ok else "bold red"))
+
+    if get(run, "partial"):
+        console.print(Text("PARTIAL RUN: interrupted; numbers cover only the completed histories.", style="bold red"))
+    console.print(table)
+
+    advisories = get(r, "advisories", default=[])
+    advisories = [a for a in advisories if isinstance(a, dict)] if isinstance(advisories, list) else []
+    if advisories:
+        console.print(Text("Advisories", style="bold"))
+        grid = Table.grid(padding=(0, 1), pad_edge=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)
+        for adv in advisories:
+            sev = str(get(adv, "severity", default="info"))
+            style = {"warning": "yellow", "error": "red"}.get(sev, "blue")
+            line = Text(str(get(adv, "message", default="")))
+            if get(adv, "code"):
+                line.append(f" [{adv['code']}]", style="dim")
+            grid.add_row(Text(f"  {sev}", style=f"bold {style}"), line)
+        console.print(grid)
+    if report_path:
+        console.print(Text.assemble(("Report: ", "bold"), (str(report_path), "underline")))

@@ -1,0 +1,162 @@
+"""Simulated figures against closed-form answers (fixed seeds; tolerances from the
+reported 95% intervals)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kchaos.analysis import analyze
+from kchaos.analysis.exact import quorum_availability
+from kchaos.model.montecarlo import run_monte_carlo
+
+from .conftest import topology
+
+HEAD = """
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: %s}
+"""
+
+OFF = ("node", "server", "rack", "datacenter", "region", "regionLink")
+
+
+def failures_block(**on: str) -> str:
+    lines = ["failures:"]
+    for kind in OFF:
+        lines.append(f"  {kind}: {on.get(kind, 'none')}")
+    return "\n".join(lines) + "\n"
+
+
+def three_on_servers(members: int = 3) -> str:
+    return HEAD % f"m{members}" + f"""
+regions:
+  - name: r1
+    datacenters:
+      - name: dc1
+        racks:
+          - name: rack1
+            servers: {members}
+controlPlane:
+  members: {members}
+""" + failures_block(server="{mtbf: 100h, mttr: 10h}")
+
+
+TWO_PLUS_ONE = HEAD % "two-plus-one" + """
+regions:
+  - name: r1
+    datacenters:
+      - name: dc1
+        racks:
+          - name: dc1-r1
+            servers: 2
+      - name: dc2
+        racks:
+          - name: dc2-r1
+            servers: 1
+controlPlane:
+  members: 3
+  placement: [dc1-r1-s1, dc1-r1-s2, dc2-r1-s1]
+""" + failures_block(datacenter="{mtbf: 100h, mttr: 10h}")
+
+P = 10 / 110  # stationary unavailability of one instance with mtbf 100h, mttr 10h
+
+
+@pytest.mark.parametrize("text, closed_form", [
+    (three_on_servers(3), 1 - ((1 - P) ** 3 + 3 * P * (1 - P) ** 2)),
+    (TWO_PLUS_ONE, 1 - P),
+    (three_on_servers(4), 1 - ((1 - P) ** 4 + 4 * P * (1 - P) ** 3)),
+])
+def test_quorum_availability_matches_exact(text, closed_form):
+    cluster = topology(text)
+    assert quorum_availability(cluster) == pytest.approx(closed_form, rel=1e-12)
+    results = analyze(run_monte_carlo(cluster, failures=10_000, seed=7))
+    qa = results["control_plane"]["quorum_availability"]
+    assert qa["exact"] == pytest.approx(closed_form, abs=1e-9)
+    lo, hi = qa["ci95"]
+    assert lo <= closed_form <= hi, (qa, closed_form)
+    # The interval is informative, not vacuous: well under 1% of the unavailability wide each side.
+    assert hi - lo < 0.25 * (1 - closed_form)
+
+
+def test_interval_coverage_over_seeds():
+    """The 95% interval covers the exact answer in about 95% of seeds (here >= 17 of 20)."""
+    cluster = topology(three_on_servers(3))
+    exact = quorum_availability(cluster)
+    covered = 0
+    for seed in range(20):
+        qa = analyze(run_monte_carlo(cluster, failures=1500, seed=100 + seed))["control_plane"]["quorum_availability"]
+        covered += qa["ci95"][0] <= exact <= qa["ci95"][1]
+    assert covered >= 17
+
+
+def test_even_size_is_less_available_than_odd():
+    three = analyze(run_monte_carlo(topology(three_on_servers(3)), failures=6000, seed=3))
+    four = analyze(run_monte_carlo(topology(three_on_servers(4)), failures=6000, seed=3))
+    assert four["control_plane"]["tolerates"] == three["control_plane"]["tolerates"] == 1
+    assert four["control_plane"]["quorum_availability"]["ci95"][1] < three["control_plane"]["quorum_availability"]["ci95"][0]
+
+
+ONE_REPLICA = HEAD % "one-replica" + """
+regions:
+  - name: r1
+    datacenters:
+      - name: dc1
+        racks:
+          - name: rack1
+            servers: 6
+controlPlane:
+  members: 3
+workers:
+  - pool: general
+    count: 3
+    capacity: {cpu: 8, memory: 32Gi}
+workloads:
+  - name: solo
+    kind: Deployment
+    replicas: 1
+    requests: {cpu: 1, memory: 1Gi}
+failures:
+  node: {mtbf: 20d, mttr: 1h, ttr: fixed}
+  server: none
+  rack: none
+  datacenter: none
+  region: none
+  regionLink: none
+"""
+
+
+def test_recovery_chain_costs_grace_plus_toleration_plus_startup():
+    cluster = topology(ONE_REPLICA)
+    results = analyze(run_monte_carlo(cluster, failures=5000, seed=11))
+    wl = results["workloads"][0]
+    chain = 50 + 300 + 30
+    assert wl["recovery_seconds"]["p50"] == pytest.approx(chain, abs=0.01)
+    # Each failure of the pod's node costs exactly the chain; between them the node
+    # (exponential time to failure) fails at rate 1/mtbf: unavailability = chain / (mtbf + chain).
+    mtbf = 20 * 86400
+    exact = 1 - chain / (mtbf + chain)
+    lo, hi = wl["availability"]["ci95"]
+    assert lo <= exact <= hi, (wl["availability"], exact)
+
+
+def test_same_seed_same_results():
+    cluster = topology(TWO_PLUS_ONE)
+    a = analyze(run_monte_carlo(cluster, failures=800, seed=5))
+    b = analyze(run_monte_carlo(cluster, failures=800, seed=5))
+    for r in (a, b):
+        r["run"].pop("wall_seconds")
+    assert a == b
+    c = analyze(run_monte_carlo(cluster, failures=800, seed=6))
+    c["run"].pop("wall_seconds")
+    assert c != a
+
+
+def test_jobs_do_not_change_results():
+    cluster = topology(TWO_PLUS_ONE)
+    a = analyze(run_monte_carlo(cluster, failures=1200, seed=5, jobs=1))
+    b = analyze(run_monte_carlo(cluster, failures=1200, seed=5, jobs=2))
+    for r in (a, b):
+        r["run"].pop("wall_seconds")
+        r["run"].pop("jobs")
+    assert a == b
