@@ -107,6 +107,131 @@ def validate(topology: str) -> int:
     return EXIT_OK
 
 
+@cli.command()
+@click.argument("topologies", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts to compare for one topology, e.g. 1-7 or 3,4,5.")
+@failures_option
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-compare/].")
+@jobs_option
+@quiet_option
+def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, seed: int, out: str | None,
+            jobs: int, quiet: bool) -> int:
+    """Compare etcd sizes of one topology, or several topologies, side by side."""
+    from .analysis.compare import parse_sizes, run_variants
+    from .report.compare import print_comparison, render_comparison_html
+    from .report.files import to_json, write_atomic
+    from .topology import load_topology
+
+    if etcd_sizes is not None:
+        if len(topologies) != 1:
+            raise click.UsageError("--etcd-sizes takes exactly one topology")
+        base = load_topology(topologies[0])
+        variants = [(f"{n} member{'s' if n > 1 else ''}",
+                     load_topology(topologies[0], overrides={"controlPlane.members": n}))
+                    for n in parse_sizes(etcd_sizes)]
+        name = f"{base.name}-etcd-sizes"
+    else:
+        if len(topologies) < 2:
+            raise click.UsageError("compare needs two or more topologies, or one with --etcd-sizes")
+        clusters = [load_topology(t) for t in topologies]
+        labels = [c.name for c in clusters]
+        if len(set(labels)) < len(labels):
+            labels = [f"{c.name} ({t})" for c, t in zip(clusters, topologies)]
+        variants = list(zip(labels, clusters))
+        name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
+    ctx, callback = _progress(failures * len(variants), quiet)
+    with ctx:
+        results = run_variants(variants, failures, seed, jobs, callback)
+    out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
+    write_atomic(out_dir / "comparison.json", to_json(results))
+    write_atomic(out_dir / "index.html", render_comparison_html(results))
+    if not quiet:
+        print_comparison(results, _stdout(), str(out_dir / "index.html"))
+    if any(r["run"]["partial"] for r in results) or len(results) < len(variants):
+        raise Interrupted()
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@failures_option
+@seed_option
+@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
+@click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A previous results.json: also fail when availability dropped significantly.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Also write results.json and index.html here.")
+@jobs_option
+@quiet_option
+def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
+          jobs: int, quiet: bool) -> int:
+    """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
+    import os
+
+    from .analysis.gate import compare_baseline, load_baseline
+    from .report.gate import append_step_summary, junit_xml, print_checks
+    from .report.files import write_atomic
+
+    base = load_baseline(baseline) if baseline else None
+    results = simulate(topology, failures, seed, jobs, quiet=True if quiet else False)
+    checks = list(results["slo"]["checks"])
+    if base is not None:
+        checks += compare_baseline(results, base)
+    if not checks:
+        raise KchaosUsageError(f"{topology}: no slo targets to check (add an `slo:` section) and no --baseline")
+    passed = all(ch["passed"] for ch in checks)
+    if out:
+        from .report import render_html
+        from .report.files import write_report
+
+        write_report(Path(out), results, render_html(results))
+    if junit:
+        write_atomic(Path(junit), junit_xml(results, checks))
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        append_step_summary(Path(summary_file), results, checks)
+    print_checks(results, checks, _stdout())
+    if results["run"]["partial"]:
+        raise Interrupted()
+    return EXIT_OK if passed else EXIT_TARGET_MISSED
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@click.option("--fail", "fail", multiple=True, metavar="KIND/NAME",
+              help="A failure domain to fail at t=0, e.g. rack/kc-1-r1 or region/korea-south (repeatable).")
+@click.option("--drain", "drain", multiple=True, metavar="node/NAME", help="A node to drain like kubectl drain (repeatable).")
+@click.option("--repair-after", default=None, metavar="DURATION",
+              help="Repair the failed domains after this long (e.g. 30m); by default they stay down.")
+@seed_option
+@click.option("--json", "as_json", is_flag=True, help="Print the scenario as JSON.")
+def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_after: str | None, seed: int,
+           as_json: bool) -> int:
+    """Play one deterministic failure scenario and show Kubernetes' reaction as events."""
+    from .analysis.whatif import run_scenario
+    from .report.files import to_json
+    from .report.whatif import print_scenario
+    from .topology import load_topology
+    from .topology.units import parse_duration
+
+    repair = None
+    if repair_after is not None:
+        try:
+            repair = parse_duration(repair_after)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--repair-after") from None
+    cluster = load_topology(topology)
+    scenario = run_scenario(cluster, list(fail), list(drain), repair, seed)
+    if as_json:
+        click.echo(to_json(scenario), nl=False)
+    else:
+        print_scenario(scenario, _stdout())
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, map the outcome to an exit code."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -26,8 +26,11 @@ from .failures import History
 from .raft import ElectionModel, commit_latency
 from .scheduler import Placement, Scheduler
 
-ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY = range(6)
+ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY = range(7)
+#: kubectl drain retries a refused eviction every 5 s.
+DRAIN_RETRY_SECONDS = 5.0
 KCM, SCHEDULER = 0, 1
+LEASE_NAMES = ("kube-controller-manager", "kube-scheduler")
 DEFAULT_UTILIZATION_LIMIT = 0.9
 #: client-go leader election: JitterUntil(retryPeriod, jitterFactor=1.2)
 LEASE_JITTER = 1.2
@@ -149,6 +152,17 @@ class ClusterModel:
         slo_limit = cluster.slo.max_node_utilization
         self.utilization_limit = slo_limit if slo_limit is not None else DEFAULT_UTILIZATION_LIMIT
 
+    def initial_pod_names(self) -> list[str]:
+        """Readable pod names: web-0.. for replicas, agent-<node> for DaemonSet pods."""
+        names = []
+        for p, w in enumerate(self.pod_workload):
+            wl = self.cluster.workloads[w]
+            if self.pod_pin[p] >= 0:
+                names.append(f"{wl.name}-{self.cluster.nodes[self.pod_pin[p]].name}")
+            else:
+                names.append(f"{wl.name}-{self.workload_pods[w].index(p)}")
+        return names
+
     # -- placement ---------------------------------------------------------------
     def scope_of(self, pod: int, node: int) -> int:
         """The volume scope domain a StatefulSet pod gets when first bound to ``node``."""
@@ -223,13 +237,23 @@ class ClusterModel:
 class HistoryRun:
     """Mutable state of one history; ``run()`` plays it to the end."""
 
-    def __init__(self, model: ClusterModel, history: History, rng: np.random.Generator):
+    def __init__(self, model: ClusterModel, history: History, rng: np.random.Generator,
+                 events: list | None = None):
         self.m = model
         self.c = model.cluster
         self.h = history
         self.rng = rng
         self.heap: list = []
         self.seq = 0
+        #: When a list, what happens is appended as (time, type, reason, object, message),
+        #: like `kubectl get events` (what-if scenarios); None on the Monte Carlo path.
+        self.events = events
+        self.pod_names: list[str] | None = None
+        self.draining: dict[int, bool] = {}  # node -> drain finished
+        self.failed_noted: set[int] = set()
+        self.pod_counter: dict[int, int] = {}
+        self.blocked_pods: list[int] = []
+        self.drain_noted: set[int] = set()
         m, c = model, model.cluster
         n = model.n_nodes
         # Infrastructure state.
@@ -333,6 +357,23 @@ class HistoryRun:
                 self.refresh_load(t)
         return self.finish(horizon)
 
+    def note(self, t: float, type_: str, reason: str, obj: str, message: str) -> None:
+        self.events.append((t, type_, reason, obj, message))
+
+    def pod_name(self, p: int) -> str:
+        if self.pod_names is None:
+            self.pod_names = self.m.initial_pod_names()
+        return self.pod_names[p]
+
+    def renamed(self, p: int) -> str:
+        """A Deployment replacement gets a new name; a StatefulSet pod keeps its own."""
+        if self.events is not None and not self.m.is_stateful[p] and not self.m.is_daemon[p]:
+            self.pod_name(p)
+            w = self.m.pod_workload[p]
+            self.pod_counter[w] = self.pod_counter.get(w, self.m.workload_desired[w]) + 1
+            self.pod_names[p] = f"{self.c.workloads[w].name}-{self.pod_counter[w] - 1}"
+        return self.pod_name(p) if self.events is not None else ""
+
     def dispatch(self, t: float, kind: int, a: int, b: int) -> None:
         if kind == POD_READY:
             self.on_pod_ready(t, a, b)
@@ -346,10 +387,16 @@ class HistoryRun:
             self.on_lease_acquire(t, a, b)
         elif kind == LEASE_LOST:
             self.on_lease_lost(t, a, b)
+        elif kind == DRAIN_TRY:
+            self.on_drain_try(t, a)
 
     # -- infrastructure -------------------------------------------------------------------
     def apply_domain(self, t: float, d: int, down: bool, initial: bool = False) -> None:
         m = self.m
+        if self.events is not None and not initial:
+            dom = self.c.domains[d]
+            self.note(t, "Warning" if down else "Normal", "DomainDown" if down else "DomainUp", dom.id,
+                      f"{dom.kind} {dom.name} " + ("failed" if down else "repaired"))
         bit = m.link_bit.get(d)
         if bit is not None:
             self.cut = self.cut | bit if down else self.cut & ~bit
@@ -394,7 +441,7 @@ class HistoryRun:
             if self.ready[p]:
                 self.set_ready(t, p, False)
                 self.down_since[p] = np.nan if initial else t
-        if self.m.worker_mask[node] and not self.not_ready[node]:
+        if not self.not_ready[node]:
             self.push(t + self.c.kubernetes.node_monitor_grace_period, NOT_READY, node, self.node_epoch[node])
 
     def node_returns(self, t: float, node: int) -> None:
@@ -425,6 +472,9 @@ class HistoryRun:
             return
         self.not_ready[node] = True
         self.pl.usable[node] = False
+        if self.events is not None:
+            name = self.c.nodes[node].name
+            self.note(t, "Normal", "NodeNotReady", f"node/{name}", f"Node {name} status is now: NodeNotReady")
         self.push(t + self.c.kubernetes.not_ready_toleration, EVICT, node, epoch)
         if self.pending:  # with nodeTaintsPolicy: Honor a NotReady node leaves the spread domains
             self.schedule_pending(t)
@@ -440,19 +490,36 @@ class HistoryRun:
         for p in sorted(self.node_pods[node]):
             if m.is_daemon[p]:
                 continue  # DaemonSet pods tolerate unreachable nodes forever
+            if self.events is not None:
+                self.note(t, "Normal", "TaintManagerEviction", f"pod/{self.pod_name(p)}",
+                          f"Marking for deletion Pod default/{self.pod_name(p)}"
+                          + (" (stays Terminating until its node returns: StatefulSet identity)"
+                             if m.is_stateful[p] else ""))
             if m.is_stateful[p]:
                 if not self.terminating[p]:  # stuck Terminating: identity held until the node returns
                     self.terminating[p] = True
                     sch.count(self.pl, p, node, -1)
                 continue
-            sch.unbind(self.pl, p)
-            self.node_pods[node].discard(p)
-            self.version[p] += 1
-            self.add_pending(t, p)
+            self.remove_pod(t, p, node)
         self.util_dirty = True
         self.schedule_pending(t)
 
     # -- pods -------------------------------------------------------------------------------
+    def remove_pod(self, t: float, p: int, node: int) -> None:
+        """The pod is deleted from ``node``; its controller creates a replacement, Pending."""
+        self.m.scheduler.unbind(self.pl, p)
+        self.node_pods[node].discard(p)
+        self.version[p] += 1
+        if self.ready[p]:
+            self.set_ready(t, p, False)
+            self.down_since[p] = t
+        if self.events is not None:
+            owner = "statefulset" if self.m.is_stateful[p] else "replicaset"
+            new = self.renamed(p)
+            self.note(t, "Normal", "SuccessfulCreate", f"{owner}/{self.c.workloads[self.m.pod_workload[p]].name}",
+                      f"Created pod: {new}")
+        self.add_pending(t, p)
+
     def add_pending(self, t: float, p: int) -> None:
         self.pending_pod_seconds += len(self.pending) * (t - self.pending_since)
         self.pending_since = t
@@ -469,8 +536,16 @@ class HistoryRun:
             pin = m.pod_pin[p]
             node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
             if node < 0:
+                if self.events is not None and p not in self.failed_noted:
+                    self.failed_noted.add(p)
+                    self.note(t, "Warning", "FailedScheduling", f"pod/{self.pod_name(p)}",
+                              sch.explain(self.pl, p, scope=self.scope[p]))
                 continue
             sch.bind(self.pl, p, node)
+            if self.events is not None:
+                self.failed_noted.discard(p)
+                self.note(t, "Normal", "Scheduled", f"pod/{self.pod_name(p)}",
+                          f"Successfully assigned default/{self.pod_name(p)} to {self.c.nodes[node].name}")
             if self.scope[p] < 0 and m.scope_level[p] is not None:
                 self.scope[p] = m.scope_of(p, node)
             self.node_pods[node].add(p)
@@ -491,6 +566,9 @@ class HistoryRun:
         if node < 0 or not self.node_up[node]:
             return
         self.set_ready(t, p, True)
+        if self.events is not None:
+            self.note(t, "Normal", "Started", f"pod/{self.pod_name(p)}",
+                      f"Started container on {self.c.nodes[node].name}")
         since = self.down_since[p]
         if since == since:  # not NaN
             self.recoveries[self.m.pod_workload[p]].append(t - since)
@@ -501,6 +579,49 @@ class HistoryRun:
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
         self.wl_eps[w].set(t, self.ready_count[w] < self.m.workload_required[w])
+
+    # -- kubectl drain ---------------------------------------------------------------------------
+    def start_drain(self, t: float, node: int) -> None:
+        """Cordon ``node`` and evict its pods as `kubectl drain --ignore-daemonsets` does."""
+        self.pl.usable[node] = False
+        self.draining[node] = False
+        if self.events is not None:
+            name = self.c.nodes[node].name
+            self.note(t, "Normal", "NodeNotSchedulable", f"node/{name}", f"Node {name} status is now: NodeNotSchedulable")
+        self.push(t, DRAIN_TRY, node)
+
+    def on_drain_try(self, t: float, node: int) -> None:
+        """Evict what the disruption budget (minAvailable) allows; retry the rest in 5 s."""
+        m = self.m
+        blocked = []
+        for p in sorted(self.node_pods[node]):
+            if m.is_daemon[p]:
+                continue
+            w = m.pod_workload[p]
+            healthy = self.ready_count[w]
+            if self.ready[p] and healthy - 1 < m.workload_required[w]:
+                blocked.append(p)
+                continue
+            if self.events is not None:
+                self.note(t, "Normal", "Evicted", f"pod/{self.pod_name(p)}",
+                          f"Evicting pod default/{self.pod_name(p)} (drain of {self.c.nodes[node].name})")
+            self.remove_pod(t, p, node)
+        self.util_dirty = True
+        self.schedule_pending(t)
+        if blocked:
+            if self.events is not None and node not in self.drain_noted:
+                self.drain_noted.add(node)
+                for p in blocked:
+                    self.note(t, "Warning", "EvictionBlocked", f"pod/{self.pod_name(p)}",
+                              "Cannot evict pod as it would violate the pod's disruption budget "
+                              f"(minAvailable {m.workload_required[m.pod_workload[p]]})")
+            self.blocked_pods = blocked
+            self.push(t + DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
+        else:
+            self.blocked_pods = []
+            self.draining[node] = True
+            if self.events is not None:
+                self.note(t, "Normal", "Drained", f"node/{self.c.nodes[node].name}", "node drained")
 
     # -- load ----------------------------------------------------------------------------------
     def refresh_load(self, t: float) -> None:
@@ -541,6 +662,14 @@ class HistoryRun:
                 self.outside_since.setdefault(i, t)
             elif not self.alive >> i & 1:
                 self.outside_since.pop(i, None)
+        if self.events is not None and not initial and (live is None) != (self.live is None):
+            n = len(m.member_nodes)
+            if live is None:
+                up = bin(self.alive).count("1")
+                self.note(t, "Warning", "QuorumLost", "etcd",
+                          f"no partition holds a quorum ({self.c.quorum} of {n}); {up} members up")
+            else:
+                self.note(t, "Normal", "QuorumRestored", "etcd", f"{len(live)} of {n} members reach each other")
         self.live, self.component = live, component
         self.quorum.set(t, live is None)
         if live is None:
@@ -559,7 +688,18 @@ class HistoryRun:
             self.start_election(t, live, "leader-lost")
         self.refresh_api(t)
 
+    def member_name(self, i: int) -> str:
+        return self.c.nodes[self.m.member_nodes[i]].name
+
     def start_election(self, t: float, live: tuple, cause: str) -> None:
+        if self.events is not None and not self.electing:
+            if self.leader >= 0:
+                self.note(t, "Warning", "LeaderLost", f"etcd/{self.member_name(self.leader)}",
+                          f"leader {self.member_name(self.leader)} lost; election among "
+                          + ", ".join(self.member_name(i) for i in live))
+            else:
+                self.note(t, "Normal", "ElectionStarted", "etcd",
+                          "election among " + ", ".join(self.member_name(i) for i in live))
         if not self.electing:
             self.election_started = t
         self.leader = -1
@@ -578,6 +718,10 @@ class HistoryRun:
         self.leader = self.election_end_winner
         self.election_gaps.append(t - self.election_started)
         self.election_causes.append(self.election_cause)
+        if self.events is not None:
+            self.note(t, "Normal", "LeaderElected", f"etcd/{self.member_name(self.leader)}",
+                      f"{self.member_name(self.leader)} elected leader; writes resume after "
+                      f"{(t - self.election_started) * 1000:.0f} ms")
         self.refresh_api(t)
 
     def apiserver_reaches(self, node: int) -> bool:
@@ -590,6 +734,9 @@ class HistoryRun:
     def refresh_api(self, t: float) -> None:
         self.writes_ok = self.leader >= 0 and not self.electing
         api_ok = self.writes_ok and any(self.apiserver_reaches(n) for n in self.m.api_nodes)
+        if self.events is not None and api_ok != self.api_ok and t > 0:
+            self.note(t, "Normal" if api_ok else "Warning", "APIAvailable" if api_ok else "APIUnavailable",
+                      "kube-apiserver", "the API accepts writes again" if api_ok else "the API cannot accept writes")
         self.api_ok = api_ok
         self.api.set(t, not api_ok)
         # Commit latency, weighted by time.
@@ -608,6 +755,9 @@ class HistoryRun:
             if h >= 0:
                 reaches = self.api_ok and self.apiserver_reaches(h)
                 if not self.node_up[h]:
+                    if self.events is not None:
+                        self.note(t, "Warning", "LeaderLost", f"lease/{LEASE_NAMES[comp]}",
+                                  f"holder {self.c.nodes[h].name} is down; standbys wait for the lease to expire")
                     if self.renewing[comp]:
                         self.lease_renew[comp] = t - self.rng.random() * rp
                     self.holder[comp] = -1
@@ -656,6 +806,9 @@ class HistoryRun:
         if not candidates:
             return  # retried when the API comes back (refresh_leases)
         self.holder[comp] = candidates[min(first, len(candidates) - 1)]
+        if self.events is not None:
+            name = self.c.nodes[self.holder[comp]].name
+            self.note(t, "Normal", "LeaderElection", f"lease/{LEASE_NAMES[comp]}", f"{name} became leader")
         self.renewing[comp] = True
         self.lease_epoch[comp] += 1
         self.refresh_controllers(t)
@@ -663,6 +816,9 @@ class HistoryRun:
     def on_lease_lost(self, t: float, comp: int, epoch: int) -> None:
         if epoch != self.lease_epoch[comp]:
             return
+        if self.events is not None:
+            self.note(t, "Warning", "LeaderElectionLost", f"lease/{LEASE_NAMES[comp]}",
+                      f"{self.c.nodes[self.holder[comp]].name} could not renew within renewDeadline")
         self.holder[comp] = -1
         self.lease_epoch[comp] += 1
         self.acquire_pending[comp] = False

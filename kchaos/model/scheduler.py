@@ -131,6 +131,30 @@ class Scheduler:
         score = np.where(mask, score, -np.inf)
         return int(np.argmax(score))
 
+    def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
+        """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
+        w = self.pod_workload[pod]
+        wl = self.workloads[w]
+        reasons: dict[str, int] = {}
+
+        def add(reason: str, mask: np.ndarray) -> np.ndarray:
+            n = int(mask.sum())
+            if n:
+                reasons[reason] = reasons.get(reason, 0) + n
+            return ~mask
+
+        left = np.ones(self.n_nodes, dtype=bool)
+        left &= add("node(s) had untolerated taint(s)", left & ~pl.usable)
+        if scope >= 0:
+            left &= add("node(s) had volume node affinity conflict", left & ~self.scope_mask(scope))
+        left &= add("Insufficient cpu", left & (pl.alloc_cpu + wl.cpu > self.cap_cpu + 1e-9))
+        left &= add("Insufficient memory", left & (pl.alloc_mem + wl.memory > self.cap_mem + 1e-6))
+        left &= add("Too many pods", left & (pl.alloc_pods + 1 > self.cap_pods))
+        if left.any() and wl.spread is not None and wl.spread.when_unsatisfiable == "DoNotSchedule":
+            add("node(s) didn't match pod topology spread constraints", left)
+        detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        return f"0/{self.n_nodes} nodes are available: {detail}."
+
     def bind(self, pl: Placement, pod: int, node: int) -> None:
         wl = self.workloads[self.pod_workload[pod]]
         pl.pod_node[pod] = node

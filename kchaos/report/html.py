@@ -372,7 +372,7 @@ def _cards(r: dict) -> str:
             details.append(f"write gap mean {format_ms(get(le, 'mean_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}")
         else:
             details.append("no leader was lost in the run")
-        if years:
+        if years and num(count) is not None:
             details.append(f"≈ {format_number(num(count) / years)} per year")
         cards.append(_card("Leader elections", format_count(count), details))
 
@@ -391,7 +391,7 @@ def _cards(r: dict) -> str:
             details.append(f"before any failure {format_percent(load['baseline_max_node_utilization'])}"
                            + (f" · limit {format_percent(limit)}" if limit is not None else ""))
         p95 = get(mu, "p95")
-        hot = limit is not None and p95 is not None and num(p95) > num(limit)
+        hot = num(limit) is not None and num(p95) is not None and num(p95) > num(limit)
         val = f'<span class="{"hot" if hot else ""}">{format_percent(p95)}</span> <small>p95</small>'
         cards.append(_card("Hottest node after failures", val, details))
 
@@ -413,7 +413,7 @@ def _cards(r: dict) -> str:
         details = []
         if get(pp, "max") is not None:
             details.append(f"at most {format_count(pp['max'])} pending at once")
-        if years and get(pp, "pod_hours") is not None:
+        if years and num(get(pp, "pod_hours")) is not None:
             details.append(f"≈ {format_number(num(pp['pod_hours']) / years)} pod-hours per simulated year")
         cards.append(_card("Pending pod-hours (whole run)", format_number(get(pp, "pod_hours")), details))
 

@@ -1,0 +1,121 @@
+"""Deterministic chaos scenarios: fail named domains (and drain nodes) once, and
+follow what Kubernetes does, event by event, with the same engine as the Monte Carlo."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from ..errors import KchaosUsageError
+from ..model.cluster import Cluster
+from ..model.engine import ClusterModel, HistoryRun
+from ..model.failures import History
+
+#: After the last scheduled change, time for NotReady, eviction, startup and lease takeovers.
+SETTLE_MARGIN = 300.0
+
+
+def resolve(cluster: Cluster, target: str, kinds: tuple[str, ...] | None = None, option: str = "--fail") -> int:
+    """Domain index for ``kind/name`` (``name`` alone when unambiguous)."""
+    candidates = [d for d in cluster.domains if kinds is None or d.kind in kinds]
+    by_id = {d.id: d for d in candidates}
+    if target in by_id:
+        return by_id[target].index
+    named = [d for d in candidates if d.name == target.split("/", 1)[-1]]
+    if "/" not in target and len(named) == 1:
+        return named[0].index
+    close = difflib.get_close_matches(target, list(by_id), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else \
+        f"; use kind/name, e.g. {next(iter(by_id), 'rack/r1')}"
+    raise KchaosUsageError(f"{option} {target}: no such {'/'.join(kinds) if kinds else 'failure domain'}{hint}")
+
+
+def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = None,
+                 repair_after: float | None = None, seed: int = 1) -> dict:
+    """Play the scenario; return its events and outcome as a plain dict."""
+    drain = drain or []
+    if not fail and not drain:
+        raise KchaosUsageError("whatif needs at least one --fail DOMAIN or --drain node/NAME")
+    failed = sorted({resolve(cluster, f) for f in fail})
+    drained = [resolve(cluster, d, ("node",), "--drain") for d in drain]
+    node_of_domain = {n.domain: n.index for n in cluster.nodes}
+    drained_nodes = [node_of_domain[d] for d in drained]
+    model = ClusterModel(cluster)
+    k = cluster.kubernetes
+    settle = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup + SETTLE_MARGIN
+    horizon = (repair_after or 0.0) + settle
+    times = [0.0] * len(failed)
+    downs = [True] * len(failed)
+    doms = list(failed)
+    if repair_after is not None:
+        times += [repair_after] * len(failed)
+        downs += [False] * len(failed)
+        doms += failed
+    history = History(-1, horizon, np.array(times), np.array(doms, dtype=np.int64), np.array(downs, dtype=bool),
+                      np.empty(0, dtype=np.int64))
+    events: list = []
+    run = HistoryRun(model, history, np.random.default_rng(seed), events=events)
+    for node in drained_nodes:
+        run.start_drain(0.0, node)
+    result = run.run()
+    return _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon)
+
+
+def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon) -> dict:
+    c = cluster
+    down_at_failure = {n for d in failed if d in model.nodes_under for n in model.nodes_under[d]}
+    members_down = [c.nodes[n].name for n in model.member_nodes if n in down_at_failure]
+    quorum_lost = any(e[2] == "QuorumLost" for e in events)
+    displaced = [p for p, node in enumerate(model.baseline.pod_node)
+                 if node >= 0 and (node in down_at_failure or node in drained_nodes) and not model.is_daemon[p]]
+    pending = sorted(run.pending)
+    pending_reasons = {}
+    for p in pending:
+        pending_reasons[run.pod_name(p)] = model.scheduler.explain(run.pl, p, scope=run.scope[p])
+    util = model.scheduler.utilization(run.pl)
+    up_workers = run.up_arr & model.worker_mask
+    hottest_node, hottest = None, 0.0
+    if up_workers.any():
+        idx = int(np.argmax(np.where(up_workers, util, -1.0)))
+        hottest_node, hottest = c.nodes[idx].name, float(util[idx])
+    restored = [e[0] for e in events
+                if e[2] in ("Started", "LeaderElected", "APIAvailable", "LeaderElection", "Drained")]
+    all_ready = all(run.ready_count[w] >= model.workload_desired[w] for w in range(len(c.workloads)))
+    recovered = all_ready and not run.pending
+    workloads = []
+    for w, wl in enumerate(c.workloads):
+        eps = result.workloads[w]
+        workloads.append({"name": wl.name, "kind": wl.kind, "ready": run.ready_count[w],
+                          "desired": model.workload_desired[w], "min_available": model.workload_required[w],
+                          "unavailable_seconds": round(eps.total, 3),
+                          "available_at_end": run.ready_count[w] >= model.workload_required[w]})
+    drains = []
+    for node in drained_nodes:
+        blocked = [run.pod_name(p) for p in run.blocked_pods if run.pl.pod_node[p] == node]
+        drains.append({"node": c.nodes[node].name, "completed": bool(run.draining.get(node)),
+                       "blocked_pods": blocked})
+    return {
+        "topology": c.name,
+        "failed": [c.domains[d].id for d in failed],
+        "drained": [c.nodes[n].name for n in drained_nodes],
+        "repair_after_seconds": repair_after,
+        "horizon_seconds": horizon,
+        "events": [{"t": round(t, 3), "type": ty, "reason": re, "object": ob, "message": me}
+                   for t, ty, re, ob, me in events],
+        "outcome": {
+            "quorum": "lost" if quorum_lost else "kept",
+            "members_down": members_down,
+            "members": len(model.member_nodes), "quorum_size": c.quorum,
+            "control_plane_gap_seconds": round(result.api.total, 3),
+            "elections_ms": [round(g * 1000, 1) for g in result.election_gaps],
+            "pods_displaced": len(displaced),
+            "pending_pods": pending_reasons,
+            "hottest_node": hottest_node, "hottest_utilization": round(hottest, 4),
+            "baseline_hottest_utilization": round(model.baseline_hottest, 4),
+            "recovered": recovered,
+            "time_to_full_recovery_seconds": round(max(restored), 3) if recovered and restored else (0.0 if recovered else None),
+            "workloads": workloads,
+            "drains": drains,
+        },
+    }

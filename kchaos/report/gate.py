@@ -1,0 +1,92 @@
+"""`kchaos check` output: the verdict table, JUnit XML and a GitHub step summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .formatting import format_availability
+
+
+def _value(check: dict, value) -> str:
+    if value is None:
+        return "n/a"
+    name = check["name"]
+    if name == "maxNodeUtilization":
+        return f"{100 * value:.0f}%"
+    if name == "maxPendingPods":
+        return str(int(value))
+    return format_availability(value)
+
+
+def _interval(check: dict) -> str:
+    ci = check.get("ci95")
+    if not ci:
+        return ""
+    return f"[{_value(check, ci[0])}, {_value(check, ci[1])}]"
+
+
+def verdict(check: dict) -> str:
+    word = "PASS" if check["passed"] else "FAIL"
+    if not check.get("confirmed", True):
+        n = check.get("failures_to_confirm")
+        word += " (not yet confirmed" + (f": ~{n:,} failures would confirm it" if n else "") + ")"
+    return word
+
+
+def message(check: dict) -> str:
+    """One line naming the target, the estimate and its interval."""
+    text = (f"{check['name']}: target {_value(check, check['target'])}, estimate {_value(check, check['estimate'])}"
+            + (f" {_interval(check)}" if check.get("ci95") else "") + f" -> {verdict(check)}")
+    if check.get("detail"):
+        text += f" ({check['detail']})"
+    return text
+
+
+def print_checks(results: dict, checks: list[dict], console: Console) -> None:
+    table = Table(title=f"kchaos check: {escape(results['topology']['name'])} "
+                        f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})")
+    for col in ("target", "goal", "estimate", "95% interval", "verdict"):
+        table.add_column(col)
+    for ch in checks:
+        style = "green" if ch["passed"] else "bold red"
+        goal = ("<= " if ch["name"] in ("maxNodeUtilization", "maxPendingPods") else ">= ") + _value(ch, ch["target"])
+        table.add_row(escape(ch["name"]), goal, _value(ch, ch["estimate"]), _interval(ch),
+                      f"[{style}]{escape(verdict(ch))}[/]")
+    console.print(table)
+    failed = [ch for ch in checks if not ch["passed"]]
+    for ch in failed:
+        console.print(f"[bold red]missed[/] {escape(message(ch))}")
+    if not failed:
+        console.print("[green]all targets met[/]")
+
+
+def junit_xml(results: dict, checks: list[dict]) -> str:
+    suite = ET.Element("testsuite", name=f"kchaos {results['topology']['name']}", tests=str(len(checks)),
+                       failures=str(sum(not ch["passed"] for ch in checks)), errors="0",
+                       time=str(results["run"].get("wall_seconds", 0)))
+    for ch in checks:
+        case = ET.SubElement(suite, "testcase", classname=f"kchaos.{results['topology']['name']}", name=ch["name"])
+        if not ch["passed"]:
+            fail = ET.SubElement(case, "failure", message=message(ch), type="TargetMissed")
+            fail.text = message(ch)
+        else:
+            ET.SubElement(case, "system-out").text = message(ch)
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True) + "\n"
+
+
+def append_step_summary(path: Path, results: dict, checks: list[dict]) -> None:
+    """GitHub Actions: a Markdown table appended to $GITHUB_STEP_SUMMARY."""
+    lines = [f"### kchaos check: {results['topology']['name']}", "",
+             f"{results['run']['failures_injected']:,} failures, seed {results['run']['seed']}", "",
+             "| target | goal | estimate | 95% interval | verdict |", "|---|---|---|---|---|"]
+    for ch in checks:
+        goal = ("≤ " if ch["name"] in ("maxNodeUtilization", "maxPendingPods") else "≥ ") + _value(ch, ch["target"])
+        icon = "✅" if ch["passed"] else "❌"
+        lines.append(f"| {ch['name']} | {goal} | {_value(ch, ch['estimate'])} | {_interval(ch)} | {icon} {verdict(ch)} |")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n\n")

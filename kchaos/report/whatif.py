@@ -1,0 +1,80 @@
+"""`kchaos whatif` output: the event chain in the shape of `kubectl get events -w`, then the outcome."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+
+def since(seconds: float) -> str:
+    """Time since the scenario started, kubectl style: 0s, 50s, 5m50s, 1h2m."""
+    s = float(seconds)
+    if s < 10 and s != int(s):
+        return f"{s:.1f}s" if s >= 0.1 else f"{s * 1000:.0f}ms"
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m}m{r}s" if r else f"{m}m"
+    h, r = divmod(s, 3600)
+    return f"{h}h{r // 60}m" if r // 60 else f"{h}h"
+
+
+def print_scenario(scenario: dict, console: Console) -> None:
+    events = scenario["events"]
+    widths = [max([len("LAST SEEN")] + [len("+" + since(e["t"])) for e in events]),
+              max([len("TYPE")] + [len(e["type"]) for e in events]),
+              max([len("REASON")] + [len(e["reason"]) for e in events]),
+              max([len("OBJECT")] + [len(e["object"]) for e in events])]
+
+    def row(cols, style=""):
+        text = "   ".join(c.ljust(w) for c, w in zip(cols[:4], widths)) + "   " + cols[4]
+        console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), soft_wrap=True)
+
+    row(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "bold")
+    for e in events:
+        row(["+" + since(e["t"]), e["type"], e["reason"], e["object"], e["message"]],
+            "yellow" if e["type"] == "Warning" else "")
+    o = scenario["outcome"]
+    console.print()
+    what = ", ".join(scenario["failed"] + [f"drain {n}" for n in scenario["drained"]])
+    console.print(f"[bold]outcome of {escape(what)}[/]"
+                  + (f" (repaired after {since(scenario['repair_after_seconds'])})"
+                     if scenario.get("repair_after_seconds") is not None else ""))
+    down = ", ".join(o["members_down"]) or "none"
+    if o["quorum"] == "lost":
+        console.print(f"  quorum: [bold red]LOST[/] ({o['members']} members, quorum {o['quorum_size']}; "
+                      f"members down: {escape(down)})")
+    else:
+        console.print(f"  quorum: [green]kept[/] ({o['members']} members, quorum {o['quorum_size']}; "
+                      f"members down: {escape(down)})")
+    gap = o["control_plane_gap_seconds"]
+    elections = ", ".join(f"{ms:.0f} ms" for ms in o["elections_ms"]) or "none"
+    console.print(f"  control-plane write gap: {since(gap) if gap else 'none'}; elections: {elections}")
+    console.print(f"  pods displaced: {o['pods_displaced']}")
+    if o["pending_pods"]:
+        console.print(f"  [bold red]Pending pods: {len(o['pending_pods'])}[/]")
+        for name, why in o["pending_pods"].items():
+            console.print(f"    {escape(name)}: {escape(why)}")
+    else:
+        console.print("  Pending pods: none")
+    if o["hottest_node"]:
+        console.print(f"  hottest node: {escape(o['hottest_node'])} at {100 * o['hottest_utilization']:.0f}% "
+                      f"(before: {100 * o['baseline_hottest_utilization']:.0f}%)")
+    for w in o["workloads"]:
+        mark = "[green]available[/]" if w["available_at_end"] else "[bold red]UNAVAILABLE[/]"
+        extra = f", unavailable for {since(w['unavailable_seconds'])}" if w["unavailable_seconds"] else ""
+        console.print(f"  {escape(w['kind'])} {escape(w['name'])}: {w['ready']}/{w['desired']} ready "
+                      f"(minAvailable {w['min_available']}) {mark}{extra}")
+    for d in o["drains"]:
+        if d["completed"]:
+            console.print(f"  drain {escape(d['node'])}: [green]completed[/]")
+        else:
+            console.print(f"  drain {escape(d['node'])}: [bold red]would block[/] on "
+                          f"{escape(', '.join(d['blocked_pods']) or 'pods that cannot be evicted')}")
+    if o["recovered"]:
+        console.print(f"  full recovery after {since(o['time_to_full_recovery_seconds'])}")
+    else:
+        console.print("  [bold red]not fully recovered[/] while the failed domains stay down"
+                      if scenario.get("repair_after_seconds") is None else "  [bold red]not fully recovered[/]")
