@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import KchaosUsageError
@@ -239,10 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
     except KchaosUsageError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
-        return EXIT_USAGE
-    except click.exceptions.NoArgsIsHelp as exc:  # pragma: no cover - click version dependent
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            err.print(f"[red]error:[/red] {escape(str(problem))}", markup=True, highlight=False)
         return EXIT_USAGE
     except click.UsageError as exc:
         exc.show()

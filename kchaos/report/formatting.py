@@ -113,12 +113,9 @@ def format_interval(ci: Any, fmt=None) -> str:
     return f"[{fmt(lo)} – {fmt(hi)}]"
 
 
-def format_availability_interval(ci: Any, *others: Any) -> str:
-    """An availability interval, with as many decimals as its ends (and ``others``) need."""
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
-        return ""
-    d = availability_decimals(*ci, *others)
-    return format_interval(ci, lambda x: format_availability(x, d))
+def format_availability_interval(ci: Any) -> str:
+    """An availability interval, each end with the digits it needs: ``[99.977% – 99.9999994%]``."""
+    return format_interval(ci, format_availability)
 
 
 def format_number(x: Any, unit: str = "") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from functools import lru_cache
 from typing import Any, Callable
 
 import plotly.graph_objects as go
@@ -18,7 +19,6 @@ from plotly.offline import get_plotlyjs
 
 from kchaos.report.formatting import (
     HOURS_PER_YEAR,
-    availability_decimals,
     format_availability,
     format_availability_interval,
     format_count,
@@ -121,7 +121,6 @@ footer p{margin:6px 0;max-width:1100px}
  body{background:#fff;font-size:12px}
  main{max-width:none;padding:0}
  section{border:none;border-top:1px solid #cbd2d9;border-radius:0;padding:10px 0;break-inside:avoid-page}
- .modebar-container{display:none!important}
  .card{border-color:#cbd2d9}
 }
 """
@@ -139,6 +138,17 @@ ASSUMPTIONS = (
     "Nines = −log10(1 − availability): 3 nines ≈ 8.8 h, 4 ≈ 53 min, 5 ≈ 5.3 min of downtime a year. "
     "These are estimates for the layout and failure rates given, not a guarantee."
 )
+
+
+@lru_cache(maxsize=1)
+def plotly_bundle() -> str:
+    """plotly.js as inlined in the page.
+
+    The bundle's only plot.ly address is the default topojsonURL, used by geo
+    maps (which the report never draws); it is pointed at a relative path so
+    the page names no CDN at all.
+    """
+    return get_plotlyjs().replace('"https://cdn.plot.ly/un/"', '"topojson/"')
 
 
 def esc(value: Any) -> str:
@@ -170,8 +180,7 @@ class _Figures:
         payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return (
             "<script>(function(){var figs=" + payload + ";"
-            "var cfg={displaylogo:false,responsive:true,displayModeBar:'hover',"
-            "modeBarButtonsToRemove:['select2d','lasso2d','autoScale2d']};"
+            "var cfg={displaylogo:false,responsive:true,displayModeBar:false};"
             "figs.forEach(function(f){Plotly.newPlot(f.id,f.data,f.layout,cfg);});})();</script>"
         )
 
@@ -206,9 +215,11 @@ def _histogram(hist: Any) -> tuple[list[float], list[float]] | None:
         return None
     e = [num(x) for x in edges]
     c = [num(x) or 0.0 for x in counts]
-    if len(e) != len(c) + 1 or any(x is None for x in e) or sum(c) <= 0:
+    if len(e) != len(c) + 1 or any(x is None or not math.isfinite(x) for x in e) or sum(c) <= 0:
         return None
-    return e, c  # type: ignore[return-value]
+    first = next(i for i, x in enumerate(c) if x > 0)  # drop empty bins at both ends
+    last = max(i for i, x in enumerate(c) if x > 0)
+    return e[first:last + 2], c[first:last + 1]  # type: ignore[return-value]
 
 
 def _histogram_figure(
@@ -230,7 +241,11 @@ def _histogram_figure(
     widths = [b - a for a, b in zip(edges, edges[1:])]
     uniform = all(w > 0 for w in widths) and max(widths) - min(widths) <= 0.01 * max(widths)
     ranges = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(edges, edges[1:])]
-    hover = [f"{r}<br>{format_count(c)} ({c / total:.1%})" for r, c in zip(ranges, counts)]
+    shares = abs(total - 1.0) < 1e-6 and any(0 < c < 1 for c in counts)  # a distribution of time, not counts
+    if shares:
+        hover = [f"{r}<br>{c:.1%} of the time" for r, c in zip(ranges, counts)]
+    else:
+        hover = [f"{r}<br>{format_count(c)} ({c / total:.1%})" for r, c in zip(ranges, counts)]
     bar: dict[str, Any] = dict(
         y=counts, marker=dict(color=colour, line=dict(width=0)), hovertext=hover, hoverinfo="text"
     )
@@ -238,8 +253,9 @@ def _histogram_figure(
     log_y = max(counts) > 0.75 * total and sum(1 for c in counts if c > 0) > 1
     layout = _base_layout(
         xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text="count (log scale)" if log_y else "count"),
-                   **({"type": "log", "dtick": 1} if log_y else {"rangemode": "tozero"})),
+        yaxis=dict(title=dict(text=("share of time" if shares else "count") + (" (log scale)" if log_y else "")),
+                   **({"type": "log", "dtick": 1} if log_y else {"rangemode": "tozero"}),
+                   **({"tickformat": ".0%"} if shares and not log_y else {})),
         bargap=0.04,
     )
     if uniform:
@@ -253,8 +269,15 @@ def _histogram_figure(
         x, label = vline
         fig.add_vline(x=x, line=dict(color=RED, width=2, dash="dash"))
         fig.add_annotation(x=x, y=1, yref="paper", text=label, showarrow=False, xanchor="left",
-                           yanchor="bottom", xshift=-4, font=dict(color=RED, size=12), bgcolor="rgba(255,255,255,0.85)")
+                           yanchor="bottom", xshift=-4, font=dict(color=RED, size=12))
+        lo, hi = min(edges[0], x), max(edges[-1], x)
+        pad = 0.04 * (hi - lo or 1.0)
+        fig.update_xaxes(range=[lo - pad, hi + pad])
     return fig
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _empty(text: str) -> str:
@@ -329,9 +352,9 @@ def _cards(r: dict) -> str:
     a = get(avail, "estimate")
     details = []
     if get(avail, "ci95"):
-        details.append("95% interval " + format_availability_interval(avail["ci95"], a))
+        details.append("95% interval " + format_availability_interval(avail["ci95"]))
     if get(avail, "analytic") is not None:
-        details.append("analytic " + format_availability(avail["analytic"], availability_decimals(a, avail["analytic"])))
+        details.append("analytic " + format_availability(avail["analytic"]))
     cards.append(_card("API availability (writes accepted)", _avail_value(a), details, "primary"))
 
     down = get(cp, "downtime_minutes_per_year", default={})
@@ -351,13 +374,13 @@ def _cards(r: dict) -> str:
     q = get(qa, "estimate")
     details = []
     if get(qa, "exact") is not None:
-        details.append("<b>exact " + format_availability(qa["exact"], availability_decimals(q, qa["exact"]))
+        details.append("<b>exact " + format_availability(qa["exact"])
                        + f"</b> · {format_nines(qa['exact'])}")
     if get(qa, "ci95"):
-        details.append("95% interval " + format_availability_interval(qa["ci95"], q))
+        details.append("95% interval " + format_availability_interval(qa["ci95"]))
     members, quorum, tol = get(cp, "members"), get(cp, "quorum"), get(cp, "tolerates")
     if members is not None:
-        text = f"<b>{format_count(members)} members</b>"
+        text = f"<b>{format_count(members)} member{'' if num(members) == 1 else 's'}</b>"
         text += f" · quorum {format_count(quorum)}" if quorum is not None else ""
         text += f" · tolerates {format_count(tol)} down" if tol is not None else ""
         details.append(text)
@@ -380,7 +403,8 @@ def _cards(r: dict) -> str:
     if get(wc, "p50") is not None or get(wc, "p99") is not None:
         details = [f"mean {format_ms(wc['mean'])}"] if get(wc, "mean") is not None else []
         cards.append(_card("Write commit latency",
-                           f"{format_ms(get(wc, 'p50'))} <small>p50</small> · {format_ms(get(wc, 'p99'))} <small>p99</small>",
+                           f"{format_ms(get(wc, 'p50'))} <small>p50</small> · "
+                           f"{format_ms(get(wc, 'p99'))} <small>p99</small>",
                            details))
 
     mu = get(load, "max_node_utilization", default={})
@@ -426,7 +450,7 @@ def _cards(r: dict) -> str:
         est = get(av, "estimate")
         details = []
         if get(av, "ci95"):
-            details.append("95% interval " + format_availability_interval(av["ci95"], est))
+            details.append("95% interval " + format_availability_interval(av["ci95"]))
         dm = get(w, "downtime_minutes_per_year", default={})
         if get(dm, "estimate") is not None:
             details.append(f"{format_minutes(dm['estimate'])} down per year")
@@ -471,7 +495,7 @@ def _slo(r: dict) -> str:
     badge = ('<span class="badge b-pass">ALL TARGETS MET</span>' if overall
              else '<span class="badge b-fail">TARGET MISSED</span>' if overall is not None else "")
     rows = []
-    for c in slo["checks"]:
+    for c in _as_list(slo["checks"]):
         if not isinstance(c, dict):
             continue
         util = "util" in str(get(c, "name", default="")).lower() or str(get(c, "unit", default="")).lower() in (
@@ -482,7 +506,8 @@ def _slo(r: dict) -> str:
             need = get(c, "failures_to_confirm")
             verdict = '<span class="badge b-warn">PASS, NOT YET CONFIRMED</span>'
             if need is not None:
-                verdict += f'<div class="muted" style="font-size:12px">needs ≈ {format_count(need)} failures to confirm</div>'
+                verdict += (f'<div class="muted" style="font-size:12px">needs ≈ {format_count(need)} '
+                            "failures to confirm</div>")
         elif passed:
             verdict = '<span class="badge b-pass">PASS</span>'
         elif passed is None:
@@ -498,7 +523,7 @@ def _slo(r: dict) -> str:
         ci_txt = ""
         if ci:
             ci_txt = (format_interval(ci, lambda x: format_percent(x, 1)) if util
-                      else format_availability_interval(ci, get(c, "estimate"), get(c, "target")))
+                      else format_availability_interval(ci))
         rows.append(
             f"<tr class=\"{'bad' if passed is False else ''}\"><td><code>{esc(get(c, 'name', default='?'))}</code></td>"
             f"<td class=\"num\">{op} {_slo_target(c, get(c, 'target'))}</td>"
@@ -523,9 +548,11 @@ def _advisories(r: dict) -> str:
         cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
         items.append(
             f'<li class="{esc(sev)}"><span class="badge {cls}">{esc(sev.upper())}</span>'
-            f'<span>{esc(get(a, "message", default=""))} <code class="code muted">{esc(get(a, "code", default=""))}</code></span></li>'
+            f'<span>{esc(get(a, "message", default=""))} '
+            f'<code class="code muted">{esc(get(a, "code", default=""))}</code></span></li>'
         )
-    body = f'<ul class="advisories">{"".join(items)}</ul>' if items else _empty("No advisories: nothing in the layout or timing looks risky.")
+    body = (f'<ul class="advisories">{"".join(items)}</ul>' if items
+            else _empty("No advisories: nothing in the layout or timing looks risky."))
     n_warn = sum(1 for a in adv if get(a, "severity") in ("warning", "error"))
     badge = f'<span class="badge b-warn">{n_warn} warning{"s" if n_warn != 1 else ""}</span>' if n_warn else ""
     return _section("advisories", "Advisories", body, "", badge)
@@ -619,7 +646,7 @@ def _domain_sort_key(d: dict) -> tuple:
     return (
         0 if get(d, "quorum_lost") else 1,
         -(num(get(d, "pods_displaced")) or 0),
-        -len(get(d, "workloads_unavailable", default=[]) or []),
+        -len(_as_list(get(d, "workloads_unavailable"))),
         -(num(get(d, "pods_pending")) or 0),
         -(num(get(d, "members_lost")) or 0),
         -(num(get(d, "nodes_lost")) or 0),
@@ -643,8 +670,7 @@ def _blast_radius(r: dict) -> str:
         ql = get(d, "quorum_lost")
         util = num(get(d, "max_node_utilization"))
         util_cls = "num hot" if util is not None and limit is not None and util > limit else "num"
-        wu = get(d, "workloads_unavailable", default=[]) or []
-        wu_txt = ", ".join(esc(w) for w in wu) if isinstance(wu, list) else esc(wu)
+        wu_txt = ", ".join(esc(w) for w in _as_list(get(d, "workloads_unavailable")))
         cell = lambda key: format_count(get(d, key)) if get(d, key) is not None else "—"
         ql_txt = '<span class="badge b-fail">YES</span>' if ql else ("no" if ql is not None else "—")
         wu_cell = f'<span class="hot">{wu_txt}</span>' if wu_txt else "—"
@@ -678,17 +704,19 @@ def _distributions(r: dict, figs: _Figures) -> str:
     le = get(cp, "leader_elections", default={})
     parts = []
     fig = _histogram_figure(get(le, "histogram"), x_title="writes unavailable during the election (ms)",
-                            fmt=lambda x: format_ms(x), colour=ORANGE)
+                            fmt=format_ms, colour=ORANGE)
     if fig is not None:
         title = "Leader elections: write gap"
         if get(le, "p50_ms") is not None or get(le, "p99_ms") is not None:
             title += f" <small>p50 {format_ms(get(le, 'p50_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}"
-            title += f" · {format_count(get(le, 'count'))} elections</small>" if get(le, "count") is not None else "</small>"
+            if get(le, "count") is not None:
+                title += f" · {format_count(get(le, 'count'))} elections"
+            title += "</small>"
         parts.append(figs.add(fig, 300, title))
-    elif num(get(le, "count")) == 0:
-        parts.append(_empty("No leader elections happened in the run."))
     else:
-        parts.append(_empty("No election gap histogram in the results."))
+        note = ("No leader elections happened in the run." if num(get(le, "count")) == 0
+                else "No election gap histogram in the results.")
+        parts.append(f'<div><h3 class="plot-title">Leader elections: write gap</h3>{_empty(note)}</div>')
     workloads = get(r, "workloads", default=[])
     for w in workloads if isinstance(workloads, list) else []:
         if not isinstance(w, dict):
@@ -725,11 +753,15 @@ def _load(r: dict, figs: _Figures) -> str:
         return _section("load", "Hottest node after failures", _empty("No utilisation histogram in the results."))
     fig.update_layout(xaxis=dict(ticksuffix="%"))
     base = num(get(load, "baseline_max_node_utilization"))
-    if base is not None:
+    if base is not None and math.isfinite(base) and fig.layout.xaxis.type != "category":
         fig.add_vline(x=base * 100, line=dict(color=MUTED, width=1.5, dash="dot"))
         fig.add_annotation(x=base * 100, y=1, yref="paper", yanchor="bottom", text=f"before failures {base:.0%}",
                            showarrow=False, xanchor="left", xshift=-4, font=dict(color=MUTED, size=12),
                            bgcolor="rgba(255,255,255,0.85)")
+        lo, hi = fig.layout.xaxis.range or (base * 100, base * 100)
+        if not lo <= base * 100 <= hi:
+            lo, hi = min(lo, base * 100), max(hi, base * 100)
+            fig.update_xaxes(range=[lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo)])
     sub = ("After every failure or repair, once scheduling settles, the most loaded worker's utilisation "
            "(the larger of cpu and memory requests over capacity).")
     if get(load, "time_above_limit") is not None and limit is not None:
@@ -738,13 +770,14 @@ def _load(r: dict, figs: _Figures) -> str:
                 else f" No node went above {limit:.0%}.")
     mu = get(load, "max_node_utilization", default={})
     title = "Hottest node's utilisation after each change of state"
-    title += f" <small>p50 {format_percent(get(mu, 'p50'))} · p95 {format_percent(get(mu, 'p95'))} · max {format_percent(get(mu, 'max'))}</small>"
+    title += (f" <small>p50 {format_percent(get(mu, 'p50'))} · p95 {format_percent(get(mu, 'p95'))}"
+              f" · max {format_percent(get(mu, 'max'))}</small>")
     return _section("load", "Hottest node after failures", figs.add(fig, 320, title), sub)
 
 
 def _commit(r: dict, figs: _Figures) -> str:
     wc = get(r, "control_plane", "write_commit_ms", default={})
-    fig = _histogram_figure(get(wc, "histogram"), x_title="commit latency (ms)", fmt=lambda x: format_ms(x), colour=PURPLE)
+    fig = _histogram_figure(get(wc, "histogram"), x_title="commit latency (ms)", fmt=format_ms, colour=PURPLE)
     if fig is None:
         return _section("commit", "Write commit latency", _empty("No commit latency histogram in the results."))
     title = "Write commit latency over time"
@@ -764,10 +797,10 @@ def _convergence(r: dict, figs: _Figures) -> str:
 
     def positive(seq: Any) -> list[float | None]:
         seq = seq if isinstance(seq, list) and len(seq) == len(xs) else [None] * len(xs)
-        return [v if (v := num(x)) is not None and v > 0 else None for x in seq]
+        return [v if (v := num(x)) is not None and 0 < v < math.inf else None for x in seq]
 
     y, lo, hi = positive(ys), positive(get(conv, "ci_low")), positive(get(conv, "ci_high"))
-    x = [num(v) for v in xs]
+    x = [v if (v := num(f)) is not None and math.isfinite(v) else None for f in xs]
     traces = []
     if any(v is not None for v in hi):
         lo_filled = [l if l is not None else (yy if yy is not None else None) for l, yy in zip(lo, y)]
@@ -785,10 +818,13 @@ def _convergence(r: dict, figs: _Figures) -> str:
     traces.append(go.Scatter(x=x, y=y, mode="lines+markers", name="estimate", line=dict(color=BLUE, width=2),
                              marker=dict(size=5), hovertext=hover, hoverinfo="text"))
     exact = num(get(conv, "analytic"))
+    exact = exact if exact is not None and math.isfinite(exact) else None
     if exact is None:
         a_exact = num(get(r, "control_plane", "availability", "analytic"))
         exact = 1 - a_exact if a_exact is not None else None
-    if exact is not None and exact > 0 and any(v is not None for v in x):
+    if exact is not None and not 0 < exact < math.inf:
+        exact = None
+    if exact is not None and any(v is not None for v in x):
         xv = [v for v in x if v is not None]
         traces.append(go.Scatter(x=[min(xv), max(xv)], y=[exact, exact], mode="lines",
                                  name=f"analytic {exact:.3g}", line=dict(color=RED, dash="dash", width=1.5),
@@ -854,9 +890,9 @@ def render_html(results: dict) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>{esc(title)}</title><style>{CSS}</style>"
-        f"<script>{get_plotlyjs()}</script></head>"
+        f"<script>{plotly_bundle()}</script></head>"
         f"<body><main>{body}</main>{figs.script()}</body></html>\n"
     )
 
 
-__all__ = ["render_html", "esc", "MAX_DOMAIN_ROWS"]
+__all__ = ["render_html", "plotly_bundle", "esc", "MAX_DOMAIN_ROWS"]

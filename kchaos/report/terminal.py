@@ -8,7 +8,6 @@ from rich.table import Table
 from rich.text import Text
 
 from kchaos.report.formatting import (
-    availability_decimals,
     format_availability,
     format_availability_interval,
     format_count,
@@ -61,24 +60,24 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
-    table.add_column("value", no_wrap=True)
+    table.add_column("value", overflow="fold")
     table.add_column("95% interval", no_wrap=True)
 
     avail = get(cp, "availability", default={})
     a = get(avail, "estimate")
-    _row(table, "API availability", _avail(a), format_availability_interval(get(avail, "ci95"), a))
+    _row(table, "API availability", _avail(a), format_availability_interval(get(avail, "ci95")))
 
     qa = get(cp, "quorum_availability", default={})
     q = get(qa, "estimate")
     q_text = _avail(q)
     if get(qa, "exact") is not None:
-        q_text.append(f"  (exact {format_availability(qa['exact'], availability_decimals(q, qa['exact']))})",
+        q_text.append(f"  (exact {format_availability(qa['exact'])})",
                       style="dim")
-    _row(table, "etcd quorum availability", q_text, format_availability_interval(get(qa, "ci95"), q))
+    _row(table, "etcd quorum", q_text, format_availability_interval(get(qa, "ci95")))
 
     down = get(cp, "downtime_minutes_per_year", default={})
     ci = get(down, "ci95")
-    _row(table, "API downtime per year", Text(format_minutes(get(down, "estimate")) + "/year"),
+    _row(table, "API downtime / year", Text(format_minutes(get(down, "estimate")) + "/year"),
          (format_interval(ci, format_number) + " min") if ci else "")
 
     if get(cp, "members") is not None:
@@ -103,26 +102,27 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         av = get(w, "availability", default={})
         est = get(av, "estimate")
         label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
-        _row(table, label, _avail(est), format_availability_interval(get(av, "ci95"), est))
+        _row(table, label, _avail(est), format_availability_interval(get(av, "ci95")))
 
     mu = get(load, "max_node_utilization", default={})
     limit = num(get(load, "limit"))
     if mu:
         p95 = num(get(mu, "p95"))
         style = "bold red" if p95 is not None and limit is not None and p95 > limit else ""
-        text = Text.assemble(("p95 ", ""), (format_percent(p95), style), (f", max {format_percent(get(mu, 'max'))}", ""))
+        text = Text.assemble("after failures p95 ", (format_percent(p95), style),
+                             f", max {format_percent(get(mu, 'max'))}")
         if limit is not None:
             text.append(f" (limit {format_percent(limit)})", style="dim")
-        _row(table, "hottest node after failures", text)
+        _row(table, "hottest node", text)
     if get(load, "time_above_limit") is not None:
         label = f"time above {format_percent(limit)}" if limit is not None else "time above limit"
         _row(table, label, Text(format_fraction_of_time(load["time_above_limit"])))
     if get(load, "pending_pods", "pod_hours") is not None:
         pp = load["pending_pods"]
-        text = f"{format_number(pp['pod_hours'])} pod-hours"
+        text = f"{format_number(pp['pod_hours'])} pod-hours in the run"
         if get(pp, "max") is not None:
             text += f" (max {format_count(pp['max'])} at once)"
-        _row(table, "pending pods (whole run)", Text(text))
+        _row(table, "pending pods", Text(text))
 
     slo = get(r, "slo")
     if isinstance(slo, dict) and get(slo, "passed") is not None:

@@ -1,0 +1,64 @@
+"""Place every node on a server and assemble the immutable :class:`Cluster`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from kchaos.model.cluster import Cluster, Domain, Node
+from kchaos.topology.advisories import advise
+from kchaos.topology.placement import Spreader
+from kchaos.topology.schema import Spec
+
+
+def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
+    """Place the groups in order (control plane first, then worker pools) and build the Cluster.
+
+    Domains are ordered regions, datacenters, racks, servers, nodes, region
+    links; a node's domain parent is its server.
+    """
+    domains = list(spec.domains)
+    spreader = Spreader(spec.servers, {d.index: d.parent for d in domains})
+    nodes: list[Node] = []
+    node_lines: list[int | None] = []
+    base = len(domains)
+    for group in spec.groups:
+        assert group.count is not None
+        if group.servers is not None:
+            chosen = group.servers
+            spreader.occupy(chosen)
+        else:
+            chosen = spreader.place(group.count, group.within)
+        for k, server in enumerate(chosen, 1):
+            _, rack, datacenter, region = spreader.chain[server]
+            nodes.append(Node(
+                index=len(nodes), name=f"{group.prefix}-{k}", role=group.role, domain=base + len(nodes),
+                server=server, rack=rack, datacenter=datacenter, region=region,
+                capacity=group.capacity, pool=group.pool, runs_etcd=group.runs_etcd,
+                runs_apiserver=group.runs_apiserver,
+            ))
+            node_lines.append(group.line)
+    domains += [Domain(n.domain, "node", n.name, parent=n.server, line=line) for n, line in zip(nodes, node_lines)]
+    used = sorted({n.region for n in nodes})
+    for i, a in enumerate(used):
+        for b in used[i + 1:]:
+            domains.append(Domain(len(domains), "regionLink", f"{domains[a].name}~{domains[b].name}", regions=(a, b)))
+    cluster = Cluster(
+        name=spec.name,
+        description=spec.description,
+        source=source,
+        sha256=sha256,
+        domains=tuple(domains),
+        nodes=tuple(nodes),
+        members=tuple(n.index for n in nodes if n.runs_etcd),
+        apiservers=tuple(n.index for n in nodes if n.runs_apiserver),
+        etcd_topology=spec.etcd_topology,
+        etcd=spec.etcd,
+        leader_election=spec.leader_election,
+        kubernetes=spec.kubernetes,
+        network=spec.network,
+        failures=spec.failures,
+        workloads=tuple(spec.workloads),
+        slo=spec.slo,
+    )
+    return dataclasses.replace(cluster, advisories=advise(cluster))
+

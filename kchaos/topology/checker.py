@@ -1,0 +1,274 @@
+"""Collects every problem in a topology, each with file, line and key path.
+
+The typed readers (:meth:`Checker.integer`, :meth:`Checker.duration`, ...)
+take a raw YAML value and its path, and return the parsed value, or ``None``
+after recording a human-readable problem. Callers treat ``None`` as "already
+reported" and skip checks that depend on the value, so one mistake yields one
+message rather than a cascade.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+from kchaos.errors import Problem
+from kchaos.topology import units
+from kchaos.topology.yamlsafe import Path
+
+MISSING: Any = object()
+
+
+def format_path(path: Path) -> str:
+    """``('workers', 0, 'capacity')`` -> ``'workers[0].capacity'``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def describe(value: Any) -> str:
+    """A short rendering of a value for 'got ...' in messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def suggest(word: str, options: Iterable[str]) -> str | None:
+    """The closest option to ``word`` (difflib), for 'did you mean' hints."""
+    options = list(options)
+    lowered = {o.lower(): o for o in options}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def known_list(names: Collection[str], limit: int = 8) -> str:
+    """``'a, b, c'``, truncated with a count of the rest for long lists."""
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Checker:
+    """Problem collector plus typed readers bound to one file's line map."""
+
+    def __init__(
+        self,
+        filename: str,
+        lines: Mapping[Path, int],
+        poisoned: Iterable[Path] = (),
+        overridden: Iterable[Path] = (),
+    ):
+        self.filename = filename
+        self.lines = lines
+        self.poisoned = set(poisoned)
+        self.overridden = set(overridden)
+        self.problems: list[Problem] = []
+
+    # -- recording ---------------------------------------------------------
+    def line(self, path: Path) -> int | None:
+        """Line of ``path``, else of its nearest recorded ancestor (a missing key: its parent)."""
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(path[:cut])
+            if line is not None:
+                return line
+        return None
+
+    def error(self, path: Path, message: str, line: int | None = None) -> None:
+        if any(path[: len(p)] == p for p in self.poisoned):
+            return
+        if any(path[: len(p)] == p for p in self.overridden):
+            message += " (value set by an override)"
+        self.problems.append(Problem(self.filename, line if line is not None else self.line(path),
+                                     format_path(path), message))
+
+    # -- structure ---------------------------------------------------------
+    def mapping(
+        self,
+        value: Any,
+        path: Path,
+        keys: Collection[str],
+        required: Iterable[str] = (),
+        what: str = "a mapping",
+    ) -> dict[str, Any] | None:
+        """Check a mapping's keys: unknown ones (with 'did you mean'), then required ones."""
+        if not isinstance(value, dict):
+            self.error(path, f"must be {what} with keys {known_list(sorted(keys))}; got {describe(value)}")
+            return None
+        for key in value:
+            if key not in keys:
+                hint = suggest(key, keys)
+                self.error(
+                    path + (key,),
+                    f"unknown key '{key}'; did you mean '{hint}'?" if hint
+                    else f"unknown key '{key}'; expected one of: {known_list(list(keys), 20)}",
+                )
+        for key in required:
+            if key not in value:
+                self.error(path + (key,), "is required")
+        return value
+
+    def sequence(self, value: Any, path: Path, what: str, allow_empty: bool = False) -> list[Any] | None:
+        if not isinstance(value, list):
+            self.error(path, f"must be a list of {what}, got {describe(value)}")
+            return None
+        if not value and not allow_empty:
+            self.error(path, f"must list at least one of {what}")
+            return None
+        return value
+
+    def get(self, mapping: dict[str, Any] | None, path: Path, key: str, reader: Callable[..., Any],
+            default: Any = None, **kwargs: Any) -> Any:
+        """``reader(mapping[key], path + (key,), **kwargs)``, or ``default`` when the key is absent."""
+        if mapping is None or key not in mapping:
+            return default
+        return reader(mapping[key], path + (key,), **kwargs)
+
+    # -- scalars -----------------------------------------------------------
+    def name(self, value: Any, path: Path, what: str = "name") -> str | None:
+        """A name used in ids and reports: a non-empty string without blanks or '/'."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.error(path, f"must be a string; quote it: '{value}'")
+            return None
+        if not isinstance(value, str) or not value:
+            self.error(path, f"{what} must be a non-empty string, got {describe(value)}")
+            return None
+        if any(ch.isspace() or not ch.isprintable() for ch in value) or "/" in value or "\\" in value:
+            self.error(path, f"{what} {describe(value)} must not contain blanks, '/' or '\\'")
+            return None
+        if len(value) > 253:
+            self.error(path, f"{what} is longer than 253 characters")
+            return None
+        return value
+
+    def string(self, value: Any, path: Path) -> str | None:
+        if not isinstance(value, str):
+            self.error(path, f"must be a string, got {describe(value)}")
+            return None
+        return value
+
+    def boolean(self, value: Any, path: Path) -> bool | None:
+        if not isinstance(value, bool):
+            self.error(path, f"must be true or false, got {describe(value)}")
+            return None
+        return value
+
+    def choice(self, value: Any, path: Path, options: Collection[str]) -> str | None:
+        if isinstance(value, str) and value in options:
+            return value
+        hint = suggest(value, options) if isinstance(value, str) else None
+        tail = f" (did you mean '{hint}'?)" if hint else ""
+        self.error(path, f"must be one of: {', '.join(options)}; got {describe(value)}{tail}")
+        return None
+
+    def _range(self, path: Path, x: float, lo: float | None, hi: float | None, shown: str,
+               lo_open: bool = False) -> bool:
+        """Check ``lo <= x <= hi`` (``lo < x`` if ``lo_open``); small closed ranges read 'between'."""
+        too_low = lo is not None and (x <= lo if lo_open else x < lo)
+        too_high = hi is not None and x > hi
+        if not (too_low or too_high):
+            return True
+        if lo is not None and hi is not None and not lo_open and hi - lo <= 1000:
+            message = f"must be between {describe(lo)} and {describe(hi)}"
+        elif too_high:
+            message = f"must be at most {describe(hi)}"
+        elif (lo == 0 and lo_open) or (lo == 1 and not lo_open):
+            message = "must be a positive number"
+        elif lo == 0:
+            message = "must be zero or more"
+        else:
+            message = f"must be {'more than' if lo_open else 'at least'} {describe(lo)}"
+        self.error(path, f"{message}, got {shown}")
+        return False
+
+    def integer(self, value: Any, path: Path, lo: int | None = None, hi: int | None = None) -> int | None:
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            self.error(path, f"must be a whole number, got the string {describe(value)}; remove the quotes")
+            return None
+        if not is_number(value) or (isinstance(value, float) and not value.is_integer()):
+            self.error(path, f"must be a whole number, got {describe(value)}")
+            return None
+        number = int(value)
+        return number if self._range(path, number, lo, hi, describe(value)) else None
+
+    def number(self, value: Any, path: Path, lo: float | None = None, hi: float | None = None,
+               lo_open: bool = False) -> float | None:
+        if not is_number(value) or not math.isfinite(value):
+            self.error(path, f"must be a number, got {describe(value)}")
+            return None
+        return float(value) if self._range(path, value, lo, hi, describe(value), lo_open) else None
+
+    def _unit(self, parse: Callable[[Any], float], value: Any, path: Path) -> float | None:
+        try:
+            return parse(value)
+        except units.UnitError as err:
+            self.error(path, str(err))
+            return None
+
+    def duration(self, value: Any, path: Path, allow_zero: bool = False) -> float | None:
+        """A duration in seconds; positive unless ``allow_zero``."""
+        seconds = self._unit(units.parse_duration, value, path)
+        if seconds is None:
+            return None
+        if seconds < 0 or (seconds == 0 and not allow_zero):
+            self.error(path, f"must be a {'non-negative' if allow_zero else 'positive'} duration, got {describe(value)}")
+            return None
+        return seconds
+
+    def quantity(self, value: Any, path: Path, kind: str, allow_zero: bool = True) -> float | None:
+        """A cpu (cores) or memory (bytes) Kubernetes quantity."""
+        x = self._unit(units.parse_cpu if kind == "cpu" else units.parse_memory, value, path)
+        if x is None:
+            return None
+        if x < 0 or (x == 0 and not allow_zero):
+            self.error(path, f"must be a {'non-negative' if allow_zero else 'positive'} quantity, got {describe(value)}")
+            return None
+        return x
+
+    def percent_target(self, value: Any, path: Path) -> float | None:
+        """An availability target: ``99.99`` or ``'99.99%'`` -> 0.9999."""
+        fraction = self._unit(units.parse_percent, value, path)
+        if fraction is None:
+            return None
+        if not 0 < fraction <= 1:
+            self.error(path, f"must be a percentage in (0, 100], got {describe(value)}")
+            return None
+        if is_number(value) and value < 1:
+            self.error(path, f"is in percent: {describe(value)} means {describe(value)}%; "
+                             f"write {value * 100:g} or '{value * 100:g}%'")
+            return None
+        return fraction
+
+    def fraction(self, value: Any, path: Path) -> float | None:
+        """A utilisation limit: ``0.85`` or ``'85%'``, in (0, 1]."""
+        x = self._unit(units.parse_fraction, value, path)
+        if x is None:
+            return None
+        if is_number(value) and value > 1:
+            self.error(path, f"is a fraction: write {value / 100:g} or '{describe(value)}%', got {describe(value)}")
+            return None
+        if not 0 < x <= 1:
+            self.error(path, f"must be in (0, 1] (or (0%, 100%]), got {describe(value)}")
+            return None
+        return x

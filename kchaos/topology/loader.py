@@ -1,0 +1,159 @@
+"""Read a topology file or text: bytes -> text -> YAML -> overrides -> checks -> Cluster."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from kchaos.errors import Problem, TopologyError
+from kchaos.model.cluster import Cluster
+from kchaos.topology.build import build_cluster
+from kchaos.topology.checker import Checker, format_path
+from kchaos.topology.schema import validate
+from kchaos.topology.yamlsafe import MAX_BYTES, Path, YamlFatal, load_yaml
+
+#: At most this many problems are listed; a last line counts the rest.
+MAX_PROBLEMS = 100
+
+
+def load_topology(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Cluster:
+    """Load, validate and build the topology in ``path``.
+
+    ``overrides`` maps dotted key paths to values applied after parsing and
+    before validation, e.g. ``{"controlPlane.members": 5}`` (list items by
+    index: ``"workers.0.count"``). Raises :class:`TopologyError` listing every
+    problem found.
+    """
+    filename = os.fsdecode(os.fspath(path))
+    return _load(_read(filename), filename, overrides)
+
+
+def load_topology_text(text: str, filename: str = "<string>",
+                       overrides: Mapping[str, Any] | None = None) -> Cluster:
+    """Like :func:`load_topology` for text already in memory; ``filename`` is used in messages."""
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise TopologyError([Problem(filename, None, "", f"is not valid text ({err.reason})")]) from None
+    return _load(raw, filename, overrides)
+
+
+def _fail(filename: str, message: str, line: int | None = None) -> TopologyError:
+    return TopologyError([Problem(filename, line, "", message)])
+
+
+def _read(filename: str) -> bytes:
+    """The file's bytes, refusing directories, unreadable files and anything over the size limit."""
+    try:
+        info = os.stat(filename)
+        if stat.S_ISDIR(info.st_mode):
+            raise _fail(filename, "is a directory, not a topology file")
+        too_big = _fail(filename, f"is larger than {MAX_BYTES // 2**20} MB; topology files are limited to that")
+        if info.st_size > MAX_BYTES:
+            raise too_big
+        with open(filename, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise _fail(filename, "no such file") from None
+    except PermissionError:
+        raise _fail(filename, "cannot be read: permission denied") from None
+    except OSError as err:
+        raise _fail(filename, f"cannot be read: {err.strerror or err}") from None
+    if len(raw) > MAX_BYTES:
+        raise too_big
+    return raw
+
+
+def _decode(raw: bytes, filename: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(filename, "is UTF-16 encoded; save it as UTF-8")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise _fail(filename, "is binary data, not a YAML text file (it contains NUL bytes)",
+                    raw[:nul].count(b"\n") + 1)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise _fail(filename, f"is not UTF-8 text (byte 0x{raw[err.start]:02x} cannot be decoded)",
+                    raw[: err.start].count(b"\n") + 1) from None
+
+
+def _default_name(filename: str) -> str:
+    stem = PurePath(filename).stem
+    return "topology" if filename.startswith("<") or not stem or stem.startswith(".") else stem
+
+
+def _load(raw: bytes, filename: str, overrides: Mapping[str, Any] | None) -> Cluster:
+    sha256 = hashlib.sha256(raw).hexdigest()
+    text = _decode(raw, filename)
+    if not text.strip():
+        raise _fail(filename, "the file is empty; a topology starts with 'apiVersion: kchaos/v1alpha1'")
+    try:
+        doc = load_yaml(text)
+    except YamlFatal as err:
+        raise _fail(filename, err.message, err.line) from None
+    if doc.data is None and not doc.problems:
+        raise _fail(filename, "the file holds no topology (its only document is empty)", doc.lines.get(()))
+    overridden = _apply_overrides(doc.data, overrides or {}, filename)
+    checker = Checker(filename, doc.lines, doc.poisoned, overridden)
+    checker.problems += [Problem(filename, line, format_path(path), message) for path, line, message in doc.problems]
+    spec = validate(doc.data, checker, _default_name(filename))
+    if spec is None or checker.problems:
+        raise TopologyError(_tidy(checker.problems, filename))
+    return build_cluster(spec, source=filename, sha256=sha256)
+
+
+def _tidy(problems: list[Problem], filename: str) -> list[Problem]:
+    """Problems in file order, without repeats, capped at :data:`MAX_PROBLEMS`."""
+    unique = list(dict.fromkeys(problems))
+    unique.sort(key=lambda p: -1 if p.line is None else p.line)
+    if len(unique) > MAX_PROBLEMS:
+        rest = len(unique) - MAX_PROBLEMS
+        unique = unique[:MAX_PROBLEMS] + [Problem(filename, None, "", f"... and {rest} more problems")]
+    return unique
+
+
+def _apply_overrides(data: Any, overrides: Mapping[str, Any], filename: str) -> set[Path]:
+    """Set each dotted path in ``data`` (creating missing mappings); return the paths set."""
+    done: set[Path] = set()
+    problems: list[Problem] = []
+    for key, value in overrides.items():
+        parts: list[str] = str(key).split(".")
+        target, path = data, ()
+        error = None if all(parts) else "is not a dotted key path"
+        for i, part in enumerate(parts):
+            if error:
+                break
+            last = i == len(parts) - 1
+            if isinstance(target, list):
+                if not part.isdigit() or int(part) >= len(target):
+                    error = f"{format_path(path) or 'the top level'} is a list; '{part}' is not one of its indices"
+                    break
+                seg: str | int = int(part)
+            elif isinstance(target, dict):
+                seg = part
+                if not last and not isinstance(target.get(seg), (dict, list)):
+                    if target.get(seg) is not None:
+                        error = f"{format_path(path + (seg,))} is not a mapping or list"
+                        break
+                    target[seg] = {}
+            else:
+                error = f"{format_path(path) or 'the top level'} is not a mapping"
+                break
+            path += (seg,)
+            if last:
+                target[seg] = copy.deepcopy(value)
+            else:
+                target = target[seg]
+        if error:
+            problems.append(Problem(filename, None, str(key), f"cannot apply override: {error}"))
+        else:
+            done.add(path)
+    if problems:
+        raise TopologyError(problems)
+    return done
