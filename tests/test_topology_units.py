@@ -137,7 +137,8 @@ def test_huge_quantity_is_not_finite() -> None:
         parse_quantity("1e99999")
 
 
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3, "": 1}
+_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+             "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3, "": 1}
 
 
 @given(st.integers(min_value=0, max_value=10**6), st.sampled_from(sorted(_SUFFIXES)))

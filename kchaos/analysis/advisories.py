@@ -1,17 +1,38 @@
-"""Advisories that need the scheduler: what the healthy cluster and single-domain
-losses reveal (static ones come from the topology layer)."""
+"""Advisories that need the scheduler or the simulation: what the healthy cluster,
+single-domain losses and the run itself reveal (static ones come from the
+topology layer). Domains with the same finding share one advisory."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
 from .blast import BlastRadius
+from .statistics import SECONDS_PER_YEAR
+
+PLURAL = {"region": "regions", "datacenter": "datacenters", "rack": "racks", "server": "servers"}
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
+
+
+def _pct_availability(a: float) -> str:
+    """Enough decimals to keep two significant digits of the unavailability."""
+    u = (1.0 - a) * 100.0
+    decimals = 1 if u <= 0 else max(1, min(9, int(-floor(log10(u))) + 1))
+    return f"{100 * a:.{decimals}f}%"
+
+
+def _names(kind: str, names: list[str], total: int) -> str:
+    """'datacenter dc-a' or 'any of datacenters a-1, a-2 (all 6)'."""
+    if len(names) == 1:
+        return f"{kind} {names[0]}"
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    every = f" (every one of the {total})" if len(names) == total else ""
+    return f"any one of {PLURAL[kind]} {shown}{every}"
 
 
 def _with_honor(cluster: Cluster) -> Cluster:
@@ -34,27 +55,32 @@ def dynamic_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisory
                                 f"even with every node up (capacity, spread or volume scope)"))
     if not model.workers:
         return out
-    limit = model.utilization_limit
+    out += _headroom(model, blast)
+    out += _load_concentration(model, blast)
+    return out
 
-    # Headroom to survive each datacenter (and region) and the spread trap.
+
+def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
+    """Headroom to survive each region and datacenter, and the PodTopologySpread trap."""
+    c = model.cluster
+    out: list[Advisory] = []
     honor_blast = None
     for kind in ("region", "datacenter"):
-        doms = c.domains_of_kind(kind)
-        if len(doms) < 2:
+        doms = [d for d in c.domains_of_kind(kind) if blast.respond([d.index]).nodes_lost]
+        if len(c.domains_of_kind(kind)) < 2 or not doms:
             continue
+        headroom: dict[str, list[str]] = {}
+        trapped: dict[str, list[str]] = {}
         for d in doms:
             r = blast.respond([d.index])
-            if not r.nodes_lost:
-                continue
-            if r.pods_pending or r.workloads_unavailable:
-                detail = []
-                if r.pods_pending:
-                    detail.append(f"{r.pods_pending} pods stay Pending")
-                if r.workloads_unavailable:
-                    detail.append("below minAvailable: " + ", ".join(r.workloads_unavailable))
-                out.append(Advisory(f"{kind}-headroom",
-                                    f"losing {kind} {d.name}: " + "; ".join(detail)))
-            stuck = [name for name, n in r.pending_by_workload.items()
+            detail = []
+            if r.pods_pending:
+                detail.append(f"{r.pods_pending} pods stay Pending")
+            if r.workloads_unavailable:
+                detail.append("below minAvailable: " + ", ".join(r.workloads_unavailable))
+            if detail:
+                headroom.setdefault("; ".join(detail), []).append(d.name)
+            stuck = [name for name in r.pending_by_workload
                      if any(w.name == name and w.spread is not None
                             and w.spread.when_unsatisfiable == "DoNotSchedule"
                             and w.spread.node_taints_policy == "Ignore" for w in c.workloads)]
@@ -64,25 +90,67 @@ def dynamic_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisory
                 hr = honor_blast.respond([d.index])
                 freed = [n for n in stuck if hr.pending_by_workload.get(n, 0) < r.pending_by_workload[n]]
                 if freed:
-                    out.append(Advisory(
-                        "spread-blocks-rescheduling",
-                        f"losing {kind} {d.name}: replacements of {', '.join(freed)} stay Pending because "
-                        f"PodTopologySpread (DoNotSchedule, nodeTaintsPolicy: Ignore) still counts the dead "
-                        f"{kind} as an empty domain (kubernetes #123019); set nodeTaintsPolicy: Honor or "
-                        f"whenUnsatisfiable: ScheduleAnyway"))
-
-    # Load concentration after the worst single server (or node) loss.
-    worst = None
-    for d in c.domains_of_kind("server"):
-        r = blast.respond([d.index])
-        if r.nodes_lost and (worst is None or r.hottest > worst[1].hottest):
-            worst = (d, r)
-    if worst is not None:
-        d, r = worst
-        if r.hottest > limit + 1e-9:
-            msg = (f"losing server {d.name} pushes the hottest surviving node to {_pct(r.hottest)} "
-                   f"(limit {_pct(limit)}; healthy {_pct(model.baseline_hottest)})")
-            if r.pods_pending:
-                msg += f" and leaves {r.pods_pending} pods Pending"
-            out.append(Advisory("load-concentration", msg + "; pods do not move back after the repair"))
+                    trapped.setdefault(", ".join(freed), []).append(d.name)
+        total = len(doms)
+        for detail, names in headroom.items():
+            out.append(Advisory(f"{kind}-headroom", f"losing {_names(kind, names, total)}: {detail}"))
+        for workloads, names in trapped.items():
+            out.append(Advisory(
+                "spread-blocks-rescheduling",
+                f"losing {_names(kind, names, total)}: replacements of {workloads} stay Pending because "
+                f"PodTopologySpread (DoNotSchedule, nodeTaintsPolicy: Ignore) still counts the dead {kind} "
+                f"as an empty domain (kubernetes #123019); set nodeTaintsPolicy: Honor or "
+                f"whenUnsatisfiable: ScheduleAnyway"))
     return out
+
+
+def _load_concentration(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
+    """The worst single server loss: how hot the survivors run."""
+    worst = None
+    for d in model.cluster.domains_of_kind("server"):
+        r = blast.respond([d.index])
+        if r.nodes_lost and (worst is None or r.hottest > worst[1].hottest + 1e-12):
+            worst = (d, r)
+    if worst is None:
+        return []
+    d, r = worst
+    limit = model.utilization_limit
+    if r.hottest <= limit + 1e-9:
+        return []
+    msg = (f"losing server {d.name} pushes the hottest surviving node to {_pct(r.hottest)} "
+           f"(limit {_pct(limit)}; healthy {_pct(model.baseline_hottest)})")
+    if r.pods_pending:
+        msg += f" and leaves {r.pods_pending} pods Pending"
+    return [Advisory("load-concentration", msg + "; pods do not move back after the repair")]
+
+
+def undersampling_advisory(cluster: Cluster, exact_availability: float | None, estimate: float,
+                           simulated_seconds: float) -> list[Advisory]:
+    """The exact quorum answer says rare outages matter more than this run saw."""
+    if exact_availability is None or simulated_seconds <= 0:
+        return []
+    exact_u, est_u = 1.0 - exact_availability, 1.0 - estimate
+    # Only when it matters: at least an hour of quorum loss expected over the simulated time.
+    if exact_u * simulated_seconds < 3600.0 or exact_u < 3.0 * est_u:
+        return []
+    # The single domain whose loss alone costs quorum with the largest share of the exact answer.
+    blast_terms = []
+    q = cluster.quorum
+    for d in cluster.domains:
+        spec = cluster.failures.get(d.kind)
+        if d.kind == "regionLink" or spec is None or spec.ttf is None:
+            continue
+        held = sum(1 for m in cluster.members if d.index in (cluster.nodes[m].domain, *cluster.nodes[m].ancestors))
+        if len(cluster.members) - held < q:
+            blast_terms.append((spec.unavailability, d, spec))
+    msg = (f"the exact quorum availability ({_pct_availability(exact_availability)}) is well below the "
+           f"simulated estimate ({_pct_availability(estimate)}): the outages that dominate it are too rare "
+           f"for this run")
+    if blast_terms:
+        p, d, spec = max(blast_terms, key=lambda x: x[0])
+        expected = simulated_seconds / (spec.ttf.mean + spec.ttr.mean)
+        years = spec.ttf.mean / SECONDS_PER_YEAR
+        msg += (f"; the largest term is {d.kind} {d.name} (down {spec.ttr.mean / 3600:g} h about every "
+                f"{years:g} years: {expected:.1f} such failures expected in this run)")
+    msg += "; trust the exact figure, or simulate more failures (--failures) for a sharper estimate"
+    return [Advisory("rare-outages-undersampled", msg)]

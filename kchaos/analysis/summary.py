@@ -15,7 +15,7 @@ from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
 from ..model.montecarlo import SimulationOutput
 from . import exact
-from .advisories import dynamic_advisories
+from .advisories import dynamic_advisories, undersampling_advisory
 from .blast import BlastRadius, domain_table
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram, quantiles,
                          unavailability_interval, weighted_quantile)
@@ -112,9 +112,10 @@ def summarize(out: SimulationOutput) -> dict:
     blast = BlastRadius(model)
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
-    advisories = [*c.advisories, *dynamic_advisories(model, blast)]
-
     avail = _availability(api_iv)
+    advisories = [*c.advisories, *dynamic_advisories(model, blast),
+                  *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds)]
+
     avail["analytic"] = _rnd(api_analytic, 9)
     avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None
     quorum = _availability(quorum_iv)

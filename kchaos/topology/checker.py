@@ -232,7 +232,8 @@ class Checker:
         if seconds is None:
             return None
         if seconds < 0 or (seconds == 0 and not allow_zero):
-            self.error(path, f"must be a {'non-negative' if allow_zero else 'positive'} duration, got {describe(value)}")
+            sign = "non-negative" if allow_zero else "positive"
+            self.error(path, f"must be a {sign} duration, got {describe(value)}")
             return None
         return seconds
 
@@ -242,7 +243,8 @@ class Checker:
         if x is None:
             return None
         if x < 0 or (x == 0 and not allow_zero):
-            self.error(path, f"must be a {'non-negative' if allow_zero else 'positive'} quantity, got {describe(value)}")
+            sign = "non-negative" if allow_zero else "positive"
+            self.error(path, f"must be a {sign} quantity, got {describe(value)}")
             return None
         return x
 

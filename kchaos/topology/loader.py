@@ -124,7 +124,8 @@ def _apply_overrides(data: Any, overrides: Mapping[str, Any], filename: str) -> 
     problems: list[Problem] = []
     for key, value in overrides.items():
         parts: list[str] = str(key).split(".")
-        target, path = data, ()
+        target: Any = data
+        path: Path = ()
         error = None if all(parts) else "is not a dotted key path"
         for i, part in enumerate(parts):
             if error:

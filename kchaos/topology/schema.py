@@ -3,7 +3,7 @@
 Every section is checked even after an error elsewhere, so one run reports
 every problem. A :class:`Spec` is returned only when there are none; the
 placement of nodes onto servers happens afterwards in :mod:`.build`.
-Defaults are the values of the example in ``docs/topology.md``.
+Defaults are the values of the example in the topology spec (topology.md).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from kchaos.model.cluster import (
     Spread,
     Workload,
 )
-from kchaos.topology.checker import MISSING, Checker, describe, format_path, known_list, suggest
 from kchaos.topology import units
+from kchaos.topology.checker import MISSING, Checker, describe, format_path, known_list, suggest
 from kchaos.topology.units import format_duration
 from kchaos.topology.yamlsafe import Path
 
@@ -117,7 +117,7 @@ class _State:
     server_total: int = 0
     too_many_servers: bool = False
     names_ok: bool = True  # every declared name is valid (references can be checked)
-    unique: bool = True  # and no name is used twice
+    bad_kinds: set[str] = field(default_factory=set)  # kinds with an invalid or repeated name
 
 
 def validate(data: Any, checker: Checker, default_name: str) -> Spec | None:
@@ -150,7 +150,7 @@ class _Validator:
         pools = self.workers(top.get("workers", MISSING), cp_groups)
         groups = cp_groups + pools
         if all(g.count is not None for g in groups):
-            total = sum(g.count for g in groups)
+            total = sum(g.count or 0 for g in groups)
             if total > MAX_NODES:
                 c.error(("workers",) if "workers" in top else ("controlPlane",),
                         f"the topology declares {total} nodes; kchaos handles at most {MAX_NODES}")
@@ -158,7 +158,7 @@ class _Validator:
         workloads = self.workloads(top.get("workloads", MISSING), n_workers)
         failures = self.failures(top.get("failures", MISSING))
         kubernetes = self.kubernetes(top.get("kubernetes", MISSING))
-        slo = self.slo(top.get("slo", MISSING), workloads)
+        slo = self.slo(top.get("slo", MISSING))
         if c.problems:
             return None
         sites = self.s.sites
@@ -212,49 +212,59 @@ class _Validator:
             self.s.names_ok = False
             return
         regions = c.sequence(top["regions"], ("regions",), "regions")
+        if regions is None:
+            self.s.names_ok = False
         for i, region in enumerate(regions or []):
             path = ("regions", i)
             m = c.mapping(region, path, ("name", "datacenters"), required=("name", "datacenters"))
             pos = self.site("region", m, path, None)
             dcs = c.get(m, path, "datacenters", c.sequence, what="datacenters")
+            if dcs is None:
+                self.s.names_ok = False
             for j, dc in enumerate(dcs or []):
-                self.datacenter(dc, path + ("datacenters", j), pos)
-        if not regions:
-            self.s.names_ok = False
+                if not self.datacenter(dc, path + ("datacenters", j), pos):
+                    self.s.names_ok = False  # some servers are unknown: references cannot be checked
         offset = 0
         for kind in _DOMAIN_KINDS:
             for pos, site in enumerate(self.s.sites[kind]):
                 site.index = offset + pos
             offset += len(self.s.sites[kind])
 
-    def datacenter(self, value: Any, path: Path, region: int) -> None:
+    def datacenter(self, value: Any, path: Path, region: int) -> bool:
+        """Read one datacenter with its racks and servers; False if some servers could not be read."""
         c = self.c
         m = c.mapping(value, path, ("name", "racks", "serversPerRack"), required=("name", "racks"))
         pos = self.site("datacenter", m, path, region)
         if m is None or "racks" not in m:
-            return
+            return False
         racks, rpath = m["racks"], path + ("racks",)
         if isinstance(racks, list):
             if "serversPerRack" in m:
-                c.error(path + ("serversPerRack",), "only applies when racks is a count; give each listed rack its servers")
+                c.error(path + ("serversPerRack",),
+                        "only applies when racks is a count; give each listed rack its servers")
             if not racks:
                 c.error(rpath, "must list at least one rack")
+            complete = True
             for k, rack in enumerate(racks):
                 q = rpath + (k,)
                 rm = c.mapping(rack, q, ("name", "servers"), required=("name", "servers"))
                 rack_pos = self.site("rack", rm, q, pos)
-                if rm is not None and "servers" in rm:
-                    self.servers(rm["servers"], q + ("servers",), rack_pos, self.s.sites["rack"][rack_pos].name)
-            return
-        count = c.integer(racks, rpath, lo=1, hi=MAX_SERVERS) if not isinstance(racks, (dict, str)) else None
-        if isinstance(racks, (dict, str)):
+                if rm is None or "servers" not in rm:
+                    complete = False
+                    continue
+                complete &= self.servers(rm["servers"], q + ("servers",), rack_pos)
+            return complete
+        if isinstance(racks, (dict, str)) or racks is None:
             c.error(rpath, f"must be a number of racks or a list of racks, got {describe(racks)}")
+            count = None
+        else:
+            count = c.integer(racks, rpath, lo=1, hi=MAX_SERVERS)
         if "serversPerRack" not in m:
             c.error(path + ("serversPerRack",), "is required when racks is a count (e.g. racks: 2, serversPerRack: 4)")
-            return
+            return False
         per_rack = c.integer(m["serversPerRack"], path + ("serversPerRack",), lo=1, hi=MAX_SERVERS)
         if count is None or per_rack is None or not self.add_servers(count * per_rack, rpath):
-            return
+            return False
         dc_name = self.s.sites["datacenter"][pos].name
         line = c.line(rpath)
         for k in range(1, count + 1):
@@ -262,27 +272,31 @@ class _Validator:
             rack_pos = self.add_site("rack", rack_name, pos, rpath, line)
             for n in range(1, per_rack + 1):
                 self.add_site("server", f"{rack_name}-s{n}", rack_pos, rpath, line)
+        return True
 
-    def servers(self, value: Any, path: Path, rack: int, rack_name: str) -> None:
+    def servers(self, value: Any, path: Path, rack: int) -> bool:
+        """Read a rack's servers (a count or a list of names); False if they could not be read."""
         c = self.c
         if isinstance(value, list):
             if not value:
                 c.error(path, "must list at least one server")
             if not self.add_servers(len(value), path):
-                return
+                return False
             for k, item in enumerate(value):
                 name = c.name(item, path + (k,), what="a server name")
                 self.add_site("server", name, rack, path + (k,), c.line(path + (k,)))
-            return
+            return True
         if isinstance(value, (dict, str)) or value is None:
             c.error(path, f"must be a number of servers or a list of server names, got {describe(value)}")
-            return
+            return False
         count = c.integer(value, path, lo=1, hi=MAX_SERVERS)
         if count is None or not self.add_servers(count, path):
-            return
+            return False
+        rack_name = self.s.sites["rack"][rack].name
         line = c.line(path)
         for n in range(1, count + 1):
             self.add_site("server", f"{rack_name}-s{n}", rack, path, line)
+        return True
 
     def add_servers(self, count: int, path: Path) -> bool:
         """Count servers before creating them; refuse absurd totals."""
@@ -292,7 +306,8 @@ class _Validator:
         s.server_total += count
         if s.server_total > MAX_SERVERS:
             s.too_many_servers = True
-            self.c.error(path, f"the topology declares more than {MAX_SERVERS} servers; kchaos handles at most that many")
+            self.c.error(path, f"the topology declares more than {MAX_SERVERS} servers; "
+                               "kchaos handles at most that many")
             return False
         return True
 
@@ -310,12 +325,13 @@ class _Validator:
         sites.append(site)
         if name is None:
             s.names_ok = False
+            s.bad_kinds.add(kind)
         elif name in s.names:
             other = s.names[name]
-            where = f"lines {other.line} and {line}" if other.line != line else f"line {line}"
+            where = f"lines {other.line} and {line}" if other.line != line else f"both on line {line}"
             kinds = f": a {other.kind} and a {kind}" if other.kind != kind else ""
             self.c.error(path, f"name '{name}' is used twice ({where}{kinds})", line=line)
-            s.unique = False
+            s.bad_kinds.update((kind, other.kind))
         else:
             s.names[name] = site
         return len(sites) - 1
@@ -392,7 +408,7 @@ class _Validator:
         return Network(same["sameServer"], same["sameRack"], same["sameDatacenter"], same["sameRegion"], region_rtt)
 
     def missing_rtts(self, given: dict[tuple[int, int], int | None], net: dict[str, Any] | None) -> None:
-        if not (self.s.names_ok and self.s.unique):
+        if "region" in self.s.bad_kinds or not self.s.sites["region"]:
             return
         regions = self.s.sites["region"]
         missing = [(a, b) for i, a in enumerate(regions) for b in regions[i + 1:] if (a.index, b.index) not in given]
@@ -436,9 +452,9 @@ class _Validator:
                     c.error(api_path, f"must be a count or {{count, placement}}, got {describe(api)}")
                 groups.append(self.group("apiserver", "apiserver", count, capacity, "spread", api_path, "count",
                                          runs_apiserver=True))
-        else:
+        else:  # stacked, or invalid (already reported): still check the placement
             for key in ("etcdPlacement", "apiServers"):
-                if key in cp:
+                if key in cp and topology == "stacked":
                     c.error(path + (key,), "only applies with etcdTopology: external")
             groups.append(self.group(
                 "cp", "control-plane", members, capacity, cp.get("placement", "spread"), path + ("placement",),
@@ -478,8 +494,9 @@ class _Validator:
             c.error(path + ("leaseDuration",), f"must be longer than renewDeadline ({format_duration(renew)}); "
                                                "client-go's leader election refuses it otherwise")
         if renew is not None and retry is not None and renew <= 1.2 * retry:
-            c.error(path + ("renewDeadline",), f"must be longer than 1.2 x retryPeriod ({format_duration(1.2 * retry)}); "
-                                               "client-go's leader election refuses it otherwise")
+            c.error(path + ("renewDeadline",),
+                    f"must be longer than 1.2 x retryPeriod ({format_duration(1.2 * retry)}); "
+                    "client-go's leader election refuses it otherwise")
         return LeaderElectionTiming(lease or d.lease_duration, renew or d.renew_deadline, retry or d.retry_period)
 
     def capacity(self, value: Any, path: Path) -> Capacity | None:
@@ -546,7 +563,8 @@ class _Validator:
             name = c.get(m, q, "pool", c.name, what="a pool name")
             if name is not None:
                 if name in seen:
-                    c.error(q + ("pool",), f"pool '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('pool',))})")
+                    c.error(q + ("pool",),
+                            f"pool '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('pool',))})")
                 elif name in reserved:
                     c.error(q + ("pool",), f"pool '{name}' would name its nodes {name}-1, {name}-2, ... like the "
                                            "control plane's; choose another name")
@@ -574,7 +592,8 @@ class _Validator:
                 continue
             name = c.get(m, q, "name", c.name, what="a workload name")
             if name is not None and name in seen:
-                c.error(q + ("name",), f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
+                c.error(q + ("name",),
+                        f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
             elif name is not None:
                 seen[name] = c.line(q + ("name",))
             kind = c.get(m, q, "kind", c.choice, options=WORKLOAD_KINDS)
@@ -723,7 +742,7 @@ class _Validator:
             d.pod_startup if startup is None else startup,
         )
 
-    def slo(self, value: Any, workloads: list[Workload]) -> Slo:
+    def slo(self, value: Any) -> Slo:
         c, path = self.c, ("slo",)
         d = DEFAULT_SLO
         if value is MISSING or value is None:

@@ -107,8 +107,10 @@ def load_yaml(text: str) -> YamlDocument:
         raise YamlFatal(mark.line + 1 if mark else None, _syntax_message(err, text)) from None
     except yaml.reader.ReaderError as err:
         # The C reader reports a byte offset, the Python one a character index.
-        prefix = text.encode("utf-8")[: err.position] if _LOADER is not yaml.SafeLoader else text[: err.position]
-        line = prefix.count(b"\n" if isinstance(prefix, bytes) else "\n") + 1
+        if _LOADER is yaml.SafeLoader:
+            line = text[: err.position].count("\n") + 1
+        else:
+            line = text.encode("utf-8")[: err.position].count(b"\n") + 1
         char = err.character if isinstance(err.character, int) else ord(err.character or "\0")
         raise YamlFatal(line, f"character U+{char:04X} is not allowed in a YAML file") from None
     except yaml.YAMLError as err:  # anything else the parser may raise
@@ -217,11 +219,13 @@ class _Converter:
 
     def convert(self, node: _Node, path: Path) -> Any:
         if node.kind == "bad":
-            self.problem(
-                path, node.line,
-                f"tags are not allowed: '{_short_tag(node.tag or '')}' (only plain values; "
-                f"standard tags {_ALLOWED_TAGS})",
-            )
+            tag = _short_tag(node.tag or "")
+            if node.tag in _SCALAR_TAGS | {_SEQ_TAG, _MAP_TAG}:
+                shape = "a list or mapping" if isinstance(node.value, list) else "a single value"
+                self.problem(path, node.line, f"the tag '{tag}' cannot be used on {shape}")
+            else:
+                self.problem(path, node.line, f"tags are not allowed: '{tag}' (only plain values; "
+                                              f"standard tags {_ALLOWED_TAGS})")
             return None
         if node.kind == "scalar":
             return self.scalar(node, path)
@@ -269,7 +273,8 @@ class _Converter:
                 continue
             if key.kind != "scalar":
                 if explicit:
-                    self.problem(path, key.line, "mapping keys must be plain strings, not lists, mappings or tagged values")
+                    self.problem(path, key.line,
+                                 "mapping keys must be plain strings, not lists, mappings or tagged values")
                 continue
             name = key.value
             if name in key_lines:

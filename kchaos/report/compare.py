@@ -1,0 +1,825 @@
+"""`kchaos compare` output: one page and one terminal table with the variants side by side.
+
+The page reuses the single-run report's look and machinery (CSS, escaping, the
+inlined plotly bundle, :class:`_Figures`): one self-contained file, no CDN.
+Every variant label, topology name and advisory is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kchaos.analysis.compare import CRN_NOTE
+from kchaos.report.formatting import (
+    HOURS_PER_YEAR,
+    format_availability,
+    format_availability_interval,
+    format_count,
+    format_fraction_of_time,
+    format_interval,
+    format_minutes,
+    format_ms,
+    format_number,
+    format_percent,
+    get,
+    nines,
+    num,
+    simulated_years,
+)
+from kchaos.report.html import (
+    ASSUMPTIONS,
+    BLUE,
+    CSS,
+    GREEN,
+    MUTED,
+    ORANGE,
+    PURPLE,
+    RED,
+    _base_layout,
+    _Figures,
+    esc,
+    plotly_bundle,
+)
+
+COMPARE_CSS = """
+.tablewrap{overflow-x:auto}
+table.cmp{font-size:13.5px}
+table.cmp td{white-space:nowrap}
+table.cmp td.adv{white-space:normal;min-width:170px}
+table.cmp .v{font-weight:650}
+table.cmp .d{display:block;font-size:12px;color:#616e7c;font-weight:400}
+table.cmp tr.partial-row td{background:#fff5f5}
+table.cmp th small{font-weight:400;color:#616e7c}
+.notes p{max-width:1100px;margin:6px 0}
+.notes .why{border-left:4px solid #7c3aed;background:#f5f3ff;padding:8px 12px;border-radius:6px;margin-top:10px}
+.chips{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
+.chip{display:inline-block;border:1px solid #cbd2d9;border-radius:999px;padding:0 8px;font-size:12px;color:#3e4c59;background:#fff;white-space:nowrap}
+.adv-badges{display:flex;flex-wrap:wrap;gap:3px}
+.adv-badges .badge{font-weight:600;letter-spacing:0}
+.b-best{background:#dcfce7;color:#166534;font-size:11px;padding:0 6px;margin-left:4px}
+"""
+
+ETCD_SIZES_NOTE = (
+    "etcd accepts writes only while a majority of its members, ⌊n/2⌋ + 1, are up, so n members tolerate "
+    "⌊(n − 1)/2⌋ failures: 3 and 4 members both tolerate 1, 5 and 6 both tolerate 2. The extra member of an "
+    "even size adds no tolerance, but it is one more member that can fail, so quorum is lost slightly more "
+    "often; every write also waits for one more acknowledgement, so commits can only get slower. Spread over "
+    "two sites, an even size also splits evenly, and losing either site then loses quorum."
+)
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _docs(results: Any) -> list[dict]:
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+
+def _labels(docs: list[dict]) -> list[str]:
+    """Variant labels, made unique (plotly merges equal categories)."""
+    out: list[str] = []
+    for i, r in enumerate(docs):
+        label = get(r, "variant")
+        if label is None:
+            label = get(r, "topology", "name", default=f"variant {i + 1}")
+        label = str(label)
+        while label in out:
+            label = f"{label} #{i + 1}"
+        out.append(label)
+    return out
+
+
+def _ci(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    lo, hi = num(value[0]), num(value[1])
+    return (lo, hi) if lo is not None and hi is not None else None
+
+
+def _nines_text(a: Any) -> str:
+    """``4.9 nines``, ``∞ nines`` for a perfect record, ``n/a`` if missing."""
+    v = num(a)
+    if v is None:
+        return "n/a"
+    n = nines(v)
+    return "∞ nines" if math.isinf(n) else f"{n:.1f} nines"
+
+
+def _availability(a: Any) -> str:
+    """Percent for a table cell; 100% is spelled out as a perfect record."""
+    v = num(a)
+    if v is None:
+        return "n/a"
+    return format_availability(v)
+
+
+def _is_etcd_sizes(docs: list[dict]) -> bool:
+    """Variants of one topology that differ only in etcd members (as ``--etcd-sizes`` makes them)."""
+    if not docs:
+        return False
+    names = {str(get(r, "topology", "name", default="")) for r in docs}
+    shas = {get(r, "topology", "sha256") for r in docs}
+    members = [num(get(r, "control_plane", "members")) for r in docs]
+    return (len(names) == 1 and len(shas) == 1 and all(m is not None for m in members)
+            and len(set(members)) == len(members))
+
+
+def _pod_hours_per_year(r: dict) -> float | None:
+    pp = get(r, "load", "pending_pods", default={})
+    per_year = num(get(pp, "pod_hours_per_year"))
+    if per_year is not None:
+        return per_year
+    total, years = num(get(pp, "pod_hours")), simulated_years(get(r, "run", default={}))
+    return total / years if total is not None and years else None
+
+
+def _advisories(r: dict) -> list[dict]:
+    adv = get(r, "advisories", default=[])
+    return [a for a in adv if isinstance(a, dict)] if isinstance(adv, list) else []
+
+
+def _advisory_codes(r: dict) -> list[tuple[str, str, int]]:
+    """(code, severity, count) in order of severity, then first appearance."""
+    seen: dict[str, list] = {}
+    for a in _advisories(r):
+        code = str(get(a, "code", default="advisory"))
+        sev = str(get(a, "severity", default="info"))
+        if code in seen:
+            seen[code][2] += 1
+            if SEVERITY_ORDER.get(sev, 3) < SEVERITY_ORDER.get(seen[code][1], 3):
+                seen[code][1] = sev
+        else:
+            seen[code] = [code, sev, 1]
+    return sorted((tuple(v) for v in seen.values()), key=lambda v: SEVERITY_ORDER.get(v[1], 3))  # type: ignore
+
+
+def _workload_names(docs: list[dict]) -> list[str]:
+    names: list[str] = []
+    for r in docs:
+        for w in get(r, "workloads", default=[]) if isinstance(get(r, "workloads"), list) else []:
+            if isinstance(w, dict) and get(w, "name") is not None and str(w["name"]) not in names:
+                names.append(str(w["name"]))
+    return names
+
+
+def _workload(r: dict, name: str) -> dict:
+    for w in get(r, "workloads", default=[]) if isinstance(get(r, "workloads"), list) else []:
+        if isinstance(w, dict) and str(get(w, "name")) == name:
+            return w
+    return {}
+
+
+def _sec(section_id: str, title: str, body: str, sub: str = "") -> str:
+    sub_html = f'<p class="sub">{sub}</p>' if sub else ""
+    return f'<section id="{section_id}"><h2>{esc(title)}</h2>{sub_html}{body}</section>'
+
+
+def _empty(text: str) -> str:
+    return f'<p class="empty">{esc(text)}</p>'
+
+
+def _cell(value: str, detail: str = "", cls: str = "num") -> str:
+    det = f'<span class="d">{detail}</span>' if detail else ""
+    return f'<td class="{cls}"><span class="v">{value}</span>{det}</td>'
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) -> go.Figure | None:
+    """Nines per variant with asymmetric 95% error bars.
+
+    ``series``: dicts with name, colour, symbol, values (availabilities) and
+    optional cis. A perfect record (∞ nines) is drawn on a separate ∞ line at
+    the top, so nothing is lost or broken off the axis.
+    """
+    finite: list[float] = []
+    any_inf = False
+    for s in series:
+        for a in s["values"]:
+            if num(a) is not None:
+                n = nines(num(a))
+                finite.append(n) if math.isfinite(n) else None
+                any_inf = any_inf or math.isinf(n)
+        for ci in s.get("cis") or []:
+            c = _ci(ci)
+            if c is None:
+                continue
+            for end in c:
+                n = nines(end)
+                finite.append(n) if math.isfinite(n) else None
+                any_inf = any_inf or math.isinf(n)
+    if not finite and not any_inf:
+        return None
+    k_lo = math.floor(min(finite)) if finite else 0
+    k_hi = math.ceil(max(finite)) if finite else 2
+    top = k_hi + 1 if any_inf else None
+    x_cat = [esc(label) for label in labels]
+    traces = []
+    for s in series:
+        ys, plus, minus, hover, symbols = [], [], [], [], []
+        cis = s.get("cis") or [None] * len(labels)
+        for label, a, ci in zip(labels, s["values"], cis):
+            v = num(a)
+            if v is None:
+                ys.append(None), plus.append(0), minus.append(0), hover.append(""), symbols.append(s["symbol"])
+                continue
+            n = nines(v)
+            y = top if math.isinf(n) else n
+            text = f"<b>{esc(label)}</b><br>{esc(s['name'])}: {format_availability(v)} · {_nines_text(v)}"
+            if math.isinf(n):
+                text += " (no downtime observed)"
+            c = _ci(ci)
+            p = m = 0.0
+            if c is not None:
+                lo_n, hi_n = nines(c[0]), nines(c[1])
+                hi_y = top if math.isinf(hi_n) else hi_n
+                lo_y = top if math.isinf(lo_n) else lo_n
+                p, m = max(0.0, hi_y - y), max(0.0, y - lo_y)
+                text += f"<br>95% interval {format_availability_interval(list(c))}"
+                text += f"<br>= {lo_n:.1f} to {'∞' if math.isinf(hi_n) else f'{hi_n:.1f}'} nines"
+            ys.append(y), plus.append(p), minus.append(m), hover.append(text)
+            symbols.append("triangle-up" if math.isinf(n) else s["symbol"])
+        trace = dict(
+            x=x_cat, y=ys, name=esc(s["name"]), mode="markers",
+            marker=dict(color=s["colour"], size=s.get("size", 11), symbol=symbols,
+                        line=dict(color="#ffffff", width=1)),
+            hovertext=hover, hoverinfo="text",
+        )
+        if s.get("cis"):
+            trace["error_y"] = dict(type="data", symmetric=False, array=plus, arrayminus=minus,
+                                    color=s["colour"], thickness=1.6, width=7)
+        if grouped:
+            trace["offsetgroup"] = s["name"]
+        traces.append(go.Scatter(**trace))
+    ticks = list(range(max(0, k_lo), k_hi + 1))
+    tickvals: list[float] = list(ticks)
+    ticktext = [f"{k} nines · {format_availability(1 - 10.0 ** -k)}" if k else "0" for k in ticks]
+    y_max = k_hi + 0.3
+    if top is not None:
+        tickvals.append(top)
+        ticktext.append("∞ · no downtime")
+        y_max = top + 0.35
+    layout = _base_layout(
+        showlegend=True,
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+        xaxis=dict(type="category", title=dict(text="")),
+        yaxis=dict(title=dict(text="nines = −log10(1 − availability)"), tickvals=tickvals, ticktext=ticktext,
+                   range=[max(0.0, k_lo) - 0.35, y_max]),
+        margin=dict(l=60, r=20, t=40, b=50),
+        hovermode="closest",
+    )
+    if grouped:
+        layout["scattermode"] = "group"
+        layout["scattergap"] = 0.45
+    fig = go.Figure(traces, layout=layout)
+    if top is not None:
+        fig.add_hline(y=top - 0.5, line=dict(color=MUTED, width=1, dash="dot"))
+    return fig
+
+
+def _availability_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
+    cp = [get(r, "control_plane", default={}) for r in docs]
+    series = [dict(name="API availability (simulated, 95% interval)", colour=BLUE, symbol="circle", size=12,
+                   values=[get(c, "availability", "estimate") for c in cp],
+                   cis=[get(c, "availability", "ci95") for c in cp])]
+    exact = [get(c, "quorum_availability", "exact") for c in cp]
+    if any(num(e) is not None for e in exact):
+        series.append(dict(name="etcd quorum availability, exact", colour=ORANGE, symbol="diamond", size=10,
+                           values=exact))
+    return _nines_figure(labels, series)
+
+
+def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
+    est = [num(get(r, "control_plane", "downtime_minutes_per_year", "estimate")) for r in docs]
+    cis = [_ci(get(r, "control_plane", "downtime_minutes_per_year", "ci95")) for r in docs]
+    if all(e is None for e in est):
+        return None
+    positive = [v for v in est if v is not None and 0 < v < math.inf]
+    positive += [end for c in cis if c is not None for end in c if 0 < end < math.inf]
+    log_y = len(positive) >= 2 and max(positive) / min(positive) > 100
+    x_cat = [esc(label) for label in labels]
+    if log_y:
+        e_lo = math.floor(math.log10(min(positive))) - 0.3
+        e_hi = math.log10(max(positive)) + 0.45
+        floor_value = 10 ** e_lo
+    else:
+        floor_value = 0.0
+        e_lo = e_hi = 0.0
+    bar_y = [None if v is None or (log_y and v <= 0) else v for v in est]
+    hover = []
+    for label, v, c in zip(labels, est, cis):
+        text = f"<b>{esc(label)}</b><br>API downtime {format_minutes(v)}/year"
+        if v == 0:
+            text += " (no downtime observed)"
+        if c is not None:
+            text += f"<br>95% interval {format_interval(list(c), format_number)} min"
+        hover.append(text)
+    traces = [go.Bar(x=x_cat, y=bar_y, marker=dict(color=RED, opacity=0.75, line=dict(width=0)),
+                     hovertext=hover, hoverinfo="text", name="estimate", width=0.55)]
+    # The interval hangs from its upper end, clamped to the axis floor on a log axis: a zero lower end
+    # (or a zero estimate) never produces a negative or infinite bar.
+    iy, iminus, ihover = [], [], []
+    for text, c in zip(hover, cis):
+        if c is None or not math.isfinite(c[1]) or (log_y and c[1] <= 0):
+            iy.append(None), iminus.append(0), ihover.append("")
+            continue
+        lo = max(c[0], floor_value) if log_y else max(c[0], 0.0)
+        iy.append(c[1]), iminus.append(max(0.0, c[1] - lo)), ihover.append(text)
+    if any(y is not None for y in iy):
+        traces.append(go.Scatter(x=x_cat, y=iy, mode="markers", name="95% interval",
+                                 marker=dict(color="#7f1d1d", symbol="line-ew-open", size=12, line=dict(width=1.6)),
+                                 error_y=dict(type="data", symmetric=False, array=[0] * len(iy), arrayminus=iminus,
+                                              color="#7f1d1d", thickness=1.6, width=6),
+                                 hovertext=ihover, hoverinfo="text"))
+    yaxis: dict[str, Any] = dict(title=dict(text="API downtime, minutes per year" + (" (log scale)" if log_y else "")))
+    if log_y:
+        yaxis.update(type="log", range=[e_lo, e_hi], dtick=1, exponentformat="none", tickformat=",~g")
+    else:
+        top = max(positive) if positive else 1.0
+        yaxis.update(rangemode="tozero", range=[0, top * 1.15])
+    fig = go.Figure(traces, layout=_base_layout(
+        xaxis=dict(type="category"), yaxis=yaxis, bargap=0.35, hovermode="closest",
+        showlegend=False, margin=dict(l=60, r=20, t=24, b=50)))
+    for xc, v in zip(x_cat, est):
+        if v is None:
+            continue
+        if v == 0:
+            fig.add_annotation(x=xc, y=0, yref="paper", yanchor="bottom", text="none<br>observed",
+                               showarrow=False, font=dict(size=11, color=GREEN))
+        else:
+            fig.add_annotation(x=xc, y=math.log10(v) if log_y else v, text=format_number(v),
+                               showarrow=False, xanchor="left", yanchor="middle", xshift=6,
+                               font=dict(size=11, color=INK_DARK), bgcolor="rgba(255,255,255,0.8)")
+    return fig
+
+
+INK_DARK = "#3e4c59"
+
+
+def _commit_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
+    p50 = [num(get(r, "control_plane", "write_commit_ms", "p50")) for r in docs]
+    p99 = [num(get(r, "control_plane", "write_commit_ms", "p99")) for r in docs]
+    if all(v is None for v in p50 + p99):
+        return None
+    x_cat = [esc(label) for label in labels]
+    traces = []
+    for name, values, colour in (("p50", p50, "#c4b5fd"), ("p99", p99, PURPLE)):
+        clean = [v if v is not None and math.isfinite(v) else None for v in values]
+        traces.append(go.Bar(
+            x=x_cat, y=clean, name=name, marker=dict(color=colour, line=dict(width=0)),
+            text=[format_ms(v) if v is not None else "" for v in clean], textposition="outside",
+            cliponaxis=False, textfont=dict(size=11),
+            hovertext=[f"<b>{esc(l)}</b><br>commit {name} {format_ms(v)}" for l, v in zip(labels, clean)],
+            hoverinfo="text"))
+    finite = [v for v in p50 + p99 if v is not None and math.isfinite(v)]
+    return go.Figure(traces, layout=_base_layout(
+        showlegend=True, legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+        barmode="group", bargap=0.3, xaxis=dict(type="category"),
+        yaxis=dict(title=dict(text="write commit latency (ms)"), rangemode="tozero",
+                   range=[0, (max(finite) if finite else 1) * 1.2]),
+        margin=dict(l=60, r=20, t=40, b=50)))
+
+
+def _workload_figure(docs: list[dict], labels: list[str], names: list[str]) -> go.Figure | None:
+    palette = ["#0d9488", BLUE, ORANGE, PURPLE, "#db2777", "#65a30d", "#0891b2", "#9333ea"]
+    symbols = ["circle", "square", "diamond", "triangle-down", "hexagon", "star", "cross", "x"]
+    series = []
+    for i, name in enumerate(names):
+        ws = [_workload(r, name) for r in docs]
+        series.append(dict(name=name, colour=palette[i % len(palette)], symbol=symbols[i % len(symbols)],
+                           values=[get(w, "availability", "estimate") for w in ws],
+                           cis=[get(w, "availability", "ci95") for w in ws]))
+    return _nines_figure(labels, series, grouped=len(series) > 1)
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _header(docs: list[dict], labels: list[str], sizes: bool) -> str:
+    names: list[str] = []
+    for r in docs:
+        n = str(get(r, "topology", "name", default="(unnamed topology)"))
+        if n not in names:
+            names.append(n)
+    if sizes:
+        title = f"{esc(names[0])}: etcd sizes"
+        kicker = "KCHAOS COMPARISON · ETCD SIZES"
+    else:
+        title = " vs ".join(esc(n) for n in names) if 1 <= len(names) <= 3 else f"{len(docs)} topologies"
+        kicker = "KCHAOS COMPARISON"
+    desc = get(docs[0], "topology", "description") if sizes and docs else None
+    facts = [f"<span><b>{len(docs)}</b> variant{'s' if len(docs) != 1 else ''}</span>"]
+    runs = [get(r, "run", default={}) for r in docs]
+    injected = [num(get(run, "failures_injected")) for run in runs]
+    injected = [v for v in injected if v is not None]
+    if injected:
+        lo, hi = min(injected), max(injected)
+        span = format_count(lo) if lo == hi else f"{format_count(lo)}–{format_count(hi)}"
+        facts.append(f"<span><b>{span}</b> failures injected per variant</span>")
+    years = [y for y in (simulated_years(run) for run in runs) if y is not None]
+    if years:
+        hist = get(runs[0], "histories")
+        extra = f" in {format_count(hist)} histories" if hist is not None else ""
+        same = max(years) - min(years) <= 1e-6 * max(years)
+        facts.append(f"<span><b>{format_number(years[0]) if same else format_number(max(years))}</b> simulated "
+                     f"years{extra} {'each' if same else 'at most'}</span>")
+    seeds = {str(get(run, "seed")) for run in runs if get(run, "seed") is not None}
+    if len(seeds) == 1:
+        facts.append(f"<span>seed <b>{esc(next(iter(seeds)))}</b></span>")
+    walls = [num(get(run, "wall_seconds")) for run in runs]
+    walls = [w for w in walls if w is not None]
+    if walls:
+        facts.append(f"<span><b>{format_number(sum(walls))} s</b> wall time in all</span>")
+    if all(get(run, "common_random_numbers") for run in runs) and runs:
+        facts.append("<span>common random numbers</span>")
+    sources = []
+    for r in docs:
+        s = get(r, "topology", "source")
+        if s and str(s) not in sources:
+            sources.append(str(s))
+    if sources:
+        facts.append("<span>from " + ", ".join(f"<code>{esc(s)}</code>" for s in sources[:4])
+                     + (f" and {len(sources) - 4} more" if len(sources) > 4 else "") + "</span>")
+    partial = ""
+    bad = [esc(label) for label, run in zip(labels, runs) if get(run, "partial")]
+    if bad:
+        partial = ('<div class="partial">PARTIAL RUN: the comparison was interrupted. '
+                   f"Partial variant{'s' if len(bad) > 1 else ''}: {', '.join(bad)}; their numbers cover only the "
+                   "histories that completed, and variants after the interruption are missing.</div>")
+    desc_html = f'<p class="lead">{esc(desc)}</p>' if desc else ""
+    return (f'<header><div class="muted" style="font-size:13px;font-weight:600;letter-spacing:.05em">{kicker}'
+            f"</div><h1>{title}</h1>{desc_html}{partial}<div class=\"facts\">{''.join(facts)}</div></header>")
+
+
+def _headline(docs: list[dict], labels: list[str]) -> str:
+    avail = [num(get(r, "control_plane", "availability", "estimate")) for r in docs]
+    known = [a for a in avail if a is not None]
+    best = max(known) if len(known) > 1 and len(set(known)) > 1 else None
+    rows = []
+    for label, r, a in zip(labels, docs, avail):
+        cp = get(r, "control_plane", default={})
+        load = get(r, "load", default={})
+        run = get(r, "run", default={})
+        partial = bool(get(run, "partial"))
+        detail = []
+        if get(run, "failures_injected") is not None:
+            detail.append(f"{format_count(run['failures_injected'])} failures")
+        if partial:
+            detail.append('<span class="badge b-fail">PARTIAL</span>')
+        variant = _cell(esc(label), " ".join(detail), "")
+
+        counts = "".join(_cell(format_count(get(cp, k)) if get(cp, k) is not None else "—")
+                         for k in ("members", "quorum", "tolerates"))
+
+        ci = get(cp, "availability", "ci95")
+        a_txt = _availability(a)
+        if best is not None and a == best:
+            a_txt += '<span class="badge b-best">highest</span>'
+        a_detail = ("∞ nines · no downtime observed" if a is not None and a >= 1 else _nines_text(a))
+        if _ci(ci):
+            a_detail += f"<br>{format_availability_interval(ci)}"
+        api = _cell(a_txt, a_detail)
+
+        qa = get(cp, "quorum_availability", default={})
+        q_detail = []
+        if get(qa, "exact") is not None:
+            q_detail.append(f"exact {format_availability(qa['exact'])} · {_nines_text(qa['exact'])}")
+        if _ci(get(qa, "ci95")):
+            q_detail.append(format_availability_interval(qa["ci95"]))
+        quorum = _cell(_availability(get(qa, "estimate")), "<br>".join(q_detail))
+
+        down = get(cp, "downtime_minutes_per_year", default={})
+        d = num(get(down, "estimate"))
+        d_txt = "n/a" if d is None else (format_number(d) + " min")
+        d_detail = "no downtime observed" if d == 0 else ""
+        if _ci(get(down, "ci95")):
+            d_detail += ("<br>" if d_detail else "") + format_interval(down["ci95"], format_number) + " min"
+        downtime = _cell(d_txt, d_detail)
+
+        le = get(cp, "leader_elections", default={})
+        per_year = num(get(le, "per_year"))
+        years = simulated_years(run)
+        if per_year is None and num(get(le, "count")) is not None and years:
+            per_year = num(le["count"]) / years
+        e_detail = ""
+        if num(get(le, "count")) == 0:
+            e_detail = "no leader lost"
+        elif get(le, "mean_ms") is not None:
+            e_detail = f"gap mean {format_ms(le['mean_ms'])}"
+        elections = _cell(format_number(per_year), e_detail)
+
+        wc = get(cp, "write_commit_ms", default={})
+        commit = _cell(f"{format_ms(get(wc, 'p50'))} / {format_ms(get(wc, 'p99'))}")
+
+        limit = num(get(load, "limit"))
+        p95 = num(get(load, "max_node_utilization", "p95"))
+        hot = p95 is not None and limit is not None and p95 > limit
+        p95_txt = format_percent(p95) if p95 is not None else "n/a"
+        hottest = _cell(f'<span class="hot">{p95_txt}</span>' if hot else p95_txt,
+                        f"limit {format_percent(limit)}" if limit is not None else "")
+
+        share = num(get(load, "time_above_limit"))
+        if share is None:
+            above = _cell("n/a")
+        elif share == 0:
+            above = _cell("never")
+        else:
+            hours = share * HOURS_PER_YEAR
+            above = _cell(f"{format_number(share * 100)}%",
+                          format_number(hours, "h/year") if hours >= 1 else format_number(hours * 60, "min/year"))
+
+        pp = get(load, "pending_pods", default={})
+        phy = _pod_hours_per_year(r)
+        pending = _cell(format_number(phy), f"max {format_count(pp['max'])} at once" if get(pp, "max") is not None
+                        else "")
+
+        codes = _advisory_codes(r)
+        chips = []
+        for code, sev, n in codes:
+            cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
+            chips.append(f'<span class="badge {cls}" title="{esc(sev)}">{esc(code)}'
+                         f'{f" ×{n}" if n > 1 else ""}</span>')
+        adv = f'<td class="adv"><div class="adv-badges">{"".join(chips)}</div></td>' if chips else \
+            '<td class="adv muted">none</td>'
+
+        rows.append(f"<tr class=\"{'partial-row' if partial else ''}\">{variant}{counts}{api}{quorum}{downtime}"
+                    f"{elections}{commit}{hottest}{above}{pending}{adv}</tr>")
+    head = ("<tr><th>variant</th><th class=\"num\">members</th><th class=\"num\">quorum</th>"
+            "<th class=\"num\">tolerates</th><th class=\"num\">API availability<br><small>nines · 95% interval"
+            "</small></th><th class=\"num\">etcd quorum<br><small>estimate · exact</small></th>"
+            "<th class=\"num\">API downtime<br><small>per year · 95% interval</small></th>"
+            "<th class=\"num\">elections<br><small>per year · write gap</small></th>"
+            "<th class=\"num\">commit<br><small>p50 / p99</small></th>"
+            "<th class=\"num\">hottest node<br><small>p95 after failures</small></th>"
+            "<th class=\"num\">time above<br><small>the limit</small></th>"
+            "<th class=\"num\">pending<br><small>pod-hours / year</small></th><th>advisories</th></tr>")
+    table = (f'<div class="tablewrap"><table class="cmp"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+             "</table></div>")
+    return _sec("headline", "Side by side", table,
+                "Availability is the share of time the API accepted writes; nines = −log10(1 − availability). "
+                "“Exact” is computed without simulation from the failure rates and should sit inside the interval.")
+
+
+def _notes(docs: list[dict], sizes: bool) -> str:
+    parts = [f"<p>{esc(CRN_NOTE)} Differences between variants are therefore measured more precisely than "
+             "their separate 95% intervals suggest: overlapping intervals do not by themselves mean no "
+             "difference.</p>"]
+    if sizes:
+        by_members = {int(num(get(r, "control_plane", "members"))): r for r in docs}  # type: ignore[arg-type]
+        pairs = []
+        for n, r in sorted(by_members.items()):
+            if n % 2 == 0 and n - 1 in by_members:
+                odd = by_members[n - 1]
+                tol_even = get(r, "control_plane", "tolerates")
+                tol_odd = get(odd, "control_plane", "tolerates")
+                text = f"{n} members tolerate {esc(format_count(tol_even)) if tol_even is not None else 'n/a'}"
+                text += f", {n - 1} tolerate {esc(format_count(tol_odd)) if tol_odd is not None else 'n/a'}"
+                a_e = get(r, "control_plane", "availability", "estimate")
+                a_o = get(odd, "control_plane", "availability", "estimate")
+                text += f" (API availability {_availability(a_e)} against {_availability(a_o)})"
+                pairs.append(text)
+        here = f" Here: {'; '.join(pairs)}." if pairs else ""
+        parts.append(f'<p class="why"><b>Why even sizes do not help.</b> {esc(ETCD_SIZES_NOTE)}{here}</p>')
+    return _sec("notes", "How to compare", f'<div class="notes">{"".join(parts)}</div>')
+
+
+def _charts(docs: list[dict], labels: list[str], figs: _Figures) -> str:
+    out = []
+    fig = _availability_figure(docs, labels)
+    if fig is not None:
+        plot = figs.add(fig, 420, "API availability in nines per variant <small>error bars: 95% interval; "
+                                  "a triangle at ∞ is a run without downtime</small>")
+    else:
+        plot = _empty("No availability figures in the results.")
+    out.append(_sec("availability", "Availability", plot,
+                    "Higher is better; each step up is ten times less downtime. Diamonds mark the exact etcd "
+                    "quorum availability, which the API can only approach (elections also cost a little)."))
+    down = _downtime_figure(docs, labels)
+    commit = _commit_figure(docs, labels)
+    grid = [
+        figs.add(down, 360, "API downtime per year <small>minutes, with 95% interval</small>") if down is not None
+        else f'<div><h3 class="plot-title">API downtime per year</h3>{_empty("No downtime figures.")}</div>',
+        figs.add(commit, 360, "Write commit latency <small>p50 and p99</small>") if commit is not None
+        else f'<div><h3 class="plot-title">Write commit latency</h3>{_empty("No commit latency figures.")}</div>',
+    ]
+    out.append(_sec("downtime", "Downtime and commit latency", f'<div class="grid2">{"".join(grid)}</div>',
+                    "Downtime is what the availability means in minutes a year. Commits wait for the slowest "
+                    "member of the quorum, so more members, or members farther apart, cost latency."))
+    return "".join(out)
+
+
+def _workloads(docs: list[dict], labels: list[str], figs: _Figures) -> str:
+    names = _workload_names(docs)
+    if not names:
+        return ""
+    fig = _workload_figure(docs, labels, names)
+    plot = figs.add(fig, 380, "Workload availability in nines per variant <small>95% interval</small>") \
+        if fig is not None else ""
+    head = "<tr><th>workload</th>" + "".join(f'<th class="num">{esc(label)}</th>' for label in labels) + "</tr>"
+    rows = []
+    for name in names:
+        cells = []
+        for r in docs:
+            w = _workload(r, name)
+            av = get(w, "availability", default={})
+            est = get(av, "estimate")
+            if not w or num(est) is None:
+                cells.append('<td class="num muted">—</td>')
+                continue
+            detail = "∞ nines · no downtime observed" if num(est) >= 1 else _nines_text(est)
+            if _ci(get(av, "ci95")):
+                detail += f"<br>{format_availability_interval(av['ci95'])}"
+            cells.append(_cell(_availability(est), detail))
+        kind = get(next((_workload(r, name) for r in docs if _workload(r, name)), {}), "kind")
+        kind_html = f' <span class="muted">({esc(kind)})</span>' if kind else ""
+        rows.append(f"<tr><td><b>{esc(name)}</b>{kind_html}</td>{''.join(cells)}</tr>")
+    table = (f'<div class="tablewrap" style="margin-top:10px"><table class="cmp"><thead>{head}</thead>'
+             f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return _sec("workloads", "Workloads", plot + table,
+                "Share of time each workload had at least its minAvailable replicas ready, per variant.")
+
+
+def _advisory_section(docs: list[dict], labels: list[str]) -> str:
+    """Each distinct advisory once, with the variants it applies to."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for label, r in zip(labels, docs):
+        for a in _advisories(r):
+            key = (str(get(a, "severity", default="info")), str(get(a, "code", default="")),
+                   str(get(a, "message", default="")))
+            found.setdefault(key, [])
+            if label not in found[key]:
+                found[key].append(label)
+    if not found:
+        return _sec("advisories", "Advisories", _empty("No advisories in any variant."))
+    order = {label: i for i, label in enumerate(labels)}
+    items = []
+    for (sev, code, message), where in sorted(
+            found.items(), key=lambda kv: (len(kv[1]) == len(docs), SEVERITY_ORDER.get(kv[0][0], 3),
+                                           min(order[w] for w in kv[1]))):
+        cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
+        if len(where) == len(docs) and len(docs) > 1:
+            chips = '<span class="chip">every variant</span>'
+        else:
+            chips = "".join(f'<span class="chip">{esc(w)}</span>' for w in sorted(where, key=order.get))
+        items.append(f'<li class="{esc(sev)}"><span class="badge {cls}">{esc(sev.upper())}</span>'
+                     f'<span>{esc(message)} <code class="code muted">{esc(code)}</code>'
+                     f'<span class="chips">{chips}</span></span></li>')
+    return _sec("advisories", "Advisories", f'<ul class="advisories">{"".join(items)}</ul>',
+                "Each advisory once, with the variants it applies to; those that tell variants apart come first.")
+
+
+def _footer(docs: list[dict]) -> str:
+    version = get(docs[0], "kchaos_version", default="unknown") if docs else "unknown"
+    return (f"<footer><h3>How to read this</h3><p>{esc(ASSUMPTIONS)}</p>"
+            f"<p>Generated by kchaos {esc(version)} · the same numbers are in comparison.json next to this page, "
+            "one results document per variant.</p></footer>")
+
+
+def render_comparison_html(results: list[dict]) -> str:
+    """The comparison page for a list of results documents, as a self-contained HTML string."""
+    docs = _docs(results)
+    labels = _labels(docs)
+    sizes = _is_etcd_sizes(docs)
+    figs = _Figures()
+    if docs:
+        body = "".join([
+            _header(docs, labels, sizes),
+            _headline(docs, labels),
+            _notes(docs, sizes),
+            _charts(docs, labels, figs),
+            _workloads(docs, labels, figs),
+            _advisory_section(docs, labels),
+            _footer(docs),
+        ])
+    else:
+        body = ('<header><h1>kchaos comparison</h1></header>'
+                + _sec("headline", "Side by side", _empty("No variants to compare.")))
+    names = []
+    for r in docs:
+        n = str(get(r, "topology", "name", default="topology"))
+        if n not in names:
+            names.append(n)
+    title = f"kchaos compare: {', '.join(names) or 'no variants'}"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{esc(title)}</title><style>{CSS}{COMPARE_CSS}</style>"
+        f"<script>{plotly_bundle()}</script></head>"
+        f"<body><main>{body}</main>{figs.script()}</body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def _avail_text(a: Any) -> Text:
+    v = num(a)
+    if v is None:
+        return Text("n/a", style="dim")
+    if v >= 1:
+        return Text.assemble(("100%", "bold green"), ("\n∞ nines", "green"))
+    return Text.assemble((format_availability(v), "bold"), (f"\n{_nines_text(v)}", "cyan"))
+
+
+def print_comparison(results: list[dict], console: Console, report_path: str | None) -> None:
+    """Print one row per variant with the headline numbers, the CRN note and where the report is."""
+    docs = _docs(results)
+    labels = _labels(docs)
+    sizes = _is_etcd_sizes(docs)
+    names = []
+    for r in docs:
+        n = str(get(r, "topology", "name", default="topology"))
+        if n not in names:
+            names.append(n)
+    title = Text("kchaos compare ", style="bold")
+    title.append(", ".join(names) if names else "(no variants)", style="bold cyan")
+    if sizes:
+        title.append(": etcd sizes", style="bold")
+    failures = [num(get(r, "run", "failures_injected")) for r in docs]
+    failures = [f for f in failures if f is not None]
+    years = [y for y in (simulated_years(get(r, "run", default={})) for r in docs) if y is not None]
+    facts = []
+    if failures:
+        facts.append(f"{format_count(min(failures))}{'' if min(failures) == max(failures) else '–' + format_count(max(failures))}"
+                     " failures per variant")
+    if years:
+        facts.append(f"{format_number(max(years))} simulated years each")
+    if facts:
+        title.append("  (" + ", ".join(facts) + ")", style="dim")
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("variant", style="bold", overflow="fold")
+    table.add_column("etcd", no_wrap=True)
+    table.add_column("API availability", no_wrap=True)
+    table.add_column("95% interval", style="dim", overflow="fold")
+    table.add_column("quorum exact", no_wrap=True)
+    table.add_column("downtime/yr", justify="right", overflow="fold")
+    table.add_column("elections/yr", justify="right", overflow="fold")
+    table.add_column("commit p50/p99", justify="right", overflow="fold")
+    table.add_column("hottest p95", justify="right", no_wrap=True)
+    table.add_column("above limit", justify="right", overflow="fold")
+    table.add_column("pending pod-h/yr", justify="right", overflow="fold")
+    table.add_column("advisories", overflow="fold")
+    for label, r in zip(labels, docs):
+        cp = get(r, "control_plane", default={})
+        load = get(r, "load", default={})
+        members = get(cp, "members")
+        etcd = Text("n/a", style="dim") if members is None else Text(
+            f"{format_count(members)} (q {format_count(get(cp, 'quorum'))}, tol {format_count(get(cp, 'tolerates'))})")
+        down = get(cp, "downtime_minutes_per_year", default={})
+        d = num(get(down, "estimate"))
+        d_text = Text("n/a", style="dim") if d is None else Text(f"{format_number(d)} min")
+        if _ci(get(down, "ci95")):
+            d_text.append("\n" + format_interval(down["ci95"], format_number), style="dim")
+        le = get(cp, "leader_elections", default={})
+        per_year = num(get(le, "per_year"))
+        years_r = simulated_years(get(r, "run", default={}))
+        if per_year is None and num(get(le, "count")) is not None and years_r:
+            per_year = num(le["count"]) / years_r
+        wc = get(cp, "write_commit_ms", default={})
+        limit, p95 = num(get(load, "limit")), num(get(load, "max_node_utilization", "p95"))
+        hot = p95 is not None and limit is not None and p95 > limit
+        share = num(get(load, "time_above_limit"))
+        above = "n/a" if share is None else ("never" if share == 0 else f"{format_number(share * 100)}%")
+        codes = Text()
+        for i, (code, sev, n) in enumerate(_advisory_codes(r)):
+            if i:
+                codes.append("\n")
+            codes.append(code + (f" ×{n}" if n > 1 else ""),
+                         style={"error": "red", "warning": "yellow"}.get(sev, "blue"))
+        variant = Text(label)
+        if get(r, "run", "partial"):
+            variant.append(" PARTIAL", style="bold red")
+        table.add_row(
+            variant, etcd, _avail_text(get(cp, "availability", "estimate")),
+            Text(format_availability_interval(get(cp, "availability", "ci95"))),
+            Text(format_availability(get(cp, "quorum_availability", "exact"))),
+            d_text, Text(format_number(per_year)),
+            Text(f"{format_ms(get(wc, 'p50'))} / {format_ms(get(wc, 'p99'))}"),
+            Text(format_percent(p95) if p95 is not None else "n/a", style="bold red" if hot else ""),
+            Text(above), Text(format_number(_pod_hours_per_year(r))),
+            codes if codes.plain else Text("none", style="dim"),
+        )
+    if any(get(r, "run", "partial") for r in docs):
+        console.print(Text("PARTIAL RUN: interrupted; some variants cover only the completed histories or are "
+                           "missing.", style="bold red"))
+    console.print(table)
+    console.print(Text(CRN_NOTE, style="dim"))
+    if sizes:
+        console.print(Text("Even sizes tolerate no more failures than the odd size below them, and have one more "
+                           "member to fail.", style="dim"))
+    if report_path:
+        console.print(Text.assemble(("Report: ", "bold"), (str(report_path), "underline")))
+
+
+__all__ = ["print_comparison", "render_comparison_html"]
