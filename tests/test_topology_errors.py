@@ -396,7 +396,7 @@ def test_data_file_with_many_problems() -> None:
     text = (DATA / "many-problems.yaml").read_text()
     found = [str(p) for p in info.value.problems]
     expected = [
-        ("name: many problems", "metadata.name: name 'many problems' must not contain blanks"),
+        ("name: many problems", "metadata.name: must not contain blanks, '/' or '\\', got 'many problems'"),
         ("power: dual", "regions[0].datacenters[0].power: unknown key 'power'"),
         ("servers: [a, b, a]", "regions[0].datacenters[1].racks[0].servers[2]: name 'a' is used twice (both on"),
         ("network:", "network: no RTT between regions 'eu' and 'us'; add {between: [eu, us], rtt: 8ms}"),

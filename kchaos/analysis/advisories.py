@@ -143,14 +143,14 @@ def undersampling_advisory(cluster: Cluster, exact_availability: float | None, e
         held = sum(1 for m in cluster.members if d.index in (cluster.nodes[m].domain, *cluster.nodes[m].ancestors))
         if len(cluster.members) - held < q:
             blast_terms.append((spec.unavailability, d, spec))
-    msg = (f"the exact quorum availability ({_pct_availability(exact_availability)}) is well below the "
-           f"simulated estimate ({_pct_availability(estimate)}): the outages that dominate it are too rare "
-           f"for this run")
+    msg = (f"rare outages dominate: the exact quorum availability ({_pct_availability(exact_availability)}) "
+           f"is well below what this run happened to draw ({_pct_availability(estimate)})")
     if blast_terms:
         p, d, spec = max(blast_terms, key=lambda x: x[0])
         expected = simulated_seconds / (spec.ttf.mean + spec.ttr.mean)
         years = spec.ttf.mean / SECONDS_PER_YEAR
         msg += (f"; the largest term is {d.kind} {d.name} (down {spec.ttr.mean / 3600:g} h about every "
                 f"{years:g} years: {expected:.1f} such failures expected in this run)")
-    msg += "; trust the exact figure, or simulate more failures (--failures) for a sharper estimate"
+    msg += ("; the API figure already uses the exact answer for them, but workload availabilities may be "
+            "optimistic: simulate more failures (--failures) to draw such outages")
     return [Advisory("rare-outages-undersampled", msg)]

@@ -31,6 +31,7 @@ from kchaos.report.formatting import (
     get,
     nines,
     num,
+    significant,
     simulated_years,
 )
 from kchaos.report.html import (
@@ -50,20 +51,24 @@ from kchaos.report.html import (
 
 COMPARE_CSS = """
 .tablewrap{overflow-x:auto}
-table.cmp{font-size:13.5px}
-table.cmp td{white-space:nowrap}
-table.cmp td.adv{white-space:normal;min-width:170px}
+table.cmp{table-layout:fixed;font-size:13.5px}
+table.cmp th.metric{background:#fff;width:220px;font-size:14px;color:#1f2933;white-space:normal}
+table.cmp thead th:first-child{width:220px}
+table.cmp th small,table.cmp .d{display:block;font-size:12px;color:#616e7c;font-weight:400;white-space:normal}
+table.cmp thead th{white-space:normal;font-size:14px;color:#1f2933}
+table.cmp td{overflow-wrap:anywhere}
 table.cmp .v{font-weight:650}
-table.cmp .d{display:block;font-size:12px;color:#616e7c;font-weight:400}
-table.cmp tr.partial-row td{background:#fff5f5}
-table.cmp th small{font-weight:400;color:#616e7c}
+table.cmp td.adv .adv-badges{justify-content:flex-end}
+table.cmp tbody tr:hover td,table.cmp tbody tr:hover th{background:#f8fafc}
 .notes p{max-width:1100px;margin:6px 0}
 .notes .why{border-left:4px solid #7c3aed;background:#f5f3ff;padding:8px 12px;border-radius:6px;margin-top:10px}
-.chips{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
-.chip{display:inline-block;border:1px solid #cbd2d9;border-radius:999px;padding:0 8px;font-size:12px;color:#3e4c59;background:#fff;white-space:nowrap}
 .adv-badges{display:flex;flex-wrap:wrap;gap:3px}
 .adv-badges .badge{font-weight:600;letter-spacing:0}
 .b-best{background:#dcfce7;color:#166534;font-size:11px;padding:0 6px;margin-left:4px}
+.mark{display:inline-block;min-width:22px;text-align:center}
+details{margin-top:12px}
+details summary{cursor:pointer;font-weight:600;color:#3e4c59}
+details h3{margin:12px 0 6px}
 """
 
 ETCD_SIZES_NOTE = (
@@ -75,6 +80,9 @@ ETCD_SIZES_NOTE = (
 )
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_BADGE = {"error": "b-fail", "warning": "b-warn"}
+METRIC_COL, VARIANT_COL = 220, 190
+INK_DARK = "#3e4c59"
 
 
 # ---------------------------------------------------------------- helpers
@@ -202,22 +210,11 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
     optional cis. A perfect record (∞ nines) is drawn on a separate ∞ line at
     the top, so nothing is lost or broken off the axis.
     """
-    finite: list[float] = []
-    any_inf = False
-    for s in series:
-        for a in s["values"]:
-            if num(a) is not None:
-                n = nines(num(a))
-                finite.append(n) if math.isfinite(n) else None
-                any_inf = any_inf or math.isinf(n)
-        for ci in s.get("cis") or []:
-            c = _ci(ci)
-            if c is None:
-                continue
-            for end in c:
-                n = nines(end)
-                finite.append(n) if math.isfinite(n) else None
-                any_inf = any_inf or math.isinf(n)
+    points = [num(a) for s in series for a in s["values"]]
+    points += [end for s in series for ci in s.get("cis") or [] if (c := _ci(ci)) is not None for end in c]
+    all_nines = [nines(a) for a in points if a is not None]
+    finite = [n for n in all_nines if math.isfinite(n)]
+    any_inf = any(math.isinf(n) for n in all_nines)
     if not finite and not any_inf:
         return None
     k_lo = math.floor(min(finite)) if finite else 0
@@ -231,7 +228,11 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
         for label, a, ci in zip(labels, s["values"], cis):
             v = num(a)
             if v is None:
-                ys.append(None), plus.append(0), minus.append(0), hover.append(""), symbols.append(s["symbol"])
+                ys.append(None)
+                plus.append(0.0)
+                minus.append(0.0)
+                hover.append("")
+                symbols.append(s["symbol"])
                 continue
             n = nines(v)
             y = top if math.isinf(n) else n
@@ -247,7 +248,10 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
                 p, m = max(0.0, hi_y - y), max(0.0, y - lo_y)
                 text += f"<br>95% interval {format_availability_interval(list(c))}"
                 text += f"<br>= {lo_n:.1f} to {'∞' if math.isinf(hi_n) else f'{hi_n:.1f}'} nines"
-            ys.append(y), plus.append(p), minus.append(m), hover.append(text)
+            ys.append(y)
+            plus.append(p)
+            minus.append(m)
+            hover.append(text)
             symbols.append("triangle-up" if math.isinf(n) else s["symbol"])
         trace = dict(
             x=x_cat, y=ys, name=esc(s["name"]), mode="markers",
@@ -331,10 +335,14 @@ def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
     iy, iminus, ihover = [], [], []
     for text, c in zip(hover, cis):
         if c is None or not math.isfinite(c[1]) or (log_y and c[1] <= 0):
-            iy.append(None), iminus.append(0), ihover.append("")
+            iy.append(None)
+            iminus.append(0.0)
+            ihover.append("")
             continue
         lo = max(c[0], floor_value) if log_y else max(c[0], 0.0)
-        iy.append(c[1]), iminus.append(max(0.0, c[1] - lo)), ihover.append(text)
+        iy.append(c[1])
+        iminus.append(max(0.0, c[1] - lo))
+        ihover.append(text)
     if any(y is not None for y in iy):
         traces.append(go.Scatter(x=x_cat, y=iy, mode="markers", name="95% interval",
                                  marker=dict(color="#7f1d1d", symbol="line-ew-open", size=12, line=dict(width=1.6)),
@@ -362,8 +370,6 @@ def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
                                font=dict(size=11, color=INK_DARK), bgcolor="rgba(255,255,255,0.8)")
     return fig
 
-
-INK_DARK = "#3e4c59"
 
 
 def _commit_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
@@ -462,112 +468,135 @@ def _header(docs: list[dict], labels: list[str], sizes: bool) -> str:
 
 
 def _headline(docs: list[dict], labels: list[str]) -> str:
+    """Metrics as rows, variants as columns: a 1..7-column table that fits the page."""
     avail = [num(get(r, "control_plane", "availability", "estimate")) for r in docs]
     known = [a for a in avail if a is not None]
     best = max(known) if len(known) > 1 and len(set(known)) > 1 else None
-    rows = []
-    for label, r, a in zip(labels, docs, avail):
-        cp = get(r, "control_plane", default={})
-        load = get(r, "load", default={})
+    rows: list[tuple[str, str, list[str]]] = []
+
+    def row(label: str, sub: str, cells: list[str]) -> None:
+        rows.append((label, sub, cells))
+
+    cps = [get(r, "control_plane", default={}) for r in docs]
+    loads = [get(r, "load", default={}) for r in docs]
+    for key, label, sub in (("members", "etcd members", ""), ("quorum", "quorum", "members needed for writes"),
+                            ("tolerates", "tolerates", "members that can be down")):
+        row(label, sub, [_cell(format_count(get(cp, key)) if get(cp, key) is not None else "—") for cp in cps])
+
+    cells = []
+    for cp, a in zip(cps, avail):
+        text = _availability(a)
+        if best is not None and a == best:
+            text += '<span class="badge b-best">highest</span>'
+        detail = "∞ nines · no downtime observed" if a is not None and a >= 1 else _nines_text(a)
+        if _ci(get(cp, "availability", "ci95")):
+            detail += f"<br>{format_availability_interval(cp['availability']['ci95'])}"
+        cells.append(_cell(text, detail))
+    row("API availability", "writes accepted; nines; 95% interval", cells)
+
+    cells = []
+    for cp in cps:
+        qa = get(cp, "quorum_availability", default={})
+        detail = []
+        if get(qa, "exact") is not None:
+            detail.append(f"exact <b>{format_availability(qa['exact'])}</b> · {_nines_text(qa['exact'])}")
+        if _ci(get(qa, "ci95")):
+            detail.append(format_availability_interval(qa["ci95"]))
+        cells.append(_cell(_availability(get(qa, "estimate")), "<br>".join(detail)))
+    row("etcd quorum availability", "simulated; exact; 95% interval", cells)
+
+    cells = []
+    for cp in cps:
+        down = get(cp, "downtime_minutes_per_year", default={})
+        d = num(get(down, "estimate"))
+        detail = "no downtime observed" if d == 0 else ""
+        if _ci(get(down, "ci95")):
+            detail += ("<br>" if detail else "") + format_interval(down["ci95"], format_number) + " min"
+        cells.append(_cell("n/a" if d is None else format_minutes(d), detail))
+    row("API downtime per year", "95% interval", cells)
+
+    cells = []
+    for r, cp in zip(docs, cps):
+        le = get(cp, "leader_elections", default={})
+        per_year = _elections_per_year(r)
+        detail = ("no leader lost" if num(get(le, "count")) == 0
+                  else f"write gap mean {format_ms(le['mean_ms'])}" if get(le, "mean_ms") is not None else "")
+        cells.append(_cell(format_number(per_year), detail))
+    row("leader elections per year", "and the mean write gap each costs", cells)
+
+    row("write commit latency", "p50 / p99", [
+        _cell(f"{format_ms(get(cp, 'write_commit_ms', 'p50'))} / {format_ms(get(cp, 'write_commit_ms', 'p99'))}")
+        for cp in cps])
+
+    cells = []
+    for load in loads:
+        limit = num(get(load, "limit"))
+        p95 = num(get(load, "max_node_utilization", "p95"))
+        text = format_percent(p95) if p95 is not None else "n/a"
+        if p95 is not None and limit is not None and p95 > limit:
+            text = f'<span class="hot">{text}</span>'
+        cells.append(_cell(text, f"limit {format_percent(limit)}" if limit is not None else ""))
+    row("hottest node", "p95 after failures", cells)
+
+    cells = []
+    for load in loads:
+        share = num(get(load, "time_above_limit"))
+        if share is None:
+            cells.append(_cell("n/a"))
+        elif share == 0:
+            cells.append(_cell("never"))
+        else:
+            hours = share * HOURS_PER_YEAR
+            cells.append(_cell(f"{significant(share * 100)}%",
+                               format_number(hours, "h/year") if hours >= 1 else format_number(hours * 60, "min/year")))
+    row("time above the limit", "any node above the utilisation limit", cells)
+
+    cells = []
+    for r, load in zip(docs, loads):
+        mx = get(load, "pending_pods", "max")
+        cells.append(_cell(format_number(_pod_hours_per_year(r)),
+                           f"at most {format_count(mx)} at once" if mx is not None else ""))
+    row("pending pod-hours per year", "pods waiting for a node", cells)
+
+    cells = []
+    for r in docs:
+        chips = []
+        for code, sev, n in _advisory_codes(r):
+            cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
+            chips.append(f'<span class="badge {cls}" title="{esc(sev)}">{esc(code)}{f" ×{n}" if n > 1 else ""}</span>')
+        cells.append(f'<td class="adv"><div class="adv-badges">{"".join(chips)}</div></td>' if chips
+                     else '<td class="adv muted">none</td>')
+    row("advisories", "codes; details below", cells)
+
+    head = ["<th>variant</th>"]
+    for label, r in zip(labels, docs):
         run = get(r, "run", default={})
-        partial = bool(get(run, "partial"))
         detail = []
         if get(run, "failures_injected") is not None:
             detail.append(f"{format_count(run['failures_injected'])} failures")
-        if partial:
+        if get(run, "partial"):
             detail.append('<span class="badge b-fail">PARTIAL</span>')
-        variant = _cell(esc(label), " ".join(detail), "")
-
-        counts = "".join(_cell(format_count(get(cp, k)) if get(cp, k) is not None else "—")
-                         for k in ("members", "quorum", "tolerates"))
-
-        ci = get(cp, "availability", "ci95")
-        a_txt = _availability(a)
-        if best is not None and a == best:
-            a_txt += '<span class="badge b-best">highest</span>'
-        a_detail = ("∞ nines · no downtime observed" if a is not None and a >= 1 else _nines_text(a))
-        if _ci(ci):
-            a_detail += f"<br>{format_availability_interval(ci)}"
-        api = _cell(a_txt, a_detail)
-
-        qa = get(cp, "quorum_availability", default={})
-        q_detail = []
-        if get(qa, "exact") is not None:
-            q_detail.append(f"exact {format_availability(qa['exact'])} · {_nines_text(qa['exact'])}")
-        if _ci(get(qa, "ci95")):
-            q_detail.append(format_availability_interval(qa["ci95"]))
-        quorum = _cell(_availability(get(qa, "estimate")), "<br>".join(q_detail))
-
-        down = get(cp, "downtime_minutes_per_year", default={})
-        d = num(get(down, "estimate"))
-        d_txt = "n/a" if d is None else (format_number(d) + " min")
-        d_detail = "no downtime observed" if d == 0 else ""
-        if _ci(get(down, "ci95")):
-            d_detail += ("<br>" if d_detail else "") + format_interval(down["ci95"], format_number) + " min"
-        downtime = _cell(d_txt, d_detail)
-
-        le = get(cp, "leader_elections", default={})
-        per_year = num(get(le, "per_year"))
-        years = simulated_years(run)
-        if per_year is None and num(get(le, "count")) is not None and years:
-            per_year = num(le["count"]) / years
-        e_detail = ""
-        if num(get(le, "count")) == 0:
-            e_detail = "no leader lost"
-        elif get(le, "mean_ms") is not None:
-            e_detail = f"gap mean {format_ms(le['mean_ms'])}"
-        elections = _cell(format_number(per_year), e_detail)
-
-        wc = get(cp, "write_commit_ms", default={})
-        commit = _cell(f"{format_ms(get(wc, 'p50'))} / {format_ms(get(wc, 'p99'))}")
-
-        limit = num(get(load, "limit"))
-        p95 = num(get(load, "max_node_utilization", "p95"))
-        hot = p95 is not None and limit is not None and p95 > limit
-        p95_txt = format_percent(p95) if p95 is not None else "n/a"
-        hottest = _cell(f'<span class="hot">{p95_txt}</span>' if hot else p95_txt,
-                        f"limit {format_percent(limit)}" if limit is not None else "")
-
-        share = num(get(load, "time_above_limit"))
-        if share is None:
-            above = _cell("n/a")
-        elif share == 0:
-            above = _cell("never")
-        else:
-            hours = share * HOURS_PER_YEAR
-            above = _cell(f"{format_number(share * 100)}%",
-                          format_number(hours, "h/year") if hours >= 1 else format_number(hours * 60, "min/year"))
-
-        pp = get(load, "pending_pods", default={})
-        phy = _pod_hours_per_year(r)
-        pending = _cell(format_number(phy), f"max {format_count(pp['max'])} at once" if get(pp, "max") is not None
-                        else "")
-
-        codes = _advisory_codes(r)
-        chips = []
-        for code, sev, n in codes:
-            cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
-            chips.append(f'<span class="badge {cls}" title="{esc(sev)}">{esc(code)}'
-                         f'{f" ×{n}" if n > 1 else ""}</span>')
-        adv = f'<td class="adv"><div class="adv-badges">{"".join(chips)}</div></td>' if chips else \
-            '<td class="adv muted">none</td>'
-
-        rows.append(f"<tr class=\"{'partial-row' if partial else ''}\">{variant}{counts}{api}{quorum}{downtime}"
-                    f"{elections}{commit}{hottest}{above}{pending}{adv}</tr>")
-    head = ("<tr><th>variant</th><th class=\"num\">members</th><th class=\"num\">quorum</th>"
-            "<th class=\"num\">tolerates</th><th class=\"num\">API availability<br><small>nines · 95% interval"
-            "</small></th><th class=\"num\">etcd quorum<br><small>estimate · exact</small></th>"
-            "<th class=\"num\">API downtime<br><small>per year · 95% interval</small></th>"
-            "<th class=\"num\">elections<br><small>per year · write gap</small></th>"
-            "<th class=\"num\">commit<br><small>p50 / p99</small></th>"
-            "<th class=\"num\">hottest node<br><small>p95 after failures</small></th>"
-            "<th class=\"num\">time above<br><small>the limit</small></th>"
-            "<th class=\"num\">pending<br><small>pod-hours / year</small></th><th>advisories</th></tr>")
-    table = (f'<div class="tablewrap"><table class="cmp"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-             "</table></div>")
+        head.append(f'<th class="num">{esc(label)}<small class="d">{" ".join(detail)}</small></th>')
+    body = "".join(f'<tr><th class="metric">{esc(label)}{f"<small>{esc(sub)}</small>" if sub else ""}</th>'
+                   f'{"".join(cells)}</tr>' for label, sub, cells in rows)
+    table = (f'<div class="tablewrap"><table class="cmp" style="{_table_width(len(docs))}"><thead>'
+             f'<tr>{"".join(head)}</tr></thead><tbody>{body}</tbody></table></div>')
     return _sec("headline", "Side by side", table,
-                "Availability is the share of time the API accepted writes; nines = −log10(1 − availability). "
-                "“Exact” is computed without simulation from the failure rates and should sit inside the interval.")
+                "Availability is the share of time the thing worked; nines = −log10(1 − availability). "
+                "“Exact” is computed from the failure rates without simulation and should sit inside the interval.")
+
+
+def _table_width(n: int) -> str:
+    return f"max-width:{METRIC_COL + VARIANT_COL * n}px"
+
+
+def _elections_per_year(r: dict) -> float | None:
+    le = get(r, "control_plane", "leader_elections", default={})
+    per_year = num(get(le, "per_year"))
+    years = simulated_years(get(r, "run", default={}))
+    if per_year is None and num(get(le, "count")) is not None and years:
+        per_year = num(le["count"]) / years
+    return per_year
 
 
 def _notes(docs: list[dict], sizes: bool) -> str:
@@ -641,41 +670,55 @@ def _workloads(docs: list[dict], labels: list[str], figs: _Figures) -> str:
                 detail += f"<br>{format_availability_interval(av['ci95'])}"
             cells.append(_cell(_availability(est), detail))
         kind = get(next((_workload(r, name) for r in docs if _workload(r, name)), {}), "kind")
-        kind_html = f' <span class="muted">({esc(kind)})</span>' if kind else ""
-        rows.append(f"<tr><td><b>{esc(name)}</b>{kind_html}</td>{''.join(cells)}</tr>")
-    table = (f'<div class="tablewrap" style="margin-top:10px"><table class="cmp"><thead>{head}</thead>'
+        kind_html = f"<small>{esc(kind)}</small>" if kind else ""
+        rows.append(f'<tr><th class="metric">{esc(name)}{kind_html}</th>{"".join(cells)}</tr>')
+    table = (f'<div class="tablewrap" style="margin-top:10px"><table class="cmp" style="{_table_width(len(docs))}">'
+             f'<thead>{head}</thead>'
              f'<tbody>{"".join(rows)}</tbody></table></div>')
     return _sec("workloads", "Workloads", plot + table,
                 "Share of time each workload had at least its minAvailable replicas ready, per variant.")
 
 
 def _advisory_section(docs: list[dict], labels: list[str]) -> str:
-    """Each distinct advisory once, with the variants it applies to."""
-    found: dict[tuple[str, str, str], list[str]] = {}
-    for label, r in zip(labels, docs):
-        for a in _advisories(r):
-            key = (str(get(a, "severity", default="info")), str(get(a, "code", default="")),
-                   str(get(a, "message", default="")))
-            found.setdefault(key, [])
-            if label not in found[key]:
-                found[key].append(label)
-    if not found:
+    """Which advisory codes each variant raises (codes that tell variants apart first), then the messages."""
+    codes: dict[str, str] = {}
+    per_variant = [{code: n for code, _, n in _advisory_codes(r)} for r in docs]
+    for r in docs:
+        for code, sev, _ in _advisory_codes(r):
+            if code not in codes or SEVERITY_ORDER.get(sev, 3) < SEVERITY_ORDER.get(codes[code], 3):
+                codes[code] = sev
+    if not codes:
         return _sec("advisories", "Advisories", _empty("No advisories in any variant."))
-    order = {label: i for i, label in enumerate(labels)}
-    items = []
-    for (sev, code, message), where in sorted(
-            found.items(), key=lambda kv: (len(kv[1]) == len(docs), SEVERITY_ORDER.get(kv[0][0], 3),
-                                           min(order[w] for w in kv[1]))):
-        cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
-        if len(where) == len(docs) and len(docs) > 1:
-            chips = '<span class="chip">every variant</span>'
-        else:
-            chips = "".join(f'<span class="chip">{esc(w)}</span>' for w in sorted(where, key=order.get))
-        items.append(f'<li class="{esc(sev)}"><span class="badge {cls}">{esc(sev.upper())}</span>'
-                     f'<span>{esc(message)} <code class="code muted">{esc(code)}</code>'
-                     f'<span class="chips">{chips}</span></span></li>')
-    return _sec("advisories", "Advisories", f'<ul class="advisories">{"".join(items)}</ul>',
-                "Each advisory once, with the variants it applies to; those that tell variants apart come first.")
+    first = {code: min(i for i, pv in enumerate(per_variant) if code in pv) for code in codes}
+    order = sorted(codes, key=lambda c: (all(c in pv for pv in per_variant), SEVERITY_ORDER.get(codes[c], 3),
+                                         first[c], c))
+    head = ('<tr><th>advisory</th>' + "".join(f'<th class="num">{esc(label)}</th>' for label in labels) + "</tr>")
+    rows = []
+    for code in order:
+        cls = SEVERITY_BADGE.get(codes[code], "b-info")
+        cells = []
+        for pv in per_variant:
+            n = pv.get(code)
+            cells.append(f'<td class="num"><span class="badge {cls} mark">{"✓" if n == 1 else f"×{n}"}</span></td>'
+                         if n else '<td class="num muted">—</td>')
+        rows.append(f'<tr><th class="metric"><code>{esc(code)}</code><small>{esc(codes[code])}</small></th>'
+                    f'{"".join(cells)}</tr>')
+    matrix = (f'<div class="tablewrap"><table class="cmp" style="{_table_width(len(docs))}"><thead>{head}</thead>'
+              f'<tbody>{"".join(rows)}</tbody></table></div>')
+    lists = []
+    for label, r in zip(labels, docs):
+        items = []
+        for a in sorted(_advisories(r), key=lambda a: SEVERITY_ORDER.get(str(get(a, "severity", default="info")), 3)):
+            sev = str(get(a, "severity", default="info"))
+            items.append(f'<li class="{esc(sev)}"><span class="badge {SEVERITY_BADGE.get(sev, "b-info")}">'
+                         f'{esc(sev.upper())}</span><span>{esc(get(a, "message", default=""))} '
+                         f'<code class="code muted">{esc(get(a, "code", default=""))}</code></span></li>')
+        body = f'<ul class="advisories">{"".join(items)}</ul>' if items else _empty("No advisories.")
+        lists.append(f"<h3>{esc(label)}</h3>{body}")
+    details = f'<details><summary>The messages, variant by variant</summary>{"".join(lists)}</details>'
+    return _sec("advisories", "Advisories", matrix + details,
+                "Which advisories each variant raises (✓ once, ×n several times); those that tell the variants "
+                "apart come first.")
 
 
 def _footer(docs: list[dict]) -> str:
@@ -731,12 +774,107 @@ def _avail_text(a: Any) -> Text:
     return Text.assemble((format_availability(v), "bold"), (f"\n{_nines_text(v)}", "cyan"))
 
 
+WIDE_CONSOLE = 165
+NARROW_CONSOLE = 100
+
+
+def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
+    """The headline cells of one variant, by column header."""
+    cp = get(r, "control_plane", default={})
+    load = get(r, "load", default={})
+    members = get(cp, "members")
+    etcd = Text("n/a", style="dim") if members is None else Text(
+        f"{format_count(members)} (q {format_count(get(cp, 'quorum'))}, tol {format_count(get(cp, 'tolerates'))})")
+    api = _avail_text(get(cp, "availability", "estimate"))
+    interval = Text(format_availability_interval(get(cp, "availability", "ci95")), style="dim")
+    if narrow and interval.plain:
+        api.append("\n")
+        api.append_text(interval)
+    down = get(cp, "downtime_minutes_per_year", default={})
+    d = num(get(down, "estimate"))
+    d_text = Text("n/a", style="dim") if d is None else Text(f"{format_number(d)} min", style="green" if d == 0 else "")
+    if _ci(get(down, "ci95")):
+        d_text.append("\n" + format_interval(down["ci95"], format_number), style="dim")
+    le = get(cp, "leader_elections", default={})
+    e_text = Text(format_number(_elections_per_year(r)))
+    if get(le, "mean_ms") is not None and num(get(le, "count")):
+        e_text.append(f"\ngap {format_ms(le['mean_ms'])}", style="dim")
+    wc = get(cp, "write_commit_ms", default={})
+    limit, p95 = num(get(load, "limit")), num(get(load, "max_node_utilization", "p95"))
+    hot = p95 is not None and limit is not None and p95 > limit
+    share = num(get(load, "time_above_limit"))
+    above = "n/a" if share is None else ("never" if share == 0 else f"{significant(share * 100)}%")
+    return {
+        "etcd": etcd,
+        "API availability": api,
+        "95% interval": interval,
+        "quorum\nexact": Text(format_availability(get(cp, "quorum_availability", "exact"))),
+        "downtime\nper year": d_text,
+        "elections\nper year": e_text,
+        "commit\np50 / p99": Text(f"{format_ms(get(wc, 'p50'))} / {format_ms(get(wc, 'p99'))}"),
+        "hottest\nnode p95": Text(format_percent(p95) if p95 is not None else "n/a", style="bold red" if hot else ""),
+        "above\nlimit": Text(above),
+        "pending\npod-h/year": Text(format_number(_pod_hours_per_year(r))),
+    }
+
+
+AVAILABILITY_COLUMNS = ["etcd", "API availability", "95% interval", "quorum\nexact", "downtime\nper year"]
+LOAD_COLUMNS = ["elections\nper year", "commit\np50 / p99", "hottest\nnode p95", "above\nlimit",
+                "pending\npod-h/year"]
+NO_WRAP = {"API availability", "95% interval", "quorum\nexact", "hottest\nnode p95", "commit\np50 / p99"}
+
+
+def _terminal_table(title: Text | None, labels: list[str], docs: list[dict], rows: list[dict[str, Text]],
+                    columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("variant", style="bold", no_wrap=True)
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("etcd", "API availability", "95% interval") else "right",
+                         no_wrap=col in NO_WRAP, overflow="fold")
+    for label, r, cells in zip(labels, docs, rows):
+        variant = Text(label)
+        if get(r, "run", "partial"):
+            variant.append("\nPARTIAL", style="bold red")
+        table.add_row(variant, *(cells[c] for c in columns))
+    return table
+
+
+def _print_advisory_codes(docs: list[dict], labels: list[str], console: Console) -> None:
+    """Codes raised by every variant once, then per variant the codes that set it apart."""
+    per_variant = [_advisory_codes(r) for r in docs]
+    common = [c for c in per_variant[0] if all(any(c[0] == o[0] for o in pv) for pv in per_variant[1:])] \
+        if per_variant and len(docs) > 1 else []
+    common_codes = {c[0] for c in common}
+    lines = []
+    if common:
+        lines.append(("every variant", common))
+    for label, pv in zip(labels, per_variant):
+        own = [c for c in pv if c[0] not in common_codes]
+        if own:
+            lines.append((label, own))
+    if not lines:
+        console.print(Text.assemble(("Advisories: ", "bold"), ("none", "dim")))
+        return
+    console.print(Text("Advisories", style="bold"))
+    for who, codes in lines:
+        line = Text(f"  {who}: ", style="bold")
+        for i, (code, sev, n) in enumerate(codes):
+            line.append(", " if i else "")
+            line.append(code + (f" ×{n}" if n > 1 and who != "every variant" else ""),
+                        style={"error": "red", "warning": "yellow"}.get(sev, "blue"))
+        console.print(line)
+
+
 def print_comparison(results: list[dict], console: Console, report_path: str | None) -> None:
-    """Print one row per variant with the headline numbers, the CRN note and where the report is."""
+    """Print the headline numbers of every variant, their advisory codes, the CRN note and the report path.
+
+    One table on a wide terminal; otherwise the same columns in two tables
+    (availability, then elections, latency and load) so no column is dropped.
+    """
     docs = _docs(results)
     labels = _labels(docs)
     sizes = _is_etcd_sizes(docs)
-    names = []
+    names: list[str] = []
     for r in docs:
         n = str(get(r, "topology", "name", default="topology"))
         if n not in names:
@@ -745,75 +883,30 @@ def print_comparison(results: list[dict], console: Console, report_path: str | N
     title.append(", ".join(names) if names else "(no variants)", style="bold cyan")
     if sizes:
         title.append(": etcd sizes", style="bold")
-    failures = [num(get(r, "run", "failures_injected")) for r in docs]
-    failures = [f for f in failures if f is not None]
+    failures = [f for f in (num(get(r, "run", "failures_injected")) for r in docs) if f is not None]
     years = [y for y in (simulated_years(get(r, "run", default={})) for r in docs) if y is not None]
     facts = []
     if failures:
-        facts.append(f"{format_count(min(failures))}{'' if min(failures) == max(failures) else '–' + format_count(max(failures))}"
-                     " failures per variant")
+        lo, hi = min(failures), max(failures)
+        facts.append(f"{format_count(lo)}{'' if lo == hi else '–' + format_count(hi)} failures per variant")
     if years:
         facts.append(f"{format_number(max(years))} simulated years each")
     if facts:
         title.append("  (" + ", ".join(facts) + ")", style="dim")
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("variant", style="bold", overflow="fold")
-    table.add_column("etcd", no_wrap=True)
-    table.add_column("API availability", no_wrap=True)
-    table.add_column("95% interval", style="dim", overflow="fold")
-    table.add_column("quorum exact", no_wrap=True)
-    table.add_column("downtime/yr", justify="right", overflow="fold")
-    table.add_column("elections/yr", justify="right", overflow="fold")
-    table.add_column("commit p50/p99", justify="right", overflow="fold")
-    table.add_column("hottest p95", justify="right", no_wrap=True)
-    table.add_column("above limit", justify="right", overflow="fold")
-    table.add_column("pending pod-h/yr", justify="right", overflow="fold")
-    table.add_column("advisories", overflow="fold")
-    for label, r in zip(labels, docs):
-        cp = get(r, "control_plane", default={})
-        load = get(r, "load", default={})
-        members = get(cp, "members")
-        etcd = Text("n/a", style="dim") if members is None else Text(
-            f"{format_count(members)} (q {format_count(get(cp, 'quorum'))}, tol {format_count(get(cp, 'tolerates'))})")
-        down = get(cp, "downtime_minutes_per_year", default={})
-        d = num(get(down, "estimate"))
-        d_text = Text("n/a", style="dim") if d is None else Text(f"{format_number(d)} min")
-        if _ci(get(down, "ci95")):
-            d_text.append("\n" + format_interval(down["ci95"], format_number), style="dim")
-        le = get(cp, "leader_elections", default={})
-        per_year = num(get(le, "per_year"))
-        years_r = simulated_years(get(r, "run", default={}))
-        if per_year is None and num(get(le, "count")) is not None and years_r:
-            per_year = num(le["count"]) / years_r
-        wc = get(cp, "write_commit_ms", default={})
-        limit, p95 = num(get(load, "limit")), num(get(load, "max_node_utilization", "p95"))
-        hot = p95 is not None and limit is not None and p95 > limit
-        share = num(get(load, "time_above_limit"))
-        above = "n/a" if share is None else ("never" if share == 0 else f"{format_number(share * 100)}%")
-        codes = Text()
-        for i, (code, sev, n) in enumerate(_advisory_codes(r)):
-            if i:
-                codes.append("\n")
-            codes.append(code + (f" ×{n}" if n > 1 else ""),
-                         style={"error": "red", "warning": "yellow"}.get(sev, "blue"))
-        variant = Text(label)
-        if get(r, "run", "partial"):
-            variant.append(" PARTIAL", style="bold red")
-        table.add_row(
-            variant, etcd, _avail_text(get(cp, "availability", "estimate")),
-            Text(format_availability_interval(get(cp, "availability", "ci95"))),
-            Text(format_availability(get(cp, "quorum_availability", "exact"))),
-            d_text, Text(format_number(per_year)),
-            Text(f"{format_ms(get(wc, 'p50'))} / {format_ms(get(wc, 'p99'))}"),
-            Text(format_percent(p95) if p95 is not None else "n/a", style="bold red" if hot else ""),
-            Text(above), Text(format_number(_pod_hours_per_year(r))),
-            codes if codes.plain else Text("none", style="dim"),
-        )
     if any(get(r, "run", "partial") for r in docs):
-        console.print(Text("PARTIAL RUN: interrupted; some variants cover only the completed histories or are "
-                           "missing.", style="bold red"))
-    console.print(table)
+        console.print(Text("PARTIAL RUN: interrupted; some variants cover only the completed histories, later "
+                           "ones are missing.", style="bold red"))
+    narrow = console.width < NARROW_CONSOLE
+    rows = [_terminal_cells(r, narrow) for r in docs]
+    first = [c for c in AVAILABILITY_COLUMNS if not (narrow and c == "95% interval")]
+    if console.width >= WIDE_CONSOLE:
+        console.print(_terminal_table(title, labels, docs, rows, first + LOAD_COLUMNS))
+    else:
+        console.print(_terminal_table(title, labels, docs, rows, first))
+        console.print()
+        console.print(_terminal_table(None, labels, docs, rows, LOAD_COLUMNS))
+    _print_advisory_codes(docs, labels, console)
     console.print(Text(CRN_NOTE, style="dim"))
     if sizes:
         console.print(Text("Even sizes tolerate no more failures than the odd size below them, and have one more "

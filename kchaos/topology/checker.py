@@ -134,7 +134,7 @@ class Checker:
             self.error(path, f"must be a list of {what}, got {describe(value)}")
             return None
         if not value and not allow_empty:
-            self.error(path, f"must list at least one of {what}")
+            self.error(path, f"is empty; list the {what}")
             return None
         return value
 
@@ -146,19 +146,19 @@ class Checker:
         return reader(mapping[key], path + (key,), **kwargs)
 
     # -- scalars -----------------------------------------------------------
-    def name(self, value: Any, path: Path, what: str = "name") -> str | None:
+    def name(self, value: Any, path: Path) -> str | None:
         """A name used in ids and reports: a non-empty string without blanks or '/'."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             self.error(path, f"must be a string; quote it: '{value}'")
             return None
         if not isinstance(value, str) or not value:
-            self.error(path, f"{what} must be a non-empty string, got {describe(value)}")
+            self.error(path, f"must be a non-empty string, got {describe(value)}")
             return None
         if any(ch.isspace() or not ch.isprintable() for ch in value) or "/" in value or "\\" in value:
-            self.error(path, f"{what} {describe(value)} must not contain blanks, '/' or '\\'")
+            self.error(path, f"must not contain blanks, '/' or '\\', got {describe(value)}")
             return None
         if len(value) > 253:
-            self.error(path, f"{what} is longer than 253 characters")
+            self.error(path, "must be at most 253 characters long")
             return None
         return value
 

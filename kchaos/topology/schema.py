@@ -178,12 +178,17 @@ class _Validator:
         ok = True
         if api is MISSING:
             c.error(("apiVersion",), f"is required: apiVersion: {API_VERSION}")
+        elif not isinstance(api, str):
+            c.error(("apiVersion",), f"must be {API_VERSION}, got {describe(api)}")
+            ok = False
         elif api != API_VERSION:
             c.error(("apiVersion",), f"unsupported apiVersion {describe(api)}; supported: {API_VERSION}")
             ok = False
         kind = top.get("kind", MISSING)
         if kind is MISSING:
             c.error(("kind",), f"is required: kind: {KIND}")
+        elif not isinstance(kind, str):
+            c.error(("kind",), f"must be {KIND}, got {describe(kind)}")
         elif kind != KIND:
             c.error(("kind",), f"unknown kind {describe(kind)}; expected {KIND}")
         return ok
@@ -283,7 +288,7 @@ class _Validator:
             if not self.add_servers(len(value), path):
                 return False
             for k, item in enumerate(value):
-                name = c.name(item, path + (k,), what="a server name")
+                name = c.name(item, path + (k,))
                 self.add_site("server", name, rack, path + (k,), c.line(path + (k,)))
             return True
         if isinstance(value, (dict, str)) or value is None:
@@ -315,7 +320,7 @@ class _Validator:
         """Register the region / datacenter / rack declared by mapping ``m``; return its position."""
         name = None
         if m is not None and "name" in m:
-            name = self.c.name(m["name"], path + ("name",), what=f"a {kind} name")
+            name = self.c.name(m["name"], path + ("name",))
         return self.add_site(kind, name, parent, path + ("name",), self.c.line(path + ("name",)))
 
     def add_site(self, kind: str, name: str | None, parent: int | None, path: Path, line: int | None) -> int:
@@ -328,8 +333,9 @@ class _Validator:
             s.bad_kinds.add(kind)
         elif name in s.names:
             other = s.names[name]
-            where = f"lines {other.line} and {line}" if other.line != line else f"both on line {line}"
-            kinds = f": a {other.kind} and a {kind}" if other.kind != kind else ""
+            first, second = sorted([(other.line or 0, other.kind), (line or 0, kind)])
+            where = f"lines {first[0]} and {second[0]}" if first[0] != second[0] else f"both on line {line}"
+            kinds = f": a {first[1]} and a {second[1]}" if other.kind != kind else ""
             self.c.error(path, f"name '{name}' is used twice ({where}{kinds})", line=line)
             s.bad_kinds.update((kind, other.kind))
         else:
@@ -560,7 +566,7 @@ class _Validator:
             m = c.mapping(pool, q, ("pool", "count", "placement", "capacity"), required=("pool", "count", "capacity"))
             if m is None:
                 continue
-            name = c.get(m, q, "pool", c.name, what="a pool name")
+            name = c.get(m, q, "pool", c.name)
             if name is not None:
                 if name in seen:
                     c.error(q + ("pool",),
@@ -590,7 +596,7 @@ class _Validator:
             m = c.mapping(item, q, keys, required=("name", "kind"))
             if m is None:
                 continue
-            name = c.get(m, q, "name", c.name, what="a workload name")
+            name = c.get(m, q, "name", c.name)
             if name is not None and name in seen:
                 c.error(q + ("name",),
                         f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
@@ -720,7 +726,10 @@ class _Validator:
         if kind not in shaped:
             return None
         param, lo, hi, example = shaped[kind]
-        p = c.mapping(params, path + (kind,), (param,), required=(param,), what=f"a mapping like {example}:")
+        if not isinstance(params, dict):
+            c.error(path + (kind,), f"must be {{{param}: ...}} as in {example}, got {describe(params)}")
+            return None
+        p = c.mapping(params, path + (kind,), (param,), required=(param,))
         if p is None or param not in p:
             return None
         x = c.number(p[param], path + (kind, param), lo=lo, hi=hi, lo_open=kind == "lognormal")

@@ -129,7 +129,9 @@ def parse_cpu(value: object) -> float:
     try:
         return parse_quantity(value)
     except UnitError:
-        raise UnitError(f"cannot read {_describe(value)} as a CPU quantity (e.g. 500m, 2, 0.5)") from None
+        if not isinstance(value, str):
+            raise UnitError(f"must be a CPU quantity (e.g. 500m, 2, 0.5), got {_describe(value)}") from None
+        raise UnitError(f"cannot read {value!r} as a CPU quantity (e.g. 500m, 2, 0.5)") from None
 
 
 def parse_memory(value: object) -> float:
@@ -137,6 +139,8 @@ def parse_memory(value: object) -> float:
     try:
         return parse_quantity(value)
     except UnitError:
+        if not isinstance(value, str):
+            raise UnitError(f"must be a memory quantity (e.g. 512Mi, 64Gi, 1G), got {_describe(value)}") from None
         hint = ""
         if isinstance(value, str):
             m = re.match(rf"^\s*({_NUMBER})\s*([kKmMgGtTpPeE])i?[bB]\s*$", value)
@@ -145,7 +149,7 @@ def parse_memory(value: object) -> float:
                 decimal = "k" if prefix == "K" else prefix
                 hint = (f"; Kubernetes quantities have no 'B': write '{number}{decimal}' "
                         f"(powers of 1000) or '{number}{prefix}i' (powers of 1024)")
-        raise UnitError(f"cannot read {_describe(value)} as a memory quantity (e.g. 512Mi, 64Gi, 1G){hint}") from None
+        raise UnitError(f"cannot read {value!r} as a memory quantity (e.g. 512Mi, 64Gi, 1G){hint}") from None
 
 
 def _percent_number(value: object, what: str) -> tuple[Decimal, bool]:
