@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .errors import KchaosUsageError
+from .errors import KchaosUsageError, Problem, TopologyError
 
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -130,9 +130,16 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
         if len(topologies) != 1:
             raise click.UsageError("--etcd-sizes takes exactly one topology")
         base = load_topology(topologies[0])
-        variants = [(f"{n} member{'s' if n > 1 else ''}",
-                     load_topology(topologies[0], overrides={"controlPlane.members": n}))
-                    for n in parse_sizes(etcd_sizes)]
+        try:
+            variants = [(f"{n} member{'s' if n > 1 else ''}",
+                         load_topology(topologies[0], overrides={"controlPlane.members": n}))
+                        for n in parse_sizes(etcd_sizes)]
+        except TopologyError as exc:
+            first = exc.problems[0]
+            raise KchaosUsageError([Problem(first.file, first.line, first.path,
+                                            "--etcd-sizes keeps the file's placement policy, and this file lists "
+                                            "its servers one by one; use `placement: spread`, or write one file "
+                                            "per layout and run `kchaos compare a.yaml b.yaml`")]) from None
         name = f"{base.name}-etcd-sizes"
     else:
         if len(topologies) < 2:

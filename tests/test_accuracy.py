@@ -160,3 +160,34 @@ def test_jobs_do_not_change_results():
         r["run"].pop("wall_seconds")
         r["run"].pop("jobs")
     assert a == b
+
+
+def members_topology(members: int, extra_etcd: str = "") -> str:
+    return HEAD % f"elect{members}" + f"""
+regions:
+  - name: r1
+    datacenters:
+      - name: dc1
+        racks:
+          - name: rack1
+            servers: {members}
+network:
+  rtt: {{sameRack: 100us}}
+controlPlane:
+  members: {members}
+  etcd:
+    preVote: false{extra_etcd}
+""" + failures_block(node="{mtbf: 10d, mttr: 5m}")
+
+
+@pytest.mark.parametrize("members, extra, measured_mean_ms", [
+    (3, "", 1311),
+    (5, "", 1257),
+    (3, "\n    heartbeatInterval: 50ms\n    electionTimeout: 500ms", 705),
+], ids=["3-members", "5-members", "3-members-50-500"])
+def test_engine_write_gap_matches_measured_etcd(members, extra, measured_mean_ms):
+    """Leader losses through the whole engine (etcd 3.4.23 measurements, pre-vote off)."""
+    results = analyze(run_monte_carlo(topology(members_topology(members, extra)), failures=3000, seed=4))
+    el = results["control_plane"]["leader_elections"]
+    assert el["after_leader_loss"] > 300
+    assert el["mean_ms"] == pytest.approx(measured_mean_ms, rel=0.10)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kchaos.errors import KchaosUsageError, TopologyError
 from kchaos.topology import load_topology, load_topology_text
@@ -426,7 +430,11 @@ def test_overrides_are_validated_and_marked() -> None:
     assert only(found) == (f"t.yaml:{line_of(VALID, 'members: 3')}: controlPlane.members: must be between 1 and 7, "
                            "got 9 (value set by an override)")
     listed = edit("  members: 3", "  members: 3\n  placement: [s1, s2, s3]")
-    assert "lists 3 servers but members is 5" in only(problems(listed, overrides={"controlPlane.members": 5}))
+    assert "lists 3 servers but members is 5 (set by an override; override controlPlane.placement to 'spread'" \
+        in only(problems(listed, overrides={"controlPlane.members": 5}))
+    Path("listed.yaml").write_text(listed)
+    five = load_topology("listed.yaml", overrides={"controlPlane.members": 5, "controlPlane.placement": "spread"})
+    assert len(five.members) == 5
     found = problems(VALID, overrides={"workers.5.count": 1, "metadata.name.x": 1})
     assert "cannot apply override" in found[0] and "cannot apply override" in found[1]
 
@@ -437,3 +445,42 @@ def test_text_api_uses_the_given_filename() -> None:
     assert str(info.value).startswith("inline.yaml:")
     with pytest.raises(TopologyError):
         load_topology_text("\ud800", "bad.yaml")
+
+
+# -- robustness --------------------------------------------------------------
+
+_ODD_VALUES = [None, -1, 0, 1, 7, 10**12, 1.5, float("nan"), True, "", "x", "spread", "none", "50%", "100ms",
+               "-5s", "64Gi", "kc-1", "db-a", [], [1], ["db-a", "db-b"], {}, {"a": 1}, {"datacenter": "kc-1"},
+               {"weibull": {"shape": 1}}, "DaemonSet", "external"]
+
+
+def _paths(data: object, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths(value, prefix + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _paths(value, prefix + (i,))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_example_never_raises_anything_else(data: st.DataObject) -> None:
+    """Random values anywhere in the korea example: a Cluster or a TopologyError with lines, nothing else."""
+    doc = copy.deepcopy(_KOREA)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(doc)))
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(_ODD_VALUES)))
+    try:
+        load_topology_text(yaml.safe_dump(doc), "fuzz.yaml")
+    except TopologyError as err:
+        assert err.problems
+        assert all(p.line is not None for p in err.problems if not p.message.startswith("..."))
+
+
+_KOREA = yaml.safe_load((Path(__file__).resolve().parent.parent / "topologies" / "korea-stretched.yaml").read_text())

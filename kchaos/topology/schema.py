@@ -533,8 +533,11 @@ class _Validator:
         if isinstance(placement, list):
             servers = [self.resolve(name, path + (k,), "server") for k, name in enumerate(placement)]
             if count is not None and len(placement) != count:
+                count_path = path[:-1] + (count_name,)
+                note = (f" (set by an override; override {format_path(path)} to 'spread' as well to compare sizes)"
+                        if count_path in c.overridden else "")
                 c.error(path, f"lists {len(placement)} server{'s' if len(placement) != 1 else ''} "
-                              f"but {count_name} is {count}")
+                              f"but {count_name} is {count}{note}")
             if all(s is not None for s in servers):
                 group.servers = servers  # type: ignore[assignment]
             return group
@@ -755,7 +758,7 @@ class _Validator:
         c, path = self.c, ("slo",)
         d = DEFAULT_SLO
         if value is MISSING or value is None:
-            return d
+            return Slo(d.control_plane, {}, d.max_node_utilization, d.max_pending_pods)  # a dict of its own
         m = c.mapping(value, path, ("controlPlane", "workloads", "maxNodeUtilization", "maxPendingPods"))
         if m is None:
             return d
