@@ -203,7 +203,8 @@ def test_deep_nesting_fails_fast() -> None:
     start = time.perf_counter()
     message = only(problems("a: " + "[" * 1_000_000))
     assert time.perf_counter() - start < 0.5
-    assert "nested more than 64 levels deep" in message
+    # Our own limit, or PyYAML >= 6.0.4's nesting limit, whichever the reader meets first.
+    assert "nested more than 64 levels deep" in message or "maximum nesting depth" in message
 
 
 def test_recursive_and_undefined_aliases() -> None:

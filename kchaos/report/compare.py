@@ -20,10 +20,9 @@ from kchaos.analysis.compare import CRN_NOTE
 from kchaos.report.formatting import (
     HOURS_PER_YEAR,
     format_availability,
-    format_availability_interval,
+    format_availability_interval_distinct,
     format_count,
-    format_fraction_of_time,
-    format_interval,
+    format_interval_distinct,
     format_minutes,
     format_ms,
     format_number,
@@ -44,7 +43,9 @@ from kchaos.report.html import (
     PURPLE,
     RED,
     _base_layout,
+    _empty,
     _Figures,
+    _section,
     esc,
     plotly_bundle,
 )
@@ -64,7 +65,8 @@ table.cmp tbody tr:hover td,table.cmp tbody tr:hover th{background:#f8fafc}
 .notes .why{border-left:4px solid #7c3aed;background:#f5f3ff;padding:8px 12px;border-radius:6px;margin-top:10px}
 .adv-badges{display:flex;flex-wrap:wrap;gap:3px}
 .adv-badges .badge{font-weight:600;letter-spacing:0}
-.b-best{background:#dcfce7;color:#166534;font-size:11px;padding:0 6px;margin-left:4px}
+table.cmp td.adv .badge{white-space:normal;overflow-wrap:anywhere;text-align:right;border-radius:8px}
+.b-common{background:#eef2f6;color:#52606d}
 .mark{display:inline-block;min-width:22px;text-align:center}
 details{margin-top:12px}
 details summary{cursor:pointer;font-weight:600;color:#3e4c59}
@@ -82,7 +84,6 @@ ETCD_SIZES_NOTE = (
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 SEVERITY_BADGE = {"error": "b-fail", "warning": "b-warn"}
 METRIC_COL, VARIANT_COL = 220, 190
-INK_DARK = "#3e4c59"
 
 
 # ---------------------------------------------------------------- helpers
@@ -122,8 +123,16 @@ def _nines_text(a: Any) -> str:
     return "∞ nines" if math.isinf(n) else f"{n:.1f} nines"
 
 
+def _nines_detail(a: Any) -> str:
+    """Nines for a table cell; a perfect record says so on two lines."""
+    v = num(a)
+    if v is not None and v >= 1:
+        return "∞ nines<br>no downtime observed"
+    return _nines_text(v)
+
+
 def _availability(a: Any) -> str:
-    """Percent for a table cell; 100% is spelled out as a perfect record."""
+    """Percent for a table cell, ``n/a`` when missing."""
     v = num(a)
     if v is None:
         return "n/a"
@@ -131,14 +140,12 @@ def _availability(a: Any) -> str:
 
 
 def _is_etcd_sizes(docs: list[dict]) -> bool:
-    """Variants of one topology that differ only in etcd members (as ``--etcd-sizes`` makes them)."""
+    """Variants of one topology file (same name and source) with distinct etcd member counts."""
     if not docs:
         return False
-    names = {str(get(r, "topology", "name", default="")) for r in docs}
-    shas = {get(r, "topology", "sha256") for r in docs}
+    same = {(str(get(r, "topology", "name", default="")), str(get(r, "topology", "source", default=""))) for r in docs}
     members = [num(get(r, "control_plane", "members")) for r in docs]
-    return (len(names) == 1 and len(shas) == 1 and all(m is not None for m in members)
-            and len(set(members)) == len(members))
+    return len(same) == 1 and all(m is not None for m in members) and len(set(members)) == len(members)
 
 
 def _pod_hours_per_year(r: dict) -> float | None:
@@ -186,15 +193,6 @@ def _workload(r: dict, name: str) -> dict:
     return {}
 
 
-def _sec(section_id: str, title: str, body: str, sub: str = "") -> str:
-    sub_html = f'<p class="sub">{sub}</p>' if sub else ""
-    return f'<section id="{section_id}"><h2>{esc(title)}</h2>{sub_html}{body}</section>'
-
-
-def _empty(text: str) -> str:
-    return f'<p class="empty">{esc(text)}</p>'
-
-
 def _cell(value: str, detail: str = "", cls: str = "num") -> str:
     det = f'<span class="d">{detail}</span>' if detail else ""
     return f'<td class="{cls}"><span class="v">{value}</span>{det}</td>'
@@ -240,23 +238,25 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
             if math.isinf(n):
                 text += " (no downtime observed)"
             c = _ci(ci)
+            extra = (s.get("extra") or [""] * len(labels))[len(ys)]
             p = m = 0.0
             if c is not None:
                 lo_n, hi_n = nines(c[0]), nines(c[1])
                 hi_y = top if math.isinf(hi_n) else hi_n
                 lo_y = top if math.isinf(lo_n) else lo_n
                 p, m = max(0.0, hi_y - y), max(0.0, y - lo_y)
-                text += f"<br>95% interval {format_availability_interval(list(c))}"
+                text += f"<br>95% interval {format_availability_interval_distinct(list(c))}"
                 text += f"<br>= {lo_n:.1f} to {'∞' if math.isinf(hi_n) else f'{hi_n:.1f}'} nines"
+            text += extra
             ys.append(y)
             plus.append(p)
             minus.append(m)
             hover.append(text)
-            symbols.append("triangle-up" if math.isinf(n) else s["symbol"])
+            symbols.append(("triangle-up" + ("-open" if s.get("open") else "")) if math.isinf(n) else s["symbol"])
+        line = dict(color=s["colour"], width=2) if s.get("open") else dict(color="#ffffff", width=1)
         trace = dict(
             x=x_cat, y=ys, name=esc(s["name"]), mode="markers",
-            marker=dict(color=s["colour"], size=s.get("size", 11), symbol=symbols,
-                        line=dict(color="#ffffff", width=1)),
+            marker=dict(color=s["colour"], size=s.get("size", 11), symbol=symbols, line=line),
             hovertext=hover, hoverinfo="text",
         )
         if s.get("cis"):
@@ -293,13 +293,21 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
 
 def _availability_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
     cp = [get(r, "control_plane", default={}) for r in docs]
-    series = [dict(name="API availability (simulated, 95% interval)", colour=BLUE, symbol="circle", size=12,
+    extra = []
+    for c in cp:
+        mc = get(c, "availability", "monte_carlo", default={})
+        text = ""
+        if get(c, "availability", "method") == "control-variate" and num(get(mc, "estimate")) is not None:
+            text = (f"<br>control variate; simulation alone {format_availability(mc['estimate'])} "
+                    f"{format_availability_interval_distinct(get(mc, 'ci95'))}")
+        extra.append(text)
+    series = [dict(name="API availability (estimate, 95% interval)", colour=BLUE, symbol="circle", size=12,
                    values=[get(c, "availability", "estimate") for c in cp],
-                   cis=[get(c, "availability", "ci95") for c in cp])]
+                   cis=[get(c, "availability", "ci95") for c in cp], extra=extra)]
     exact = [get(c, "quorum_availability", "exact") for c in cp]
     if any(num(e) is not None for e in exact):
-        series.append(dict(name="etcd quorum availability, exact", colour=ORANGE, symbol="diamond", size=10,
-                           values=exact))
+        series.append(dict(name="etcd quorum availability, exact", colour=ORANGE, symbol="diamond-open", size=13,
+                           open=True, values=exact))
     return _nines_figure(labels, series)
 
 
@@ -310,7 +318,7 @@ def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
         return None
     positive = [v for v in est if v is not None and 0 < v < math.inf]
     positive += [end for c in cis if c is not None for end in c if 0 < end < math.inf]
-    log_y = len(positive) >= 2 and max(positive) / min(positive) > 100
+    log_y = len(positive) >= 2 and max(positive) / min(positive) > 10
     x_cat = [esc(label) for label in labels]
     if log_y:
         e_lo = math.floor(math.log10(min(positive))) - 0.3
@@ -326,9 +334,11 @@ def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
         if v == 0:
             text += " (no downtime observed)"
         if c is not None:
-            text += f"<br>95% interval {format_interval(list(c), format_number)} min"
+            text += f"<br>95% interval {format_interval_distinct(list(c))} min"
         hover.append(text)
     traces = [go.Bar(x=x_cat, y=bar_y, marker=dict(color=RED, opacity=0.75, line=dict(width=0)),
+                     text=[format_number(v) if v else "" for v in bar_y], textposition="inside",
+                     insidetextanchor="end", textfont=dict(color="#ffffff", size=11), textangle=0,
                      hovertext=hover, hoverinfo="text", name="estimate", width=0.55)]
     # The interval hangs from its upper end, clamped to the axis floor on a log axis: a zero lower end
     # (or a zero estimate) never produces a negative or infinite bar.
@@ -362,12 +372,8 @@ def _downtime_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
         if v is None:
             continue
         if v == 0:
-            fig.add_annotation(x=xc, y=0, yref="paper", yanchor="bottom", text="none<br>observed",
-                               showarrow=False, font=dict(size=11, color=GREEN))
-        else:
-            fig.add_annotation(x=xc, y=math.log10(v) if log_y else v, text=format_number(v),
-                               showarrow=False, xanchor="left", yanchor="middle", xshift=6,
-                               font=dict(size=11, color=INK_DARK), bgcolor="rgba(255,255,255,0.8)")
+            fig.add_annotation(x=xc, y=0, yref="paper", yanchor="bottom", yshift=2, text="none<br>observed",
+                               showarrow=False, font=dict(size=11, color=GREEN), bgcolor="rgba(255,255,255,0.9)")
     return fig
 
 
@@ -470,8 +476,6 @@ def _header(docs: list[dict], labels: list[str], sizes: bool) -> str:
 def _headline(docs: list[dict], labels: list[str]) -> str:
     """Metrics as rows, variants as columns: a 1..7-column table that fits the page."""
     avail = [num(get(r, "control_plane", "availability", "estimate")) for r in docs]
-    known = [a for a in avail if a is not None]
-    best = max(known) if len(known) > 1 and len(set(known)) > 1 else None
     rows: list[tuple[str, str, list[str]]] = []
 
     def row(label: str, sub: str, cells: list[str]) -> None:
@@ -485,13 +489,10 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
 
     cells = []
     for cp, a in zip(cps, avail):
-        text = _availability(a)
-        if best is not None and a == best:
-            text += '<span class="badge b-best">highest</span>'
-        detail = "∞ nines · no downtime observed" if a is not None and a >= 1 else _nines_text(a)
+        detail = _nines_detail(a)
         if _ci(get(cp, "availability", "ci95")):
-            detail += f"<br>{format_availability_interval(cp['availability']['ci95'])}"
-        cells.append(_cell(text, detail))
+            detail += f"<br>{format_availability_interval_distinct(cp['availability']['ci95'])}"
+        cells.append(_cell(_availability(a), detail))
     row("API availability", "writes accepted; nines; 95% interval", cells)
 
     cells = []
@@ -499,9 +500,9 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
         qa = get(cp, "quorum_availability", default={})
         detail = []
         if get(qa, "exact") is not None:
-            detail.append(f"exact <b>{format_availability(qa['exact'])}</b> · {_nines_text(qa['exact'])}")
+            detail.append(f"exact <b>{format_availability(qa['exact'])}</b>")
         if _ci(get(qa, "ci95")):
-            detail.append(format_availability_interval(qa["ci95"]))
+            detail.append(format_availability_interval_distinct(qa["ci95"]))
         cells.append(_cell(_availability(get(qa, "estimate")), "<br>".join(detail)))
     row("etcd quorum availability", "simulated; exact; 95% interval", cells)
 
@@ -511,7 +512,7 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
         d = num(get(down, "estimate"))
         detail = "no downtime observed" if d == 0 else ""
         if _ci(get(down, "ci95")):
-            detail += ("<br>" if detail else "") + format_interval(down["ci95"], format_number) + " min"
+            detail += ("<br>" if detail else "") + format_interval_distinct(down["ci95"]) + " min"
         cells.append(_cell("n/a" if d is None else format_minutes(d), detail))
     row("API downtime per year", "95% interval", cells)
 
@@ -520,9 +521,9 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
         le = get(cp, "leader_elections", default={})
         per_year = _elections_per_year(r)
         detail = ("no leader lost" if num(get(le, "count")) == 0
-                  else f"write gap mean {format_ms(le['mean_ms'])}" if get(le, "mean_ms") is not None else "")
+                  else f"gap {format_ms(le['mean_ms'])}" if get(le, "mean_ms") is not None else "")
         cells.append(_cell(format_number(per_year), detail))
-    row("leader elections per year", "and the mean write gap each costs", cells)
+    row("leader elections per year", "and the mean write gap of each", cells)
 
     row("write commit latency", "p50 / p99", [
         _cell(f"{format_ms(get(cp, 'write_commit_ms', 'p50'))} / {format_ms(get(cp, 'write_commit_ms', 'p99'))}")
@@ -558,15 +559,17 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
                            f"at most {format_count(mx)} at once" if mx is not None else ""))
     row("pending pod-hours per year", "pods waiting for a node", cells)
 
+    everywhere = set.intersection(*({c for c, _, _ in _advisory_codes(r)} for r in docs)) if len(docs) > 1 \
+        else set()
     cells = []
     for r in docs:
         chips = []
-        for code, sev, n in _advisory_codes(r):
-            cls = {"error": "b-fail", "warning": "b-warn"}.get(sev, "b-info")
+        for code, sev, n in sorted(_advisory_codes(r), key=lambda c: c[0] in everywhere):
+            cls = "b-common" if code in everywhere else SEVERITY_BADGE.get(sev, "b-info")
             chips.append(f'<span class="badge {cls}" title="{esc(sev)}">{esc(code)}{f" ×{n}" if n > 1 else ""}</span>')
         cells.append(f'<td class="adv"><div class="adv-badges">{"".join(chips)}</div></td>' if chips
                      else '<td class="adv muted">none</td>')
-    row("advisories", "codes; details below", cells)
+    row("advisories", "codes; grey: raised by every variant", cells)
 
     head = ["<th>variant</th>"]
     for label, r in zip(labels, docs):
@@ -581,7 +584,7 @@ def _headline(docs: list[dict], labels: list[str]) -> str:
                    f'{"".join(cells)}</tr>' for label, sub, cells in rows)
     table = (f'<div class="tablewrap"><table class="cmp" style="{_table_width(len(docs))}"><thead>'
              f'<tr>{"".join(head)}</tr></thead><tbody>{body}</tbody></table></div>')
-    return _sec("headline", "Side by side", table,
+    return _section("headline", "Side by side", table,
                 "Availability is the share of time the thing worked; nines = −log10(1 − availability). "
                 "“Exact” is computed from the failure rates without simulation and should sit inside the interval.")
 
@@ -603,6 +606,11 @@ def _notes(docs: list[dict], sizes: bool) -> str:
     parts = [f"<p>{esc(CRN_NOTE)} Differences between variants are therefore measured more precisely than "
              "their separate 95% intervals suggest: overlapping intervals do not by themselves mean no "
              "difference.</p>"]
+    if any(get(r, "control_plane", "availability", "method") == "control-variate" for r in docs):
+        parts.append("<p>API availability is a control-variate estimate: the exact etcd quorum availability, "
+                     "minus the time the simulation shows the API down while quorum held (leader elections, "
+                     "unreachable apiservers). It is unbiased and much tighter than counting simulated downtime "
+                     "alone, which is kept in comparison.json as <code>availability.monte_carlo</code>.</p>")
     if sizes:
         by_members = {int(num(get(r, "control_plane", "members"))): r for r in docs}  # type: ignore[arg-type]
         pairs = []
@@ -619,7 +627,7 @@ def _notes(docs: list[dict], sizes: bool) -> str:
                 pairs.append(text)
         here = f" Here: {'; '.join(pairs)}." if pairs else ""
         parts.append(f'<p class="why"><b>Why even sizes do not help.</b> {esc(ETCD_SIZES_NOTE)}{here}</p>')
-    return _sec("notes", "How to compare", f'<div class="notes">{"".join(parts)}</div>')
+    return _section("notes", "How to compare", f'<div class="notes">{"".join(parts)}</div>')
 
 
 def _charts(docs: list[dict], labels: list[str], figs: _Figures) -> str:
@@ -630,8 +638,8 @@ def _charts(docs: list[dict], labels: list[str], figs: _Figures) -> str:
                                   "a triangle at ∞ is a run without downtime</small>")
     else:
         plot = _empty("No availability figures in the results.")
-    out.append(_sec("availability", "Availability", plot,
-                    "Higher is better; each step up is ten times less downtime. Diamonds mark the exact etcd "
+    out.append(_section("availability", "Availability", plot,
+                    "Higher is better; each step up is ten times less downtime. Hollow diamonds mark the exact etcd "
                     "quorum availability, which the API can only approach (elections also cost a little)."))
     down = _downtime_figure(docs, labels)
     commit = _commit_figure(docs, labels)
@@ -641,7 +649,7 @@ def _charts(docs: list[dict], labels: list[str], figs: _Figures) -> str:
         figs.add(commit, 360, "Write commit latency <small>p50 and p99</small>") if commit is not None
         else f'<div><h3 class="plot-title">Write commit latency</h3>{_empty("No commit latency figures.")}</div>',
     ]
-    out.append(_sec("downtime", "Downtime and commit latency", f'<div class="grid2">{"".join(grid)}</div>',
+    out.append(_section("downtime", "Downtime and commit latency", f'<div class="grid2">{"".join(grid)}</div>',
                     "Downtime is what the availability means in minutes a year. Commits wait for the slowest "
                     "member of the quorum, so more members, or members farther apart, cost latency."))
     return "".join(out)
@@ -665,9 +673,9 @@ def _workloads(docs: list[dict], labels: list[str], figs: _Figures) -> str:
             if not w or num(est) is None:
                 cells.append('<td class="num muted">—</td>')
                 continue
-            detail = "∞ nines · no downtime observed" if num(est) >= 1 else _nines_text(est)
+            detail = _nines_detail(est)
             if _ci(get(av, "ci95")):
-                detail += f"<br>{format_availability_interval(av['ci95'])}"
+                detail += f"<br>{format_availability_interval_distinct(av['ci95'])}"
             cells.append(_cell(_availability(est), detail))
         kind = get(next((_workload(r, name) for r in docs if _workload(r, name)), {}), "kind")
         kind_html = f"<small>{esc(kind)}</small>" if kind else ""
@@ -675,7 +683,7 @@ def _workloads(docs: list[dict], labels: list[str], figs: _Figures) -> str:
     table = (f'<div class="tablewrap" style="margin-top:10px"><table class="cmp" style="{_table_width(len(docs))}">'
              f'<thead>{head}</thead>'
              f'<tbody>{"".join(rows)}</tbody></table></div>')
-    return _sec("workloads", "Workloads", plot + table,
+    return _section("workloads", "Workloads", plot + table,
                 "Share of time each workload had at least its minAvailable replicas ready, per variant.")
 
 
@@ -688,7 +696,7 @@ def _advisory_section(docs: list[dict], labels: list[str]) -> str:
             if code not in codes or SEVERITY_ORDER.get(sev, 3) < SEVERITY_ORDER.get(codes[code], 3):
                 codes[code] = sev
     if not codes:
-        return _sec("advisories", "Advisories", _empty("No advisories in any variant."))
+        return _section("advisories", "Advisories", _empty("No advisories in any variant."))
     first = {code: min(i for i, pv in enumerate(per_variant) if code in pv) for code in codes}
     order = sorted(codes, key=lambda c: (all(c in pv for pv in per_variant), SEVERITY_ORDER.get(codes[c], 3),
                                          first[c], c))
@@ -716,7 +724,7 @@ def _advisory_section(docs: list[dict], labels: list[str]) -> str:
         body = f'<ul class="advisories">{"".join(items)}</ul>' if items else _empty("No advisories.")
         lists.append(f"<h3>{esc(label)}</h3>{body}")
     details = f'<details><summary>The messages, variant by variant</summary>{"".join(lists)}</details>'
-    return _sec("advisories", "Advisories", matrix + details,
+    return _section("advisories", "Advisories", matrix + details,
                 "Which advisories each variant raises (✓ once, ×n several times); those that tell the variants "
                 "apart come first.")
 
@@ -746,7 +754,7 @@ def render_comparison_html(results: list[dict]) -> str:
         ])
     else:
         body = ('<header><h1>kchaos comparison</h1></header>'
-                + _sec("headline", "Side by side", _empty("No variants to compare.")))
+                + _section("headline", "Side by side", _empty("No variants to compare.")))
     names = []
     for r in docs:
         n = str(get(r, "topology", "name", default="topology"))
@@ -786,7 +794,7 @@ def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
     etcd = Text("n/a", style="dim") if members is None else Text(
         f"{format_count(members)} (q {format_count(get(cp, 'quorum'))}, tol {format_count(get(cp, 'tolerates'))})")
     api = _avail_text(get(cp, "availability", "estimate"))
-    interval = Text(format_availability_interval(get(cp, "availability", "ci95")), style="dim")
+    interval = Text(format_availability_interval_distinct(get(cp, "availability", "ci95")), style="dim")
     if narrow and interval.plain:
         api.append("\n")
         api.append_text(interval)
@@ -794,7 +802,7 @@ def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
     d = num(get(down, "estimate"))
     d_text = Text("n/a", style="dim") if d is None else Text(f"{format_number(d)} min", style="green" if d == 0 else "")
     if _ci(get(down, "ci95")):
-        d_text.append("\n" + format_interval(down["ci95"], format_number), style="dim")
+        d_text.append("\n" + format_interval_distinct(down["ci95"]), style="dim")
     le = get(cp, "leader_elections", default={})
     e_text = Text(format_number(_elections_per_year(r)))
     if get(le, "mean_ms") is not None and num(get(le, "count")):
@@ -821,7 +829,7 @@ def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
 AVAILABILITY_COLUMNS = ["etcd", "API availability", "95% interval", "quorum\nexact", "downtime\nper year"]
 LOAD_COLUMNS = ["elections\nper year", "commit\np50 / p99", "hottest\nnode p95", "above\nlimit",
                 "pending\npod-h/year"]
-NO_WRAP = {"API availability", "95% interval", "quorum\nexact", "hottest\nnode p95", "commit\np50 / p99"}
+NO_WRAP = {"etcd", "API availability", "95% interval", "quorum\nexact", "hottest\nnode p95", "commit\np50 / p99"}
 
 
 def _terminal_table(title: Text | None, labels: list[str], docs: list[dict], rows: list[dict[str, Text]],

@@ -233,3 +233,34 @@ def simulated_years(run: dict) -> float | None:
         hours = num(get(run, "simulated_hours"))
         years = hours / HOURS_PER_YEAR if hours is not None else None
     return years
+
+
+def format_availability_interval_distinct(ci: Any) -> str:
+    """Like :func:`format_availability_interval`, with digits added when both ends would print alike.
+
+    Tight intervals (control-variate estimates) otherwise read ``[99.972% – 99.972%]``.
+    """
+    text = format_availability_interval(ci)
+    if not text:
+        return text
+    lo, hi = num(ci[0]), num(ci[1])
+    if format_availability(lo) != format_availability(hi) or lo == hi or lo >= 1.0:  # type: ignore[operator]
+        return text
+    decimals = availability_decimals(lo, hi)
+    while decimals < 10 and format_availability(lo, decimals) == format_availability(hi, decimals):
+        decimals += 1
+    return f"[{format_availability(lo, decimals)} – {format_availability(hi, decimals)}]"
+
+
+def format_interval_distinct(ci: Any) -> str:
+    """``[lo – hi]`` of plain quantities (:func:`format_number`), with digits added when the ends would print alike."""
+    text = format_interval(ci, format_number)
+    if not text:
+        return text
+    lo, hi = num(ci[0]), num(ci[1])
+    if format_number(lo) != format_number(hi) or lo == hi or not (math.isfinite(lo) and math.isfinite(hi)):  # type: ignore[arg-type]
+        return text
+    digits = 3
+    while digits < 10 and significant(lo, digits) == significant(hi, digits):  # type: ignore[arg-type]
+        digits += 1
+    return f"[{significant(lo, digits)} – {significant(hi, digits)}]"  # type: ignore[arg-type]
