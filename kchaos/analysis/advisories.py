@@ -90,7 +90,7 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
                 hr = honor_blast.respond([d.index])
                 freed = [n for n in stuck if hr.pending_by_workload.get(n, 0) < r.pending_by_workload[n]]
                 if freed:
-                    trapped.setdefault(", ".join(freed), []).append(d.name)
+                    trapped.setdefault(", ".join(sorted(freed)), []).append(d.name)
         total = len(doms)
         for detail, names in headroom.items():
             out.append(Advisory(f"{kind}-headroom", f"losing {_names(kind, names, total)}: {detail}"))

@@ -220,7 +220,7 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
     top = k_hi + 1 if any_inf else None
     x_cat = [esc(label) for label in labels]
     traces = []
-    for s in series:
+    for index, s in enumerate(series):
         ys, plus, minus, hover, symbols = [], [], [], [], []
         cis = s.get("cis") or [None] * len(labels)
         for label, a, ci in zip(labels, s["values"], cis):
@@ -263,7 +263,7 @@ def _nines_figure(labels: list[str], series: list[dict], grouped: bool = False) 
             trace["error_y"] = dict(type="data", symmetric=False, array=plus, arrayminus=minus,
                                     color=s["colour"], thickness=1.6, width=7)
         if grouped:
-            trace["offsetgroup"] = s["name"]
+            trace["offsetgroup"] = f"g{index}"
         traces.append(go.Scatter(**trace))
     ticks = list(range(max(0, k_lo), k_hi + 1))
     tickvals: list[float] = list(ticks)

@@ -21,6 +21,8 @@ from kchaos.report.formatting import (
     HOURS_PER_YEAR,
     format_availability,
     format_availability_interval,
+    format_availability_interval_distinct,
+    format_interval_distinct,
     format_count,
     format_duration,
     format_fraction_of_time,
@@ -352,15 +354,20 @@ def _cards(r: dict) -> str:
     a = get(avail, "estimate")
     details = []
     if get(avail, "ci95"):
-        details.append("95% interval " + format_availability_interval(avail["ci95"]))
-    if get(avail, "analytic") is not None:
+        details.append("95% interval " + format_availability_interval_distinct(avail["ci95"]))
+    if get(avail, "method") == "control-variate":
+        details.append("exact quorum loss + simulated elections")
+        mc = get(avail, "monte_carlo", "estimate")
+        if mc is not None:
+            details.append("simulation alone " + format_availability(mc))
+    elif get(avail, "analytic") is not None:
         details.append("analytic " + format_availability(avail["analytic"]))
     cards.append(_card("API availability (writes accepted)", _avail_value(a), details, "primary"))
 
     down = get(cp, "downtime_minutes_per_year", default={})
     details = []
     if get(down, "ci95"):
-        details.append("95% interval " + format_interval(down["ci95"], format_number) + " min")
+        details.append("95% interval " + format_interval_distinct(down["ci95"]) + " min")
     outages = get(cp, "outages", default={})
     if get(outages, "count") is not None:
         ql = get(outages, "quorum_losses")

@@ -10,6 +10,8 @@ from rich.text import Text
 from kchaos.report.formatting import (
     format_availability,
     format_availability_interval,
+    format_availability_interval_distinct,
+    format_interval_distinct,
     format_count,
     format_fraction_of_time,
     format_interval,
@@ -65,7 +67,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     avail = get(cp, "availability", default={})
     a = get(avail, "estimate")
-    _row(table, "API availability", _avail(a), format_availability_interval(get(avail, "ci95")))
+    _row(table, "API availability", _avail(a), format_availability_interval_distinct(get(avail, "ci95")))
 
     qa = get(cp, "quorum_availability", default={})
     q = get(qa, "estimate")
@@ -78,7 +80,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     down = get(cp, "downtime_minutes_per_year", default={})
     ci = get(down, "ci95")
     _row(table, "API downtime / year", Text(format_minutes(get(down, "estimate")) + "/year"),
-         (format_interval(ci, format_number) + " min") if ci else "")
+         (format_interval_distinct(ci) + " min") if ci else "")
 
     if get(cp, "members") is not None:
         _row(table, "etcd members", Text(f"{format_count(cp['members'])} (quorum {format_count(get(cp, 'quorum'))}, "
