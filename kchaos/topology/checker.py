@@ -34,19 +34,7 @@ def format_path(path: Path) -> str:
 
 def describe(value: Any) -> str:
     """A short rendering of a value for 'got ...' in messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
+    return units.describe_value(value)
 
 
 def suggest(word: str, options: Iterable[str]) -> str | None:

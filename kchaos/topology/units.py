@@ -80,7 +80,7 @@ def parse_duration(value: object) -> float:
     if _is_number(value):
         raise UnitError(f"{_NEEDS_UNIT}, got {value}")
     if not isinstance(value, str):
-        raise UnitError(f"must be a duration like '40s', got {_describe(value)}")
+        raise UnitError(f"must be a duration like '40s', got {describe_value(value)}")
     text = value.strip()
     sign = 1.0
     if text and text[0] in "+-":
@@ -108,7 +108,7 @@ def parse_quantity(value: object) -> float:
     if _is_number(value):
         return _finite(float(value), value)
     if not isinstance(value, str):
-        raise UnitError(f"must be a Kubernetes quantity, got {_describe(value)}")
+        raise UnitError(f"must be a Kubernetes quantity, got {describe_value(value)}")
     match = _QUANTITY.match(value.strip())
     if match is None:
         raise UnitError(f"cannot read {value!r} as a Kubernetes quantity")
@@ -130,7 +130,7 @@ def parse_cpu(value: object) -> float:
         return parse_quantity(value)
     except UnitError:
         if not isinstance(value, str):
-            raise UnitError(f"must be a CPU quantity (e.g. 500m, 2, 0.5), got {_describe(value)}") from None
+            raise UnitError(f"must be a CPU quantity (e.g. 500m, 2, 0.5), got {describe_value(value)}") from None
         raise UnitError(f"cannot read {value!r} as a CPU quantity (e.g. 500m, 2, 0.5)") from None
 
 
@@ -140,7 +140,7 @@ def parse_memory(value: object) -> float:
         return parse_quantity(value)
     except UnitError:
         if not isinstance(value, str):
-            raise UnitError(f"must be a memory quantity (e.g. 512Mi, 64Gi, 1G), got {_describe(value)}") from None
+            raise UnitError(f"must be a memory quantity (e.g. 512Mi, 64Gi, 1G), got {describe_value(value)}") from None
         hint = ""
         if isinstance(value, str):
             m = re.match(rf"^\s*({_NUMBER})\s*([kKmMgGtTpPeE])i?[bB]\s*$", value)
@@ -164,7 +164,7 @@ def _percent_number(value: object, what: str) -> tuple[Decimal, bool]:
         if _PLAIN_NUMBER.match(body):
             _finite(float(body), value)
             return Decimal(body), has_sign
-    raise UnitError(f"must be {what}, got {_describe(value)}")
+    raise UnitError(f"must be {what}, got {describe_value(value)}")
 
 
 def parse_percent(value: object) -> float:
@@ -188,10 +188,11 @@ def parse_count_or_percent(value: object) -> tuple[int | None, float | None]:
     if isinstance(value, str) and value.strip().endswith("%"):
         number, _ = _percent_number(value, "a whole number or a percentage like '66%'")
         return None, float(number / 100)
-    raise UnitError(f"must be a whole number or a percentage like '66%', got {_describe(value)}")
+    raise UnitError(f"must be a whole number or a percentage like '66%', got {describe_value(value)}")
 
 
-def _describe(value: object) -> str:
+def describe_value(value: object) -> str:
+    """A short rendering of a value for 'got ...' in messages."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -200,7 +201,11 @@ def _describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, (list, tuple)):
         return "a list"
-    return _show(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def _trim(x: float) -> str:
