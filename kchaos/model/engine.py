@@ -532,10 +532,18 @@ class HistoryRun:
             return
         m, sch = self.m, self.m.scheduler
         placed = []
+        # Binding only adds load, so once a pod of a workload (and volume scope) fits nowhere,
+        # its siblings fit nowhere either in this pass.
+        hopeless: set[tuple[int, int]] = set()
         for p in sorted(self.pending):
             pin = m.pod_pin[p]
+            key = (m.pod_workload[p], self.scope[p])
+            if pin < 0 and key in hopeless and self.events is None:
+                continue
             node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
             if node < 0:
+                if pin < 0:
+                    hopeless.add(key)
                 if self.events is not None and p not in self.failed_noted:
                     self.failed_noted.add(p)
                     self.note(t, "Warning", "FailedScheduling", f"pod/{self.pod_name(p)}",
