@@ -118,7 +118,7 @@ def test_check_passes_and_writes_junit(small, tmp_path, capsys, monkeypatch):
 
 def test_check_fails_on_missed_target(tmp_path, capsys):
     strict = tmp_path / "strict.yaml"
-    strict.write_text(SMALL.replace("web: 99.5", "web: 99.99999"))
+    strict.write_text(SMALL.replace("minAvailable: 4", "minAvailable: 6").replace("web: 99.5", "web: 99.999"))
     junit = tmp_path / "junit.xml"
     assert main(["check", str(strict), "-n", "1000", "--junit", str(junit)]) == 1
     out = capsys.readouterr().out

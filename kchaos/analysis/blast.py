@@ -51,7 +51,7 @@ class BlastRadius:
         doms = np.array(sorted(key), dtype=np.int64)
         history = History(index=-1, horizon=self.settle, times=np.zeros(doms.size), domains=doms,
                           down=np.ones(doms.size, dtype=bool), initially_down=np.empty(0, dtype=np.int64))
-        run = HistoryRun(self.model, history, np.random.default_rng(self.seed))
+        run = HistoryRun(self.model, history, np.random.default_rng(self.seed), rollouts=False)
         run.run()
         m, c = self.model, self.model.cluster
         down_nodes = [n for n in range(m.n_nodes) if not run.node_up[n]]

@@ -68,7 +68,7 @@ def unavailability_interval(durations: list[float] | np.ndarray, down_per_histor
 
 def confirm_failures(interval: Interval, target_unavailability: float, failures: int) -> int | None:
     """Failures needed for the interval to exclude the target, assuming the estimate holds
-    and the width shrinks as 1/sqrt(failures). None when the estimate equals the target."""
+    and the width shrinks as 1/sqrt(failures). None when the estimate (nearly) equals the target."""
     est = interval.estimate
     gap = abs(est - target_unavailability)
     if gap <= 0:
@@ -77,6 +77,8 @@ def confirm_failures(interval: Interval, target_unavailability: float, failures:
     if half <= 0:
         return failures
     factor = (half / gap) ** 2
+    if factor > 1e4:  # the estimate sits on the target: no practical run would settle it
+        return None
     return int(np.ceil(failures * max(1.0, factor) * 1.1))
 
 

@@ -5,6 +5,7 @@ Flat per-history records -> a DataFrame -> one summary dict, as Ciw does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import log10
 
 import numpy as np
@@ -48,7 +49,7 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
     rows = []
     for h in out.histories:
         row = {"history": h.index, "seconds": h.horizon, "weight": h.weight, "failures": h.failures,
-               "api_down": h.api.total, "quorum_down": h.quorum.total, "above_limit": h.above_limit.total,
+               "api_down": h.api.total, "quorum_down": h.quorum.total, "api_only_down": h.api_only.total, "above_limit": h.above_limit.total,
                "pending_pod_seconds": h.pending_pod_seconds, "max_pending": h.max_pending,
                "elections": len(h.election_gaps), "election_seconds": float(sum(h.election_gaps))}
         for w, eps in enumerate(h.workloads):
@@ -57,9 +58,62 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def typical_episode(cluster: Cluster) -> float:
-    """Episode length assumed for an upper bound when none was observed: the longest mean repair."""
-    return max((s.ttr.mean for s in cluster.failures.values() if s.ttf is not None), default=3600.0)
+@dataclass(frozen=True)
+class TypicalEpisodes:
+    """The longest outage each quantity can plausibly suffer, for the upper bounds.
+
+    An outage that one failure causes alone lasts about that failure's repair, so the
+    longest mean repair among such domains (from the blast radius) is used; when no
+    single domain can cause it, two failures must overlap, which lasts about half the
+    longest mean repair."""
+
+    quorum: float
+    api_residual: float
+    workloads: tuple[float, ...]
+
+
+def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_gap: float) -> TypicalEpisodes:
+    mttr = {k: s.ttr.mean for k, s in c.failures.items() if s.ttf is not None}
+    overlap = max(mttr.values(), default=3600.0) / 2.0
+    k = c.kubernetes
+    chain = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup
+    slack = [d - r for d, r in zip(model.workload_desired, model.workload_required)]
+    quorum, api, wl = [], [], [[] for _ in c.workloads]
+    pods_on: list[dict[int, int]] = []
+    for pods in model.workload_pods:
+        counts: dict[int, int] = {}
+        for p in pods:
+            node = model.baseline.pod_node[p]
+            counts[node] = counts.get(node, 0) + 1
+        pods_on.append(counts)
+
+    def workloads_hit(kind: str, down_nodes, still_down: tuple[str, ...]) -> None:
+        for w, wl_ in enumerate(c.workloads):
+            lost = sum(pods_on[w].get(n, 0) for n in down_nodes)
+            if wl_.name in still_down:
+                wl[w].append(mttr[kind])
+            elif lost > slack[w]:  # down until the replacements (or the repair) arrive
+                wl[w].append(min(mttr[kind] + k.pod_startup, chain))
+
+    for d in c.domains:
+        if d.kind not in mttr or d.kind == "node":
+            continue
+        r = blast.respond([d.index])
+        if r.quorum_lost:
+            quorum.append(mttr[d.kind])
+        elif r.api_down:
+            api.append(mttr[d.kind])
+        workloads_hit(d.kind, model.nodes_under.get(d.index, ()), r.workloads_unavailable)
+    if "node" in mttr:  # a single node: quorum with one member; a workload whose slack it exceeds
+        if len(c.members) == 1:
+            quorum.append(mttr["node"])
+        for node in model.workers:
+            workloads_hit("node", (node,), ())
+    elections = max(2.0, max_gap)
+    return TypicalEpisodes(
+        quorum=max(quorum, default=overlap),
+        api_residual=max(api + [elections]) if c.etcd_topology == "external" else elections,
+        workloads=tuple(max(x, default=overlap) for x in wl))
 
 
 def summarize(out: SimulationOutput) -> dict:
@@ -67,17 +121,18 @@ def summarize(out: SimulationOutput) -> dict:
     df = history_frame(out)
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
     total_seconds = float(seconds.sum())
-    typical = typical_episode(c)
+    gaps = np.array([g for h in out.histories for g in h.election_gaps]) * 1000.0
+    blast = BlastRadius(model)
+    typical = typical_episodes(c, model, blast, gaps.max() / 1000.0 if gaps.size else 0.0)
 
-    def interval(get_eps, column) -> Interval:
+    def interval(get_eps, column, longest: float) -> Interval:
         durations = [d for h in out.histories for d in get_eps(h).durations]
         return unavailability_interval(durations, df[column].to_numpy() if len(df) else np.zeros(0),
-                                       seconds, typical)
+                                       seconds, longest)
 
-    api_mc = interval(lambda h: h.api, "api_down")
-    quorum_iv = interval(lambda h: h.quorum, "quorum_down")
+    api_mc = interval(lambda h: h.api, "api_down", max(typical.quorum, typical.api_residual))
+    quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum)
 
-    gaps = np.array([g for h in out.histories for g in h.election_gaps]) * 1000.0
     causes = [cz for h in out.histories for cz in h.election_causes]
     lost_gaps = np.array([g for g, cz in zip(gaps, causes) if cz == "leader-lost"])
     q = quantiles(gaps, (0.5, 0.99))
@@ -91,12 +146,12 @@ def summarize(out: SimulationOutput) -> dict:
     mean_gap = _mean_election_gap(model, lost_gaps)
     quorum_exact = exact.quorum_availability(c)
     api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
-    residual_typical = typical if c.etcd_topology == "external" else max(2.0, gaps.max() / 1000.0 if gaps.size else 0.0)
-    api_iv = control_variate(api_mc, quorum_exact, df, seconds, gaps / 1000.0, residual_typical)
+    residual_durations = [d for h in out.histories for d in h.api_only.durations]
+    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual_durations, typical.api_residual)
 
     workloads = []
     for w, wl in enumerate(c.workloads):
-        iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down")
+        iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
         rec = np.array([r for h in out.histories for r in h.recoveries[w]])
         rq = quantiles(rec, (0.5, 0.99))
         workloads.append({
@@ -111,7 +166,6 @@ def summarize(out: SimulationOutput) -> dict:
 
     hottest = np.array([x for h in out.histories for x in h.hottest_after_failure])
     hq = quantiles(hottest, (0.5, 0.95))
-    blast = BlastRadius(model)
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
     avail = _availability(api_iv)
@@ -175,7 +229,8 @@ def summarize(out: SimulationOutput) -> dict:
                              if total_seconds else None},
         },
         "domains": domains,
-        "convergence": convergence(out, df, typical, api_analytic, quorum_exact, residual_typical),
+        "convergence": convergence(out, df, max(typical.quorum, typical.api_residual), api_analytic,
+                                   quorum_exact, typical.api_residual),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results
@@ -196,7 +251,7 @@ def _mean_election_gap(model: ClusterModel, observed_ms: np.ndarray) -> float | 
 
 
 def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFrame, seconds: np.ndarray,
-                    election_gaps: np.ndarray, residual_typical: float) -> Interval:
+                    residual_durations, residual_typical: float) -> Interval:
     """API unavailability = exact quorum unavailability + simulated remainder.
 
     The API is down whenever quorum is lost, so its down time is the quorum's
@@ -207,8 +262,7 @@ def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFra
     no exact answer exists."""
     if quorum_exact is None or not len(df):
         return api_mc
-    residual = np.clip(df["api_down"].to_numpy() - df["quorum_down"].to_numpy(), 0.0, None)
-    rest = unavailability_interval(election_gaps, residual, seconds, residual_typical)
+    rest = unavailability_interval(residual_durations, df["api_only_down"].to_numpy(), seconds, residual_typical)
     q = 1.0 - quorum_exact
     return Interval(min(1.0, q + rest.estimate), min(1.0, q + rest.low), min(1.0, q + rest.high))
 
@@ -218,13 +272,13 @@ def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analyti
     """API unavailability (the headline estimator) and its interval after each history."""
     fails, est, lo, hi = [], [], [], []
     durations: list[float] = []
-    gaps: list[float] = []
+    residual: list[float] = []
     for i, h in enumerate(out.histories):
         durations.extend(h.api.durations)
-        gaps.extend(h.election_gaps)
+        residual.extend(h.api_only.durations)
         part, secs = df.iloc[: i + 1], df["seconds"].to_numpy()[: i + 1]
         iv = unavailability_interval(durations, part["api_down"].to_numpy(), secs, typical)
-        iv = control_variate(iv, quorum_exact, part, secs, np.array(gaps), residual_typical)
+        iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical)
         fails.append(int(df["failures"].to_numpy()[: i + 1].sum()))
         est.append(iv.estimate)
         lo.append(iv.low)

@@ -55,7 +55,7 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
     history = History(-1, horizon, np.array(times), np.array(doms, dtype=np.int64), np.array(downs, dtype=bool),
                       np.empty(0, dtype=np.int64))
     events: list = []
-    run = HistoryRun(model, history, np.random.default_rng(seed), events=events)
+    run = HistoryRun(model, history, np.random.default_rng(seed), events=events, rollouts=False)
     for node in drained_nodes:
         run.start_drain(0.0, node)
     result = run.run()

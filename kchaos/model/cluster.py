@@ -159,6 +159,9 @@ class KubernetesTiming:
     node_monitor_grace_period: float = 50.0
     not_ready_toleration: float = 300.0
     pod_startup: float = 30.0
+    #: Deployments are rolled out this often (None: never). A rollout places every pod
+    #: afresh, the only thing that undoes load concentrated by earlier failures.
+    rollout_interval: float | None = 7 * 86400.0
 
 
 @dataclass(frozen=True)

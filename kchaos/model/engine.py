@@ -26,7 +26,9 @@ from .failures import History
 from .raft import ElectionModel, commit_latency
 from .scheduler import Placement, Scheduler
 
-ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY = range(7)
+ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT = range(8)
+#: A rollout that finds the cluster degraded waits this long and tries again.
+ROLLOUT_RETRY_SECONDS = 3600.0
 #: kubectl drain retries a refused eviction every 5 s.
 DRAIN_RETRY_SECONDS = 5.0
 KCM, SCHEDULER = 0, 1
@@ -76,6 +78,7 @@ class HistoryResult:
     domain_failures: np.ndarray
     api: Episodes
     quorum: Episodes
+    api_only: Episodes
     workloads: list[Episodes]
     election_gaps: list[float]
     election_causes: list[str]
@@ -143,6 +146,8 @@ class ClusterModel:
         self.workload_desired = [len(p) for p in self.workload_pods]
         self.workload_required = [wl.required(d) for wl, d in zip(cluster.workloads, self.workload_desired)]
         self.is_daemon = [cluster.workloads[w].kind == "DaemonSet" for w in self.pod_workload]
+        self.deployment_pods = [p for p, w in enumerate(self.pod_workload) if cluster.workloads[w].kind == "Deployment"]
+        self.other_pods = [p for p, w in enumerate(self.pod_workload) if cluster.workloads[w].kind != "Deployment"]
         self.is_stateful = [cluster.workloads[w].kind == "StatefulSet" for w in self.pod_workload]
         self.scope_level = [cluster.workloads[w].volume_scope for w in self.pod_workload]
         self.scheduler = Scheduler(cluster, self.pod_workload)
@@ -238,7 +243,7 @@ class HistoryRun:
     """Mutable state of one history; ``run()`` plays it to the end."""
 
     def __init__(self, model: ClusterModel, history: History, rng: np.random.Generator,
-                 events: list | None = None):
+                 events: list | None = None, rollouts: bool = True):
         self.m = model
         self.c = model.cluster
         self.h = history
@@ -248,6 +253,7 @@ class HistoryRun:
         #: When a list, what happens is appended as (time, type, reason, object, message),
         #: like `kubectl get events` (what-if scenarios); None on the Monte Carlo path.
         self.events = events
+        self.rollouts = rollouts and model.cluster.kubernetes.rollout_interval is not None
         self.pod_names: list[str] | None = None
         self.draining: dict[int, bool] = {}  # node -> drain finished
         self.failed_noted: set[int] = set()
@@ -302,6 +308,7 @@ class HistoryRun:
         # Statistics.
         self.api = Episodes()
         self.quorum = Episodes()
+        self.api_only = Episodes()  # API down while a quorum exists (elections, no apiserver)
         self.wl_eps = [Episodes() for _ in c.workloads]
         self.election_gaps: list[float] = []
         self.election_causes: list[str] = []
@@ -331,6 +338,8 @@ class HistoryRun:
             if alive_api:
                 self.holder[comp] = alive_api[int(self.rng.integers(len(alive_api)))]
         self.update_control_plane(0.0, initial=True)
+        if self.rollouts and m.deployment_pods:
+            self.push(float(self.rng.random()) * self.c.kubernetes.rollout_interval, ROLLOUT)
         for w in range(len(self.c.workloads)):
             self.wl_eps[w].set(0.0, self.ready_count[w] < m.workload_required[w])
         self.refresh_load(0.0)
@@ -355,6 +364,8 @@ class HistoryRun:
                 break
             if self.util_dirty:
                 self.refresh_load(t)
+            if len(self.pending) > self.max_pending:  # once scheduling has settled at t
+                self.max_pending = len(self.pending)
         return self.finish(horizon)
 
     def note(self, t: float, type_: str, reason: str, obj: str, message: str) -> None:
@@ -389,6 +400,8 @@ class HistoryRun:
             self.on_lease_lost(t, a, b)
         elif kind == DRAIN_TRY:
             self.on_drain_try(t, a)
+        elif kind == ROLLOUT:
+            self.on_rollout(t)
 
     # -- infrastructure -------------------------------------------------------------------
     def apply_domain(self, t: float, d: int, down: bool, initial: bool = False) -> None:
@@ -524,8 +537,6 @@ class HistoryRun:
         self.pending_pod_seconds += len(self.pending) * (t - self.pending_since)
         self.pending_since = t
         self.pending.add(p)
-        if len(self.pending) > self.max_pending:
-            self.max_pending = len(self.pending)
 
     def schedule_pending(self, t: float) -> None:
         if not self.pending or not self.controllers_ready:
@@ -587,6 +598,54 @@ class HistoryRun:
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
         self.wl_eps[w].set(t, self.ready_count[w] < self.m.workload_required[w])
+
+    # -- rollouts ---------------------------------------------------------------------------------
+    def on_rollout(self, t: float) -> None:
+        """A rolling update of every Deployment: each pod is placed afresh by the scheduler,
+        which undoes the load concentrated by earlier failures. Rolling updates keep old pods
+        until new ones are ready, so availability does not dip. Only on a healthy cluster;
+        otherwise it is retried an hour later."""
+        m, sch = self.m, self.m.scheduler
+        healthy = self.controllers_ready and bool(self.up_arr[m.worker_mask].all()) \
+            and not any(self.not_ready[n] for n in m.workers)
+        if not healthy:
+            self.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
+            return
+        self.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
+        self.pending_pod_seconds += len(self.pending) * (t - self.pending_since)
+        self.pending_since = t
+        base = m.baseline.pod_node
+        if all(self.pl.pod_node[p] == base[p] for p in m.other_pods):
+            # Everything else sits where it started: the fresh placement is the initial one.
+            self.pl = m.baseline.copy()
+            self.node_pods = [set() for _ in range(m.n_nodes)]
+            for p, node in enumerate(self.pl.pod_node):
+                if node >= 0:
+                    self.node_pods[node].add(p)
+        else:
+            for p in m.deployment_pods:
+                node = self.pl.pod_node[p]
+                if node >= 0:
+                    sch.unbind(self.pl, p)
+                    self.node_pods[node].discard(p)
+            for p in m.deployment_pods:
+                node = sch.pick(self.pl, p)
+                if node >= 0:
+                    sch.bind(self.pl, p, node)
+                    self.node_pods[node].add(p)
+        startup = self.c.kubernetes.pod_startup
+        for p in m.deployment_pods:
+            if self.pl.pod_node[p] < 0:
+                self.pending.add(p)
+                if self.ready[p]:
+                    self.set_ready(t, p, False)
+                    self.down_since[p] = t
+                continue
+            self.pending.discard(p)
+            if not self.ready[p]:
+                self.version[p] += 1
+                self.push(t + startup, POD_READY, p, self.version[p])
+        self.util_dirty = True
 
     # -- kubectl drain ---------------------------------------------------------------------------
     def start_drain(self, t: float, node: int) -> None:
@@ -747,6 +806,7 @@ class HistoryRun:
                       "kube-apiserver", "the API accepts writes again" if api_ok else "the API cannot accept writes")
         self.api_ok = api_ok
         self.api.set(t, not api_ok)
+        self.api_only.set(t, not api_ok and self.live is not None)
         # Commit latency, weighted by time.
         lat = self.m.commit_latency(self.leader, self.live) if self.writes_ok else None
         if lat != self.latency:
@@ -849,7 +909,7 @@ class HistoryRun:
 
     # -- end -------------------------------------------------------------------------------------
     def finish(self, horizon: float) -> HistoryResult:
-        for eps in (self.api, self.quorum, self.above, *self.wl_eps):
+        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps):
             eps.close(horizon)
         if self.latency is not None:
             self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + horizon - self.latency_since
@@ -860,7 +920,7 @@ class HistoryRun:
         dom_fail = np.bincount(h.domains[h.down], minlength=len(self.c.domains))
         return HistoryResult(
             index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
-            domain_failures=dom_fail, api=self.api, quorum=self.quorum, workloads=self.wl_eps,
+            domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only, workloads=self.wl_eps,
             election_gaps=self.election_gaps, election_causes=self.election_causes,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,

@@ -743,15 +743,23 @@ class _Validator:
         d = KubernetesTiming()
         if value is MISSING or value is None:
             return d
-        m = c.mapping(value, path, ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup"))
+        m = c.mapping(value, path, ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup",
+                                    "rolloutInterval"))
         grace = c.get(m, path, "nodeMonitorGracePeriod", c.duration, default=d.node_monitor_grace_period)
         toleration = c.get(m, path, "notReadyToleration", c.duration, default=d.not_ready_toleration,
                            allow_zero=True)
         startup = c.get(m, path, "podStartup", c.duration, default=d.pod_startup, allow_zero=True)
+        rollout = m.get("rolloutInterval", MISSING) if isinstance(m, dict) else MISSING
+        if isinstance(rollout, str) and rollout.strip().lower() == "none":
+            rollout_interval = None
+        else:
+            rollout_interval = c.get(m, path, "rolloutInterval", c.duration, default=d.rollout_interval)
+            rollout_interval = d.rollout_interval if rollout_interval is None else rollout_interval
         return KubernetesTiming(
             grace or d.node_monitor_grace_period,
             d.not_ready_toleration if toleration is None else toleration,
             d.pod_startup if startup is None else startup,
+            rollout_interval,
         )
 
     def slo(self, value: Any) -> Slo:

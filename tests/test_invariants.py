@@ -1,0 +1,79 @@
+"""Engine bookkeeping checked after every event of real histories: resources, pod
+states, ready counts and spread counts always agree with a recount from scratch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kchaos.model.engine import ClusterModel, HistoryRun
+from kchaos.model.failures import StationarySampler
+from kchaos.topology import load_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(run: HistoryRun, where: str) -> None:
+    m, pl, c = run.m, run.pl, run.m.cluster
+    errors = []
+    cpu, mem, pods = np.zeros(m.n_nodes), np.zeros(m.n_nodes), np.zeros(m.n_nodes)
+    for p, node in enumerate(pl.pod_node):
+        wl = c.workloads[m.pod_workload[p]]
+        if node >= 0:
+            cpu[node] += wl.cpu
+            mem[node] += wl.memory
+            pods[node] += 1
+            if p not in run.node_pods[node]:
+                errors.append(f"pod {p} bound to {node} but not in its pod set")
+            if p in run.pending:
+                errors.append(f"pod {p} both bound and pending")
+        elif p not in run.pending:
+            errors.append(f"pod {p} neither bound nor pending")
+        if run.ready[p] and (node < 0 or not run.node_up[node]):
+            errors.append(f"pod {p} ready on a down or missing node")
+    for node, members in enumerate(run.node_pods):
+        errors += [f"node {node} lists pod {p} bound elsewhere" for p in members if pl.pod_node[p] != node]
+    if not (np.allclose(cpu, pl.alloc_cpu) and np.allclose(mem, pl.alloc_mem) and np.allclose(pods, pl.alloc_pods)):
+        errors.append("allocations differ from the bound pods")
+    for w, ids in enumerate(m.workload_pods):
+        ready = sum(run.ready[p] for p in ids)
+        if ready != run.ready_count[w]:
+            errors.append(f"workload {w}: ready_count {run.ready_count[w]} != {ready}")
+        if run.wl_eps[w].down != (ready < m.workload_required[w]):
+            errors.append(f"workload {w}: outage state out of step")
+    for w, counts in pl.spread_counts.items():
+        level = c.workloads[w].spread.over
+        expected = np.zeros_like(counts)
+        for p in m.workload_pods[w]:
+            node = pl.pod_node[p]
+            if node >= 0 and not run.terminating[p]:
+                expected[m.scheduler.level_of_node[level][node]] += 1
+        if not np.array_equal(expected, counts):
+            errors.append(f"spread counts of workload {w}: {counts} != {expected}")
+    assert not errors, f"{where}: " + "; ".join(errors[:5])
+
+
+class CheckedRun(HistoryRun):
+    def dispatch(self, t, kind, a, b):
+        super().dispatch(t, kind, a, b)
+        check(self, f"t={t:.1f} event {kind}")
+
+    def apply_domain(self, t, d, down, initial=False):
+        super().apply_domain(t, d, down, initial)
+        if not initial:
+            check(self, f"t={t:.1f} {self.c.domains[d].id} {'down' if down else 'up'}")
+
+
+@pytest.mark.parametrize("path", ["tests/data/stress.yaml", "topologies/three-datacenters.yaml",
+                                  "topologies/two-workers.yaml"])
+def test_bookkeeping_holds_after_every_event(path):
+    cluster = load_topology(ROOT / path)
+    model = ClusterModel(cluster)
+    sampler = StationarySampler(cluster)
+    horizon = 250 / sampler.failure_rate
+    for i in range(2):
+        run = CheckedRun(model, sampler.history(i, horizon, seed=7), np.random.default_rng(i))
+        check(run, "start")
+        run.run()
