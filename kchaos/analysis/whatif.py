@@ -92,7 +92,7 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
                           "available_at_end": run.ready_count[w] >= model.workload_required[w]})
     drains = []
     for node in drained_nodes:
-        blocked = [run.pod_name(p) for p in run.blocked_pods if run.pl.pod_node[p] == node]
+        blocked = [run.pod_name(p) for p in run.blocked_pods.get(node, []) if run.pl.pod_node[p] == node]
         drains.append({"node": c.nodes[node].name, "completed": bool(run.draining.get(node)),
                        "blocked_pods": blocked})
     return {

@@ -258,7 +258,7 @@ class HistoryRun:
         self.draining: dict[int, bool] = {}  # node -> drain finished
         self.failed_noted: set[int] = set()
         self.pod_counter: dict[int, int] = {}
-        self.blocked_pods: list[int] = []
+        self.blocked_pods: dict[int, list[int]] = {}  # drained node -> pods its budget holds
         self.drain_noted: set[int] = set()
         m, c = model, model.cluster
         n = model.n_nodes
@@ -289,7 +289,6 @@ class HistoryRun:
         self.electing = False
         self.election_epoch = 0
         self.election_end_winner = -1
-        self.election_live: tuple | None = None
         self.election_cause = ""
         self.live: tuple | None = None
         self.component = None
@@ -301,7 +300,8 @@ class HistoryRun:
         self.lease_renew = [-inf, -inf]  # last successful renewal while nobody renews
         self.lease_epoch = [0, 0]
         self.acquire_pending = [False, False]
-        self.controllers_ready = False
+        self.controllers_ready = False  # replacements can be created and scheduled
+        self.kcm_ready = False  # nodes can be marked NotReady and evicted
         self.deferred: list[tuple[int, int, int]] = []
         self.latency = None
         self.latency_since = 0.0
@@ -467,7 +467,7 @@ class HistoryRun:
         self.util_dirty = True
         if self.not_ready[node]:
             self.not_ready[node] = False
-            self.pl.usable[node] = self.m.worker_mask[node]
+            self.pl.usable[node] = self.m.worker_mask[node] and node not in self.draining
         self.evicted[node] = False
         startup = self.c.kubernetes.pod_startup
         for p in self.node_pods[node]:
@@ -480,7 +480,7 @@ class HistoryRun:
     def on_not_ready(self, t: float, node: int, epoch: int) -> None:
         if epoch != self.node_epoch[node]:
             return
-        if not self.controllers_ready:
+        if not self.kcm_ready:
             self.deferred.append((NOT_READY, node, epoch))
             return
         self.not_ready[node] = True
@@ -495,7 +495,7 @@ class HistoryRun:
     def on_evict(self, t: float, node: int, epoch: int) -> None:
         if epoch != self.node_epoch[node]:
             return
-        if not self.controllers_ready:
+        if not self.kcm_ready:
             self.deferred.append((EVICT, node, epoch))
             return
         m, sch = self.m, self.m.scheduler
@@ -682,10 +682,10 @@ class HistoryRun:
                     self.note(t, "Warning", "EvictionBlocked", f"pod/{self.pod_name(p)}",
                               "Cannot evict pod as it would violate the pod's disruption budget "
                               f"(minAvailable {m.workload_required[m.pod_workload[p]]})")
-            self.blocked_pods = blocked
+            self.blocked_pods[node] = blocked
             self.push(t + DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
         else:
-            self.blocked_pods = []
+            self.blocked_pods[node] = []
             self.draining[node] = True
             if self.events is not None:
                 self.note(t, "Normal", "Drained", f"node/{self.c.nodes[node].name}", "node drained")
@@ -747,7 +747,9 @@ class HistoryRun:
         elif initial:
             self.leader = live[int(self.rng.integers(len(live)))]
         elif self.electing:
-            if live != self.election_live:
+            # The election goes on while its winner-to-be stays in the quorum's partition;
+            # members joining or other members leaving do not reset the candidates' timers.
+            if self.election_end_winner not in live:
                 self.start_election(t, live, self.election_cause)
         elif self.leader < 0:
             self.start_election(t, live, "quorum-restored")
@@ -772,7 +774,6 @@ class HistoryRun:
         self.leader = -1
         self.electing = True
         self.election_epoch += 1
-        self.election_live = live
         self.election_cause = cause
         gap, winner = self.m.election.sample(self.rng, live, cause)
         self.election_end_winner = winner
@@ -894,18 +895,21 @@ class HistoryRun:
         self.refresh_controllers(t)
 
     def refresh_controllers(self, t: float) -> None:
-        ready = self.api_ok and self.renewing[KCM] and self.renewing[SCHEDULER]
-        if ready and not self.controllers_ready:
-            self.controllers_ready = True
+        """NotReady and eviction need the API and a controller-manager leader; creating and
+        placing replacements also needs a scheduler leader."""
+        kcm = self.api_ok and self.renewing[KCM]
+        ready = kcm and self.renewing[SCHEDULER]
+        kcm_back, ready_back = kcm and not self.kcm_ready, ready and not self.controllers_ready
+        self.kcm_ready, self.controllers_ready = kcm, ready
+        if kcm_back and self.deferred:
             deferred, self.deferred = self.deferred, []
             for kind, node, epoch in deferred:
                 if kind == NOT_READY:
                     self.on_not_ready(t, node, epoch)
                 else:
                     self.on_evict(t, node, epoch)
+        if ready_back:
             self.schedule_pending(t)
-        else:
-            self.controllers_ready = ready
 
     # -- end -------------------------------------------------------------------------------------
     def finish(self, horizon: float) -> HistoryResult:
