@@ -372,7 +372,7 @@ def _cards(r: dict) -> str:
     if get(outages, "count") is not None:
         ql = get(outages, "quorum_losses")
         details.append(f"{format_count(outages['count'])} outages in the run"
-                       + (f", {format_count(ql)} quorum losses" if ql is not None else ""))
+                       + (f", {format_count(ql)} quorum loss{'' if ql == 1 else 'es'}" if ql is not None else ""))
     value = format_number(get(down, "estimate"), "") if get(down, "estimate") is not None else "n/a"
     cards.append(_card("API downtime per year", f"{value} <small>min/year</small>" if value != "n/a" else value,
                        details, "primary"))
@@ -530,7 +530,7 @@ def _slo(r: dict) -> str:
         ci_txt = ""
         if ci:
             ci_txt = (format_interval(ci, lambda x: format_percent(x, 1)) if util
-                      else format_availability_interval(ci))
+                      else format_availability_interval_distinct(ci))
         rows.append(
             f"<tr class=\"{'bad' if passed is False else ''}\"><td><code>{esc(get(c, 'name', default='?'))}</code></td>"
             f"<td class=\"num\">{op} {_slo_target(c, get(c, 'target'))}</td>"
