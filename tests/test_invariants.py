@@ -33,6 +33,8 @@ def check(run: HistoryRun, where: str) -> None:
             errors.append(f"pod {p} neither bound nor pending")
         if run.ready[p] and (node < 0 or not run.node_up[node]):
             errors.append(f"pod {p} ready on a down or missing node")
+        if run.ready[p] and run.unreachable[node] and run.not_ready[node]:
+            errors.append(f"pod {p} ready on a cut-off node already marked NotReady")
     for node, members in enumerate(run.node_pods):
         errors += [f"node {node} lists pod {p} bound elsewhere" for p in members if pl.pod_node[p] != node]
     if not (np.allclose(cpu, pl.alloc_cpu) and np.allclose(mem, pl.alloc_mem) and np.allclose(pods, pl.alloc_pods)):

@@ -151,3 +151,16 @@ def test_etcd_sizes_one_to_seven_follow_the_binomial(tmp_path):
         got[n] = 1 - qa["estimate"]
     order = sorted(got, key=got.get, reverse=True)
     assert order == [2, 1, 4, 3, 6, 5, 7]
+
+
+def test_region_link_cut_evicts_the_cut_off_workers():
+    c = load_topology(ROOT / "topologies" / "korea-stretched.yaml")
+    s = run_scenario(c, ["regionLink/korea-central~korea-south"])
+    south = {n.name for n in c.nodes if n.role == "worker" and c.domains[n.region].name == "korea-south"}
+    not_ready = {e["object"].split("/", 1)[1] for e in s["events"] if e["reason"] == "NodeNotReady"}
+    assert south and south <= not_ready
+    assert s["outcome"]["quorum"] == "kept"  # korea-central holds two of the three members
+    assert any(e["reason"] == "TaintManagerEviction" for e in s["events"])
+    healed = run_scenario(c, ["regionLink/korea-central~korea-south"], repair_after=1800)
+    log_agent = next(w for w in healed["outcome"]["workloads"] if w["name"] == "log-agent")
+    assert log_agent["ready"] == log_agent["desired"]  # DaemonSet pods are back with their nodes

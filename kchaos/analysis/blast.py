@@ -57,7 +57,7 @@ class BlastRadius:
         down_nodes = [n for n in range(m.n_nodes) if not run.node_up[n]]
         base_nodes = m.baseline.pod_node
         displaced = sum(1 for p, node in enumerate(base_nodes)
-                        if node >= 0 and not run.node_up[node] and not m.is_daemon[p])
+                        if node >= 0 and (not run.node_up[node] or run.unreachable[node]) and not m.is_daemon[p])
         baseline_pending = sum(1 for node in base_nodes if node < 0)
         up_workers = run.up_arr & m.worker_mask
         util = m.scheduler.utilization(run.pl)

@@ -68,7 +68,8 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
     members_down = [c.nodes[n].name for n in model.member_nodes if n in down_at_failure]
     quorum_lost = any(e[2] == "QuorumLost" for e in events)
     displaced = [p for p, node in enumerate(model.baseline.pod_node)
-                 if node >= 0 and (node in down_at_failure or node in drained_nodes) and not model.is_daemon[p]]
+                 if node >= 0 and (node in down_at_failure or node in drained_nodes or run.unreachable[node])
+                 and not model.is_daemon[p]]
     pending = sorted(run.pending)
     pending_reasons = {}
     for p in pending:

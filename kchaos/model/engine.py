@@ -269,6 +269,10 @@ class HistoryRun:
         self.node_epoch = [0] * n
         self.not_ready = [False] * n
         self.evicted = [False] * n
+        #: Up, but cut off from the quorum's partition by a region link: its kubelet cannot
+        #: post status, so it goes NotReady and its pods are evicted like a dead node's.
+        self.unreachable = [False] * n
+        self.n_unreachable = 0
         self.cut = 0
         self.alive = (1 << len(m.member_nodes)) - 1
         # Pods.
@@ -445,6 +449,9 @@ class HistoryRun:
         self.node_up[node] = False
         self.up_arr[node] = False
         self.node_epoch[node] += 1
+        if self.unreachable[node]:
+            self.unreachable[node] = False
+            self.n_unreachable -= 1
         member = self.m.member_of_node.get(node)
         if member is not None:
             self.alive &= ~(1 << member)
@@ -465,6 +472,13 @@ class HistoryRun:
         if member is not None:
             self.alive |= 1 << member
         self.util_dirty = True
+        if self.m.worker_mask[node] and not self.reaches_quorum(node):
+            self.cut_off(t, node)
+        else:
+            self.node_visible(t, node)
+
+    def node_visible(self, t: float, node: int) -> None:
+        """The node is up and its kubelet reaches the API again: Ready, pods (re)start."""
         if self.not_ready[node]:
             self.not_ready[node] = False
             self.pl.usable[node] = self.m.worker_mask[node] and node not in self.draining
@@ -477,6 +491,44 @@ class HistoryRun:
             self.version[p] += 1
             self.push(t + startup, POD_READY, p, self.version[p])
 
+    # -- region-link partitions seen by kubelets ------------------------------------------------
+    def reaches_quorum(self, node: int) -> bool:
+        """The node's region is in the partition that holds quorum (or nobody could tell)."""
+        if self.component is None or not self.cut:
+            return True
+        return self.m.components(self.cut)[self.c.nodes[node].region] == self.component
+
+    def cut_off(self, t: float, node: int) -> None:
+        self.unreachable[node] = True
+        self.n_unreachable += 1
+        self.node_epoch[node] += 1
+        self.not_ready[node] = False  # the grace period starts again from the cut
+        self.push(t + self.c.kubernetes.node_monitor_grace_period, NOT_READY, node, self.node_epoch[node])
+
+    def refresh_reachability(self, t: float) -> None:
+        """After the partition changed: cut off workers that lost the quorum's partition,
+        reconnect those that regained it. Frozen while no partition holds quorum."""
+        if self.component is None or (not self.cut and not self.n_unreachable):
+            return
+        reconnected = False
+        for node in self.m.workers:
+            if not self.node_up[node]:
+                continue
+            reach = self.reaches_quorum(node)
+            if not reach and not self.unreachable[node]:
+                if self.events is not None:
+                    self.note(t, "Warning", "NodeUnreachable", f"node/{self.c.nodes[node].name}",
+                              "kubelet cut off from the API by a region link")
+                self.cut_off(t, node)
+            elif reach and self.unreachable[node]:
+                self.unreachable[node] = False
+                self.n_unreachable -= 1
+                self.node_epoch[node] += 1
+                self.node_visible(t, node)
+                reconnected = True
+        if reconnected and self.controllers_ready:
+            self.schedule_pending(t)
+
     def on_not_ready(self, t: float, node: int, epoch: int) -> None:
         if epoch != self.node_epoch[node]:
             return
@@ -485,6 +537,12 @@ class HistoryRun:
             return
         self.not_ready[node] = True
         self.pl.usable[node] = False
+        if self.node_up[node]:  # cut off, not dead: its pods stop counting as ready
+            for p in self.node_pods[node]:
+                self.version[p] += 1
+                if self.ready[p]:
+                    self.set_ready(t, p, False)
+                    self.down_since[p] = t
         if self.events is not None:
             name = self.c.nodes[node].name
             self.note(t, "Normal", "NodeNotReady", f"node/{name}", f"Node {name} status is now: NodeNotReady")
@@ -582,7 +640,7 @@ class HistoryRun:
         if version != self.version[p] or self.ready[p]:
             return
         node = self.pl.pod_node[p]
-        if node < 0 or not self.node_up[node]:
+        if node < 0 or not self.node_up[node] or self.unreachable[node]:
             return
         self.set_ready(t, p, True)
         if self.events is not None:
@@ -607,7 +665,7 @@ class HistoryRun:
         otherwise it is retried an hour later."""
         m, sch = self.m, self.m.scheduler
         healthy = self.controllers_ready and bool(self.up_arr[m.worker_mask].all()) \
-            and not any(self.not_ready[n] for n in m.workers)
+            and not self.n_unreachable and not any(self.not_ready[n] for n in m.workers)
         if not healthy:
             self.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
             return
@@ -739,6 +797,7 @@ class HistoryRun:
                 self.note(t, "Normal", "QuorumRestored", "etcd", f"{len(live)} of {n} members reach each other")
         self.live, self.component = live, component
         self.quorum.set(t, live is None)
+        self.refresh_reachability(t)
         if live is None:
             if self.leader >= 0 or self.electing:
                 self.leader = -1
