@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kchaos.analysis.blast import BlastRadius
+from kchaos.model.response import BlastRadius
 from kchaos.model.engine import ClusterModel
 
 from .conftest import topology

@@ -9,7 +9,7 @@ from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from .blast import BlastRadius
+from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
 PLURAL = {"region": "regions", "datacenter": "datacenters", "rack": "racks", "server": "servers"}

@@ -17,7 +17,8 @@ from ..model.engine import ClusterModel
 from ..model.montecarlo import SimulationOutput
 from . import exact
 from .advisories import dynamic_advisories, undersampling_advisory
-from .blast import BlastRadius, domain_table
+from ..model.response import BlastRadius
+from .blast import domain_table
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram, quantiles,
                          unavailability_interval, weighted_quantile)
 
@@ -54,6 +55,7 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
                "elections": len(h.election_gaps), "election_seconds": float(sum(h.election_gaps))}
         for w, eps in enumerate(h.workloads):
             row[f"wl{w}_down"] = eps.total
+            row[f"wl{w}_rest"] = h.workload_rest[w].total
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -70,6 +72,7 @@ class TypicalEpisodes:
     quorum: float
     api_residual: float
     workloads: tuple[float, ...]
+    workload_rest: tuple[float, ...]  # outside the workload's covering domains
 
 
 def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_gap: float) -> TypicalEpisodes:
@@ -79,6 +82,8 @@ def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_ga
     chain = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup
     slack = [d - r for d, r in zip(model.workload_desired, model.workload_required)]
     quorum, api, wl = [], [], [[] for _ in c.workloads]
+    rest: list[list[float]] = [[chain] for _ in c.workloads]  # also the restart after a cover repair
+    rest_kinds: list[set[str]] = [set() for _ in c.workloads]
     pods_on: list[dict[int, int]] = []
     for pods in model.workload_pods:
         counts: dict[int, int] = {}
@@ -92,8 +97,11 @@ def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_ga
             lost = sum(pods_on[w].get(n, 0) for n in down_nodes)
             if wl_.name in still_down:
                 wl[w].append(mttr[kind])
-            elif lost > slack[w]:  # down until the replacements (or the repair) arrive
+                continue
+            rest_kinds[w].add(kind)
+            if lost > slack[w]:  # down until the replacements (or the repair) arrive
                 wl[w].append(min(mttr[kind] + k.pod_startup, chain))
+                rest[w].append(min(mttr[kind] + k.pod_startup, chain))
 
     for d in c.domains:
         if d.kind not in mttr or d.kind == "node":
@@ -113,7 +121,9 @@ def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_ga
     return TypicalEpisodes(
         quorum=max(quorum, default=overlap),
         api_residual=max(api + [elections]) if c.etcd_topology == "external" else elections,
-        workloads=tuple(max(x, default=overlap) for x in wl))
+        workloads=tuple(max(x, default=overlap) for x in wl),
+        workload_rest=tuple(max(r + [max((mttr[kd] for kd in kinds), default=0.0) / 2.0])
+                            for r, kinds in zip(rest, rest_kinds)))
 
 
 def summarize(out: SimulationOutput) -> dict:
@@ -122,7 +132,7 @@ def summarize(out: SimulationOutput) -> dict:
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
     total_seconds = float(seconds.sum())
     gaps = np.array([g for h in out.histories for g in h.election_gaps]) * 1000.0
-    blast = BlastRadius(model)
+    blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.max() / 1000.0 if gaps.size else 0.0)
 
     def interval(get_eps, column, longest: float) -> Interval:
@@ -152,12 +162,25 @@ def summarize(out: SimulationOutput) -> dict:
     workloads = []
     for w, wl in enumerate(c.workloads):
         iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
+        covering = [d for d, ws in model.cover_of_domain.items() if w in ws]
+        method = "monte-carlo"
+        if covering and len(df):
+            # Down whenever a covering domain is down (known exactly) + the rest (simulated).
+            up = 1.0
+            for d in covering:
+                up *= 1.0 - c.failures[c.domains[d].kind].unavailability
+            rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w])
+            known = 1.0 - up
+            iv = Interval(min(1.0, known + rest_iv.estimate), min(1.0, known + rest_iv.low),
+                          min(1.0, known + rest_iv.high))
+            method = "control-variate"
         rec = np.array([r for h in out.histories for r in h.recoveries[w]])
         rq = quantiles(rec, (0.5, 0.99))
         workloads.append({
             "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
             "min_available": model.workload_required[w],
-            "availability": _availability(iv), "downtime_minutes_per_year": _downtime(iv),
+            "availability": {**_availability(iv), "method": method},
+            "downtime_minutes_per_year": _downtime(iv),
             "outages": int(sum(len(h.workloads[w].durations) for h in out.histories)),
             "recovery_seconds": {"mean": _rnd(rec.mean(), 2) if rec.size else None,
                                  "p50": _rnd(rq[0.5], 2), "p99": _rnd(rq[0.99], 2), "count": int(rec.size),

@@ -80,6 +80,7 @@ class HistoryResult:
     quorum: Episodes
     api_only: Episodes
     workloads: list[Episodes]
+    workload_rest: list[Episodes]  # down while none of the workload's covering domains is down
     election_gaps: list[float]
     election_causes: list[str]
     recoveries: list[list[float]]
@@ -121,6 +122,11 @@ class ClusterModel:
         self.cp_nodes = set(self.member_nodes) | set(self.api_nodes)
         self.workers = [n.index for n in nodes if n.schedulable]
         self.worker_mask = np.array([n.schedulable for n in nodes], dtype=bool)
+        #: Failure instance -> workloads it takes below minAvailable on its own for as long as it
+        #: is down (set by the analysis from the blast radius; lets statistics subtract the
+        #: exactly known part of each workload's down time).
+        self.cover_of_domain: dict[int, tuple[int, ...]] = {}
+        self.blast = None  # the cached single-domain responses (kchaos.model.response.BlastRadius)
         self._partition_cache: dict[tuple[int, int], tuple] = {}
         self._components_cache: dict[int, dict[int, int]] = {}
         self._commit_cache: dict[tuple, float] = {}
@@ -314,6 +320,8 @@ class HistoryRun:
         self.quorum = Episodes()
         self.api_only = Episodes()  # API down while a quorum exists (elections, no apiserver)
         self.wl_eps = [Episodes() for _ in c.workloads]
+        self.wl_rest = [Episodes() for _ in c.workloads]
+        self.cover_count = [0] * len(c.workloads)
         self.election_gaps: list[float] = []
         self.election_causes: list[str] = []
         self.election_started = 0.0
@@ -345,7 +353,9 @@ class HistoryRun:
         if self.rollouts and m.deployment_pods:
             self.push(float(self.rng.random()) * self.c.kubernetes.rollout_interval, ROLLOUT)
         for w in range(len(self.c.workloads)):
-            self.wl_eps[w].set(0.0, self.ready_count[w] < m.workload_required[w])
+            down = self.ready_count[w] < m.workload_required[w]
+            self.wl_eps[w].set(0.0, down)
+            self.wl_rest[w].set(0.0, down and not self.cover_count[w])
         self.refresh_load(0.0)
         times, domains, downs = h.times, h.domains, h.down
         i, n_events, horizon = 0, len(times), h.horizon
@@ -410,6 +420,11 @@ class HistoryRun:
     # -- infrastructure -------------------------------------------------------------------
     def apply_domain(self, t: float, d: int, down: bool, initial: bool = False) -> None:
         m = self.m
+        covered = m.cover_of_domain.get(d)
+        if covered:
+            for w in covered:
+                self.cover_count[w] += 1 if down else -1
+                self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
         if self.events is not None and not initial:
             dom = self.c.domains[d]
             self.note(t, "Warning" if down else "Normal", "DomainDown" if down else "DomainUp", dom.id,
@@ -655,7 +670,9 @@ class HistoryRun:
         self.ready[p] = ready
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
-        self.wl_eps[w].set(t, self.ready_count[w] < self.m.workload_required[w])
+        down = self.ready_count[w] < self.m.workload_required[w]
+        self.wl_eps[w].set(t, down)
+        self.wl_rest[w].set(t, down and not self.cover_count[w])
 
     # -- rollouts ---------------------------------------------------------------------------------
     def on_rollout(self, t: float) -> None:
@@ -972,7 +989,7 @@ class HistoryRun:
 
     # -- end -------------------------------------------------------------------------------------
     def finish(self, horizon: float) -> HistoryResult:
-        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps):
+        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps, *self.wl_rest):
             eps.close(horizon)
         if self.latency is not None:
             self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + horizon - self.latency_since
@@ -983,7 +1000,7 @@ class HistoryRun:
         dom_fail = np.bincount(h.domains[h.down], minlength=len(self.c.domains))
         return HistoryResult(
             index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
-            domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only, workloads=self.wl_eps,
+            domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only, workloads=self.wl_eps, workload_rest=self.wl_rest,
             election_gaps=self.election_gaps, election_causes=self.election_causes,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,

@@ -21,6 +21,7 @@ from ..errors import KchaosUsageError
 from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
+from .response import BlastRadius, workload_cover
 
 #: Histories per run when there are enough failures: enough independent batches
 #: for an honest between-history variance, long enough that each holds many failures.
@@ -72,9 +73,10 @@ def plan_histories(sampler: StationarySampler, failures: int, seed: int,
 _worker_model: ClusterModel | None = None
 
 
-def _init_worker(cluster: Cluster) -> None:
+def _init_worker(cluster: Cluster, cover: dict[int, tuple[int, ...]]) -> None:
     global _worker_model
     _worker_model = ClusterModel(cluster)
+    _worker_model.cover_of_domain = cover
 
 
 def _run_in_worker(item: tuple[History, np.random.SeedSequence]) -> HistoryResult:
@@ -92,6 +94,9 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
     start = time.perf_counter()
     model = model or ClusterModel(cluster)
+    if model.blast is None:
+        model.blast = BlastRadius(model)
+        model.cover_of_domain = workload_cover(model.blast)
     sampler = StationarySampler(cluster)
     planned = plan_histories(sampler, failures, seed, fixed)
     results: list[HistoryResult] = []
@@ -99,7 +104,8 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     done = 0
     try:
         if jobs > 1 and len(planned) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(cluster,)) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                     initargs=(cluster, model.cover_of_domain)) as pool:
                 for res in pool.map(_run_in_worker, planned, chunksize=1):
                     results.append(res)
                     done += res.failures
