@@ -73,24 +73,26 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
         trapped: dict[str, list[str]] = {}
         for d in doms:
             r = blast.respond([d.index])
-            detail = []
-            if r.pods_pending:
-                detail.append(f"{r.pods_pending} pods stay Pending")
-            if r.workloads_unavailable:
-                detail.append("below minAvailable: " + ", ".join(r.workloads_unavailable))
-            if detail:
-                headroom.setdefault("; ".join(detail), []).append(d.name)
             stuck = [name for name in r.pending_by_workload
                      if any(w.name == name and w.spread is not None
                             and w.spread.when_unsatisfiable == "DoNotSchedule"
                             and w.spread.node_taints_policy == "Ignore" for w in c.workloads)]
+            fixed = r
             if stuck:
                 if honor_blast is None:
                     honor_blast = BlastRadius(ClusterModel(_with_honor(c)))
-                hr = honor_blast.respond([d.index])
-                freed = [n for n in stuck if hr.pending_by_workload.get(n, 0) < r.pending_by_workload[n]]
+                fixed = honor_blast.respond([d.index])
+                freed = [n for n in stuck if fixed.pending_by_workload.get(n, 0) < r.pending_by_workload[n]]
                 if freed:
                     trapped.setdefault(", ".join(sorted(freed)), []).append(d.name)
+            # Headroom: what stays Pending or unavailable even once the spread trap is fixed.
+            detail = []
+            if fixed.pods_pending:
+                detail.append(f"{fixed.pods_pending} pods stay Pending")
+            if fixed.workloads_unavailable:
+                detail.append("below minAvailable: " + ", ".join(fixed.workloads_unavailable))
+            if detail:
+                headroom.setdefault("; ".join(detail), []).append(d.name)
         total = len(doms)
         for detail, names in headroom.items():
             out.append(Advisory(f"{kind}-headroom", f"losing {_names(kind, names, total)}: {detail}"))
@@ -151,6 +153,6 @@ def undersampling_advisory(cluster: Cluster, exact_availability: float | None, e
         years = spec.ttf.mean / SECONDS_PER_YEAR
         msg += (f"; the largest term is {d.kind} {d.name} (down {spec.ttr.mean / 3600:g} h about every "
                 f"{years:g} years: {expected:.1f} such failures expected in this run)")
-    msg += ("; the API figure already uses the exact answer for them, but workload availabilities may be "
-            "optimistic: simulate more failures (--failures) to draw such outages")
+    msg += ("; the API and workload figures already add the exact down time of outages one domain causes "
+            "on its own, so only the simulated quorum figure is affected")
     return [Advisory("rare-outages-undersampled", msg)]

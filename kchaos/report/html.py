@@ -380,11 +380,11 @@ def _cards(r: dict) -> str:
     qa = get(cp, "quorum_availability", default={})
     q = get(qa, "estimate")
     details = []
-    if get(qa, "exact") is not None:
-        details.append("<b>exact " + format_availability(qa["exact"])
-                       + f"</b> · {format_nines(qa['exact'])}")
+    if get(qa, "exact") is not None:  # the exact answer leads; the simulation is its check
+        details.append("exact (closed form); simulated " + format_availability(q))
+        q = qa["exact"]
     if get(qa, "ci95"):
-        details.append("95% interval " + format_availability_interval(qa["ci95"]))
+        details.append("simulated 95% interval " + format_availability_interval(qa["ci95"]))
     members, quorum, tol = get(cp, "members"), get(cp, "quorum"), get(cp, "tolerates")
     if members is not None:
         text = f"<b>{format_count(members)} member{'' if num(members) == 1 else 's'}</b>"

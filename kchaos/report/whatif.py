@@ -51,7 +51,13 @@ def print_scenario(scenario: dict, console: Console) -> None:
                       f"members down: {escape(down)})")
     gap = o["control_plane_gap_seconds"]
     elections = ", ".join(f"{ms:.0f} ms" for ms in o["elections_ms"]) or "none"
-    console.print(f"  control-plane write gap: {since(gap) if gap else 'none'}; elections: {elections}")
+    end = scenario["horizon_seconds"]
+    if not o.get("api_available_at_end", True):
+        gap_text = (f"[bold red]writes still refused when the scenario ends[/] (+{since(end)}); "
+                    "add --repair-after to see the return")
+    else:
+        gap_text = since(gap) if gap else "none"
+    console.print(f"  control-plane write gap: {gap_text}; elections: {elections}")
     console.print(f"  pods displaced: {o['pods_displaced']}")
     if o["pending_pods"]:
         console.print(f"  [bold red]Pending pods: {len(o['pending_pods'])}[/]")
@@ -63,8 +69,12 @@ def print_scenario(scenario: dict, console: Console) -> None:
         console.print(f"  hottest node: {escape(o['hottest_node'])} at {100 * o['hottest_utilization']:.0f}% "
                       f"(before: {100 * o['baseline_hottest_utilization']:.0f}%)")
     for w in o["workloads"]:
-        mark = "[green]available[/]" if w["available_at_end"] else "[bold red]UNAVAILABLE[/]"
-        extra = f", unavailable for {since(w['unavailable_seconds'])}" if w["unavailable_seconds"] else ""
+        if w["available_at_end"]:
+            mark = "[green]available[/]"
+            extra = f" (was below minAvailable for {since(w['unavailable_seconds'])})" if w["unavailable_seconds"] else ""
+        else:
+            mark = "[bold red]UNAVAILABLE[/]"
+            extra = " (still, when the scenario ends)"
         console.print(f"  {escape(w['kind'])} {escape(w['name'])}: {w['ready']}/{w['desired']} ready "
                       f"(minAvailable {w['min_available']}) {mark}{extra}")
     for d in o["drains"]:
@@ -75,6 +85,7 @@ def print_scenario(scenario: dict, console: Console) -> None:
                           f"{escape(', '.join(d['blocked_pods']) or 'pods that cannot be evicted')}")
     if o["recovered"]:
         console.print(f"  full recovery after {since(o['time_to_full_recovery_seconds'])}")
+    elif scenario["failed"] and scenario.get("repair_after_seconds") is None:
+        console.print("  [bold red]not fully recovered[/] while the failed domains stay down")
     else:
-        console.print("  [bold red]not fully recovered[/] while the failed domains stay down"
-                      if scenario.get("repair_after_seconds") is None else "  [bold red]not fully recovered[/]")
+        console.print("  [bold red]not fully recovered[/] when the scenario ends")
