@@ -179,7 +179,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
-    from .analysis.gate import compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
@@ -188,6 +188,9 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)
+        mismatch = baseline_mismatch(results, base)
+        if mismatch:
+            Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {escape(mismatch)}")
     if not checks:
         raise KchaosUsageError(f"{topology}: no slo targets to check (add an `slo:` section) and no --baseline")
     passed = all(ch["passed"] for ch in checks)

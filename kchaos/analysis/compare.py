@@ -38,7 +38,8 @@ def parse_sizes(text: str) -> list[int]:
             raise KchaosUsageError(f"--etcd-sizes {text}: expected sizes like 1-7 or 3,4,5, got {part!r}")
     bad = sorted(s for s in sizes if not 1 <= s <= 7)
     if bad:
-        raise KchaosUsageError(f"--etcd-sizes {text}: etcd members must be between 1 and 7, got {bad[0]}")
+        raise KchaosUsageError(f"--etcd-sizes {text}: etcd members must be between 1 and 7, got "
+                               + ", ".join(str(b) for b in bad))
     return sorted(sizes)
 
 

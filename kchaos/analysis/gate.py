@@ -38,6 +38,15 @@ def _regression(name: str, new: dict, old: dict) -> dict | None:
                       ("significant drop" if regressed else "no significant drop") + f" (z = {z:.2f})"}
 
 
+def baseline_mismatch(results: dict, baseline: dict) -> str | None:
+    """A warning when the baseline was computed for another topology."""
+    old = baseline.get("topology", {}) if isinstance(baseline.get("topology"), dict) else {}
+    new = results["topology"]
+    if old.get("name") != new["name"]:
+        return f"the baseline is for topology {old.get('name')!r}, not {new['name']!r}"
+    return None
+
+
 def compare_baseline(results: dict, baseline: dict) -> list[dict]:
     checks = []
     ch = _regression("controlPlane", results["control_plane"]["availability"],

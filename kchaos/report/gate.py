@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .formatting import format_availability
+from .formatting import format_availability, format_availability_interval_distinct
 
 
 def _value(check: dict, value) -> str:
@@ -27,7 +27,15 @@ def _interval(check: dict) -> str:
     ci = check.get("ci95")
     if not ci:
         return ""
-    return f"[{_value(check, ci[0])}, {_value(check, ci[1])}]"
+    if check["name"] in ("maxNodeUtilization", "maxPendingPods"):
+        return f"[{_value(check, ci[0])}, {_value(check, ci[1])}]"
+    return format_availability_interval_distinct(ci)
+
+
+def _goal(check: dict) -> str:
+    if check["name"].startswith("regression."):
+        return "no significant drop vs " + _value(check, check["target"])
+    return ("<= " if check["name"] in ("maxNodeUtilization", "maxPendingPods") else ">= ") + _value(check, check["target"])
 
 
 def verdict(check: dict) -> str:
@@ -50,11 +58,12 @@ def message(check: dict) -> str:
 def print_checks(results: dict, checks: list[dict], console: Console) -> None:
     table = Table(title=f"kchaos check: {escape(results['topology']['name'])} "
                         f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})")
-    for col in ("target", "goal", "estimate", "95% interval", "verdict"):
+    table.add_column("target", overflow="fold")
+    for col in ("goal", "estimate", "95% interval", "verdict"):
         table.add_column(col)
     for ch in checks:
         style = "green" if ch["passed"] else "bold red"
-        goal = ("<= " if ch["name"] in ("maxNodeUtilization", "maxPendingPods") else ">= ") + _value(ch, ch["target"])
+        goal = _goal(ch)
         table.add_row(escape(ch["name"]), goal, _value(ch, ch["estimate"]), _interval(ch),
                       f"[{style}]{escape(verdict(ch))}[/]")
     console.print(table)
@@ -85,7 +94,7 @@ def append_step_summary(path: Path, results: dict, checks: list[dict]) -> None:
              f"{results['run']['failures_injected']:,} failures, seed {results['run']['seed']}", "",
              "| target | goal | estimate | 95% interval | verdict |", "|---|---|---|---|---|"]
     for ch in checks:
-        goal = ("≤ " if ch["name"] in ("maxNodeUtilization", "maxPendingPods") else "≥ ") + _value(ch, ch["target"])
+        goal = _goal(ch).replace("<=", "≤").replace(">=", "≥")
         icon = "✅" if ch["passed"] else "❌"
         lines.append(f"| {ch['name']} | {goal} | {_value(ch, ch['estimate'])} | {_interval(ch)} | {icon} {verdict(ch)} |")
     with path.open("a", encoding="utf-8") as fh:

@@ -852,7 +852,8 @@ def _convergence(r: dict, figs: _Figures) -> str:
         legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
         xaxis=dict(title=dict(text="failures injected"), type="log" if log_x else "linear",
                    **({"dtick": "D2"} if log_x else {})),
-        yaxis=dict(title=dict(text="unavailability (log scale)"), type="log", tickvals=tickvals, ticktext=ticktext),
+        yaxis=dict(title=dict(text="unavailability (log scale)"), type="log", tickvals=tickvals, ticktext=ticktext,
+                   range=[k_lo, k_hi]),  # whole decades, so a narrow band still has labelled ticks
         hovermode="closest",
         margin=dict(l=60, r=20, t=40, b=50),
     )
