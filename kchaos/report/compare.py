@@ -610,7 +610,7 @@ def _notes(docs: list[dict], sizes: bool) -> str:
         parts.append("<p>API availability is a control-variate estimate: the exact etcd quorum availability, "
                      "minus the time the simulation shows the API down while quorum held (leader elections, "
                      "unreachable apiservers). It is unbiased and much tighter than counting simulated downtime "
-                     "alone, which is kept in comparison.json as <code>availability.monte_carlo</code>.</p>")
+                     "alone, which is kept in comparison.json as <code>control_plane.availability.monte_carlo</code> of each variant.</p>")
     if sizes:
         by_members = {int(num(get(r, "control_plane", "members"))): r for r in docs}  # type: ignore[arg-type]
         pairs = []
