@@ -33,10 +33,13 @@ def _progress(total: int, quiet: bool):
         from contextlib import nullcontext
 
         return nullcontext(), None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
 
-    progress = Progress(TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    # The spinner and the elapsed time move from the first second, before the first history is done.
+    progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                        console=Console(stderr=True), transient=True)
     task = progress.add_task("run", total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
@@ -58,13 +61,42 @@ def default_out(results: dict) -> Path:
     return Path("reports") / results["topology"]["name"]
 
 
-failures_option = click.option("--failures", "-n", type=click.IntRange(min=1), default=10_000, show_default=True,
-                               help="Failure events to inject, over as many simulated histories as that takes.")
-seed_option = click.option("--seed", type=int, default=1, show_default=True,
-                           help="Random seed: the same seed gives the same results.")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-                           help="Worker processes (results do not depend on it).")
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+#: Upper bounds of the numeric options: beyond them a run would not finish in a working day
+#: (or a worker pool would be all overhead), so a typo gets a clear message instead.
+MAX_FAILURES = 100_000_000
+MAX_JOBS = 256
+MAX_SEED = 2**32 - 1
+
+
+class PositiveDuration(click.ParamType):
+    """A duration with a unit (``30m``, ``1h30m``), longer than zero."""
+
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        from .topology.units import UnitError, parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(value)
+        except UnitError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"must be longer than zero, got {value!r}", param, ctx)
+        return seconds
+
+
+failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000,
+                               show_default=True, metavar="N",
+                               help="Failure events to inject, over as many simulated histories as that takes "
+                                    f"(1 to {MAX_FAILURES:,}).")
+seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True,
+                           help="Random seed (0 to 2^32-1): the same seed gives the same results.")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=1, show_default=True,
+                           help=f"Worker processes, 1 to {MAX_JOBS} (results do not depend on it).")
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="No progress bar and no summary (check: only the missed targets).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,7 +147,8 @@ def validate(topology: str) -> int:
 @failures_option
 @seed_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
-              help="Output folder [default: reports/<name>-compare/].")
+              help="Output folder [default: reports/<name>-etcd-sizes-compare/ with --etcd-sizes, "
+                   "reports/<a>-vs-<b>-compare/ for files].")
 @jobs_option
 @quiet_option
 def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, seed: int, out: str | None,
@@ -184,7 +217,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
-    results = simulate(topology, failures, seed, jobs, quiet=True if quiet else False)
+    results = simulate(topology, failures, seed, jobs, quiet)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)
@@ -204,7 +237,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         append_step_summary(Path(summary_file), results, checks)
-    print_checks(results, checks, _stdout())
+    print_checks(results, checks, _stdout(), quiet=quiet)
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK if passed else EXIT_TARGET_MISSED
@@ -213,29 +246,32 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 @click.option("--fail", "fail", multiple=True, metavar="KIND/NAME",
-              help="A failure domain to fail at t=0, e.g. rack/kc-1-r1 or region/korea-south (repeatable).")
-@click.option("--drain", "drain", multiple=True, metavar="node/NAME", help="A node to drain like kubectl drain (repeatable).")
-@click.option("--repair-after", default=None, metavar="DURATION",
+              help="A failure domain to fail at t=0 (repeatable): region/NAME, datacenter/NAME, rack/NAME, "
+                   "server/NAME, node/NAME, or regionLink/A~B for a cut between regions A and B. "
+                   "`kchaos validate` lists the names.")
+@click.option("--drain", "drain", multiple=True, metavar="node/NAME",
+              help="A node to drain like kubectl drain --ignore-daemonsets (repeatable).")
+@click.option("--repair-after", type=PositiveDuration(), default=None,
               help="Repair the failed domains after this long (e.g. 30m); by default they stay down.")
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the scenario as JSON.")
-def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_after: str | None, seed: int,
+def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_after: float | None, seed: int,
            as_json: bool) -> int:
-    """Play one deterministic failure scenario and show Kubernetes' reaction as events."""
+    """Play one deterministic failure scenario and show Kubernetes' reaction as events.
+
+    \b
+    Examples:
+      kchaos whatif topo.yaml --fail datacenter/dc-a
+      kchaos whatif topo.yaml --fail regionLink/eu-west~eu-central --repair-after 30m
+      kchaos whatif topo.yaml --drain node/w3
+    """
     from .analysis.whatif import run_scenario
     from .report.files import to_json
     from .report.whatif import print_scenario
     from .topology import load_topology
-    from .topology.units import parse_duration
 
-    repair = None
-    if repair_after is not None:
-        try:
-            repair = parse_duration(repair_after)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--repair-after") from None
     cluster = load_topology(topology)
-    scenario = run_scenario(cluster, list(fail), list(drain), repair, seed)
+    scenario = run_scenario(cluster, list(fail), list(drain), repair_after, seed)
     if as_json:
         click.echo(to_json(scenario), nl=False)
     else:

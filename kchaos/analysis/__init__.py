@@ -9,8 +9,8 @@ from .summary import summarize
 
 def analyze(output: SimulationOutput) -> dict:
     """The full results document (results.json) of one simulation."""
-    results = summarize(output)
-    results["slo"] = slo.evaluate(output.cluster, results)
+    results, intervals = summarize(output)
+    results["slo"] = slo.evaluate(output.cluster, results, intervals)
     return results
 
 

@@ -11,30 +11,32 @@ from ..model.cluster import Cluster
 from .statistics import Interval, confirm_failures
 
 
-def _availability_check(name: str, target: float, block: dict, failures: int) -> dict:
+def _availability_check(name: str, target: float, block: dict, failures: int, interval: Interval) -> dict:
     est = block["estimate"]
     lo, hi = block["ci95"]
     passed = est >= target
     confirmed = lo >= target if passed else hi < target
     to_confirm = None
     if not confirmed:
-        iv = Interval(1 - est, 1 - hi, 1 - lo)
-        to_confirm = confirm_failures(iv, 1 - target, failures)
+        to_confirm = confirm_failures(interval, 1 - target, failures)
     return {"name": name, "target": target, "estimate": est, "ci95": [lo, hi], "passed": passed,
             "confirmed": confirmed, "failures_to_confirm": to_confirm}
 
 
-def evaluate(cluster: Cluster, results: dict) -> dict:
-    """The ``slo`` block of results.json."""
+def evaluate(cluster: Cluster, results: dict, intervals: dict[str, Interval]) -> dict:
+    """The ``slo`` block of results.json; ``intervals`` are the unavailability intervals behind
+    the availability figures, by target name (they say how a longer run would narrow them)."""
     slo = cluster.slo
     failures = results["run"]["failures_injected"]
     checks = []
     if slo.control_plane is not None:
         checks.append(_availability_check("controlPlane", slo.control_plane,
-                                          results["control_plane"]["availability"], failures))
+                                          results["control_plane"]["availability"], failures,
+                                          intervals["controlPlane"]))
     by_name = {w["name"]: w for w in results["workloads"]}
     for name, target in slo.workloads.items():
-        checks.append(_availability_check(f"workloads.{name}", target, by_name[name]["availability"], failures))
+        checks.append(_availability_check(f"workloads.{name}", target, by_name[name]["availability"], failures,
+                                          intervals[f"workloads.{name}"]))
     load = results["load"]
     if slo.max_node_utilization is not None:
         p95 = load["max_node_utilization"]["p95"]

@@ -21,13 +21,50 @@ SECONDS_PER_YEAR = 365 * 86400.0
 
 
 @dataclass(frozen=True)
+class PoissonBasis:
+    """What an unavailability interval was computed from, so that it can be projected to a
+    longer run: down seconds ``y``, its variance ``v``, the longest plausible episode and the
+    simulated seconds. In a run ``s`` times longer, ``y``, ``v`` and the time grow by ``s``;
+    the one-more-episode allowance does not."""
+
+    down: float
+    variance: float
+    longest_episode: float
+    seconds: float
+
+    def interval(self, scale: float = 1.0, offset: float = 0.0) -> "Interval":
+        y, v, t = self.down * scale, self.variance * scale, self.seconds * scale
+        w = self.longest_episode
+        low = v / (2 * y) * _chi2(0.025, 2 * y * y / v) if y > 0 else 0.0
+        v_up, y_up = v + w * w, y + w
+        high = v_up / (2 * y_up) * _chi2(0.975, 2 * y_up * y_up / v_up) if y_up > 0 else 0.0
+        return Interval(min(1.0, offset + y / t), min(1.0, offset + max(0.0, low / t)),
+                        min(1.0, offset + high / t), self, offset)
+
+
+@dataclass(frozen=True)
 class Interval:
+    """An unavailability estimate with its 95% interval. ``basis`` (when simulated) and
+    ``offset`` (an exactly known part added by a control variate) allow projecting it."""
+
     estimate: float
     low: float
     high: float
+    basis: PoissonBasis | None = None
+    offset: float = 0.0
 
     def as_availability(self) -> "Interval":
         return Interval(1.0 - self.estimate, 1.0 - self.high, 1.0 - self.low)
+
+    def shifted(self, exact: float) -> "Interval":
+        """This simulated remainder plus an exactly known unavailability."""
+        if self.basis is not None:
+            return self.basis.interval(1.0, self.offset + exact)
+        return Interval(min(1.0, exact + self.estimate), min(1.0, exact + self.low), min(1.0, exact + self.high))
+
+    def projected(self, scale: float) -> "Interval":
+        """The interval a run ``scale`` times longer would give if the estimate held."""
+        return self.basis.interval(scale, self.offset) if self.basis is not None else self
 
 
 def _chi2(p: float, dof: float) -> float:
@@ -56,30 +93,47 @@ def unavailability_interval(durations: list[float] | np.ndarray, down_per_histor
         resid = np.asarray(down_per_history) - estimate * np.asarray(time_per_history)
         v = max(v, k / (k - 1) * float(np.sum(resid * resid)))
     w_max = max(float(d.max()) if d.size else 0.0, float(typical_episode))
-    if y > 0:
-        low = v / (2 * y) * _chi2(0.025, 2 * y * y / v)
-    else:
-        low = 0.0
-    v_up = v + w_max * w_max
-    y_up = y + w_max
-    high = v_up / (2 * y_up) * _chi2(0.975, 2 * y_up * y_up / v_up)
-    return Interval(estimate, max(0.0, low / total_time), min(1.0, high / total_time))
+    return PoissonBasis(y, v, w_max, total_time).interval()
+
+
+#: Beyond this many times the current run, confirming a target is not practical advice.
+MAX_CONFIRM_SCALE = 1e4
+#: The advice allows for the estimate of a longer run to move a little (a new run draws anew).
+CONFIRM_MARGIN = 1.1
 
 
 def confirm_failures(interval: Interval, target_unavailability: float, failures: int) -> int | None:
-    """Failures needed for the interval to exclude the target, assuming the estimate holds
-    and the width shrinks as 1/sqrt(failures). None when the estimate (nearly) equals the target."""
-    est = interval.estimate
-    gap = abs(est - target_unavailability)
-    if gap <= 0:
+    """Failures after which the interval would exclude the target if the estimate held: the
+    interval is recomputed for longer runs from what it was computed from (its two sides
+    shrink at different rates: the upper one also carries one more plausible outage), and the
+    smallest such run, with a 10% margin, is rounded up to two significant digits. None when no practical run
+    would settle it (the estimate sits on the target) or the interval cannot be projected."""
+    if interval.basis is None or interval.estimate == target_unavailability:
         return None
-    half = (interval.high - interval.low) / 2.0
-    if half <= 0:
+    passing = interval.estimate < target_unavailability
+
+    def settles(scale: float) -> bool:
+        iv = interval.projected(scale)
+        return iv.high < target_unavailability if passing else iv.low > target_unavailability
+
+    if settles(1.0):
         return failures
-    factor = (half / gap) ** 2
-    if factor > 1e4:  # the estimate sits on the target: no practical run would settle it
-        return None
-    return int(np.ceil(failures * max(1.0, factor) * 1.1))
+    lo, hi = 1.0, 2.0
+    while not settles(hi):
+        lo, hi = hi, hi * 2.0
+        if hi > MAX_CONFIRM_SCALE:
+            return None
+    while hi / lo > 1.001:
+        mid = (lo * hi) ** 0.5
+        lo, hi = (lo, mid) if settles(mid) else (mid, hi)
+    return _round_up(failures * hi * CONFIRM_MARGIN)
+
+
+def _round_up(n: float) -> int:
+    """Up to two significant digits: 12,340 -> 13,000."""
+    digits = max(0, len(str(int(np.ceil(n)))) - 2)
+    step = 10 ** digits
+    return int(-(-np.ceil(n) // step) * step)
 
 
 def quantiles(values, qs=(0.5, 0.95, 0.99)) -> dict[float, float]:

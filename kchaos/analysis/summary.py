@@ -126,7 +126,9 @@ def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_ga
                             for r, kinds in zip(rest, rest_kinds)))
 
 
-def summarize(out: SimulationOutput) -> dict:
+def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
+    """The results document, and the unavailability intervals behind its availability figures
+    (by SLO name: ``controlPlane``, ``workloads.NAME``), which the SLO verdicts project."""
     c, model = out.cluster, out.model
     df = history_frame(out)
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
@@ -160,6 +162,7 @@ def summarize(out: SimulationOutput) -> dict:
     api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual_durations, typical.api_residual)
 
     workloads = []
+    intervals = {"controlPlane": api_iv}
     for w, wl in enumerate(c.workloads):
         iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
         covering = [d for d, ws in model.cover_of_domain.items() if w in ws]
@@ -170,10 +173,9 @@ def summarize(out: SimulationOutput) -> dict:
             for d in covering:
                 up *= 1.0 - c.failures[c.domains[d].kind].unavailability
             rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w])
-            known = 1.0 - up
-            iv = Interval(min(1.0, known + rest_iv.estimate), min(1.0, known + rest_iv.low),
-                          min(1.0, known + rest_iv.high))
+            iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
+        intervals[f"workloads.{wl.name}"] = iv
         rec = np.array([r for h in out.histories for r in h.recoveries[w]])
         rq = quantiles(rec, (0.5, 0.99))
         workloads.append({
@@ -256,7 +258,7 @@ def summarize(out: SimulationOutput) -> dict:
                                    quorum_exact, typical.api_residual),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
-    return results
+    return results, intervals
 
 
 def _mean_election_gap(model: ClusterModel, observed_ms: np.ndarray) -> float | None:
@@ -286,8 +288,7 @@ def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFra
     if quorum_exact is None or not len(df):
         return api_mc
     rest = unavailability_interval(residual_durations, df["api_only_down"].to_numpy(), seconds, residual_typical)
-    q = 1.0 - quorum_exact
-    return Interval(min(1.0, q + rest.estimate), min(1.0, q + rest.low), min(1.0, q + rest.high))
+    return rest.shifted(1.0 - quorum_exact)
 
 
 def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analytic, quorum_exact=None,

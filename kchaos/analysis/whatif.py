@@ -22,6 +22,12 @@ def resolve(cluster: Cluster, target: str, kinds: tuple[str, ...] | None = None,
     by_id = {d.id: d for d in candidates}
     if target in by_id:
         return by_id[target].index
+    kind, _, name = target.partition("/")
+    if kind == "regionLink" and "~" in name:  # a link has no direction: a~b is b~a
+        a, _, b = name.partition("~")
+        swapped = f"regionLink/{b}~{a}"
+        if swapped in by_id:
+            return by_id[swapped].index
     named = [d for d in candidates if d.name == target.split("/", 1)[-1]]
     if "/" not in target and len(named) == 1:
         return named[0].index

@@ -1,19 +1,22 @@
 """Monte Carlo driver: N failures spread over independent histories.
 
-``--failures N`` injects N failure events in total. The driver first draws the
-failure histories (cheap, vectorised) until N failures exist, cutting the last
-history right after the N-th, then plays each history through the engine,
-possibly in parallel. Every history has its own child of one
+``--failures N`` injects N failure events in total. The driver draws failure
+histories (cheap, vectorised) one at a time, as the engine needs them, until N
+failures exist, cutting the last history right after the N-th, and plays each
+through the engine, possibly in parallel with a bounded window of histories in
+flight, so that memory for planned histories stays small and progress starts at once. Every history has its own child of one
 ``SeedSequence(seed)``, so results do not depend on ``--jobs`` or timing.
 An interrupt keeps the histories already finished and marks the run partial.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +30,9 @@ from .response import BlastRadius, workload_cover
 #: for an honest between-history variance, long enough that each holds many failures.
 TARGET_HISTORIES = 40
 MIN_FAILURES_PER_HISTORY = 25
+#: Above 40 x this, histories get more numerous instead of longer, so that each takes seconds
+#: (progress moves, an interrupt loses little) whatever ``--failures`` is.
+MAX_FAILURES_PER_HISTORY = 25_000
 
 
 @dataclass
@@ -46,28 +52,28 @@ def history_plan(failures: int, failure_rate: float) -> tuple[int, float]:
     """(number of histories aimed at, length of each in seconds) for ``failures`` events."""
     if failure_rate <= 0:
         raise KchaosUsageError("every failure kind is switched off (`none`): there is nothing to simulate")
-    n_hist = max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY))
+    n_hist = max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY),
+                 math.ceil(failures / MAX_FAILURES_PER_HISTORY))
     return n_hist, failures / n_hist / failure_rate
 
 
-def plan_histories(sampler: StationarySampler, failures: int, seed: int,
-                   fixed: tuple[int, float] | None = None) -> list[tuple[History, np.random.SeedSequence]]:
-    """Draw failure histories until ``failures`` events exist (the last one cut right after
-    the last failure), each with the seed of its engine stream. With ``fixed`` =
-    (histories, horizon) every variant of a comparison simulates the same time instead."""
+def iter_histories(sampler: StationarySampler, failures: int, seed: int,
+                   fixed: tuple[int, float] | None = None) -> Iterator[tuple[History, np.random.SeedSequence]]:
+    """Draw failure histories, one at a time, until ``failures`` events exist (the last one
+    cut right after the last failure), each with the seed of its engine stream. With
+    ``fixed`` = (histories, horizon) every variant of a comparison simulates the same time."""
     n_hist, horizon = fixed if fixed is not None else history_plan(failures, sampler.failure_rate)
     engine_root = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x6B63])
-    planned, total = [], 0
-    while (total < failures) if fixed is None else (len(planned) < n_hist):
-        index = len(planned)
+    index, total = 0, 0
+    while (total < failures) if fixed is None else (index < n_hist):
         hist = sampler.history(index, horizon, seed)
         if fixed is None and total + hist.failures >= failures:
             hist = hist.truncated(failures - total)
         total += hist.failures
-        planned.append((hist, engine_root.spawn(1)[0]))
-        if len(planned) > 100 * n_hist + 1000:  # a pathological spec; never loop forever
-            break
-    return planned
+        yield hist, engine_root.spawn(1)[0]
+        index += 1
+        if index > 100 * n_hist + 1000:  # a pathological spec; never loop forever
+            return
 
 
 _worker_model: ClusterModel | None = None
@@ -98,26 +104,34 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
         model.blast = BlastRadius(model)
         model.cover_of_domain = workload_cover(model.blast)
     sampler = StationarySampler(cluster)
-    planned = plan_histories(sampler, failures, seed, fixed)
+    n_hist = (fixed or history_plan(failures, sampler.failure_rate))[0]
+    planned = iter_histories(sampler, failures, seed, fixed)
     results: list[HistoryResult] = []
     partial = False
     done = 0
+
+    def finished(res: HistoryResult) -> None:
+        nonlocal done
+        results.append(res)
+        done += res.failures
+        if progress:
+            progress(done)
+
     try:
-        if jobs > 1 and len(planned) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+        workers = min(jobs, n_hist)
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                      initargs=(cluster, model.cover_of_domain)) as pool:
-                for res in pool.map(_run_in_worker, planned, chunksize=1):
-                    results.append(res)
-                    done += res.failures
-                    if progress:
-                        progress(done)
+                in_flight: deque = deque()
+                for item in planned:  # a window of 2 x workers keeps every core busy, in order
+                    in_flight.append(pool.submit(_run_in_worker, item))
+                    if len(in_flight) >= 2 * workers:
+                        finished(in_flight.popleft().result())
+                while in_flight:
+                    finished(in_flight.popleft().result())
         else:
             for item in planned:
-                res = simulate_history(model, *item)
-                results.append(res)
-                done += res.failures
-                if progress:
-                    progress(done)
+                finished(simulate_history(model, *item))
     except KeyboardInterrupt:
         partial = True
     return SimulationOutput(cluster, model, results, failures, seed, jobs,

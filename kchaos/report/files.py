@@ -24,10 +24,21 @@ def to_json(document) -> str:
     return json.dumps(_clean(document), indent=2, allow_nan=False) + "\n"
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; put it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, with the mode a plain
+    ``open()`` would give (0666 less the umask): ``mkstemp`` alone creates files 0600, which
+    CI artifact stores, web servers and colleagues on a shared host cannot read."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -41,9 +42,17 @@ def _goal(check: dict) -> str:
 def verdict(check: dict) -> str:
     word = "PASS" if check["passed"] else "FAIL"
     if not check.get("confirmed", True):
-        n = check.get("failures_to_confirm")
-        word += " (not yet confirmed" + (f": ~{n:,} failures would confirm it" if n else "") + ")"
+        word += " (not yet confirmed" + (f": {confirm_advice(check)}" if check.get("failures_to_confirm") else "") + ")"
     return word
+
+
+def short_verdict(check: dict) -> str:
+    """PASS / FAIL, with a star when not yet confirmed (the footnote says why)."""
+    return ("PASS" if check["passed"] else "FAIL") + ("" if check.get("confirmed", True) else "*")
+
+
+def confirm_advice(check: dict) -> str:
+    return f"~{check['failures_to_confirm']:,} failures would confirm it"
 
 
 def message(check: dict) -> str:
@@ -55,22 +64,34 @@ def message(check: dict) -> str:
     return text
 
 
-def print_checks(results: dict, checks: list[dict], console: Console) -> None:
-    table = Table(title=f"kchaos check: {escape(results['topology']['name'])} "
-                        f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})")
-    table.add_column("target", overflow="fold")
-    for col in ("goal", "estimate", "95% interval", "verdict"):
-        table.add_column(col)
-    for ch in checks:
-        style = "green" if ch["passed"] else "bold red"
-        goal = _goal(ch)
-        table.add_row(escape(ch["name"]), goal, _value(ch, ch["estimate"]), _interval(ch),
-                      f"[{style}]{escape(verdict(ch))}[/]")
-    console.print(table)
+def print_checks(results: dict, checks: list[dict], console: Console, quiet: bool = False) -> None:
+    """The verdict table, a footnote per target not yet confirmed, then one line per missed
+    target. ``quiet``: only the missed targets (the exit code says the rest). Names and
+    intervals never wrap: the table fits 80 columns with the details below it."""
     failed = [ch for ch in checks if not ch["passed"]]
+    if not quiet:
+        table = Table(title=f"kchaos check: {escape(results['topology']['name'])} "
+                            f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})",
+                      box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("target", no_wrap=True)
+        table.add_column("goal", no_wrap=True)
+        table.add_column("estimate", no_wrap=True)
+        table.add_column("95% interval", no_wrap=True)
+        table.add_column("verdict", no_wrap=True)
+        for ch in checks:
+            style = "green" if ch["passed"] else "bold red"
+            table.add_row(escape(ch["name"]), _goal(ch), _value(ch, ch["estimate"]), _interval(ch),
+                          f"[{style}]{short_verdict(ch)}[/]")
+        console.print(table)
+        for ch in checks:
+            if not ch.get("confirmed", True):
+                advice = f"; {confirm_advice(ch)}" if ch.get("failures_to_confirm") else \
+                    "; the estimate sits on the target, no practical run would settle it"
+                console.print(f"* {escape(ch['name'])}: not yet confirmed, the target lies inside the 95% "
+                              f"interval{advice}", soft_wrap=False)
     for ch in failed:
         console.print(f"[bold red]missed[/] {escape(message(ch))}")
-    if not failed:
+    if not failed and not quiet:
         console.print("[green]all targets met[/]")
 
 
