@@ -16,6 +16,7 @@ from rich.markup import escape
 from . import __version__
 from .errors import KchaosUsageError, Problem, TopologyError
 
+#: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -131,13 +132,19 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int, qui
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 def validate(topology: str) -> int:
-    """Parse and check a topology; print its layout and advisories."""
-    from .topology import load_topology
+    """Parse and check a topology; print its layout and findings.
+
+    Exit 0 when it can run, 1 when a finding is an error (Pods that can never all be
+    scheduled, workloads with nowhere to run), 2 when the file itself is invalid."""
+    from .analysis.advisories import layout_findings
+    from .model.engine import ClusterModel
     from .report.layout import print_layout
+    from .topology import load_topology
 
     cluster = load_topology(topology)
-    print_layout(cluster, _stdout())
-    return EXIT_OK
+    findings = layout_findings(ClusterModel(cluster))
+    print_layout(cluster, findings, _stdout())
+    return EXIT_TARGET_MISSED if any(a.severity == "error" for a in findings) else EXIT_OK
 
 
 @cli.command()

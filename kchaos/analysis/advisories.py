@@ -43,21 +43,72 @@ def _with_honor(cluster: Cluster) -> Cluster:
     return replace(cluster, workloads=workloads)
 
 
-def dynamic_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
+def layout_findings(model: ClusterModel) -> list[Advisory]:
+    """The topology's static advisories completed by placing every pod with every node up:
+    a workload with Pods that can never all be scheduled is an error (`validate` exits 1),
+    said once per workload with kube-scheduler's reason; a cluster-wide shortfall names the
+    workloads it leaves Pending. Errors come first."""
     c = model.cluster
-    out: list[Advisory] = []
-    # Workloads that do not fit even with every node up.
+    said = {a.subject for a in c.advisories if a.severity == "error" and a.subject}
+    pending = []
     for w, wl in enumerate(c.workloads):
-        pending = sum(1 for p in model.workload_pods[w] if model.baseline.pod_node[p] < 0)
-        if pending:
-            out.append(Advisory("unschedulable-workload",
-                                f"{wl.name}: {pending} of {model.workload_desired[w]} pods cannot be scheduled "
-                                f"even with every node up (capacity, spread or volume scope)"))
+        pods = [p for p in model.workload_pods[w] if model.baseline.pod_node[p] < 0]
+        if pods and wl.name not in said:
+            pending.append((wl.name, len(pods), model.workload_desired[w], pods[0]))
+    out: list[Advisory] = []
+    for a in c.advisories:
+        if a.code == "insufficient-capacity" and pending:
+            a = replace(a, message=a.message + "; Pending: " + ", ".join(
+                f"{name} {n} of {desired}" for name, n, desired, _ in pending))
+            pending = []
+        out.append(a)
+    for name, n, desired, pod in pending if model.workers else []:
+        out.append(Advisory(
+            "unschedulable-workload",
+            f"workload '{name}': {n} of {desired} pods cannot be scheduled even with every node up: "
+            f"{model.scheduler.explain(model.baseline, pod, model.baseline_scope[pod])}", "error", name))
+    return sorted(out, key=lambda a: a.severity != "error")
+
+
+def dynamic_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
+    """What single-domain losses reveal: headroom, the spread trap, load concentration."""
     if not model.workers:
-        return out
-    out += _headroom(model, blast)
-    out += _load_concentration(model, blast)
-    return out
+        return []
+    return _headroom(model, blast) + _load_concentration(model, blast)
+
+
+_LEVEL_ORDER = ("server", "rack", "datacenter", "region")
+_ZONE_LABEL = {"datacenter": "topology.kubernetes.io/zone", "region": "topology.kubernetes.io/region",
+               "server": "kubernetes.io/hostname", "rack": "your rack label"}
+
+
+def _dead_domains(model: ClusterModel, failed: int, level: str) -> list[str]:
+    """Names of the ``level`` domains (with nodes) that lie wholly inside the failed domain."""
+    under = set(model.nodes_under.get(failed, ()))
+    return [d.name for d in model.cluster.domains_of_kind(level)
+            if model.nodes_under.get(d.index) and set(model.nodes_under[d.index]) <= under]
+
+
+def _where_pods_sit(model: ClusterModel, failed: int, kind: str, w: int) -> str:
+    """Why losing ``failed`` takes workload ``w`` below minAvailable: how many of its pods ran
+    there, and the spread that would have kept them apart."""
+    wl = model.cluster.workloads[w]
+    under = set(model.nodes_under.get(failed, ()))
+    pods = [p for p in model.workload_pods[w] if model.baseline.pod_node[p] >= 0]
+    there = sum(1 for p in pods if model.baseline.pod_node[p] in under)
+    text = f"{wl.name}: {there} of its {len(pods)} pods ran there, minAvailable {model.workload_required[w]}"
+    spread = wl.spread.over if wl.spread is not None else None
+    if spread is not None and _LEVEL_ORDER.index(spread) >= _LEVEL_ORDER.index(kind):
+        return text
+    have = f"it spreads over {spread} only" if spread else "it has no spreadOver"
+    hosts = [d for d in model.cluster.domains_of_kind(kind)
+             if any(model.worker_mask[n] for n in model.nodes_under.get(d.index, ()))]
+    left = len(pods) - -(-len(pods) // max(1, len(hosts)))  # even spread: the fullest one is lost
+    if len(hosts) > 1 and left >= model.workload_required[w]:
+        return text + (f" ({have}: add spreadOver: {kind}, or required pod anti-affinity on "
+                       f"{_ZONE_LABEL[kind]})")
+    return text + (f" ({have}; even spread over the {len(hosts)} {PLURAL[kind]} with workers would keep only "
+                   f"{left}: add replicas or lower minAvailable)")
 
 
 def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
@@ -65,12 +116,13 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
     c = model.cluster
     out: list[Advisory] = []
     honor_blast = None
+    index = {w.name: i for i, w in enumerate(c.workloads)}
     for kind in ("region", "datacenter"):
         doms = [d for d in c.domains_of_kind(kind) if blast.respond([d.index]).nodes_lost]
         if len(c.domains_of_kind(kind)) < 2 or not doms:
             continue
         headroom: dict[str, list[str]] = {}
-        trapped: dict[str, list[str]] = {}
+        trapped: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
         for d in doms:
             r = blast.respond([d.index])
             stuck = [name for name in r.pending_by_workload
@@ -82,27 +134,36 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
                 if honor_blast is None:
                     honor_blast = BlastRadius(ClusterModel(_with_honor(c)))
                 fixed = honor_blast.respond([d.index])
-                freed = [n for n in stuck if fixed.pending_by_workload.get(n, 0) < r.pending_by_workload[n]]
-                if freed:
-                    trapped.setdefault(", ".join(sorted(freed)), []).append(d.name)
+                for name in stuck:
+                    if fixed.pending_by_workload.get(name, 0) < r.pending_by_workload[name]:
+                        level = c.workloads[index[name]].spread.over
+                        trapped.setdefault((name, level), []).append(
+                            (d.name, _dead_domains(model, d.index, level)))
             # Headroom: what stays Pending or unavailable even once the spread trap is fixed.
             detail = []
             if fixed.pods_pending:
                 detail.append(f"{fixed.pods_pending} pods stay Pending")
             if fixed.workloads_unavailable:
-                detail.append("below minAvailable: " + ", ".join(fixed.workloads_unavailable))
+                detail.append("below minAvailable: " + "; ".join(
+                    _where_pods_sit(model, d.index, kind, index[name]) for name in fixed.workloads_unavailable))
             if detail:
                 headroom.setdefault("; ".join(detail), []).append(d.name)
         total = len(doms)
         for detail, names in headroom.items():
             out.append(Advisory(f"{kind}-headroom", f"losing {_names(kind, names, total)}: {detail}"))
-        for workloads, names in trapped.items():
+        for (workload, level), hits in trapped.items():
+            names = [name for name, _ in hits]
+            if all(dead == [name] for name, dead in hits):
+                dead_text = f"the dead {kind}"
+            else:
+                dead = sorted({x for _, ds in hits for x in ds})
+                dead_text = f"the dead {level if len(dead) == 1 else PLURAL[level]} {', '.join(dead)}"
             out.append(Advisory(
                 "spread-blocks-rescheduling",
-                f"losing {_names(kind, names, total)}: replacements of {workloads} stay Pending because "
-                f"PodTopologySpread (DoNotSchedule, nodeTaintsPolicy: Ignore) still counts the dead {kind} "
-                f"as an empty domain (kubernetes #123019); set nodeTaintsPolicy: Honor or "
-                f"whenUnsatisfiable: ScheduleAnyway"))
+                f"losing {_names(kind, names, total)}: replacements of {workload} stay Pending because "
+                f"PodTopologySpread (over {level}, DoNotSchedule, nodeTaintsPolicy: Ignore) still counts "
+                f"{dead_text} as an empty domain (kubernetes #123019); set nodeTaintsPolicy: Honor or "
+                f"whenUnsatisfiable: ScheduleAnyway", subject=workload))
     return out
 
 

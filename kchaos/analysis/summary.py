@@ -16,7 +16,7 @@ from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
 from ..model.montecarlo import SimulationOutput
 from . import exact
-from .advisories import dynamic_advisories, undersampling_advisory
+from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
 from .blast import domain_table
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram, quantiles,
@@ -196,7 +196,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
-    advisories = [*c.advisories, *dynamic_advisories(model, blast),
+    advisories = [*layout_findings(model), *dynamic_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
@@ -218,7 +218,12 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             "etcd_topology": c.etcd_topology,
             "availability": avail,
             "quorum_availability": quorum,
-            "downtime_minutes_per_year": _downtime(api_iv),
+            "downtime_minutes_per_year": {
+                **_downtime(api_iv),
+                # The control variate's two parts: quorum loss known exactly (whether or not this
+                # run drew such an outage) and the simulated rest (elections, apiservers cut off).
+                "exact_quorum_loss": _rnd(api_iv.offset * MINUTES_PER_YEAR, 3) if api_iv is not api_mc else None,
+                "simulated_rest": _rnd((api_iv.estimate - api_iv.offset) * MINUTES_PER_YEAR, 3)},
             "outages": {"count": int(sum(len(h.api.durations) for h in out.histories)),
                         "quorum_losses": int(sum(len(h.quorum.durations) for h in out.histories))},
             "leader_elections": {

@@ -188,7 +188,8 @@ class Slo:
 class Advisory:
     code: str
     message: str
-    severity: str = "warning"  # info | warning
+    severity: str = "warning"  # info | warning | error (the layout cannot run as written)
+    subject: str = ""  # the workload it is about, when one: a later check skips what is already said
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ class BlastRadius:
         for p in run.pending:
             name = c.workloads[m.pod_workload[p]].name
             pending_by[name] = pending_by.get(name, 0) + 1
-        members_lost = len(m.member_nodes) - (len(run.live) if run.live is not None else 0)
+        # Members down, plus members up but cut off from the partition that keeps quorum; when
+        # no partition keeps it, only the members that are down (the rest are merely split).
+        up = bin(run.alive).count("1")
+        members_lost = len(m.member_nodes) - (len(run.live) if run.live is not None else up)
         resp = Response(
             domains=tuple(c.domains[d].id for d in sorted(key)),
             quorum_lost=run.live is None, api_down=not run.api_ok,

@@ -182,6 +182,20 @@ def format_minutes(m: Any) -> str:
     return text
 
 
+def downtime_composition(control_plane: Any) -> str | None:
+    """Where the API's minutes per year come from, when part is computed exactly: the exact
+    quorum-loss term may stand for outages the run never drew, and the reader must know.
+    ``7.3 min quorum loss (exact; none in this run) + 0.01 min simulated``."""
+    down = get(control_plane, "downtime_minutes_per_year", default={})
+    exact, rest = num(get(down, "exact_quorum_loss")), num(get(down, "simulated_rest"))
+    if exact is None or rest is None or exact <= 0:
+        return None
+    drawn = num(get(control_plane, "outages", "quorum_losses"))
+    seen = "" if drawn is None else ("; none in this run" if drawn == 0 else
+                                     f"; {format_count(drawn)} in this run")
+    return f"{format_minutes(exact)} quorum loss (exact{seen}) + {format_minutes(rest)} simulated"
+
+
 def format_ms(ms: Any) -> str:
     """Milliseconds, switching to seconds from 10 s: ``9.1 ms``, ``1,310 ms``, ``12.4 s``."""
     v = num(ms)

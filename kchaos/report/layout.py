@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
-from ..model.cluster import Cluster
+from ..model.cluster import Advisory, Cluster
 
 MAX_SERVERS_SHOWN = 12
 
@@ -21,7 +21,10 @@ def _node_label(cluster: Cluster, node_index: int) -> str:
     return f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
 
 
-def print_layout(cluster: Cluster, console: Console) -> None:
+SEVERITY_COLOURS = {"error": "bold red", "warning": "yellow", "info": "blue"}
+
+
+def print_layout(cluster: Cluster, findings: list[Advisory], console: Console) -> None:
     c = cluster
     nodes_on: dict[int, list[int]] = {}
     for n in c.nodes:
@@ -71,11 +74,16 @@ def print_layout(cluster: Cluster, console: Console) -> None:
     if links:
         console.print("region links: " + ", ".join(
             f"{escape(d.name)} {c.network.region_rtt[tuple(sorted(d.regions))] * 1000:g} ms" for d in links))
-    if c.advisories:
-        console.print("[bold]advisories:[/]")
-        for a in c.advisories:
-            color = "yellow" if a.severity == "warning" else "blue"
-            console.print(f"  [{color}]{a.severity}[/] {escape(a.code)}: {escape(a.message)}")
+    if findings:
+        console.print("[bold]findings:[/]")
+        for a in findings:
+            console.print(f"  [{SEVERITY_COLOURS.get(a.severity, 'blue')}]{a.severity}[/] {escape(a.code)}: "
+                          f"{escape(a.message)}")
     else:
         console.print("[green]no advisories[/]")
-    console.print("[green]valid[/]")
+    errors = sum(a.severity == "error" for a in findings)
+    if errors:
+        console.print(f"[bold red]cannot run as written: {errors} error{'s' if errors > 1 else ''}[/] "
+                      "(the file is well-formed; `kchaos run` would report these workloads down)")
+    else:
+        console.print("[green]valid[/]")

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kchaos.report.formatting import (
+    downtime_composition,
     format_availability,
     format_availability_interval,
     format_availability_interval_distinct,
@@ -81,8 +82,11 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     down = get(cp, "downtime_minutes_per_year", default={})
     ci = get(down, "ci95")
-    _row(table, "API downtime / year", Text(format_minutes(get(down, "estimate")) + "/year"),
-         (format_interval_distinct(ci) + " min") if ci else "")
+    down_text = Text(format_minutes(get(down, "estimate")) + "/year")
+    parts = downtime_composition(cp)
+    if parts:
+        down_text.append(f"\n{parts}", style="dim")
+    _row(table, "API downtime / year", down_text, (format_interval_distinct(ci) + " min") if ci else "")
 
     if get(cp, "members") is not None:
         _row(table, "etcd members", Text(f"{format_count(cp['members'])} (quorum {format_count(get(cp, 'quorum'))}, "
@@ -90,7 +94,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     le = get(cp, "leader_elections", default={})
     if get(le, "count") is not None:
-        text = f"{format_count(le['count'])}"
+        per_year = num(get(le, "per_year"))
+        text = (f"{format_number(per_year)} per year ({format_count(le['count'])} in the run)"
+                if per_year is not None else f"{format_count(le['count'])} in the run")
         if num(le["count"]):
             text += f", gap mean {format_ms(get(le, 'mean_ms'))}, p99 {format_ms(get(le, 'p99_ms'))}"
         _row(table, "leader elections", Text(text))
@@ -123,9 +129,12 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         _row(table, label, Text(format_fraction_of_time(load["time_above_limit"])))
     if get(load, "pending_pods", "pod_hours") is not None:
         pp = load["pending_pods"]
-        text = f"{format_number(pp['pod_hours'])} pod-hours in the run"
+        per_year = num(get(pp, "pod_hours_per_year"))
+        in_run = f"{format_number(pp['pod_hours'])} in the run"
         if get(pp, "max") is not None:
-            text += f" (max {format_count(pp['max'])} at once)"
+            in_run += f", max {format_count(pp['max'])} at once"
+        text = (f"{format_number(per_year)} pod-hours per year ({in_run})" if per_year is not None
+                else f"{format_number(pp['pod_hours'])} pod-hours in the run ({in_run.split(', ', 1)[-1]})")
         _row(table, "pending pods", Text(text))
 
     slo = get(r, "slo")

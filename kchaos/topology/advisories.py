@@ -152,19 +152,26 @@ def _workloads(cluster: Cluster) -> list[Advisory]:
             "no-workers",
             f"{_plural(len(cluster.workloads), 'workload')} but no worker pool: nothing can be scheduled "
             "(control-plane nodes carry the NoSchedule taint); add a workers section",
+            "error",
         )]
     out: list[Advisory] = []
     for w in cluster.workloads:
         if not any(w.cpu <= n.capacity.cpu and w.memory <= n.capacity.memory for n in workers):
             big = max(workers, key=lambda n: (n.capacity.cpu, n.capacity.memory))
+            hint = ""
+            if w.cpu > big.capacity.cpu and w.cpu >= 100 and any(
+                    w.cpu / 1000 <= n.capacity.cpu and w.memory <= n.capacity.memory for n in workers):
+                hint = f" (cpu {format_cpu(w.cpu)} is {w.cpu:g} whole cores: did you mean '{w.cpu:g}m'?)"
             out.append(Advisory(
                 "pod-too-large",
                 f"workload '{w.name}' requests {format_cpu(w.cpu)} cpu and {format_memory(w.memory)} memory per pod, "
                 f"more than any worker offers (largest: {format_cpu(big.capacity.cpu)} cpu, "
-                f"{format_memory(big.capacity.memory)}): its pods can never be scheduled",
+                f"{format_memory(big.capacity.memory)}): its pods can never be scheduled{hint}",
+                "error", w.name,
             ))
     out += _spread_traps(cluster, workers)
-    out += _capacity(cluster, workers)
+    too_large = {a.subject for a in out if a.code == "pod-too-large"}
+    out += _capacity(cluster, workers, [w for w in cluster.workloads if w.name not in too_large])
     return out
 
 
@@ -192,15 +199,17 @@ def _spread_traps(cluster: Cluster, workers: list[Node]) -> list[Advisory]:
             f"{'holds' if len(empty) == 1 else 'hold'} only control-plane nodes: Kubernetes counts "
             f"{'it' if len(empty) == 1 else 'them'} as empty, so {consequence}; set nodeTaintsPolicy: Honor "
             f"({SPREAD_ISSUE})",
+            "error" if w.replicas > most else "warning", w.name,
         ))
     return out
 
 
-def _capacity(cluster: Cluster, workers: list[Node]) -> list[Advisory]:
-    """Requests beyond the total worker capacity: pods are Pending even with everything up."""
-    cpu = sum(w.cpu * w.replicas for w in cluster.workloads)
-    memory = sum(w.memory * w.replicas for w in cluster.workloads)
-    pods = sum(w.replicas for w in cluster.workloads)
+def _capacity(cluster: Cluster, workers: list[Node], workloads: list) -> list[Advisory]:
+    """Requests beyond the total worker capacity: pods are Pending even with everything up
+    (``workloads``: those whose pods fit some worker; the others are reported already)."""
+    cpu = sum(w.cpu * w.replicas for w in workloads)
+    memory = sum(w.memory * w.replicas for w in workloads)
+    pods = sum(w.replicas for w in workloads)
     have_cpu = sum(n.capacity.cpu for n in workers)
     have_memory = sum(n.capacity.memory for n in workers)
     have_pods = sum(n.capacity.pods for n in workers)
@@ -217,4 +226,5 @@ def _capacity(cluster: Cluster, workers: list[Node]) -> list[Advisory]:
         "insufficient-capacity",
         f"with every node up the workloads request {' and '.join(short)}: some pods stay Pending even "
         "before any failure",
+        "error",
     )]
