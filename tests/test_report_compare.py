@@ -15,7 +15,7 @@ from rich.console import Console
 from kchaos.analysis.compare import CRN_NOTE, run_variants
 from kchaos.report.compare import print_comparison, render_comparison_html
 from kchaos.report.formatting import format_availability, format_availability_interval_distinct
-from kchaos.report.html import plotly_bundle
+from kchaos.report.html import plotly_bundle, render_html
 from kchaos.topology import load_topology_text
 
 SAMPLE = Path(__file__).parent / "data" / "sample_results.json"
@@ -232,6 +232,35 @@ def test_names_are_escaped_everywhere(results):
     assert all(EVIL not in json.dumps(f) for f in figs)
     assert figs[0]["data"][0]["x"][0] == EVIL_ESCAPED
     assert figs[3]["data"][0]["name"] == EVIL_ESCAPED
+
+
+def test_advisories_keep_each_variants_severity(results):
+    """A code raised as info by one variant and as a warning by another is shown as each variant's run report
+    shows it, not with the worst severity of all variants."""
+    code = "shared-blast-radius"
+    for r in results:
+        r["advisories"] = [a for a in r["advisories"] if a["code"] != code]
+    results[0]["advisories"].append({"code": code, "message": "members share a server", "severity": "info"})
+    results[2]["advisories"].append({"code": code, "message": "one rack holds a quorum", "severity": "warning"})
+    results[2]["advisories"].append({"code": code, "message": "members share a server", "severity": "info"})
+    page = _without_plotly(render_comparison_html(results))
+    section = page[page.index('<section id="advisories"'):page.index("<details>")]
+    row = re.search(rf'<tr><th class="metric"><code>{code}</code>(.*?)</tr>', section, re.S).group(1)
+    assert "<small>warning / info</small>" in row
+    cells = re.findall(r'<td class="num[^"]*">(.*?)</td>', row, re.S)
+    assert len(cells) == 3
+    assert "b-info" in cells[0] and "b-warn" not in cells[0] and 'title="info"' in cells[0]
+    assert cells[1] == "—"
+    assert "b-warn" in cells[2] and "b-info" in cells[2] and "×1" in cells[2]
+    # the first variant's own run report calls it info too
+    report = _without_plotly(render_html(results[0]))
+    assert re.search(r'<li class="info"><span class="badge b-info">INFO</span><span>members share a server', report)
+    # and so do its headline chip and its list of messages on the comparison page
+    head = page[page.index('<section id="headline"'):page.index('<section id="notes"')]
+    assert f'<span class="badge b-info" title="info">{code}</span>' in head
+    details = page[page.index("<details>"):page.index("</details>")]
+    first = details[:details.index("<h3>", details.index("<h3>") + 1)]
+    assert '<li class="info"><span class="badge b-info">INFO</span><span>members share a server' in first
 
 
 def test_one_to_seven_variants(results):

@@ -310,7 +310,8 @@ def test_duplicate_names() -> None:
     text = edit("servers: [s1, s2, s3]", "servers: [s1, s2, rack1]")
     assert only(problems(text)) == (f"t.yaml:{line_of(text, 'servers:')}: regions[0].datacenters[0].racks[0]"
                                     f".servers[2]: name 'rack1' is used twice (lines {line_of(text, '- name: rack1')} "
-                                    f"and {line_of(text, 'servers:')}: a rack and a server)")
+                                    f"and {line_of(text, 'servers:')}: a rack and a server); "
+                                    "first at regions[0].datacenters[0].racks[0].name")
     text = edit("servers: [s1, s2, s3]", "servers: [s1, s2, s3]\n          - name: rack2\n"
                                          "            servers: [s3]")
     assert f"name 's3' is used twice (lines {line_of(text, 's1, s2, s3')} and {line_of(text, 'servers: [s3]')})" \
@@ -324,11 +325,16 @@ def test_missing_region_rtt() -> None:
     text = edit("regions:\n", "regions:\n" + region)
     assert only(problems(text)) == ("t.yaml:1: network: no RTT between regions 'r2' and 'r1'; "
                                     "add {between: [r2, r1], rtt: 8ms}")
+    # An entry naming an unknown region may be the missing RTT: the pairs of r1 are not reported again.
     text += "network:\n  regions:\n    - {between: [r1, r3], rtt: 5ms}\n"
+    assert "unknown region 'r3' (referenced in network.regions[0].between[1])" in only(problems(text))
+    # ... but the pairs of other regions are.
+    text = edit("regions:\n", "regions:\n" + region.replace("r2", "r4").replace("dc2", "dc4"), text)
     found = problems(text)
-    assert any("unknown region 'r3' (referenced in network.regions[0].between[1])" in p for p in found)
-    assert any(f"t.yaml:{line_of(text, '  regions:')}: network.regions: no RTT between regions 'r2' and 'r1'" in p
-               for p in found)
+    assert len(found) == 2, found
+    assert "unknown region 'r3' (referenced in network.regions[0].between[1])" in found[1]
+    assert found[0] == (f"t.yaml:{line_of(text, '  regions:')}: network.regions: no RTT between regions 'r4' and "
+                        "'r2'; add {between: [r4, r2], rtt: 8ms}")
 
 
 def test_unknown_kind_and_api_version() -> None:
@@ -374,6 +380,182 @@ def test_semantic_rules() -> None:
     assert "must not contain '..'" in one("  name: t", "  name: a..b")
     assert "must not contain blanks, '/' or '\\'" in one("  name: t", "  name: ../etc")
     assert "must not contain blanks, '/' or '\\'" in one("  name: t", "  name: a/b")
+
+
+# -- one mistake, one problem ------------------------------------------------
+# Each case changes one thing in a valid file and expects exactly one problem: at the line
+# where the change starts (plus an offset, or the line of a needle), with the key path, and a
+# message fragment. Checks that depend on a value that is missing or invalid because of the
+# mistake (a misspelt key's default, names derived from a repeated name, references to a
+# name that a repeated name replaced) must stay silent.
+
+BASES = {
+    "three": (Path(__file__).resolve().parent.parent / "topologies" / "three-datacenters.yaml").read_text(),
+    "listed": (DATA / "listed-sites.yaml").read_text(),
+}
+_EU_COPY = "      - {name: eu-9, racks: 1, serversPerRack: 1}\n  - name: eu\n    datacenters:\n"
+_DC_A_COPY = "      - name: dc-a\n        racks:\n          - name: ra1\n            servers: [a1, a2]\n"
+_US_REGION = "  - name: us\n    datacenters:\n      - {name: us-1, racks: 1, serversPerRack: 2}\nnetwork:\n"
+
+ONE_MISTAKE = [
+    # repeated names: once, at the second one, naming the first; nothing for what is under it
+    ("dup-region", "listed", "  - name: eu\n    datacenters:\n", "  - name: eu\n    datacenters:\n" + _EU_COPY, 3,
+     "regions[1].name", "name 'eu' is used twice (lines 7 and 10); first at regions[0].name"),
+    ("dup-region-instead-of-another", "listed", "  - name: us\n", "  - name: eu\n", 0,
+     "regions[1].name", "name 'eu' is used twice (lines 7 and 19); first at regions[0].name"),
+    ("dup-datacenter-racks-count", "three", "      - name: dc-b", "      - name: dc-a", 0,
+     "regions[0].datacenters[1].name", "name 'dc-a' is used twice (lines 18 and 21); "
+                                       "first at regions[0].datacenters[0].name"),
+    ("dup-datacenter-copied", "listed", "      - name: dc-b\n", _DC_A_COPY + "      - name: dc-b\n", 0,
+     "regions[0].datacenters[1].name", "name 'dc-a' is used twice (lines 9 and 15)"),
+    ("dup-datacenter-pasted-over", "listed",
+     "      - name: dc-b\n        racks:\n          - name: rb1\n            servers: [b1, b2]\n", _DC_A_COPY, 0,
+     "regions[0].datacenters[1].name", "name 'dc-a' is used twice (lines 9 and 15)"),
+    ("dup-rack", "listed", "name: rb1", "name: ra1", 0,
+     "regions[0].datacenters[1].racks[0].name", "name 'ra1' is used twice (lines 11 and 17)"),
+    ("dup-rack-generated", "three", "      - name: dc-c\n        racks: 2\n        serversPerRack: 4",
+     "      - name: dc-c\n        racks:\n          - {name: dc-a-r1, servers: 2}", 2,
+     "regions[0].datacenters[2].racks[0].name", "name 'dc-a-r1' is used twice (lines 19 and 26); "
+                                                "first generated by regions[0].datacenters[0].racks"),
+    ("dup-server", "listed", "[b1, b2]", "[b1, a2]", 0,
+     "regions[0].datacenters[1].racks[0].servers[1]", "name 'a2' is used twice (lines 12 and 18)"),
+    # misspelt keys: one 'did you mean', nothing about the key being missing or about its default
+    ("typo-regions", "three", "regions:\n", "region:\n", 0, "region", "did you mean 'regions'?"),
+    ("typo-region-name", "three", "  - name: eu-central", "  - nmae: eu-central", 0,
+     "regions[0].nmae", "did you mean 'name'?"),
+    ("typo-datacenters", "three", "    datacenters:", "    datacenter:", 0,
+     "regions[0].datacenter", "did you mean 'datacenters'?"),
+    ("typo-datacenter-name", "three", "      - name: dc-b", "      - nme: dc-b", 0,
+     "regions[0].datacenters[1].nme", "did you mean 'name'?"),
+    ("typo-racks", "three", "        racks: 2", "        rack: 2", 0,
+     "regions[0].datacenters[0].rack", "did you mean 'racks'?"),
+    ("typo-serversPerRack", "three", "        serversPerRack: 4", "        serverPerRack: 4", 0,
+     "regions[0].datacenters[0].serverPerRack", "did you mean 'serversPerRack'?"),
+    ("typo-rack-name", "listed", "          - name: rb1", "          - nam: rb1", 0,
+     "regions[0].datacenters[1].racks[0].nam", "did you mean 'name'?"),
+    ("typo-rack-servers", "listed", "            servers: [b1, b2]", "            server: [b1, b2]", 0,
+     "regions[0].datacenters[1].racks[0].server", "did you mean 'servers'?"),
+    ("typo-network-rtt", "three", "    sameRegion: 1ms", "    sameRegon: 1ms", 0,
+     "network.rtt.sameRegon", "did you mean 'sameRegion'?"),
+    ("typo-network-regions", "listed", "network:\n  regions:", "network:\n  region:", 1,
+     "network.region", "did you mean 'regions'?"),
+    ("typo-network-between", "listed", "    - between: [eu, us]", "    - betwen: [eu, us]", 0,
+     "network.regions[0].betwen", "did you mean 'between'?"),
+    ("typo-controlPlane", "listed", "controlPlane:", "controlPlan:", 0, "controlPlan", "did you mean 'controlPlane'?"),
+    ("typo-members", "listed", "  members: 3\n  placement: [a1, b1, a3]",
+     "  membres: 5\n  placement: [a1, b1, a3, a4, b2]", 0, "controlPlane.membres", "did you mean 'members'?"),
+    ("typo-etcdTopology", "three", "  placement: spread ",
+     "  etcdTopolgy: external\n  etcdPlacement: spread\n  apiServers: 2\n#", 0,
+     "controlPlane.etcdTopolgy", "did you mean 'etcdTopology'?"),
+    ("typo-controlPlane-capacity", "three", "  members: 3\n", "  members: 3\n  capacity: {cpus: 8, memory: 32Gi}\n", 1,
+     "controlPlane.capacity.cpus", "did you mean 'cpu'?"),
+    ("typo-etcd", "three", "  members: 3\n",
+     "  members: 3\n  etcd:\n    heartbeatIntervl: 50ms\n    electionTimeout: 300ms\n", 2,
+     "controlPlane.etcd.heartbeatIntervl", "did you mean 'heartbeatInterval'?"),
+    ("typo-leaderElection", "three", "  members: 3\n",
+     "  members: 3\n  leaderElection:\n    leaseDuraton: 30s\n    renewDeadline: 20s\n", 2,
+     "controlPlane.leaderElection.leaseDuraton", "did you mean 'leaseDuration'?"),
+    ("typo-workers", "listed", "workers:", "worker:", 0, "worker", "did you mean 'workers'?"),
+    ("typo-pool", "three", "  - pool: general", "  - pol: general", 0, "workers[0].pol", "did you mean 'pool'?"),
+    ("typo-count", "listed", "  - pool: ds\n    count: 2", "  - pool: ds\n    cout: 2", 1,
+     "workers[1].cout", "did you mean 'count'?"),
+    ("typo-capacity", "three", "    capacity: {cpu: 16", "    capacty: {cpu: 16", 0,
+     "workers[0].capacty", "did you mean 'capacity'?"),
+    ("typo-capacity-memory", "three", "memory: 64Gi, pods", "memroy: 64Gi, pods", 0,
+     "workers[0].capacity.memroy", "did you mean 'memory'?"),
+    ("typo-workloads", "three", "workloads:\n  - name: web", "workload:\n  - name: web", 0,
+     "workload", "did you mean 'workloads'?"),
+    ("typo-workload-name", "three", "  - name: web\n", "  - nmae: web\n", 0,
+     "workloads[0].nmae", "did you mean 'name'?"),
+    ("typo-workload-kind", "listed", "    kind: DaemonSet", "    knd: DaemonSet", 0,
+     "workloads[1].knd", "did you mean 'kind'?"),
+    ("typo-replicas", "three", "    replicas: 6", "    replcias: 6", 0,
+     "workloads[0].replcias", "unknown key 'replcias'; did you mean 'replicas'?"),
+    ("typo-minAvailable", "three", "    minAvailable: 4", "    minAvailabel: 4", 0,
+     "workloads[0].minAvailabel", "did you mean 'minAvailable'?"),
+    ("typo-spread-over", "listed", "spread: {over: datacenter", "spread: {ovr: datacenter", 0,
+     "workloads[0].spread.ovr", "did you mean 'over'?"),
+    ("typo-failures", "three", "slo:\n", "failures:\n  nod: {mtbf: 90d}\nslo:\n", 1,
+     "failures.nod", "did you mean 'node'?"),
+    ("typo-failures-shape", "three", "slo:\n", "failures:\n  node: {mtbf: 90d, ttf: {weibull: {shap: 1.3}}}\nslo:\n", 1,
+     "failures.node.ttf.weibull.shap", "did you mean 'shape'?"),
+    ("typo-kubernetes", "three", "slo:\n", "kubernetes:\n  podStartp: 30s\nslo:\n", 1,
+     "kubernetes.podStartp", "did you mean 'podStartup'?"),
+    ("typo-slo", "three", "slo:\n", "SLO:\n", 0, "SLO", "did you mean 'slo'?"),
+    ("typo-slo-controlPlane", "three", "  controlPlane: 99.99", "  controlPlan: 99.99", 0,
+     "slo.controlPlan", "did you mean 'controlPlane'?"),
+    ("typo-slo-workloads", "three", "  workloads:\n    web:", "  workload:\n    web:", 0,
+     "slo.workload", "did you mean 'workloads'?"),
+    ("typo-apiVersion", "three", "apiVersion:", "apiversion:", 0, "apiversion", "did you mean 'apiVersion'?"),
+    # invalid values: nothing about what depends on them
+    ("invalid-replicas", "three", "    replicas: 6", "    replicas: six", 0,
+     "workloads[0].replicas", "must be a whole number, got 'six'"),
+    ("zero-replicas", "three", "    replicas: 6", "    replicas: 0", 0, "workloads[0].replicas", "must be"),
+    ("invalid-members", "listed", "  members: 3", "  members: 9", 0,
+     "controlPlane.members", "must be between 1 and 7, got 9"),
+    ("invalid-worker-count", "listed", "  - pool: ds\n    count: 2", "  - pool: ds\n    count: two", 1,
+     "workers[1].count", "must be a whole number, got 'two'"),
+    ("invalid-workload-kind", "listed", "    kind: DaemonSet", "    kind: DaemonSt", 0,
+     "workloads[1].kind", "did you mean 'DaemonSet'?"),
+    ("invalid-workload-name", "three", "  - name: web\n", "  - name: 'we b'\n", 0,
+     "workloads[0].name", "must not contain blanks"),
+    ("invalid-region-name", "listed", "  - name: eu\n", "  - name: 'e u'\n", 0,
+     "regions[0].name", "must not contain blanks"),
+    ("tag-on-workers", "listed", "workers:", "workers: !pools", 0, "workers", "tags are not allowed: '!pools'"),
+    ("tag-on-workloads", "three", "workloads:", "workloads: !apps", 0, "workloads", "tags are not allowed"),
+    # references and the network
+    ("unknown-server", "listed", "placement: [a1, b1, a3]", "placement: [a1, b1, a9]", 0,
+     "controlPlane.placement[2]", "unknown server 'a9'"),
+    ("unknown-datacenter", "listed", "{datacenter: us-1}", "{datacenter: us-2}", 0,
+     "workers[0].placement.datacenter", "unknown datacenter 'us-2'"),
+    ("unknown-slo-workload", "three", "    web: 99.95", "    wbe: 99.95", 0,
+     "slo.workloads.wbe", "unknown workload 'wbe' (referenced in slo.workloads.wbe); did you mean 'web'?"),
+    ("unknown-region-in-network", "listed", "between: [eu, us]", "between: [eu, usa]", 0,
+     "network.regions[0].between[1]", "unknown region 'usa'"),
+    ("missing-region-rtt", "listed", "network:\n  regions:\n    - between: [eu, us]\n      rtt: 80ms\n", "",
+     "apiVersion", "network", "no RTT between regions 'eu' and 'us'; add {between: [eu, us], rtt: 8ms}"),
+    ("missing-region-rtt-new-region", "three", "network:\n", _US_REGION, 3,
+     "network", "no RTT between regions 'eu-central' and 'us'"),
+]
+
+
+@pytest.mark.parametrize(("base", "old", "new", "where", "key", "message"),
+                         [pytest.param(*case[1:], id=case[0]) for case in ONE_MISTAKE])
+def test_one_mistake_gives_one_problem(base: str, old: str, new: str, where: int | str, key: str,
+                                       message: str) -> None:
+    text = BASES[base]
+    assert text.count(old) >= 1, old
+    text = text.replace(old, new, 1)
+    if isinstance(where, str):
+        line = line_of(text, where)
+    else:
+        line = BASES[base][: BASES[base].index(old)].count("\n") + 1 + where
+    problem = only(problems(text))
+    assert problem.startswith(f"t.yaml:{line}: {key}: "), problem
+    assert message in problem
+
+
+def test_repeated_name_does_not_hide_independent_problems() -> None:
+    """Only what is derived from or placed under a repeated name is silent."""
+    text = BASES["three"].replace("      - name: dc-b", "      - name: dc-a", 1)
+    text = text.replace("      - name: dc-c\n        racks: 2\n        serversPerRack: 4",
+                        "      - name: dc-c\n        racks:\n          - {name: dc-c-r1, servers: [x, x]}", 1)
+    found = problems(text)
+    assert len(found) == 2, found
+    assert "name 'dc-a' is used twice" in found[0] and "name 'x' is used twice (both on line" in found[1]
+    # A repeated name may stand for one unknown reference; more unknown names are reported.
+    text = BASES["listed"].replace("placement: [a1, b1, a3]", "placement: [a1, b1, a3, zz, yy]", 1)
+    text = text.replace("[b1, b2]", "[b1, a2]", 1).replace("  members: 3", "  members: 5", 1)
+    found = problems(text)
+    assert len(found) == 3, found
+    assert "unknown server 'zz'" in found[1] and "unknown server 'yy'" in found[2]
+
+
+def test_several_independent_misspellings() -> None:
+    text = BASES["three"].replace("    replicas: 6", "    replcias: 6", 1).replace("    count: 6", "    cont: 6", 1)
+    found = problems(text)
+    assert len(found) == 2, found
+    assert "did you mean 'count'?" in found[0] and "did you mean 'replicas'?" in found[1]
 
 
 def test_several_problems_all_reported_in_file_order() -> None:

@@ -1,4 +1,4 @@
-"""Reports for people: the HTML page (index.html) and the terminal summary."""
+"""Reports for people: the HTML pages (index.html, from Jinja2 templates) and the terminal summaries."""
 
 from kchaos.report.formatting import format_availability, nines
 from kchaos.report.html import render_html

@@ -5,6 +5,12 @@ take a raw YAML value and its path, and return the parsed value, or ``None``
 after recording a human-readable problem. Callers treat ``None`` as "already
 reported" and skip checks that depend on the value, so one mistake yields one
 message rather than a cascade.
+
+A key that is absent because it was misspelt (``replcias`` next to the
+expected ``replicas``) is recorded in :attr:`Checker.misspelt`: it is not
+reported as missing, and :meth:`Checker.get` returns ``None`` ("unknown,
+already reported") for it instead of the default, so checks that depend on
+its value stay silent too.
 """
 
 from __future__ import annotations
@@ -72,6 +78,8 @@ class Checker:
         self.lines = lines
         self.poisoned = set(poisoned)
         self.overridden = set(overridden)
+        #: paths of expected keys that are absent because an unknown key looks like them
+        self.misspelt: set[Path] = set()
         self.problems: list[Problem] = []
 
     # -- recording ---------------------------------------------------------
@@ -100,22 +108,37 @@ class Checker:
         required: Iterable[str] = (),
         what: str = "a mapping",
     ) -> dict[str, Any] | None:
-        """Check a mapping's keys: unknown ones (with 'did you mean'), then required ones."""
+        """Check a mapping's keys: unknown ones (with 'did you mean'), then required ones.
+
+        A required key that an unknown key looks like (a misspelling) is not
+        reported again as missing; see :attr:`misspelt`.
+        """
         if not isinstance(value, dict):
             self.error(path, f"must be {what} with keys {known_list(sorted(keys))}; got {describe(value)}")
             return None
         for key in value:
             if key not in keys:
-                hint = suggest(key, keys)
+                hint = suggest(str(key), keys)
+                if hint is not None and hint not in value:
+                    self.misspelt.add(path + (hint,))
                 self.error(
                     path + (key,),
                     f"unknown key '{key}'; did you mean '{hint}'?" if hint
                     else f"unknown key '{key}'; expected one of: {known_list(list(keys), 20)}",
                 )
         for key in required:
-            if key not in value:
+            if key not in value and path + (key,) not in self.misspelt:
                 self.error(path + (key,), "is required")
         return value
+
+    def already_reported(self, path: Path) -> bool:
+        """True if the value at ``path`` is absent or None because of a problem already reported.
+
+        That is, its key is misspelt (see :attr:`misspelt`), or the YAML reader
+        dropped the value (a bad tag) at ``path`` or above. Checks that would
+        use a default in its place must stay silent.
+        """
+        return path in self.misspelt or any(path[: len(p)] == p for p in self.poisoned)
 
     def sequence(self, value: Any, path: Path, what: str, allow_empty: bool = False) -> list[Any] | None:
         if not isinstance(value, list):
@@ -128,9 +151,12 @@ class Checker:
 
     def get(self, mapping: dict[str, Any] | None, path: Path, key: str, reader: Callable[..., Any],
             default: Any = None, **kwargs: Any) -> Any:
-        """``reader(mapping[key], path + (key,), **kwargs)``, or ``default`` when the key is absent."""
+        """``reader(mapping[key], path + (key,), **kwargs)``, or ``default`` when the key is absent.
+
+        ``None`` (unknown, already reported) when the key is absent because it was misspelt.
+        """
         if mapping is None or key not in mapping:
-            return default
+            return None if path + (key,) in self.misspelt else default
         return reader(mapping[key], path + (key,), **kwargs)
 
     # -- scalars -----------------------------------------------------------

@@ -1,0 +1,186 @@
+"""The run report's view model, second half: topology, blast radius and the sections built on figures.
+
+Like :mod:`kchaos.report.views`, everything returned is plain data for
+report.html; figures are registered in the page's :class:`FigureSet` and
+appear here as their placeholders.
+"""
+
+from __future__ import annotations
+
+from kchaos.report.figures import (
+    EMPTY_SERVER,
+    LEVEL_COLOURS,
+    ORANGE,
+    PURPLE,
+    ROLE_COLOURS,
+    ROLE_LABELS,
+    TEAL,
+    FigureSet,
+    convergence_figure,
+    histogram_figure,
+    load_figure,
+    topology_figure,
+    topology_rows,
+)
+from kchaos.report.formatting import (
+    format_count,
+    format_duration,
+    format_fraction_of_time,
+    format_ms,
+    format_percent,
+    format_seconds,
+    get,
+    num,
+)
+from kchaos.report.inline import Inline, small
+from kchaos.report.reading import as_list
+
+MAX_DOMAIN_ROWS = 50
+
+
+def topology(r: dict, figs: FigureSet) -> dict | None:
+    """The sunburst, its legend and where the etcd members sit; None without a tree."""
+    rows = topology_rows(r)
+    if not rows:
+        return None
+    fig, roles_seen = topology_figure(r, rows)
+    legend = [{"colour": colour, "label": kind, "outline": False} for kind, colour in LEVEL_COLOURS.items()]
+    legend.append({"colour": EMPTY_SERVER, "label": "server without nodes", "outline": True})
+    for role in ROLE_LABELS:
+        if role in roles_seen:
+            legend.append({"colour": ROLE_COLOURS[role], "label": ROLE_LABELS[role], "outline": False})
+    by_id: dict[str, dict] = {}
+    for t in rows:
+        by_id.setdefault(str(t["id"]), t)
+    placements = []
+    for tid, t in by_id.items():
+        if get(t, "kind") == "node" and (num(get(t, "members")) or 0) > 0:
+            path, cur, seen = [], get(t, "parent"), set()
+            while cur and cur in by_id and cur not in seen:
+                seen.add(cur)
+                path.append(str(get(by_id[cur], "name", default=cur)))
+                cur = get(by_id[cur], "parent")
+            placements.append({"member": str(get(t, "name", default=tid)), "path": " › ".join(reversed(path))})
+    return {"figure": figs.add(fig, 640), "legend": legend, "placements": placements}
+
+
+def _domain_sort_key(d: dict) -> tuple:
+    return (
+        0 if get(d, "quorum_lost") else 1,
+        -(num(get(d, "pods_displaced")) or 0),
+        -len(as_list(get(d, "workloads_unavailable"))),
+        -(num(get(d, "pods_pending")) or 0),
+        -(num(get(d, "members_lost")) or 0),
+        -(num(get(d, "nodes_lost")) or 0),
+        str(get(d, "id", default="")),
+    )
+
+
+def blast_radius(r: dict) -> dict:
+    """Each failure domain's cost on its own, worst first, at most MAX_DOMAIN_ROWS rows."""
+    domains = sorted((d for d in as_list(get(r, "domains")) if isinstance(d, dict)), key=_domain_sort_key)
+    limit = num(get(r, "load", "limit"))
+    rows = []
+    for d in domains[:MAX_DOMAIN_ROWS]:
+        kind = str(get(d, "kind", default=""))
+        did = str(get(d, "id", default=""))
+        ql = get(d, "quorum_lost")
+        util = num(get(d, "max_node_utilization"))
+
+        def count(key: str, d: dict = d) -> str:
+            return format_count(get(d, key)) if get(d, key) is not None else "—"
+
+        rows.append({
+            "name": did[len(kind) + 1:] if kind and did.startswith(kind + "/") else did,
+            "kind": kind,
+            "failures": count("failures"),
+            "quorum_lost": bool(ql),
+            "quorum_text": "no" if ql is not None else "—",  # shown when quorum was not lost
+            "members_lost": count("members_lost"),
+            "nodes_lost": count("nodes_lost"),
+            "pods_displaced": count("pods_displaced"),
+            "pods_pending": count("pods_pending"),
+            "utilization": format_percent(util) if util is not None else "—",
+            "hot": util is not None and limit is not None and util > limit,
+            "workloads": ", ".join(str(w) for w in as_list(get(d, "workloads_unavailable"))),
+        })
+    return {"rows": rows, "total": format_count(len(domains)),
+            "more": format_count(len(domains) - len(rows)) if len(domains) > len(rows) else ""}
+
+
+def distributions(r: dict, figs: FigureSet) -> list[dict]:
+    """Leader election gaps, then each workload's recovery times: {figure, title, empty} each."""
+    le = get(r, "control_plane", "leader_elections", default={})
+    out = []
+    fig = histogram_figure(get(le, "histogram"), x_title="writes unavailable during the election (ms)",
+                           fmt=format_ms, colour=ORANGE)
+    title: Inline = ["Leader elections: write gap"]
+    if fig is not None:
+        if get(le, "p50_ms") is not None or get(le, "p99_ms") is not None:
+            text = f"p50 {format_ms(get(le, 'p50_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}"
+            if get(le, "count") is not None:
+                text += f" · {format_count(get(le, 'count'))} elections"
+            title += [" ", small(text)]
+        out.append({"figure": figs.add(fig, 300, title), "title": title, "empty": ""})
+    else:
+        note = ("No leader elections happened in the run." if num(get(le, "count")) == 0
+                else "No election gap histogram in the results.")
+        out.append({"figure": None, "title": title, "empty": note})
+    for w in as_list(get(r, "workloads")):
+        if not isinstance(w, dict):
+            continue
+        rec = get(w, "recovery_seconds", default={})
+        title = [f"Recovery: {get(w, 'name', default='?')}"]
+        if get(w, "kind"):
+            title += [" ", small(f"({w['kind']})")]
+        if get(rec, "p50") is not None or get(rec, "p99") is not None:
+            title += [" ", small(f"p50 {format_seconds(get(rec, 'p50'))} · p99 {format_seconds(get(rec, 'p99'))}")]
+        fig = histogram_figure(get(rec, "histogram"), x_title="time until the lost replicas are ready again",
+                               fmt=format_duration, colour=TEAL)
+        out.append({"figure": figs.add(fig, 300, title) if fig is not None else None, "title": title,
+                    "empty": "" if fig is not None else "No recoveries recorded."})
+    return out
+
+
+def load(r: dict, figs: FigureSet) -> dict:
+    """The hottest node's utilisation histogram; ``above`` says how long any node sat above the limit."""
+    block = get(r, "load", default={})
+    fig = load_figure(block)
+    if fig is None:
+        return {"figure": None, "above": ""}
+    limit = num(get(block, "limit"))
+    above = ""
+    if get(block, "time_above_limit") is not None and limit is not None:
+        share = num(block["time_above_limit"])
+        above = (f"Some node sits above {limit:.0%} for {format_fraction_of_time(share)}." if share
+                 else f"No node went above {limit:.0%}.")
+    mu = get(block, "max_node_utilization", default={})
+    title: Inline = ["Hottest node's utilisation after each change of state ",
+                     small(f"p50 {format_percent(get(mu, 'p50'))} · p95 {format_percent(get(mu, 'p95'))}"
+                           f" · max {format_percent(get(mu, 'max'))}")]
+    return {"figure": figs.add(fig, 320, title), "above": above}
+
+
+def commit(r: dict, figs: FigureSet) -> dict:
+    wc = get(r, "control_plane", "write_commit_ms", default={})
+    fig = histogram_figure(get(wc, "histogram"), x_title="commit latency (ms)", fmt=format_ms, colour=PURPLE)
+    if fig is None:
+        return {"figure": None, "p50": "", "p99": ""}
+    title: Inline = ["Write commit latency over time"]
+    if get(wc, "mean") is not None:
+        title += [" ", small(f"mean {format_ms(wc['mean'])}")]
+    return {"figure": figs.add(fig, 300, title), "p50": format_ms(get(wc, "p50")), "p99": format_ms(get(wc, "p99"))}
+
+
+def convergence(r: dict, figs: FigureSet) -> dict:
+    fig, why = convergence_figure(r)
+    if fig is None:
+        return {"figure": None, "empty": why}
+    return {"figure": figs.add(fig, 380, ["API unavailability (1 − availability) as failures accumulate"]),
+            "empty": ""}
+
+
+def footer(r: dict) -> dict:
+    schema = get(r, "schema")
+    return {"version": str(get(r, "kchaos_version", default="unknown")), "schema": str(schema) if schema else ""}
+

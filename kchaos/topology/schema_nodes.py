@@ -1,0 +1,186 @@
+"""The nodes: control plane (etcd, leader election, apiservers), worker pools, their capacity and placement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kchaos.model.cluster import Capacity, EtcdTiming, LeaderElectionTiming
+from kchaos.topology.checker import MISSING, Checker, describe, format_path, suggest
+from kchaos.topology.schema_common import CONTROL_PLANE_CAPACITY, MAX_NODES, MAX_PODS, Group
+from kchaos.topology.schema_sites import Sites
+from kchaos.topology.units import format_duration
+from kchaos.topology.yamlsafe import Path
+
+
+class Nodes:
+    """Reads the groups of nodes; placements name servers and domains known to ``sites``."""
+
+    def __init__(self, checker: Checker, sites: Sites):
+        self.c = checker
+        self.sites = sites
+
+    # -- control plane -----------------------------------------------------
+    def control_plane(self, value: Any) -> tuple[str, EtcdTiming, LeaderElectionTiming, list[Group]]:
+        c, path = self.c, ("controlPlane",)
+        keys = ("members", "etcdTopology", "placement", "etcdPlacement", "apiServers", "etcd",
+                "leaderElection", "capacity")
+        cp = {} if value is MISSING or value is None else c.mapping(value, path, keys)
+        members = c.get(cp, path, "members", c.integer, default=3, lo=1, hi=7)
+        if c.already_reported(path):
+            members = None  # the section is misspelt or was dropped (already reported): its size is unknown
+        topology = c.get(cp, path, "etcdTopology", c.choice, default="stacked", options=("stacked", "external"))
+        capacity = c.get(cp, path, "capacity", self.capacity, default=CONTROL_PLANE_CAPACITY)
+        etcd = self.etcd(cp.get("etcd", MISSING) if cp else MISSING)
+        election = self.leader_election(cp.get("leaderElection", MISSING) if cp else MISSING)
+        groups: list[Group] = []
+        cp = cp or {}
+        if topology == "external":
+            if "placement" in cp:
+                c.error(path + ("placement",), "with etcdTopology: external, use etcdPlacement for the etcd members "
+                                               "and apiServers.placement for the apiservers")
+            groups.append(self.group(
+                "etcd", "etcd", members, capacity, cp.get("etcdPlacement", "spread"), path + ("etcdPlacement",),
+                "members", runs_etcd=True))
+            api, api_path = cp.get("apiServers", 3), path + ("apiServers",)
+            if isinstance(api, dict):
+                am = c.mapping(api, api_path, ("count", "placement")) or {}
+                count = c.get(am, api_path, "count", c.integer, default=3, lo=1, hi=MAX_NODES)
+                groups.append(self.group("apiserver", "apiserver", count, capacity, am.get("placement", "spread"),
+                                         api_path + ("placement",), "count", runs_apiserver=True))
+            else:
+                count = c.integer(api, api_path, lo=1, hi=MAX_NODES) if not isinstance(api, str) else None
+                if isinstance(api, str):
+                    c.error(api_path, f"must be a count or {{count, placement}}, got {describe(api)}")
+                if "apiServers" not in cp and c.already_reported(api_path):
+                    count = None
+                groups.append(self.group("apiserver", "apiserver", count, capacity, "spread", api_path, "count",
+                                         runs_apiserver=True))
+        else:  # stacked, or invalid or misspelt (already reported): still check the placement
+            for key in ("etcdPlacement", "apiServers"):
+                if key in cp and topology == "stacked":
+                    c.error(path + (key,), "only applies with etcdTopology: external")
+            groups.append(self.group(
+                "cp", "control-plane", members, capacity, cp.get("placement", "spread"), path + ("placement",),
+                "members", runs_etcd=True, runs_apiserver=True))
+        return topology or "stacked", etcd, election, groups
+
+    def etcd(self, value: Any) -> EtcdTiming:
+        c, path = self.c, ("controlPlane", "etcd")
+        if value is MISSING or value is None:
+            return EtcdTiming()
+        m = c.mapping(value, path, ("heartbeatInterval", "electionTimeout", "preVote", "fsync"))
+        d = EtcdTiming()
+        heartbeat = c.get(m, path, "heartbeatInterval", c.duration, default=d.heartbeat)
+        election = c.get(m, path, "electionTimeout", c.duration, default=d.election_timeout)
+        pre_vote = c.get(m, path, "preVote", c.boolean, default=d.pre_vote)
+        fsync = c.get(m, path, "fsync", c.duration, default=d.fsync, allow_zero=True)
+        if heartbeat is not None and election is not None:
+            where = path + ("electionTimeout",) if m and "electionTimeout" in m else path + ("heartbeatInterval",)
+            if election < 5 * heartbeat:
+                c.error(where, f"electionTimeout ({format_duration(election)}) must be at least 5 x heartbeatInterval "
+                               f"({format_duration(5 * heartbeat)}); etcd refuses to start otherwise")
+            elif election > 50:
+                c.error(where, f"must be at most 50s (etcd's limit), got {format_duration(election)}")
+        return EtcdTiming(heartbeat or d.heartbeat, election or d.election_timeout,
+                          d.pre_vote if pre_vote is None else pre_vote, d.fsync if fsync is None else fsync)
+
+    def leader_election(self, value: Any) -> LeaderElectionTiming:
+        c, path = self.c, ("controlPlane", "leaderElection")
+        d = LeaderElectionTiming()
+        if value is MISSING or value is None:
+            return d
+        m = c.mapping(value, path, ("leaseDuration", "renewDeadline", "retryPeriod"))
+        lease = c.get(m, path, "leaseDuration", c.duration, default=d.lease_duration)
+        renew = c.get(m, path, "renewDeadline", c.duration, default=d.renew_deadline)
+        retry = c.get(m, path, "retryPeriod", c.duration, default=d.retry_period)
+        if lease is not None and renew is not None and lease <= renew:
+            c.error(path + ("leaseDuration",), f"must be longer than renewDeadline ({format_duration(renew)}); "
+                                               "client-go's leader election refuses it otherwise")
+        if renew is not None and retry is not None and renew <= 1.2 * retry:
+            c.error(path + ("renewDeadline",),
+                    f"must be longer than 1.2 x retryPeriod ({format_duration(1.2 * retry)}); "
+                    "client-go's leader election refuses it otherwise")
+        return LeaderElectionTiming(lease or d.lease_duration, renew or d.renew_deadline, retry or d.retry_period)
+
+    def capacity(self, value: Any, path: Path) -> Capacity | None:
+        c = self.c
+        m = c.mapping(value, path, ("cpu", "memory", "pods"), required=("cpu", "memory"))
+        if m is None:
+            return None
+        cpu = c.get(m, path, "cpu", c.quantity, kind="cpu", allow_zero=False)
+        memory = c.get(m, path, "memory", c.quantity, kind="memory", allow_zero=False)
+        pods = c.get(m, path, "pods", c.integer, default=110, lo=1, hi=MAX_PODS)
+        if memory is not None and memory < 2**20:
+            c.error(path + ("memory",), f"{describe(m['memory'])} is only {memory:g} bytes; "
+                                        f"add a suffix, e.g. '{m['memory']}Gi'")
+            return None
+        if cpu is None or memory is None or pods is None:
+            return None
+        return Capacity(cpu, memory, pods)
+
+    def group(self, prefix: str, role: str, count: int | None, capacity: Capacity | None, placement: Any,
+              path: Path, count_name: str, pool: str | None = None, runs_etcd: bool = False,
+              runs_apiserver: bool = False) -> Group:
+        """A group of ``count`` nodes and its placement: spread, a server list, or {level: domain}."""
+        c = self.c
+        group = Group(prefix, role, count, capacity or CONTROL_PLANE_CAPACITY, pool=pool, runs_etcd=runs_etcd,
+                      runs_apiserver=runs_apiserver, line=c.line(path[:-1]))
+        if placement == "spread":
+            return group
+        if isinstance(placement, list):
+            servers = [self.sites.resolve(name, path + (k,), "server") for k, name in enumerate(placement)]
+            if count is not None and len(placement) != count:
+                count_path = path[:-1] + (count_name,)
+                note = (f" (set by an override; override {format_path(path)} to 'spread' as well to compare sizes)"
+                        if count_path in c.overridden else "")
+                c.error(path, f"lists {len(placement)} server{'s' if len(placement) != 1 else ''} "
+                              f"but {count_name} is {count}{note}")
+            if all(s is not None for s in servers):
+                group.servers = servers  # type: ignore[assignment]
+            return group
+        if isinstance(placement, dict):
+            m = c.mapping(placement, path, ("region", "datacenter", "rack"), what="a placement")
+            if m is not None and len(m) != 1:
+                c.error(path, "must name exactly one of region, datacenter or rack, e.g. {datacenter: kc-1}")
+            elif m:
+                (level, name), = m.items()
+                if level in ("region", "datacenter", "rack"):
+                    group.within = self.sites.resolve(name, path + (level,), level)
+            return group
+        hint = suggest(placement, ["spread"]) if isinstance(placement, str) else None
+        c.error(path, "must be spread, a list of servers, or {region|datacenter|rack: name}; got "
+                      f"{describe(placement)}" + (f" (did you mean '{hint}'?)" if hint else ""))
+        return group
+
+    # -- workers -----------------------------------------------------------
+    def workers(self, value: Any, cp_groups: list[Group]) -> tuple[list[Group], bool]:
+        """The worker pools, and whether all of them could be read (else the worker count is unknown)."""
+        c, path = self.c, ("workers",)
+        if value is MISSING or value is None:
+            return [], not c.already_reported(path)
+        pools = c.sequence(value, path, "worker pools", allow_empty=True)
+        complete = pools is not None
+        groups: list[Group] = []
+        seen: dict[str, int | None] = {}
+        reserved = {g.prefix for g in cp_groups}
+        for i, pool in enumerate(pools or []):
+            q = path + (i,)
+            m = c.mapping(pool, q, ("pool", "count", "placement", "capacity"), required=("pool", "count", "capacity"))
+            if m is None:
+                complete = False
+                continue
+            name = c.get(m, q, "pool", c.name)
+            if name is not None:
+                if name in seen:
+                    c.error(q + ("pool",),
+                            f"pool '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('pool',))})")
+                elif name in reserved:
+                    c.error(q + ("pool",), f"pool '{name}' would name its nodes {name}-1, {name}-2, ... like the "
+                                           "control plane's; choose another name")
+                seen.setdefault(name, c.line(q + ("pool",)))
+            count = c.get(m, q, "count", c.integer, lo=1, hi=MAX_NODES)
+            complete &= count is not None
+            capacity = c.get(m, q, "capacity", self.capacity)
+            groups.append(self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),
+                                     q + ("placement",), "count", pool=name))
+        return groups, complete
