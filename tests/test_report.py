@@ -267,3 +267,10 @@ def test_any_field_missing_or_odd_does_not_crash(sample):
             parent[path[-1]] = replacement
         render_html(doc)
         print_summary(doc, console, None)
+
+
+def test_cards_give_rates_per_year_with_the_runs_count(sample):
+    page = " ".join(re.sub(r"<[^>]+>", " ", _without_plotly(render_html(sample))).split())
+    elections = sample["control_plane"]["leader_elections"]["count"]
+    assert "Leader elections per year" in page and f"{elections:,} in the run" in page
+    assert "Pending pod-hours per year" in page and "pod-hours in the run" in page

@@ -164,3 +164,12 @@ def test_region_link_cut_evicts_the_cut_off_workers():
     healed = run_scenario(c, ["regionLink/korea-central~korea-south"], repair_after=1800)
     log_agent = next(w for w in healed["outcome"]["workloads"] if w["name"] == "log-agent")
     assert log_agent["ready"] == log_agent["desired"]  # DaemonSet pods are back with their nodes
+
+
+def test_region_link_cut_displaces_the_same_pods_whether_or_not_it_is_repaired():
+    """The cut-off workers' pods were displaced even when the link returns before the end."""
+    cluster = load_topology(ROOT / "topologies" / "korea-stretched.yaml")
+    link = ["regionLink/korea-central~korea-south"]
+    for_good = run_scenario(cluster, link)["outcome"]["pods_displaced"]
+    repaired = run_scenario(cluster, link, repair_after=1800.0)["outcome"]["pods_displaced"]
+    assert for_good == repaired > 0

@@ -73,8 +73,13 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
     down_at_failure = {n for d in failed if d in model.nodes_under for n in model.nodes_under[d]}
     members_down = [c.nodes[n].name for n in model.member_nodes if n in down_at_failure]
     quorum_lost = any(e[2] == "QuorumLost" for e in events)
+    # Displaced: pods whose node failed, was drained, or was cut off at any time during the
+    # scenario (went NotReady), even when a repair reconnected it before the end.
+    node_index = {f"node/{n.name}": n.index for n in c.nodes}
+    cut_off = {node_index[e[3]] for e in events if e[2] == "NodeNotReady" and e[3] in node_index}
     displaced = [p for p, node in enumerate(model.baseline.pod_node)
-                 if node >= 0 and (node in down_at_failure or node in drained_nodes or run.unreachable[node])
+                 if node >= 0 and (node in down_at_failure or node in drained_nodes or node in cut_off
+                                   or run.unreachable[node])
                  and not model.is_daemon[p]]
     pending = sorted(run.pending)
     pending_reasons = {}

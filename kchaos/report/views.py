@@ -158,9 +158,11 @@ def control_plane_cards(r: dict) -> list[dict]:
             details.append([f"write gap mean {format_ms(get(le, 'mean_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}"])
         else:
             details.append(["no leader was lost in the run"])
-        if years and num(count) is not None:
-            details.append([f"≈ {format_number(num(count) / years)} per year"])
-        cards.append(card(["Leader elections"], [format_count(count)], details))
+        details.append([f"{format_count(count)} in the run"])
+        if years and num(count) is not None:  # a rate per year, like every other figure here
+            cards.append(card(["Leader elections per year"], [format_number(num(count) / years)], details))
+        else:
+            cards.append(card(["Leader elections in the run"], [format_count(count)], details))
 
     wc = get(cp, "write_commit_ms", default={})
     if get(wc, "p50") is not None or get(wc, "p99") is not None:
@@ -206,9 +208,12 @@ def load_cards(r: dict) -> list[dict]:
         details = []
         if get(pp, "max") is not None:
             details.append([f"at most {format_count(pp['max'])} pending at once"])
+        details.append([f"{format_number(get(pp, 'pod_hours'))} pod-hours in the run"])
         if years and num(get(pp, "pod_hours")) is not None:
-            details.append([f"≈ {format_number(num(pp['pod_hours']) / years)} pod-hours per simulated year"])
-        cards.append(card(["Pending pod-hours (whole run)"], [format_number(get(pp, "pod_hours"))], details))
+            cards.append(card(["Pending pod-hours per year"], [format_number(num(pp["pod_hours"]) / years)],
+                              details))
+        else:
+            cards.append(card(["Pending pod-hours in the run"], [format_number(get(pp, "pod_hours"))], details))
     return cards
 
 
