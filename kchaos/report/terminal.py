@@ -36,7 +36,16 @@ def _avail(a) -> Text:
 
 
 def _row(table: Table, label: str | Text, value: Text | str, interval: str = "") -> None:
-    table.add_row(label, value, Text(interval, style="dim"))
+    """One figure; its 95% interval follows on the same line (rows without one use the width)."""
+    text = value if isinstance(value, Text) else Text(value)
+    if interval:
+        first, _, rest = text.plain.partition("\n")
+        shown = text[:len(first)]
+        shown.append(f"  {interval}", style="dim")
+        if rest:
+            shown.append_text(text[len(first):])
+        text = shown
+    table.add_row(label, text)
 
 
 def print_summary(results: dict, console: Console, report_path: str | None) -> None:
@@ -63,8 +72,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_column("95% interval", no_wrap=True)
+    table.add_column(Text.assemble("value  ", ("[95% interval]", "dim")), overflow="fold")
 
     avail = get(cp, "availability", default={})
     a = get(avail, "estimate")
@@ -76,7 +84,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         q_text = _avail(qa["exact"])
         q_text.append("  exact", style="dim")
         q_text.append(f"; simulated {format_availability(q)}", style="dim")
-        _row(table, "etcd quorum", q_text, "simulated " + format_availability_interval(get(qa, "ci95")))
+        _row(table, "etcd quorum", q_text, format_availability_interval(get(qa, "ci95")))
     else:
         _row(table, "etcd quorum", _avail(q), format_availability_interval(get(qa, "ci95")))
 
