@@ -45,7 +45,18 @@ def _progress(total: int, quiet: bool):
     return progress, lambda done: progress.update(task, completed=done)
 
 
-def simulate(path: str, failures: int, seed: int, jobs: int, quiet: bool, overrides: dict | None = None) -> dict:
+def usable_cores() -> int:
+    """The cores this process may run on (cgroup/affinity aware where the OS tells)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
+             dask: str | None = None) -> dict:
     """Load, simulate and analyse one topology: the results document."""
     from .analysis import analyze
     from .model.montecarlo import run_monte_carlo
@@ -54,7 +65,8 @@ def simulate(path: str, failures: int, seed: int, jobs: int, quiet: bool, overri
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
     ctx, callback = _progress(failures, quiet)
     with ctx:
-        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs, progress=callback)
+        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
+                                 progress=callback, dask=dask)
     return analyze(output)
 
 
@@ -94,8 +106,13 @@ failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FA
                                     f"(1 to {MAX_FAILURES:,}).")
 seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True,
                            help="Random seed (0 to 2^32-1): the same seed gives the same results.")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=1, show_default=True,
-                           help=f"Worker processes, 1 to {MAX_JOBS} (results do not depend on it).")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=None,
+                           help=f"Worker processes, 1 to {MAX_JOBS}; results do not depend on it "
+                                "[default: the usable cores].")
+dask_option = click.option("--dask", metavar="ADDRESS", default=None,
+                           help="Run the histories on a dask.distributed cluster: a scheduler address "
+                                "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
+                                "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
 quiet_option = click.option("--quiet", "-q", is_flag=True,
                             help="No progress bar and no summary (check: only the missed targets).")
 
@@ -113,13 +130,15 @@ def cli() -> None:
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<name>/].")
 @jobs_option
+@dask_option
 @quiet_option
-def run(topology: str, failures: int, seed: int, out: str | None, jobs: int, quiet: bool) -> int:
+def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
+        quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     from .report import print_summary, render_html
     from .report.files import write_report
 
-    results = simulate(topology, failures, seed, jobs, quiet)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask)
     out_dir = Path(out) if out else default_out(results)
     _, html_path = write_report(out_dir, results, render_html(results))
     if not quiet:
@@ -157,9 +176,10 @@ def validate(topology: str) -> int:
               help="Output folder [default: reports/<name>-etcd-sizes-compare/ with --etcd-sizes, "
                    "reports/<a>-vs-<b>-compare/ for files].")
 @jobs_option
+@dask_option
 @quiet_option
 def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, seed: int, out: str | None,
-            jobs: int, quiet: bool) -> int:
+            jobs: int | None, dask: str | None, quiet: bool) -> int:
     """Compare etcd sizes of one topology, or several topologies, side by side."""
     from .analysis.compare import parse_sizes, run_variants
     from .report.compare import print_comparison, render_comparison_html
@@ -192,7 +212,7 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
         name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
     ctx, callback = _progress(failures * len(variants), quiet)
     with ctx:
-        results = run_variants(variants, failures, seed, jobs, callback)
+        results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask)
     out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
     write_atomic(out_dir / "comparison.json", to_json(results))
     write_atomic(out_dir / "index.html", render_comparison_html(results))
@@ -213,9 +233,10 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write results.json and index.html here.")
 @jobs_option
+@dask_option
 @quiet_option
 def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int, quiet: bool) -> int:
+          jobs: int | None, dask: str | None, quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
@@ -224,7 +245,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
-    results = simulate(topology, failures, seed, jobs, quiet)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)

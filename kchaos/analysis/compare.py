@@ -44,7 +44,7 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, jobs: int = 1,
-                 progress: Callable[[int], None] | None = None) -> list[dict]:
+                 progress: Callable[[int], None] | None = None, dask: str | None = None) -> list[dict]:
     """Simulate each variant on shared streams; one results document per variant."""
     rates = [StationarySampler(c).failure_rate for _, c in variants]
     mean_rate = sum(rates) / len(rates)
@@ -55,7 +55,7 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
         def tick(n, base=done):
             if progress:
                 progress(base + n)
-        sim = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs, progress=tick, fixed=plan)
+        sim = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs, progress=tick, fixed=plan, dask=dask)
         results = analyze(sim)
         results["variant"] = label
         results["run"]["common_random_numbers"] = True

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -24,6 +23,7 @@ from ..errors import KchaosUsageError
 from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
+from .pools import open_pool
 from .response import BlastRadius, workload_cover
 
 #: Histories per run when there are enough failures: enough independent batches
@@ -76,26 +76,13 @@ def iter_histories(sampler: StationarySampler, failures: int, seed: int,
             return
 
 
-_worker_model: ClusterModel | None = None
-
-
-def _init_worker(cluster: Cluster, cover: dict[int, tuple[int, ...]]) -> None:
-    global _worker_model
-    _worker_model = ClusterModel(cluster)
-    _worker_model.cover_of_domain = cover
-
-
-def _run_in_worker(item: tuple[History, np.random.SeedSequence]) -> HistoryResult:
-    assert _worker_model is not None
-    return simulate_history(_worker_model, *item)
-
-
 def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, jobs: int = 1,
                     progress: Callable[[int], None] | None = None,
                     model: ClusterModel | None = None,
-                    fixed: tuple[int, float] | None = None) -> SimulationOutput:
+                    fixed: tuple[int, float] | None = None, dask: str | None = None) -> SimulationOutput:
     """Simulate ``failures`` failure events; ``progress`` gets the failures done so far.
-    ``fixed`` = (histories, horizon) simulates a set time instead (comparisons)."""
+    ``fixed`` = (histories, horizon) simulates a set time instead (comparisons); ``dask``
+    (a scheduler address or ``local``) plays the histories on a Dask cluster."""
     if failures < 1:
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
     start = time.perf_counter()
@@ -118,20 +105,18 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
             progress(done)
 
     try:
-        workers = min(jobs, n_hist)
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(cluster, model.cover_of_domain)) as pool:
+        with open_pool(cluster, model.cover_of_domain, jobs, n_hist, dask) as pool:
+            if pool is None:
+                for item in planned:
+                    finished(simulate_history(model, *item))
+            else:
                 in_flight: deque = deque()
                 for item in planned:  # a window of 2 x workers keeps every core busy, in order
-                    in_flight.append(pool.submit(_run_in_worker, item))
-                    if len(in_flight) >= 2 * workers:
+                    in_flight.append(pool.submit(item))
+                    if len(in_flight) >= 2 * pool.workers:
                         finished(in_flight.popleft().result())
                 while in_flight:
                     finished(in_flight.popleft().result())
-        else:
-            for item in planned:
-                finished(simulate_history(model, *item))
     except KeyboardInterrupt:
         partial = True
     return SimulationOutput(cluster, model, results, failures, seed, jobs,

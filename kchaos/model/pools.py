@@ -1,0 +1,102 @@
+"""Where histories run: this process, a local process pool, or a Dask cluster.
+
+Every history carries its own seed, so where it runs does not change the result.
+The driver submits histories through :func:`open_pool` and reads the results in
+submission order, keeping a bounded window in flight. Workers build the cluster
+model once (an initializer locally; a per-process cache keyed by a run token on
+Dask workers) and reuse it for every history they play.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import KchaosUsageError
+from .cluster import Cluster
+from .engine import ClusterModel, HistoryResult, simulate_history
+from .failures import History
+
+Item = tuple[History, np.random.SeedSequence]
+
+_worker_model: ClusterModel | None = None
+_dask_models: dict[str, ClusterModel] = {}
+
+
+def _init_worker(cluster: Cluster, cover: dict[int, tuple[int, ...]]) -> None:
+    global _worker_model
+    _worker_model = ClusterModel(cluster)
+    _worker_model.cover_of_domain = cover
+
+
+def _run_in_worker(item: Item) -> HistoryResult:
+    assert _worker_model is not None
+    return simulate_history(_worker_model, *item)
+
+
+def _run_on_dask(token: str, cluster: Cluster, cover: dict[int, tuple[int, ...]], item: Item) -> HistoryResult:
+    model = _dask_models.get(token)
+    if model is None:
+        _dask_models.clear()  # one run's model at a time per worker process
+        model = _dask_models[token] = ClusterModel(cluster)
+        model.cover_of_domain = cover
+    return simulate_history(model, *item)
+
+
+class LocalPool:
+    """``jobs`` worker processes on this machine."""
+
+    def __init__(self, executor: ProcessPoolExecutor, workers: int):
+        self.executor, self.workers = executor, workers
+
+    def submit(self, item: Item) -> Any:
+        return self.executor.submit(_run_in_worker, item)
+
+
+class DaskPool:
+    """A dask.distributed cluster: an existing scheduler's address, or ``local``."""
+
+    def __init__(self, client: Any, cluster: Cluster, cover: dict[int, tuple[int, ...]]):
+        self.client = client
+        self.token = uuid.uuid4().hex
+        self.cluster = client.scatter(cluster, broadcast=True)
+        self.cover = cover
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+
+    def submit(self, item: Item) -> Any:
+        return self.client.submit(_run_on_dask, self.token, self.cluster, self.cover, item, pure=False,
+                                  key=f"kchaos-{self.token}-{item[0].index}")
+
+
+@contextmanager
+def open_pool(cluster: Cluster, cover: dict[int, tuple[int, ...]], jobs: int, histories: int,
+              dask: str | None = None) -> Iterator[LocalPool | DaskPool | None]:
+    """The pool to run on; None means: play the histories in this process."""
+    if dask:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise KchaosUsageError("--dask needs dask.distributed: pip install 'kchaos[distributed]'") from None
+        if dask == "local":
+            with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                              silence_logs=logging.CRITICAL) as lc, Client(lc) as client:
+                yield DaskPool(client, cluster, cover)
+            return
+        try:
+            client = Client(dask, timeout="5s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise KchaosUsageError(f"--dask {dask}: cannot reach the Dask scheduler ({exc})") from None
+        with client:
+            yield DaskPool(client, cluster, cover)
+        return
+    workers = min(jobs, histories)
+    if workers <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cluster, cover)) as executor:
+        yield LocalPool(executor, workers)

@@ -1,0 +1,39 @@
+"""Where histories run never changes the results: this process, a process pool, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kchaos.cli import main, usable_cores
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPOLOGY = str(ROOT / "topologies" / "three-datacenters.yaml")
+
+
+def _results(tmp_path: Path, name: str, *extra: str) -> dict:
+    out = tmp_path / name
+    assert main(["run", TOPOLOGY, "-n", "600", "--seed", "3", "--out", str(out), "-q", *extra]) == 0
+    r = json.loads((out / "results.json").read_text())
+    r["run"].pop("wall_seconds"), r["run"].pop("jobs")
+    return r
+
+
+def test_jobs_default_to_the_usable_cores(tmp_path):
+    out = tmp_path / "default"
+    assert main(["run", TOPOLOGY, "-n", "100", "--out", str(out), "-q"]) == 0
+    assert json.loads((out / "results.json").read_text())["run"]["jobs"] == usable_cores()
+
+
+def test_dask_local_cluster_gives_the_same_results(tmp_path):
+    pytest.importorskip("distributed")
+    alone = _results(tmp_path, "alone", "-j", "1")
+    assert _results(tmp_path, "dask", "--dask", "local", "-j", "2") == alone
+
+
+def test_unreachable_dask_scheduler_is_a_usage_error(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert main(["run", TOPOLOGY, "-n", "100", "--out", str(tmp_path), "-q", "--dask", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
