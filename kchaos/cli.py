@@ -113,8 +113,9 @@ dask_option = click.option("--dask", metavar="ADDRESS", default=None,
                            help="Run the histories on a dask.distributed cluster: a scheduler address "
                                 "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
                                 "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
-quiet_option = click.option("--quiet", "-q", is_flag=True,
-                            help="No progress bar and no summary (check: only the missed targets).")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+check_quiet_option = click.option("--quiet", "-q", is_flag=True,
+                                  help="No progress bar and no table: only the missed targets, one line each.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,12 +158,13 @@ def validate(topology: str) -> int:
     scheduled, workloads with nowhere to run), 2 when the file itself is invalid."""
     from .analysis.advisories import layout_findings
     from .model.engine import ClusterModel
-    from .report.layout import print_layout
+    from .report.layout import pods_by_node, print_layout
     from .topology import load_topology
 
     cluster = load_topology(topology)
-    findings = layout_findings(ClusterModel(cluster))
-    print_layout(cluster, findings, _stdout())
+    model = ClusterModel(cluster)
+    findings = layout_findings(model)
+    print_layout(cluster, findings, _stdout(), pods_by_node(model))
     return EXIT_TARGET_MISSED if any(a.severity == "error" for a in findings) else EXIT_OK
 
 
@@ -234,7 +236,7 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
               help="Also write results.json and index.html here.")
 @jobs_option
 @dask_option
-@quiet_option
+@check_quiet_option
 def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
           jobs: int | None, dask: str | None, quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""

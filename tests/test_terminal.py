@@ -23,4 +23,4 @@ def test_summary_gives_rates_per_year_and_the_parts_of_the_downtime(tmp_path, ca
     # The headline minutes are the exact quorum-loss term plus the simulated rest ...
     assert abs(down["exact_quorum_loss"] + down["simulated_rest"] - down["estimate"]) < 2e-3
     # ... and the summary says how many quorum losses this run really drew.
-    assert cp["outages"]["quorum_losses"] == 0 and "quorum loss (exact; none in this run)" in out
+    assert cp["outages"]["quorum_losses"] == 0 and "quorum loss (exact; no quorum loss in this run)" in out

@@ -94,6 +94,8 @@ def unavailability_interval(durations: list[float] | np.ndarray, down_per_histor
         resid = np.asarray(down_per_history) - estimate * np.asarray(time_per_history)
         v = max(v, k / (k - 1) * float(np.sum(resid * resid)))
     w_max = max(float(d.max()) if d.size else 0.0, float(typical_episode))
+    if y >= total_time:  # down from start to end of every history: nothing is uncertain
+        return Interval(1.0, 1.0, 1.0)
     return PoissonBasis(y, v, w_max, total_time).interval()
 
 

@@ -165,7 +165,11 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     intervals = {"controlPlane": api_iv}
     for w, wl in enumerate(c.workloads):
         iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
-        covering = [d for d, ws in model.cover_of_domain.items() if w in ws]
+        # A workload already below minAvailable with everything up is down all the time: no
+        # domain "causes" its outages, so the control variate does not apply.
+        ready_at_start = sum(1 for p in model.workload_pods[w] if model.baseline.pod_node[p] >= 0)
+        covering = [d for d, ws in model.cover_of_domain.items() if w in ws] \
+            if ready_at_start >= model.workload_required[w] else []
         method = "monte-carlo"
         if covering and len(df):
             # Down whenever a covering domain is down (known exactly) + the rest (simulated).

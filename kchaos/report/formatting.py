@@ -89,9 +89,11 @@ def format_nines(a: Any) -> str:
     a = num(a)
     if a is None:
         return "n/a"
-    n = nines(a)
-    if math.isinf(n):
+    if a >= 1.0:
         return "no downtime observed"
+    # From the unavailability as the percent shows it (two significant digits), so two
+    # figures printed as the same percent never get different nines.
+    n = nines(1.0 - float(f"{1.0 - a:.2g}"))
     return f"{n:.1f} nines"
 
 
@@ -191,8 +193,8 @@ def downtime_composition(control_plane: Any) -> str | None:
     if exact is None or rest is None or exact <= 0:
         return None
     drawn = num(get(control_plane, "outages", "quorum_losses"))
-    seen = "" if drawn is None else ("; none in this run" if drawn == 0 else
-                                     f"; {format_count(drawn)} in this run")
+    seen = "" if drawn is None else ("; no quorum loss in this run" if drawn == 0 else
+                                     f"; {format_count(drawn)} quorum loss{'es' if drawn != 1 else ''} in this run")
     return f"{format_minutes(exact)} quorum loss (exact{seen}) + {format_minutes(rest)} simulated"
 
 

@@ -13,14 +13,24 @@ from rich.table import Table
 from .formatting import format_availability, format_availability_interval_distinct
 
 
-def _value(check: dict, value) -> str:
+#: Targets that are upper bounds (the estimate must stay at or below them); the rest are
+#: availabilities that must reach the target.
+UPPER_BOUNDS = ("maxNodeUtilization", "maxPendingPods")
+
+
+def is_upper_bound(check: dict) -> bool:
+    return check.get("name") in UPPER_BOUNDS
+
+
+def check_value(check: dict, value) -> str:
+    """A target or estimate in the check's own unit (the terminal, JUnit and the HTML agree)."""
     if value is None:
         return "n/a"
-    name = check["name"]
+    name = check.get("name")
     if name == "maxNodeUtilization":
         return f"{100 * value:.0f}%"
     if name == "maxPendingPods":
-        return str(int(value))
+        return f"{int(value)} pods"
     return format_availability(value)
 
 
@@ -28,15 +38,25 @@ def _interval(check: dict) -> str:
     ci = check.get("ci95")
     if not ci:
         return ""
-    if check["name"] in ("maxNodeUtilization", "maxPendingPods"):
-        return f"[{_value(check, ci[0])}, {_value(check, ci[1])}]"
+    if is_upper_bound(check):
+        return f"[{check_value(check, ci[0])}, {check_value(check, ci[1])}]"
     return format_availability_interval_distinct(ci)
+
+
+def _target_and_estimate(check: dict) -> tuple[str, str]:
+    """Both shown with enough digits to differ when they do (a regression test compares them)."""
+    target, estimate = check.get("target"), check.get("estimate")
+    if is_upper_bound(check) or target is None or estimate is None or target == estimate:
+        return check_value(check, target), check_value(check, estimate)
+    lo, hi = sorted((target, estimate))
+    a, b = format_availability_interval_distinct([lo, hi]).strip("[]").split(" – ")
+    return (a, b) if target == lo else (b, a)
 
 
 def _goal(check: dict) -> str:
     if check["name"].startswith("regression."):
-        return "no significant drop vs " + _value(check, check["target"])
-    return ("<= " if check["name"] in ("maxNodeUtilization", "maxPendingPods") else ">= ") + _value(check, check["target"])
+        return ">= baseline " + _target_and_estimate(check)[0]
+    return ("<= " if is_upper_bound(check) else ">= ") + _target_and_estimate(check)[0]
 
 
 def verdict(check: dict) -> str:
@@ -57,7 +77,8 @@ def confirm_advice(check: dict) -> str:
 
 def message(check: dict) -> str:
     """One line naming the target, the estimate and its interval."""
-    text = (f"{check['name']}: target {_value(check, check['target'])}, estimate {_value(check, check['estimate'])}"
+    target, estimate = _target_and_estimate(check)
+    text = (f"{check['name']}: target {target}, estimate {estimate}"
             + (f" {_interval(check)}" if check.get("ci95") else "") + f" -> {verdict(check)}")
     if check.get("detail"):
         text += f" ({check['detail']})"
@@ -80,7 +101,7 @@ def print_checks(results: dict, checks: list[dict], console: Console, quiet: boo
         table.add_column("verdict", no_wrap=True)
         for ch in checks:
             style = "green" if ch["passed"] else "bold red"
-            table.add_row(escape(ch["name"]), _goal(ch), _value(ch, ch["estimate"]), _interval(ch),
+            table.add_row(escape(ch["name"]), _goal(ch), _target_and_estimate(ch)[1], _interval(ch),
                           f"[{style}]{short_verdict(ch)}[/]")
         console.print(table)
         for ch in checks:
@@ -117,6 +138,6 @@ def append_step_summary(path: Path, results: dict, checks: list[dict]) -> None:
     for ch in checks:
         goal = _goal(ch).replace("<=", "≤").replace(">=", "≥")
         icon = "✅" if ch["passed"] else "❌"
-        lines.append(f"| {ch['name']} | {goal} | {_value(ch, ch['estimate'])} | {_interval(ch)} | {icon} {verdict(ch)} |")
+        lines.append(f"| {ch['name']} | {goal} | {_target_and_estimate(ch)[1]} | {_interval(ch)} | {icon} {verdict(ch)} |")
     with path.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")

@@ -7,24 +7,44 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from ..model.cluster import Advisory, Cluster
+from ..model.engine import ClusterModel
 
 MAX_SERVERS_SHOWN = 12
 
 
-def _node_label(cluster: Cluster, node_index: int) -> str:
+def pods_by_node(model: ClusterModel) -> dict[int, str]:
+    """Where the scheduler puts every pod with every node up, per node: ``web x2, db-0``
+    (Deployment replicas by workload and count, StatefulSet pods by name, DaemonSets left out)."""
+    names = model.initial_pod_names()
+    out: dict[int, dict[str, int]] = {}
+    for p, node in enumerate(model.baseline.pod_node):
+        if node < 0 or model.is_daemon[p]:
+            continue
+        wl = model.cluster.workloads[model.pod_workload[p]]
+        key = names[p] if wl.kind == "StatefulSet" else wl.name
+        out.setdefault(node, {})[key] = out.get(node, {}).get(key, 0) + 1
+    return {node: ", ".join(f"{k} x{n}" if n > 1 else k for k, n in pods.items()) for node, pods in out.items()}
+
+
+def _node_label(cluster: Cluster, node_index: int, pods: str = "") -> str:
     n = cluster.nodes[node_index]
     if n.runs_etcd:
         return f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''})"
     if n.runs_apiserver:
         return f"[bold blue]{escape(n.name)}[/] (apiserver)"
     cap = n.capacity
-    return f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
+    return (f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
+            + (f" {escape(pods)}" if pods else ""))
 
 
 SEVERITY_COLOURS = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
-def print_layout(cluster: Cluster, findings: list[Advisory], console: Console) -> None:
+def print_layout(cluster: Cluster, findings: list[Advisory], console: Console,
+                 pods_on: dict[int, str] | None = None) -> None:
+    """The tree (with the pods each worker gets when every node is up), the control-plane
+    facts and the findings, errors first."""
+    pods_on = pods_on or {}
     c = cluster
     nodes_on: dict[int, list[int]] = {}
     for n in c.nodes:
@@ -46,7 +66,7 @@ def print_layout(cluster: Cluster, findings: list[Advisory], console: Console) -
                 return
             sub = branch.add(label)
             for n in names:
-                sub.add(_node_label(c, n))
+                sub.add(_node_label(c, n, pods_on.get(n, "")))
             return
         sub = branch.add(f"[cyan]{dom.kind}[/] {escape(dom.name)}")
         kids = children.get(d, [])

@@ -111,7 +111,8 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     wc = get(cp, "write_commit_ms", default={})
     if get(wc, "p50") is not None or get(wc, "p99") is not None:
-        _row(table, "write commit", Text(f"p50 {format_ms(get(wc, 'p50'))}, p99 {format_ms(get(wc, 'p99'))}"))
+        mean = f", mean {format_ms(wc['mean'])}" if get(wc, "mean") is not None else ""
+        _row(table, "write commit", Text(f"p50 {format_ms(get(wc, 'p50'))}{mean}, p99 {format_ms(get(wc, 'p99'))}"))
 
     workloads = get(r, "workloads", default=[])
     for w in workloads if isinstance(workloads, list) else []:

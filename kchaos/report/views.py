@@ -28,6 +28,7 @@ from kchaos.report.formatting import (
     significant,
     simulated_years,
 )
+from kchaos.report.gate import check_value, is_upper_bound
 from kchaos.report.inline import Inline, b, badge, code, small, span
 from kchaos.report.reading import advisories, as_list, severity_badge
 
@@ -159,8 +160,11 @@ def control_plane_cards(r: dict) -> list[dict]:
         else:
             details.append(["no leader was lost in the run"])
         details.append([f"{format_count(count)} in the run"])
-        if years and num(count) is not None:  # a rate per year, like every other figure here
-            cards.append(card(["Leader elections per year"], [format_number(num(count) / years)], details))
+        per_year = num(get(le, "per_year"))
+        if per_year is None and years and num(count) is not None:
+            per_year = num(count) / years
+        if per_year is not None:  # a rate per year, like every other figure here (same figure as the terminal)
+            cards.append(card(["Leader elections per year"], [format_number(per_year)], details))
         else:
             cards.append(card(["Leader elections in the run"], [format_count(count)], details))
 
@@ -209,9 +213,11 @@ def load_cards(r: dict) -> list[dict]:
         if get(pp, "max") is not None:
             details.append([f"at most {format_count(pp['max'])} pending at once"])
         details.append([f"{format_number(get(pp, 'pod_hours'))} pod-hours in the run"])
-        if years and num(get(pp, "pod_hours")) is not None:
-            cards.append(card(["Pending pod-hours per year"], [format_number(num(pp["pod_hours"]) / years)],
-                              details))
+        per_year = num(get(pp, "pod_hours_per_year"))
+        if per_year is None and years and num(get(pp, "pod_hours")) is not None:
+            per_year = num(pp["pod_hours"]) / years
+        if per_year is not None:
+            cards.append(card(["Pending pod-hours per year"], [format_number(per_year)], details))
         else:
             cards.append(card(["Pending pod-hours in the run"], [format_number(get(pp, "pod_hours"))], details))
     return cards
@@ -253,8 +259,7 @@ def slo(r: dict) -> dict | None:
     for c in as_list(block["checks"]):
         if not isinstance(c, dict):
             continue
-        util = "util" in str(get(c, "name", default="")).lower() or str(get(c, "unit", default="")).lower() in (
-            "utilization", "utilisation")
+        upper = is_upper_bound(c)
         passed, confirmed = get(c, "passed"), get(c, "confirmed")
         need = get(c, "failures_to_confirm")
         note = ""
@@ -272,13 +277,13 @@ def slo(r: dict) -> dict | None:
         ci = get(c, "ci95")
         ci_txt = ""
         if ci:
-            ci_txt = (format_interval(ci, lambda x: format_percent(x, 1)) if util
+            ci_txt = (format_interval(ci, lambda x: check_value(c, x)) if upper
                       else format_availability_interval_distinct(ci))
         rows.append({
             "bad": passed is False,
             "name": str(get(c, "name", default="?")),
-            "required": f"{'≤' if util else '≥'} {_slo_value(c, get(c, 'target'))}",
-            "estimate": _slo_value(c, get(c, "estimate")),
+            "required": f"{'≤' if upper else '≥'} {check_value(c, get(c, 'target'))}",
+            "estimate": check_value(c, get(c, "estimate")),
             "interval": ci_txt or "—",
             "verdict": verdict,
             "note": note,
@@ -288,14 +293,6 @@ def slo(r: dict) -> dict | None:
                   else badge("TARGET MISSED", "b-fail") if overall is not None else None),
         "rows": rows,
     }
-
-
-def _slo_value(check: dict, value: Any) -> str:
-    unit = str(get(check, "unit", default="")).lower()
-    name = str(get(check, "name", default="")).lower()
-    if unit in ("utilization", "utilisation", "fraction") or "util" in name:
-        return format_percent(value, 1)
-    return format_availability(value)
 
 
 def advisory_section(r: dict) -> dict:

@@ -26,6 +26,7 @@ def advise(cluster: Cluster) -> tuple[Advisory, ...]:
     out: list[Advisory] = []
     out += _etcd_size(cluster)
     out += _blast_radius(cluster)
+    out += _workers_beside_members(cluster)
     out += _timing(cluster)
     out += _workloads(cluster)
     return tuple(out)
@@ -99,6 +100,27 @@ def _blast_radius(cluster: Cluster) -> list[Advisory]:
                     "info",
                 ))
     return out
+
+
+def _workers_beside_members(cluster: Cluster) -> list[Advisory]:
+    """Workers placed on a control-plane node's server (spread does this once a small site
+    runs out of empty servers): one server failure costs a member and workload pods."""
+    on_server: dict[int, list[Node]] = defaultdict(list)
+    for node in cluster.nodes:
+        if node.schedulable:
+            on_server[node.server].append(node)
+    pairs = [f"{', '.join(w.name for w in on_server[cluster.nodes[m].server])} with "
+             f"{cluster.nodes[m].name} on {cluster.domains[cluster.nodes[m].server].name}"
+             for m in cluster.members if on_server.get(cluster.nodes[m].server)]
+    if not pairs:
+        return []
+    shown = "; ".join(pairs[:5]) + (f"; and {len(pairs) - 5} more" if len(pairs) > 5 else "")
+    return [Advisory(
+        "workers-beside-members",
+        f"workers share a server with an etcd member ({shown}): one server failure costs a member and the "
+        "workers' pods at once; add servers, or place the pool explicitly",
+        "info",
+    )]
 
 
 def _timing(cluster: Cluster) -> list[Advisory]:
