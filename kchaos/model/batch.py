@@ -22,12 +22,22 @@ import numpy as np
 
 from .scheduler import Placement, Scheduler
 
+#: Up to this many pods, pod-by-pod picks (each one vectorised over the nodes) are cheaper.
+SMALL_BATCH = 8
+
 
 def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1) -> list[int]:
     """Bind ``pods`` (same workload, not pinned to a node, same volume ``scope``) in order;
     return each pod's node, -1 for the pods that fit nowhere (they stay Pending)."""
-    if not pods:
-        return []
+    if len(pods) <= SMALL_BATCH:  # a heap over every node costs more than a few vectorised picks
+        out = []
+        for p in pods:
+            node = sch.pick(pl, p, scope=scope)
+            if node < 0:
+                return out + [-1] * (len(pods) - len(out))
+            sch.bind(pl, p, node)
+            out.append(node)
+        return out
     w = sch.pod_workload[pods[0]]
     wl = sch.workloads[w]
     cpu, mem = wl.cpu, wl.memory
@@ -64,18 +74,31 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1)
         return bool(alloc_cpu[n] + cpu <= cap_cpu[n] + 1e-9 and alloc_mem[n] + mem <= cap_mem[n] + 1e-6
                     and alloc_pods[n] + 1 <= cap_pods[n])
 
-    heap = [(-score(n), n) for n in np.flatnonzero(fits).tolist()]
-    heapq.heapify(heap)
+    cand = np.flatnonzero(fits)
+    scores = (cap_cpu[cand] - alloc_cpu[cand] - cpu) / cap_cpu[cand] + (cap_mem[cand] - alloc_mem[cand] - mem) / cap_mem[cand]
+    if soft:
+        scores = scores - 4.0 * counts[node_dom[cand]]
     parked: dict[int, list[int]] = {}
     floor = min_count() if hard else 0
+    if hard:  # nodes of domains already at the skew limit wait for the minimum to rise
+        blocked = counts[node_dom[cand]] + 1 - floor > skew
+        for n, d in zip(cand[blocked].tolist(), node_dom[cand[blocked]].tolist()):
+            parked.setdefault(d, []).append(n)
+        cand, scores = cand[~blocked], scores[~blocked]
+    # Entries: (-score, node, version of the node's spread domain when scored). Only the chosen
+    # node's load changes, so every entry still fits; with ScheduleAnyway a domain's penalty
+    # grows when it gets a pod, which its version tells.
+    version = np.zeros(counts.size if soft else 1, dtype=np.int64)
+    heap = list(zip((-scores).tolist(), cand.tolist(), [0] * cand.size))
+    heapq.heapify(heap)
     out = []
     for p in pods:
         node = -1
         while heap:
-            neg, n = heap[0]  # only the chosen node's load changes: every entry still fits
-            true = score(n)
-            if -neg != true:
-                heapq.heapreplace(heap, (-true, n))
+            neg, n, seen = heap[0]
+            if soft and version[node_dom[n]] != seen:
+                d = node_dom[n]
+                heapq.heapreplace(heap, (-score(n), n, int(version[d])))
                 continue
             if hard and counts[node_dom[n]] + 1 - floor > skew:
                 heapq.heappop(heap)
@@ -88,8 +111,10 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1)
             break
         sch.bind(pl, p, node)
         out.append(node)
+        if soft:
+            version[node_dom[node]] += 1
         if still_fits(node):
-            heapq.heapreplace(heap, (-score(node), node))
+            heapq.heapreplace(heap, (-score(node), node, int(version[node_dom[node]]) if soft else 0))
         else:
             heapq.heappop(heap)
         if hard:
@@ -98,5 +123,42 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1)
                 floor = new_floor
                 for d in [d for d in parked if counts[d] + 1 - floor <= skew]:
                     for n in parked.pop(d):
-                        heapq.heappush(heap, (-score(n), n))
+                        heapq.heappush(heap, (-score(n), n, 0))
+    return out
+
+
+def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: list[int], scope: list[int],
+                  one_by_one: bool = False) -> list[tuple[int, int]]:
+    """One pass of the scheduler over the Pending pods, in pod order, as kube-scheduler's
+    queue does: consecutive pods of one workload and volume scope go in one batch; a pod
+    pinned to its node (DaemonSet) alone. Once a pod fits nowhere, its siblings (same
+    workload and scope) fit nowhere either in this pass: binding only adds load.
+    Returns (pod, node) for every pod tried, node -1 when it stays Pending (with
+    ``one_by_one`` every sibling is tried, so each can be reported). The caller records
+    the volume scope of a StatefulSet pod that lands for the first time."""
+    out: list[tuple[int, int]] = []
+    hopeless: set[tuple[int, int]] = set()
+    i, n = 0, len(pending)
+    while i < n:
+        p = pending[i]
+        w, s = sch.pod_workload[p], scope[p]
+        if pod_pin[p] >= 0:
+            node = sch.pick(pl, p, only=pod_pin[p], scope=s)
+            if node >= 0:
+                sch.bind(pl, p, node)
+            out.append((p, node))
+            i += 1
+            continue
+        j = i + 1
+        while j < n and pod_pin[pending[j]] < 0 and sch.pod_workload[pending[j]] == w and scope[pending[j]] == s:
+            j += 1
+        run = pending[i:j]
+        if (w, s) in hopeless and not one_by_one:
+            i = j
+            continue
+        nodes = place_batch(sch, pl, run, s)
+        out.extend(zip(run, nodes))
+        if nodes and nodes[-1] < 0:
+            hopeless.add((w, s))
+        i = j
     return out

@@ -1,0 +1,195 @@
+"""The settled state after a set of failure domains goes down and stays down.
+
+The blast radius needs, for every failure domain, where Kubernetes ends up once it
+has reacted: quorum, members lost, pods displaced, Pods left Pending, the hottest
+surviving node, workloads below minAvailable. Playing the event engine for each of
+thousands of domains costs a whole history's state each; this computes the same end
+state directly, with the same pieces the engine uses, in the order the engine applies
+them:
+
+1. the quorum partition (members down, region links cut) and whether the API accepts
+   writes (a leader, an apiserver in the quorum's partition); the etcd election and the
+   lease takeovers finish long before the settle time, so only their outcome matters;
+2. if it does, every node that is down, or cut off from the quorum's partition, goes
+   NotReady (leaves the scheduler's usable set) and is evicted, node by node:
+   Deployment pods are deleted and re-placed, StatefulSet pods stay Terminating (their
+   identity is held), DaemonSet pods stay; after each node the scheduler makes a pass
+   over the Pending pods (:func:`schedule_pass`, batched);
+3. without the API nothing is marked NotReady, evicted or re-placed.
+
+A test compares it with the engine, field by field, for every domain of every example.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from .batch import schedule_pass
+from .cluster_model import ClusterModel
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    """The healthy placement indexed for settling: computed once per model."""
+
+    pods_on: dict[int, tuple[int, ...]]  # node -> its pods, in pod order
+    counts_on: dict[int, tuple[tuple[int, int], ...]]  # node -> (workload, pods) pairs
+    movable_on: dict[int, int]  # node -> pods that are not DaemonSet pods
+    ready_count: tuple[int, ...]  # per workload: pods bound with every node up
+    pending: tuple[int, ...]  # pods that fit nowhere with every node up
+
+
+_BASELINES: "weakref.WeakKeyDictionary[ClusterModel, _Baseline]" = weakref.WeakKeyDictionary()
+
+
+def _baseline(m: ClusterModel) -> _Baseline:
+    hit = _BASELINES.get(m)
+    if hit is None:
+        pods_on: dict[int, list[int]] = {}
+        for p, node in enumerate(m.baseline.pod_node):
+            if node >= 0:
+                pods_on.setdefault(node, []).append(p)
+        counts_on = {}
+        for node, pods in pods_on.items():
+            per: dict[int, int] = {}
+            for p in pods:
+                per[m.pod_workload[p]] = per.get(m.pod_workload[p], 0) + 1
+            counts_on[node] = tuple(per.items())
+        ready = [sum(1 for p in pods if m.baseline.pod_node[p] >= 0) for pods in m.workload_pods]
+        hit = _BASELINES[m] = _Baseline(
+            {n: tuple(ps) for n, ps in pods_on.items()}, counts_on,
+            {n: sum(1 for p in ps if not m.is_daemon[p]) for n, ps in pods_on.items()}, tuple(ready),
+            tuple(p for p, node in enumerate(m.baseline.pod_node) if node < 0))
+    return hit
+
+
+@dataclass(frozen=True)
+class Response:
+    """What losing ``domains`` costs once everything has settled (the blast-radius row)."""
+
+    domains: tuple[str, ...]
+    quorum_lost: bool
+    api_down: bool
+    members_lost: int
+    nodes_lost: int
+    pods_displaced: int
+    pods_pending: int
+    hottest: float  # hottest surviving worker's utilisation after rescheduling
+    workloads_unavailable: tuple[str, ...]
+    pending_by_workload: dict[str, int]
+
+
+def settle(model: ClusterModel, domains) -> Response:
+    m, c = model, model.cluster
+    sch = m.scheduler
+    doms = sorted({int(d) for d in domains})
+    down_nodes: list[int] = []
+    seen: set[int] = set()
+    cut = 0
+    for d in doms:
+        bit = m.link_bit.get(d)
+        if bit is not None:
+            cut |= bit
+            continue
+        for node in m.nodes_under[d]:
+            if node not in seen:
+                seen.add(node)
+                down_nodes.append(node)
+    up = np.ones(m.n_nodes, dtype=bool)
+    up[down_nodes] = False
+    alive = 0
+    for i, node in enumerate(m.member_nodes):
+        if up[node]:
+            alive |= 1 << i
+    live, component = m.quorum_partition(alive, cut)
+    comp = m.components(cut)
+    region_of = [n.region for n in c.nodes]
+
+    def in_quorum_side(node: int) -> bool:
+        return component is not None and comp[region_of[node]] == component
+
+    api_ok = live is not None and any(up[n] and in_quorum_side(n) for n in m.api_nodes)
+    cut_off = [n for n in m.workers if up[n] and cut and component is not None and not in_quorum_side(n)]
+
+    base = _baseline(m)
+    pl = m.baseline.copy()
+    scope = list(m.baseline_scope)
+    pending = list(base.pending)
+    placed_on_up: list[int] = []  # replacements bound (to up, usable nodes): ready by the settle time
+    evicted: list[int] = []
+    terminating: list[int] = []
+    lost_ready = [0] * len(c.workloads)  # baseline pods that stopped counting as ready
+    daemon_on_cut_off = [0] * len(c.workloads)  # bound to an up node but NotReady: not a lasting loss
+    for node in down_nodes:
+        for w, k in base.counts_on.get(node, ()):
+            lost_ready[w] += k
+
+    def scheduler_pass() -> None:
+        nonlocal pending
+        if not pending:
+            return
+        placed = []
+        for p, node in schedule_pass(sch, pl, pending, m.pod_pin, scope):
+            if node < 0:
+                continue
+            if scope[p] < 0 and m.scope_level[p] is not None:
+                scope[p] = m.scope_of(p, node)
+            placed.append(p)
+        if placed:
+            placed_on_up.extend(placed)
+            done = set(placed)
+            pending = [p for p in pending if p not in done]
+
+    if api_ok:
+        # The NotReady events come in this order: down nodes as their domains list them,
+        # then workers cut off by a region link.
+        order = down_nodes + cut_off
+        for node in cut_off:
+            for w, k in base.counts_on.get(node, ()):
+                lost_ready[w] += k
+        for node in order:  # NotReady: the node leaves the usable set
+            pl.usable[node] = False
+            scheduler_pass()
+        for node in order:  # eviction, node by node, each followed by a scheduling pass
+            for p in base.pods_on.get(node, ()):
+                if m.is_daemon[p]:
+                    if up[node]:
+                        daemon_on_cut_off[m.pod_workload[p]] += 1
+                elif m.is_stateful[p]:
+                    terminating.append(p)
+                    sch.count(pl, p, node, -1)
+                else:
+                    sch.unbind(pl, p)
+                    evicted.append(p)
+            if evicted:
+                pending = sorted(pending + evicted)
+                evicted = []
+            scheduler_pass()
+
+    ready_count = list(base.ready_count)
+    for w in range(len(c.workloads)):
+        ready_count[w] -= lost_ready[w]
+    for p in placed_on_up:
+        ready_count[m.pod_workload[p]] += 1
+    # Pods bound to up nodes and not Terminating come back by themselves (a DaemonSet pod on
+    # a worker cut off by a region link): not counted as a lasting loss.
+    unavailable = tuple(wl.name for w, wl in enumerate(c.workloads)
+                        if ready_count[w] < m.workload_required[w]
+                        and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w])
+    pending_by: dict[str, int] = {}
+    for p in pending:
+        name = c.workloads[m.pod_workload[p]].name
+        pending_by[name] = pending_by.get(name, 0) + 1
+    displaced = sum(base.movable_on.get(node, 0) for node in (*down_nodes, *cut_off))
+    up_workers = up & m.worker_mask
+    hottest = float(sch.utilization(pl)[up_workers].max()) if up_workers.any() else 0.0
+    members_lost = len(m.member_nodes) - (len(live) if live is not None else bin(alive).count("1"))
+    baseline_pending = len(base.pending)
+    return Response(
+        domains=tuple(c.domains[d].id for d in doms), quorum_lost=live is None, api_down=not api_ok,
+        members_lost=members_lost, nodes_lost=len(down_nodes), pods_displaced=displaced,
+        pods_pending=max(0, len(pending) - baseline_pending), hottest=hottest,
+        workloads_unavailable=unavailable, pending_by_workload=pending_by)

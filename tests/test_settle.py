@@ -1,0 +1,60 @@
+"""The settled single-domain response equals what the event engine reaches, field by field,
+for every failure domain of every example (the blast radius now comes from settle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kchaos.model.engine import ClusterModel, HistoryRun
+from kchaos.model.failures import History
+from kchaos.model.settle import settle
+from kchaos.topology import load_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted((ROOT / "topologies").glob("*.yaml")) + [ROOT / "tests/data/stress.yaml",
+                                                         ROOT / "tests/data/korea-unconfirmed.yaml"]
+
+
+def engine_response(model: ClusterModel, d: int) -> dict:
+    """Fail ``d`` at t=0, play the engine past NotReady, eviction and startup, read the end."""
+    k = model.cluster.kubernetes
+    horizon = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup + 120.0
+    history = History(-1, horizon, np.zeros(1), np.array([d]), np.ones(1, dtype=bool), np.empty(0, dtype=np.int64))
+    run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False)
+    run.run()
+    base = model.baseline.pod_node
+    up_workers = run.up_arr & model.worker_mask
+    ready_unavailable = []
+    for w, wl in enumerate(model.cluster.workloads):
+        bound_up = sum(1 for p in model.workload_pods[w] if run.pl.pod_node[p] >= 0
+                       and run.node_up[run.pl.pod_node[p]] and not run.terminating[p])
+        if run.ready_count[w] < model.workload_required[w] and bound_up < model.workload_required[w]:
+            ready_unavailable.append(wl.name)
+    pending_by: dict[str, int] = {}
+    for p in run.pending:
+        name = model.cluster.workloads[model.pod_workload[p]].name
+        pending_by[name] = pending_by.get(name, 0) + 1
+    return {
+        "quorum_lost": run.live is None, "api_down": not run.api_ok,
+        "pods_displaced": sum(1 for p, node in enumerate(base) if node >= 0 and not model.is_daemon[p]
+                              and (not run.node_up[node] or run.unreachable[node])),
+        "pods_pending": max(0, len(run.pending) - sum(1 for node in base if node < 0)),
+        "hottest": float(model.scheduler.utilization(run.pl)[up_workers].max()) if up_workers.any() else 0.0,
+        "workloads_unavailable": tuple(ready_unavailable), "pending_by_workload": pending_by,
+    }
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_settle_matches_the_engine_for_every_domain(path):
+    model = ClusterModel(load_topology(path))
+    for d in model.cluster.domains:
+        got = settle(model, [d.index])
+        want = engine_response(model, d.index)
+        for key, value in want.items():
+            if key == "hottest":
+                assert got.hottest == pytest.approx(value, abs=1e-12), (d.id, key)
+            else:
+                assert getattr(got, key) == value, (d.id, key)
