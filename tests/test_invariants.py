@@ -54,7 +54,30 @@ def check(run: HistoryRun, where: str) -> None:
                 expected[m.scheduler.level_of_node[level][node]] += 1
         if not np.array_equal(expected, counts):
             errors.append(f"spread counts of workload {w}: {counts} != {expected}")
+    errors += component_errors(run)
     assert not errors, f"{where}: " + "; ".join(errors[:5])
+
+
+def component_errors(run: HistoryRun) -> list[str]:
+    """Each component's own state agrees with itself and with the infrastructure."""
+    m, infra, nodes = run.m, run.infra, run.nodes
+    errors = []
+    if infra.node_up != [count == 0 for count in infra.down_count] or infra.up_arr.tolist() != infra.node_up:
+        errors.append("node_up out of step with the down counts")
+    alive = sum(1 << i for i, n in enumerate(m.member_nodes) if infra.node_up[n])
+    if infra.alive != alive:
+        errors.append(f"alive members {infra.alive:b} != {alive:b}")
+    if nodes.n_unreachable != sum(nodes.unreachable):
+        errors.append("n_unreachable out of step")
+    if any(nodes.unreachable[n] and not infra.node_up[n] for n in range(m.n_nodes)):
+        errors.append("a down node marked unreachable")
+    if run.etcd.writes_ok and (run.etcd.live is None or run.etcd.leader not in run.etcd.live):
+        errors.append("writes possible without a leader in the quorum")
+    if run.leases.controllers_ready and not (run.leases.kcm_ready and run.api.api_ok):
+        errors.append("controllers act without the API or a controller-manager")
+    if run.rec.wl_rest and any(r.down and not e.down for r, e in zip(run.rec.wl_rest, run.rec.wl_eps)):
+        errors.append("a workload down in the rest but not down at all")
+    return errors
 
 
 class CheckedRun(HistoryRun):

@@ -1,0 +1,185 @@
+"""Control plane: etcd's quorum, leader and elections, and the API servers in front of it.
+
+:class:`Etcd` decides which members form the partition that holds quorum (given the
+members alive and the region links cut), runs elections when the leader is lost, and
+says whether writes commit and how fast. :class:`ApiServers` says whether the API
+accepts writes: etcd commits and some apiserver is up inside the quorum's partition.
+The controller-manager and scheduler leases build on this (``leases.py``).
+
+Neither reaches into other components: they tell the engine what changed through
+:class:`ControlPlaneListener`, and the engine passes it on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .cluster_model import ClusterModel
+from .eventlog import EventLog
+from .infrastructure import Infrastructure
+from .recorder import Recorder
+from .timers import ELECTION_DONE, Timers
+
+
+class ControlPlaneListener(Protocol):
+    """What the control plane reports; the engine routes each to the component that reacts."""
+
+    def partition_changed(self, t: float) -> None:
+        """The partition holding quorum may have changed (kubelets may be cut off or back)."""
+
+    def etcd_changed(self, t: float) -> None:
+        """Whether etcd commits writes may have changed (the API re-evaluates)."""
+
+    def api_changed(self, t: float) -> None:
+        """Whether the API accepts writes may have changed (the leases re-evaluate)."""
+
+    def leaders_changed(self, t: float, kcm_back: bool, controllers_back: bool) -> None:
+        """The controller-manager (``kcm_back``), or it and the scheduler, lead again."""
+
+
+class Etcd:
+    """etcd membership seen through partitions, the leader, elections and commit latency."""
+
+    def __init__(self, model: ClusterModel, infra: Infrastructure, timers: Timers, rng: np.random.Generator,
+                 recorder: Recorder, log: EventLog | None, listener: ControlPlaneListener):
+        self.m, self.c = model, model.cluster
+        self.infra, self.timers, self.rng, self.rec, self.log = infra, timers, rng, recorder, log
+        self.listener = listener
+        self.leader = -1
+        self.electing = False
+        self.election_epoch = 0  # bumped when an election starts or is abandoned: stale ELECTION_DONE
+        self.election_end_winner = -1
+        self.election_cause = ""
+        self.election_started = 0.0
+        self.live: tuple | None = None  # members of the partition holding quorum
+        self.component: int | None = None  # its region group (Infrastructure.region_groups)
+        self.outside_since: dict[int, float] = {}  # member alive outside the quorum since
+        self.writes_ok = False
+
+    def quorum_held(self) -> bool:
+        return self.component is not None
+
+    def joins_quorum(self, node: int) -> bool:
+        """``node``'s region is joined to the partition holding quorum (False if none holds it)."""
+        return self.component is not None and \
+            self.infra.region_groups()[self.c.nodes[node].region] == self.component
+
+    def member_name(self, i: int) -> str:
+        return self.c.nodes[self.m.member_nodes[i]].name
+
+    def update(self, t: float, initial: bool = False) -> None:
+        """Members died, returned or were split by a link: find the quorum's partition again;
+        the leader keeps its place, or an election starts among the members reaching it."""
+        m, infra = self.m, self.infra
+        alive = infra.alive
+        live, component = m.quorum_partition(alive, infra.cut)
+        disrupt = False
+        if live is not None and not self.c.etcd.pre_vote:
+            # Without pre-vote, a member that campaigned alone while cut off comes back
+            # with a higher term and forces the leader to step down.
+            for i in live:
+                since = self.outside_since.pop(i, None)
+                if since is not None and t - since >= self.c.etcd.election_timeout:
+                    disrupt = True
+        for i in range(len(m.member_nodes)):
+            in_quorum = live is not None and i in live
+            if alive >> i & 1 and not in_quorum:
+                self.outside_since.setdefault(i, t)
+            elif not alive >> i & 1:
+                self.outside_since.pop(i, None)
+        if self.log is not None and not initial and (live is None) != (self.live is None):
+            n = len(m.member_nodes)
+            if live is None:
+                up = bin(alive).count("1")
+                self.log.note(t, "Warning", "QuorumLost", "etcd",
+                              f"no partition holds a quorum ({self.c.quorum} of {n}); {up} members up")
+            else:
+                self.log.note(t, "Normal", "QuorumRestored", "etcd", f"{len(live)} of {n} members reach each other")
+        self.live, self.component = live, component
+        self.rec.quorum_state(t, live is None)
+        self.listener.partition_changed(t)
+        if live is None:
+            if self.leader >= 0 or self.electing:
+                self.leader = -1
+                self.electing = False
+                self.election_epoch += 1
+        elif initial:
+            self.leader = live[int(self.rng.integers(len(live)))]
+        elif self.electing:
+            # The election goes on while its winner-to-be stays in the quorum's partition;
+            # members joining or other members leaving do not reset the candidates' timers.
+            if self.election_end_winner not in live:
+                self.start_election(t, live, self.election_cause)
+        elif self.leader < 0:
+            self.start_election(t, live, "quorum-restored")
+        elif self.leader not in live or disrupt:
+            self.start_election(t, live, "leader-lost")
+        self.refresh_writes(t)
+
+    def start_election(self, t: float, live: tuple, cause: str) -> None:
+        """Draw the election's length and winner (raft.ElectionModel); writes stop until it ends."""
+        if self.log is not None and not self.electing:
+            if self.leader >= 0:
+                self.log.note(t, "Warning", "LeaderLost", f"etcd/{self.member_name(self.leader)}",
+                              f"leader {self.member_name(self.leader)} lost; election among "
+                              + ", ".join(self.member_name(i) for i in live))
+            else:
+                self.log.note(t, "Normal", "ElectionStarted", "etcd",
+                              "election among " + ", ".join(self.member_name(i) for i in live))
+        if not self.electing:
+            self.election_started = t
+        self.leader = -1
+        self.electing = True
+        self.election_epoch += 1
+        self.election_cause = cause
+        gap, winner = self.m.election.sample(self.rng, live, cause)
+        self.election_end_winner = winner
+        self.timers.push(t + gap, ELECTION_DONE, self.election_epoch)
+
+    def on_election_done(self, t: float, epoch: int, _: int = 0) -> None:
+        if epoch != self.election_epoch or not self.electing:
+            return
+        self.electing = False
+        self.leader = self.election_end_winner
+        self.rec.election(t - self.election_started, self.election_cause)
+        if self.log is not None:
+            self.log.note(t, "Normal", "LeaderElected", f"etcd/{self.member_name(self.leader)}",
+                          f"{self.member_name(self.leader)} elected leader; writes resume after "
+                          f"{(t - self.election_started) * 1000:.0f} ms")
+        self.refresh_writes(t)
+
+    def refresh_writes(self, t: float) -> None:
+        """Writes commit while a leader leads and no election runs; record their latency."""
+        self.writes_ok = self.leader >= 0 and not self.electing
+        self.rec.commit_latency(t, self.m.commit_latency(self.leader, self.live) if self.writes_ok else None)
+        self.listener.etcd_changed(t)
+
+
+class ApiServers:
+    """kube-apiserver: accepts writes while etcd commits and one apiserver reaches the quorum."""
+
+    def __init__(self, model: ClusterModel, infra: Infrastructure, etcd: Etcd, recorder: Recorder,
+                 log: EventLog | None, listener: ControlPlaneListener):
+        self.m = model
+        self.infra, self.etcd, self.rec, self.log, self.listener = infra, etcd, recorder, log, listener
+        self.api_ok = False
+
+    def reaches(self, node: int) -> bool:
+        """An apiserver on ``node`` can serve writes: it is up and in the quorum's partition."""
+        return self.infra.node_up[node] and self.etcd.joins_quorum(node)
+
+    def serving(self) -> list[int]:
+        """Nodes whose apiserver can serve writes, in ``api_nodes`` order."""
+        return [n for n in self.m.api_nodes if self.reaches(n)]
+
+    def refresh(self, t: float) -> None:
+        api_ok = self.etcd.writes_ok and any(self.reaches(n) for n in self.m.api_nodes)
+        if self.log is not None and api_ok != self.api_ok and t > 0:
+            self.log.note(t, "Normal" if api_ok else "Warning", "APIAvailable" if api_ok else "APIUnavailable",
+                          "kube-apiserver",
+                          "the API accepts writes again" if api_ok else "the API cannot accept writes")
+        self.api_ok = api_ok
+        self.rec.api_state(t, api_ok, self.etcd.live is not None)
+        self.listener.api_changed(t)

@@ -1,0 +1,62 @@
+"""Infrastructure: which failure instances are down, hence which nodes are up, which
+etcd members are alive and which region links are cut.
+
+A node is down while any domain above it (server, rack, datacenter, region, or the
+node itself) is down, so each node counts its down ancestors. Region links do not
+take nodes down; they only split regions apart (``ClusterModel.components``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cluster_model import ClusterModel
+
+
+class Infrastructure:
+    """Up/down state of nodes and links, driven by the failure history."""
+
+    def __init__(self, model: ClusterModel):
+        self.m = model
+        n = model.n_nodes
+        self.down_count = [0] * n  # down domains above each node (itself included)
+        self.node_up = [True] * n
+        self.up_arr = np.ones(n, dtype=bool)  # node_up as an array, for masks
+        self.cut = 0  # bitmask of cut region links (ClusterModel.link_bit)
+        self.alive = (1 << len(model.member_nodes)) - 1  # bitmask of etcd members on up nodes
+
+    def apply(self, d: int, down: bool) -> list[int] | None:
+        """Failure instance ``d`` fails (``down``) or is repaired. For a region link, update
+        the cut and return None; otherwise return the nodes that went down or came back,
+        in ``nodes_under`` order (empty when another failed domain still holds them down)."""
+        m = self.m
+        bit = m.link_bit.get(d)
+        if bit is not None:
+            self.cut = self.cut | bit if down else self.cut & ~bit
+            return None
+        changed = []
+        delta = 1 if down else -1
+        for node in m.nodes_under[d]:
+            before = self.down_count[node]
+            self.down_count[node] = before + delta
+            if (before == 0) != (before + delta == 0):
+                changed.append(node)
+                self._set_up(node, not down)
+        return changed
+
+    def _set_up(self, node: int, up: bool) -> None:
+        self.node_up[node] = up
+        self.up_arr[node] = up
+        member = self.m.member_of_node.get(node)
+        if member is not None:
+            if up:
+                self.alive |= 1 << member
+            else:
+                self.alive &= ~(1 << member)
+
+    def region_groups(self) -> dict[int, int]:
+        """Region -> id of the group of regions still joined by uncut links."""
+        return self.m.components(self.cut)
+
+    def all_workers_up(self) -> bool:
+        return bool(self.up_arr[self.m.worker_mask].all())

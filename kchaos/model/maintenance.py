@@ -1,0 +1,103 @@
+"""Planned disruption: ``kubectl drain`` and periodic rolling updates.
+
+A :class:`Drains` process cordons a node and evicts its pods through the
+disruption budget (minAvailable), retrying what the budget refuses every 5 s until
+the node is empty. :class:`Rollouts` rolls every Deployment now and then, which
+re-places its pods and so undoes the load concentrated by earlier failures; it runs
+only on a healthy cluster. Both act on pods through :class:`~.workloads.Workloads`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cluster_model import ClusterModel
+from .eventlog import EventLog
+from .infrastructure import Infrastructure
+from .leases import Leases
+from .node_lifecycle import NodeLifecycle
+from .timers import DRAIN_TRY, ROLLOUT, Timers
+from .workloads import Workloads
+
+#: A rollout that finds the cluster degraded waits this long and tries again.
+ROLLOUT_RETRY_SECONDS = 3600.0
+#: kubectl drain retries a refused eviction every 5 s.
+DRAIN_RETRY_SECONDS = 5.0
+
+
+class Drains:
+    """``kubectl drain --ignore-daemonsets`` of some nodes: progress and what blocks it."""
+
+    def __init__(self, model: ClusterModel, work: Workloads, timers: Timers, log: EventLog | None):
+        self.m, self.c = model, model.cluster
+        self.work, self.timers, self.log = work, timers, log
+        self.draining: dict[int, bool] = {}  # node -> drain finished
+        self.blocked_pods: dict[int, list[int]] = {}  # drained node -> pods its budget holds
+        self.drain_noted: set[int] = set()
+
+    def start(self, t: float, node: int) -> None:
+        """Cordon ``node`` and evict its pods as `kubectl drain --ignore-daemonsets` does."""
+        self.work.cordon(node)
+        self.draining[node] = False
+        if self.log is not None:
+            name = self.c.nodes[node].name
+            self.log.note(t, "Normal", "NodeNotSchedulable", f"node/{name}",
+                          f"Node {name} status is now: NodeNotSchedulable")
+        self.timers.push(t, DRAIN_TRY, node)
+
+    def on_drain_try(self, t: float, node: int, _: int = 0) -> None:
+        """Evict what the disruption budget (minAvailable) allows; retry the rest in 5 s."""
+        m, work, log = self.m, self.work, self.log
+        blocked = []
+        for p in work.pods_on(node):
+            if m.is_daemon[p]:
+                continue
+            if work.budget_blocks(p):
+                blocked.append(p)
+                continue
+            if log is not None:
+                log.note(t, "Normal", "Evicted", f"pod/{log.pod_name(p)}",
+                         f"Evicting pod default/{log.pod_name(p)} (drain of {self.c.nodes[node].name})")
+            work.remove_pod(t, p, node)
+        work.reschedule(t)
+        if blocked:
+            if log is not None and node not in self.drain_noted:
+                self.drain_noted.add(node)
+                for p in blocked:
+                    log.note(t, "Warning", "EvictionBlocked", f"pod/{log.pod_name(p)}",
+                             "Cannot evict pod as it would violate the pod's disruption budget "
+                             f"(minAvailable {m.workload_required[m.pod_workload[p]]})")
+            self.blocked_pods[node] = blocked
+            self.timers.push(t + DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
+        else:
+            self.blocked_pods[node] = []
+            self.draining[node] = True
+            if log is not None:
+                log.note(t, "Normal", "Drained", f"node/{self.c.nodes[node].name}", "node drained")
+
+
+class Rollouts:
+    """A rolling update of every Deployment each ``rollout_interval``, if the cluster is healthy."""
+
+    def __init__(self, model: ClusterModel, infra: Infrastructure, leases: Leases, lifecycle: NodeLifecycle,
+                 work: Workloads, timers: Timers, rng: np.random.Generator, enabled: bool):
+        self.m, self.c = model, model.cluster
+        self.infra, self.leases, self.lifecycle, self.work = infra, leases, lifecycle, work
+        self.timers, self.rng = timers, rng
+        self.enabled = enabled and model.cluster.kubernetes.rollout_interval is not None
+
+    def start(self) -> None:
+        """The first rollout comes at a uniform phase of the interval."""
+        if self.enabled and self.m.deployment_pods:
+            self.timers.push(float(self.rng.random()) * self.c.kubernetes.rollout_interval, ROLLOUT)
+
+    def healthy(self) -> bool:
+        return self.leases.controllers_ready and self.infra.all_workers_up() and self.lifecycle.all_workers_ready()
+
+    def on_rollout(self, t: float, _a: int = 0, _b: int = 0) -> None:
+        """Roll every Deployment now, or an hour later if the cluster is degraded."""
+        if not self.healthy():
+            self.timers.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
+            return
+        self.timers.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
+        self.work.redeploy(t)

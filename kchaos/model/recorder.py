@@ -1,0 +1,183 @@
+"""What a history hands to the analysis: streamed sums, episode lengths, a few samples.
+
+Components report state changes to the :class:`Recorder` as they happen (quorum
+lost, API down, a workload below minAvailable, a pod ready again, the pending queue
+growing or shrinking, load moved); it turns them into time-weighted totals and keeps
+nothing that grows with the number of events beyond the episode lists and samples
+the analysis reads. :meth:`Recorder.result` closes open episodes at the horizon and
+returns the :class:`HistoryResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cluster_model import ClusterModel
+from .failures import History
+
+
+@dataclass
+class Episodes:
+    """Down time of one yes/no quantity: total seconds and each episode's length."""
+
+    down: bool = False
+    since: float = 0.0
+    total: float = 0.0
+    durations: list = field(default_factory=list)
+
+    def set(self, t: float, down: bool) -> None:
+        if down == self.down:
+            return
+        if down:
+            self.since = t
+        else:
+            d = t - self.since
+            self.total += d
+            self.durations.append(d)
+        self.down = down
+
+    def close(self, t: float) -> None:
+        """End of the history: count an open episode up to ``t`` (censored)."""
+        if self.down:
+            d = t - self.since
+            self.total += d
+            self.durations.append(d)
+            self.down = False
+
+
+@dataclass
+class HistoryResult:
+    """Streamed figures of one history; :mod:`kchaos.analysis` combines them."""
+
+    index: int
+    horizon: float
+    weight: float
+    failures: int
+    domain_failures: np.ndarray
+    api: Episodes
+    quorum: Episodes
+    api_only: Episodes
+    workloads: list[Episodes]
+    workload_rest: list[Episodes]  # down while none of the workload's covering domains is down
+    election_gaps: list[float]
+    election_causes: list[str]
+    recoveries: list[list[float]]
+    commit_seconds: dict[float, float]
+    above_limit: Episodes
+    pending_pod_seconds: float
+    max_pending: int
+    hottest_after_failure: list[float]
+    baseline_hottest: float
+
+
+class Recorder:
+    """The statistics of one history, fed by the components through typed calls."""
+
+    def __init__(self, model: ClusterModel, pending: int):
+        n_wl = len(model.cluster.workloads)
+        self.m = model
+        self.quorum = Episodes()
+        self.api = Episodes()
+        self.api_only = Episodes()  # API down while a quorum exists (elections, no apiserver)
+        self.wl_eps = [Episodes() for _ in range(n_wl)]
+        self.wl_rest = [Episodes() for _ in range(n_wl)]
+        #: Per workload, how many of the failure instances that alone take it down are down.
+        self.cover_count = [0] * n_wl
+        self.election_gaps: list[float] = []
+        self.election_causes: list[str] = []
+        self.recoveries: list[list[float]] = [[] for _ in range(n_wl)]
+        self.commit_seconds: dict[float, float] = {}
+        self.latency: float | None = None
+        self.latency_since = 0.0
+        self.pending_pod_seconds = 0.0
+        self.pending_since = 0.0
+        self.max_pending = pending
+        self.above = Episodes()
+        self.hottest_after: list[float] = []
+        self.peak: float | None = None  # hottest node since the last failure took workers down
+        #: Placement or the set of up nodes changed since load was last measured.
+        self.load_dirty = True
+
+    # -- control plane ---------------------------------------------------------------
+    def quorum_state(self, t: float, lost: bool) -> None:
+        self.quorum.set(t, lost)
+
+    def api_state(self, t: float, api_ok: bool, quorum_held: bool) -> None:
+        self.api.set(t, not api_ok)
+        self.api_only.set(t, not api_ok and quorum_held)
+
+    def election(self, gap: float, cause: str) -> None:
+        self.election_gaps.append(gap)
+        self.election_causes.append(cause)
+
+    def commit_latency(self, t: float, latency: float | None) -> None:
+        """Commit latency from ``t`` on (None: writes impossible), weighted by time."""
+        if latency != self.latency:
+            if self.latency is not None:
+                self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + t - self.latency_since
+            self.latency, self.latency_since = latency, t
+
+    # -- workloads ---------------------------------------------------------------------
+    def workload_state(self, t: float, w: int, down: bool) -> None:
+        """Workload ``w`` is (or is not) below minAvailable from ``t`` on."""
+        self.wl_eps[w].set(t, down)
+        self.wl_rest[w].set(t, down and not self.cover_count[w])
+
+    def cover(self, t: float, w: int, delta: int) -> None:
+        """A failure instance that alone takes ``w`` down failed (+1) or was repaired (-1):
+        the down time it explains exactly is left out of ``workload_rest``."""
+        self.cover_count[w] += delta
+        self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
+
+    def recovery(self, w: int, seconds: float) -> None:
+        self.recoveries[w].append(seconds)
+
+    def pending_count(self, t: float, pending: int) -> None:
+        """The pending queue is about to change at ``t``; ``pending`` pods waited since the last change."""
+        self.pending_pod_seconds += pending * (t - self.pending_since)
+        self.pending_since = t
+
+    def pending_settled(self, pending: int) -> None:
+        """Scheduling has settled at the current time with ``pending`` pods waiting."""
+        if pending > self.max_pending:
+            self.max_pending = pending
+
+    # -- load ----------------------------------------------------------------------------
+    def load_changed(self) -> None:
+        self.load_dirty = True
+
+    def load(self, t: float, hottest: float) -> None:
+        """The hottest up worker's utilisation at ``t``."""
+        self.load_dirty = False
+        self.above.set(t, hottest > self.m.utilization_limit + 1e-9)
+        if self.peak is not None and hottest > self.peak:
+            self.peak = hottest
+
+    def failure_episode(self) -> None:
+        """A failure took workers down: close the previous episode's peak, open a new one."""
+        if self.peak is not None:
+            self.hottest_after.append(self.peak)
+        self.peak = 0.0
+        self.load_dirty = True
+
+    # -- end -------------------------------------------------------------------------------
+    def result(self, history: History, horizon: float, pending: int) -> HistoryResult:
+        """Close what is open at ``horizon`` (``pending`` pods still waiting) and return the figures."""
+        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps, *self.wl_rest):
+            eps.close(horizon)
+        self.commit_latency(horizon, None)
+        self.pending_count(horizon, pending)
+        if self.peak is not None:
+            self.hottest_after.append(self.peak)
+        h = history
+        dom_fail = np.bincount(h.domains[h.down], minlength=len(self.m.cluster.domains))
+        return HistoryResult(
+            index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
+            domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only,
+            workloads=self.wl_eps, workload_rest=self.wl_rest,
+            election_gaps=self.election_gaps, election_causes=self.election_causes,
+            recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
+            pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
+            hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)

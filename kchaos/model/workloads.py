@@ -1,0 +1,251 @@
+"""Workload controllers: where every pod is, whether it is ready, and its replacement.
+
+Deployments get a new, Pending pod for each one deleted; a StatefulSet pod on an
+evicted node stays Terminating (it keeps its identity and volume) until the node
+returns; a DaemonSet pod belongs to its node and is never evicted. Scheduling passes
+place the Pending pods with the stateless :class:`~.scheduler.Scheduler` while a
+controller-manager and a scheduler lead. A pod turns Ready ``pod_startup`` after it
+is bound to, or its node returns to, a node whose kubelet reports.
+
+Each pod's ``version`` changes whenever a start in progress becomes moot, so a stale
+POD_READY timer is dropped. The node lifecycle, drains and rollouts act on pods only
+through the methods here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cluster_model import ClusterModel
+from .eventlog import EventLog
+from .infrastructure import Infrastructure
+from .leases import Leases
+from .recorder import Recorder
+from .timers import POD_READY, Timers
+
+
+class Workloads:
+    """Pods of every workload: placement, readiness, Terminating, the Pending queue."""
+
+    def __init__(self, model: ClusterModel, infra: Infrastructure, leases: Leases, timers: Timers,
+                 recorder: Recorder, log: EventLog | None):
+        m = model
+        self.m, self.c = m, m.cluster
+        self.infra, self.leases, self.timers, self.rec, self.log = infra, leases, timers, recorder, log
+        #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
+        self.lifecycle = None
+        self.pl = m.baseline.copy()
+        self.scope = list(m.baseline_scope)  # StatefulSet pod -> its volume's scope domain
+        self.node_pods: list[set] = [set() for _ in range(m.n_nodes)]
+        for p, node in enumerate(self.pl.pod_node):
+            if node >= 0:
+                self.node_pods[node].add(p)
+        self.ready = [node >= 0 for node in self.pl.pod_node]
+        self.terminating = [False] * m.n_pods
+        self.version = [0] * m.n_pods
+        self.down_since = [np.nan] * m.n_pods  # NaN: down since before the history (not a recovery)
+        self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
+        self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
+        self.cordoned: set[int] = set()
+        self.failed_noted: set[int] = set()  # FailedScheduling already logged
+
+    def report_initial_state(self) -> None:
+        for w in range(len(self.c.workloads)):
+            self.rec.workload_state(0.0, w, self.ready_count[w] < self.m.workload_required[w])
+
+    def hottest(self) -> float:
+        """Utilisation of the hottest worker that is up (0 when none is)."""
+        mask = self.infra.up_arr & self.m.worker_mask
+        if mask.any():
+            util = self.m.scheduler.utilization(self.pl)
+            return float(util[mask].max())
+        return 0.0
+
+    # -- what the node lifecycle reports -----------------------------------------------------
+    def node_lost(self, t: float, node: int, initial: bool) -> None:
+        """``node`` died: its pods stop (starting ones will not start)."""
+        for p in self.node_pods[node]:
+            self.version[p] += 1
+            if self.ready[p]:
+                self.set_ready(t, p, False)
+                self.down_since[p] = np.nan if initial else t
+
+    def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
+        """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
+        m = self.m
+        if was_not_ready:
+            self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
+        startup = self.c.kubernetes.pod_startup
+        for p in self.node_pods[node]:
+            if self.terminating[p]:  # StatefulSet pod kept its identity: recreated in place
+                self.terminating[p] = False
+                m.scheduler.count(self.pl, p, node, +1)
+            self.version[p] += 1
+            self.timers.push(t + startup, POD_READY, p, self.version[p])
+
+    def node_not_ready(self, t: float, node: int, up: bool) -> None:
+        """``node`` is NotReady: no longer schedulable; if it is up (cut off, not dead) its
+        pods stop counting as ready."""
+        self.pl.usable[node] = False
+        if up:
+            for p in self.node_pods[node]:
+                self.version[p] += 1
+                if self.ready[p]:
+                    self.set_ready(t, p, False)
+                    self.down_since[p] = t
+
+    def evict_node(self, t: float, node: int) -> None:
+        """Taint-based eviction: delete the node's pods (DaemonSet pods stay; StatefulSet pods
+        stay Terminating), then schedule the replacements."""
+        m, sch = self.m, self.m.scheduler
+        for p in sorted(self.node_pods[node]):
+            if m.is_daemon[p]:
+                continue  # DaemonSet pods tolerate unreachable nodes forever
+            if self.log is not None:
+                self.log.note(t, "Normal", "TaintManagerEviction", f"pod/{self.log.pod_name(p)}",
+                              f"Marking for deletion Pod default/{self.log.pod_name(p)}"
+                              + (" (stays Terminating until its node returns: StatefulSet identity)"
+                                 if m.is_stateful[p] else ""))
+            if m.is_stateful[p]:
+                if not self.terminating[p]:  # stuck Terminating: identity held until the node returns
+                    self.terminating[p] = True
+                    sch.count(self.pl, p, node, -1)
+                continue
+            self.remove_pod(t, p, node)
+        self.reschedule(t)
+
+    # -- for drains ----------------------------------------------------------------------------
+    def cordon(self, node: int) -> None:
+        self.pl.usable[node] = False
+        self.cordoned.add(node)
+
+    def pods_on(self, node: int) -> list[int]:
+        return sorted(self.node_pods[node])
+
+    def budget_blocks(self, p: int) -> bool:
+        """Evicting ``p`` would take its workload below minAvailable (PodDisruptionBudget)."""
+        w = self.m.pod_workload[p]
+        return self.ready[p] and self.ready_count[w] - 1 < self.m.workload_required[w]
+
+    # -- pods ------------------------------------------------------------------------------------
+    def remove_pod(self, t: float, p: int, node: int) -> None:
+        """The pod is deleted from ``node``; its controller creates a replacement, Pending."""
+        self.m.scheduler.unbind(self.pl, p)
+        self.node_pods[node].discard(p)
+        self.version[p] += 1
+        if self.ready[p]:
+            self.set_ready(t, p, False)
+            self.down_since[p] = t
+        if self.log is not None:
+            owner = "statefulset" if self.m.is_stateful[p] else "replicaset"
+            new = self.log.renamed(p)
+            self.log.note(t, "Normal", "SuccessfulCreate",
+                          f"{owner}/{self.c.workloads[self.m.pod_workload[p]].name}", f"Created pod: {new}")
+        self.rec.pending_count(t, len(self.pending))
+        self.pending.add(p)
+
+    def reschedule(self, t: float) -> None:
+        """Pods were deleted: load moved; place the replacements."""
+        self.rec.load_changed()
+        self.schedule_pending(t)
+
+    def schedule_pending(self, t: float) -> None:
+        """A scheduling pass over the Pending pods, in pod order (needs both controllers)."""
+        if not self.pending or not self.leases.controllers_ready:
+            return
+        m, sch, log = self.m, self.m.scheduler, self.log
+        node_up = self.infra.node_up
+        placed = []
+        # Binding only adds load, so once a pod of a workload (and volume scope) fits nowhere,
+        # its siblings fit nowhere either in this pass.
+        hopeless: set[tuple[int, int]] = set()
+        for p in sorted(self.pending):
+            pin = m.pod_pin[p]
+            key = (m.pod_workload[p], self.scope[p])
+            if pin < 0 and key in hopeless and log is None:
+                continue
+            node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
+            if node < 0:
+                if pin < 0:
+                    hopeless.add(key)
+                if log is not None and p not in self.failed_noted:
+                    self.failed_noted.add(p)
+                    log.note(t, "Warning", "FailedScheduling", f"pod/{log.pod_name(p)}",
+                             sch.explain(self.pl, p, scope=self.scope[p]))
+                continue
+            sch.bind(self.pl, p, node)
+            if log is not None:
+                self.failed_noted.discard(p)
+                log.note(t, "Normal", "Scheduled", f"pod/{log.pod_name(p)}",
+                         f"Successfully assigned default/{log.pod_name(p)} to {self.c.nodes[node].name}")
+            if self.scope[p] < 0 and m.scope_level[p] is not None:
+                self.scope[p] = m.scope_of(p, node)
+            self.node_pods[node].add(p)
+            placed.append(p)
+            self.version[p] += 1
+            if node_up[node]:
+                self.timers.push(t + self.c.kubernetes.pod_startup, POD_READY, p, self.version[p])
+        if placed:
+            self.rec.pending_count(t, len(self.pending))
+            self.pending.difference_update(placed)
+            self.rec.load_changed()
+
+    def on_pod_ready(self, t: float, p: int, version: int) -> None:
+        if version != self.version[p] or self.ready[p]:
+            return
+        node = self.pl.pod_node[p]
+        if node < 0 or not self.lifecycle.kubelet_reports(node):
+            return
+        self.set_ready(t, p, True)
+        if self.log is not None:
+            self.log.note(t, "Normal", "Started", f"pod/{self.log.pod_name(p)}",
+                          f"Started container on {self.c.nodes[node].name}")
+        since = self.down_since[p]
+        if since == since:  # not NaN
+            self.rec.recovery(self.m.pod_workload[p], t - since)
+        self.down_since[p] = np.nan
+
+    def set_ready(self, t: float, p: int, ready: bool) -> None:
+        self.ready[p] = ready
+        w = self.m.pod_workload[p]
+        self.ready_count[w] += 1 if ready else -1
+        self.rec.workload_state(t, w, self.ready_count[w] < self.m.workload_required[w])
+
+    # -- rolling updates ---------------------------------------------------------------------------
+    def redeploy(self, t: float) -> None:
+        """Every Deployment pod is placed afresh (rolling update on a healthy cluster): old
+        pods stay until new ones are ready, so availability does not dip."""
+        m, sch = self.m, self.m.scheduler
+        self.rec.pending_count(t, len(self.pending))
+        base = m.baseline.pod_node
+        if all(self.pl.pod_node[p] == base[p] for p in m.other_pods):
+            # Everything else sits where it started: the fresh placement is the initial one.
+            self.pl = m.baseline.copy()
+            self.node_pods = [set() for _ in range(m.n_nodes)]
+            for p, node in enumerate(self.pl.pod_node):
+                if node >= 0:
+                    self.node_pods[node].add(p)
+        else:
+            for p in m.deployment_pods:
+                node = self.pl.pod_node[p]
+                if node >= 0:
+                    sch.unbind(self.pl, p)
+                    self.node_pods[node].discard(p)
+            for p in m.deployment_pods:
+                node = sch.pick(self.pl, p)
+                if node >= 0:
+                    sch.bind(self.pl, p, node)
+                    self.node_pods[node].add(p)
+        startup = self.c.kubernetes.pod_startup
+        for p in m.deployment_pods:
+            if self.pl.pod_node[p] < 0:
+                self.pending.add(p)
+                if self.ready[p]:
+                    self.set_ready(t, p, False)
+                    self.down_since[p] = t
+                continue
+            self.pending.discard(p)
+            if not self.ready[p]:
+                self.version[p] += 1
+                self.timers.push(t + startup, POD_READY, p, self.version[p])
+        self.rec.load_changed()
