@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from kchaos.model.failures import History
 from kchaos.model.response import BlastRadius
-from kchaos.model.engine import ClusterModel
+from kchaos.model.engine import ClusterModel, HistoryRun
 
 from .conftest import topology
 
@@ -74,8 +76,12 @@ DAEMON_AND_STATEFUL = """
 def test_daemonset_and_statefulset_pods_are_not_replaced():
     c = topology(workers_topology(3, 3, DAEMON_AND_STATEFUL))
     model = ClusterModel(c)
-    r = BlastRadius(model).respond([server_of(c, "app-1")])
-    run = r.run
+    k = c.kubernetes
+    settle_time = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup + 120.0
+    history = History(-1, settle_time, np.zeros(1), np.array([server_of(c, "app-1")]), np.ones(1, dtype=bool),
+                      np.empty(0, dtype=np.int64))
+    run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False)
+    run.run()
     w_names = [w.name for w in c.workloads]
     dead = next(n.index for n in c.nodes if n.name == "app-1")
     for p, node in enumerate(run.pl.pod_node):

@@ -125,7 +125,7 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
         trapped: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
         for d in doms:
             r = blast.respond([d.index])
-            stuck = [name for name in r.pending_by_workload
+            stuck = [name for name in sorted(r.pending_by_workload, key=index.get)
                      if any(w.name == name and w.spread is not None
                             and w.spread.when_unsatisfiable == "DoNotSchedule"
                             and w.spread.node_taints_policy == "Ignore" for w in c.workloads)]

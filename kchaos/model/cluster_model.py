@@ -14,6 +14,7 @@ import numpy as np
 
 from .cluster import Cluster
 from .raft import ElectionModel, commit_latency
+from .batch import schedule_pass
 from .scheduler import Placement, Scheduler
 
 #: Hottest-node utilisation above which load counts as too high, unless the SLO sets one.
@@ -118,11 +119,8 @@ class ClusterModel:
         pl = sch.empty_placement(self.n_pods)
         scope = [-1] * self.n_pods
         order = sorted(range(self.n_pods), key=lambda p: (not self.is_daemon[p], p))
-        for p in order:
-            pin = self.pod_pin[p]
-            node = sch.pick(pl, p, only=pin if pin >= 0 else None)
+        for p, node in schedule_pass(sch, pl, order, self.pod_pin, scope):
             if node >= 0:
-                sch.bind(pl, p, node)
                 scope[p] = self.scope_of(p, node)
         return pl, scope
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batch import schedule_pass
 from .cluster_model import ClusterModel
 from .eventlog import EventLog
 from .infrastructure import Infrastructure
@@ -156,28 +157,13 @@ class Workloads:
         m, sch, log = self.m, self.m.scheduler, self.log
         node_up = self.infra.node_up
         placed = []
-        # Binding only adds load, so once a pod of a workload (and volume scope) fits nowhere,
-        # its siblings fit nowhere either in this pass.
-        hopeless: set[tuple[int, int]] = set()
-        for p in sorted(self.pending):
-            pin = m.pod_pin[p]
-            key = (m.pod_workload[p], self.scope[p])
-            if pin < 0 and key in hopeless and log is None:
-                continue
-            node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
+        if log is None:  # the simulation: batches of identical pods (same nodes as one by one)
+            decisions = schedule_pass(sch, self.pl, sorted(self.pending), m.pod_pin, self.scope)
+        else:  # whatif: one by one, so each FailedScheduling explains the state it met
+            decisions = self._one_by_one(t)
+        for p, node in decisions:
             if node < 0:
-                if pin < 0:
-                    hopeless.add(key)
-                if log is not None and p not in self.failed_noted:
-                    self.failed_noted.add(p)
-                    log.note(t, "Warning", "FailedScheduling", f"pod/{log.pod_name(p)}",
-                             sch.explain(self.pl, p, scope=self.scope[p]))
                 continue
-            sch.bind(self.pl, p, node)
-            if log is not None:
-                self.failed_noted.discard(p)
-                log.note(t, "Normal", "Scheduled", f"pod/{log.pod_name(p)}",
-                         f"Successfully assigned default/{log.pod_name(p)} to {self.c.nodes[node].name}")
             if self.scope[p] < 0 and m.scope_level[p] is not None:
                 self.scope[p] = m.scope_of(p, node)
             self.node_pods[node].add(p)
@@ -189,6 +175,26 @@ class Workloads:
             self.rec.pending_count(t, len(self.pending))
             self.pending.difference_update(placed)
             self.rec.load_changed()
+
+    def _one_by_one(self, t: float) -> list[tuple[int, int]]:
+        """Pod-by-pod scheduling with kube-scheduler's events (what-if scenarios)."""
+        m, sch, log = self.m, self.m.scheduler, self.log
+        out = []
+        for p in sorted(self.pending):
+            pin = m.pod_pin[p]
+            node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
+            if node < 0:
+                if p not in self.failed_noted:
+                    self.failed_noted.add(p)
+                    log.note(t, "Warning", "FailedScheduling", f"pod/{log.pod_name(p)}",
+                             sch.explain(self.pl, p, scope=self.scope[p]))
+            else:
+                sch.bind(self.pl, p, node)
+                self.failed_noted.discard(p)
+                log.note(t, "Normal", "Scheduled", f"pod/{log.pod_name(p)}",
+                         f"Successfully assigned default/{log.pod_name(p)} to {self.c.nodes[node].name}")
+            out.append((p, node))
+        return out
 
     def on_pod_ready(self, t: float, p: int, version: int) -> None:
         if version != self.version[p] or self.ready[p]:
@@ -231,10 +237,8 @@ class Workloads:
                 if node >= 0:
                     sch.unbind(self.pl, p)
                     self.node_pods[node].discard(p)
-            for p in m.deployment_pods:
-                node = sch.pick(self.pl, p)
+            for p, node in schedule_pass(sch, self.pl, m.deployment_pods, m.pod_pin, self.scope):
                 if node >= 0:
-                    sch.bind(self.pl, p, node)
                     self.node_pods[node].add(p)
         startup = self.c.kubernetes.pod_startup
         for p in m.deployment_pods:
