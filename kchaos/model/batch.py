@@ -78,12 +78,14 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1)
     scores = (cap_cpu[cand] - alloc_cpu[cand] - cpu) / cap_cpu[cand] + (cap_mem[cand] - alloc_mem[cand] - mem) / cap_mem[cand]
     if soft:
         scores = scores - 4.0 * counts[node_dom[cand]]
-    parked: dict[int, list[int]] = {}
+    parked: dict[int, list[int]] = {}  # domain -> nodes found over the skew limit while placing
     floor = min_count() if hard else 0
+    waiting_nodes = waiting_doms = None  # nodes over the skew limit from the start (arrays)
     if hard:  # nodes of domains already at the skew limit wait for the minimum to rise
         blocked = counts[node_dom[cand]] + 1 - floor > skew
-        for n, d in zip(cand[blocked].tolist(), node_dom[cand[blocked]].tolist()):
-            parked.setdefault(d, []).append(n)
+        if blocked.all():  # nothing can take even one pod: the whole batch stays Pending
+            return [-1] * len(pods)
+        waiting_nodes, waiting_doms = cand[blocked], node_dom[cand[blocked]]
         cand, scores = cand[~blocked], scores[~blocked]
     # Entries: (-score, node, version of the node's spread domain when scored). Only the chosen
     # node's load changes, so every entry still fits; with ScheduleAnyway a domain's penalty
@@ -124,20 +126,28 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], scope: int = -1)
                 for d in [d for d in parked if counts[d] + 1 - floor <= skew]:
                     for n in parked.pop(d):
                         heapq.heappush(heap, (-score(n), n, 0))
+                if waiting_nodes.size:
+                    free = counts[waiting_doms] + 1 - floor <= skew
+                    for n in waiting_nodes[free].tolist():
+                        heapq.heappush(heap, (-score(n), n, 0))
+                    waiting_nodes, waiting_doms = waiting_nodes[~free], waiting_doms[~free]
     return out
 
 
 def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: list[int], scope: list[int],
-                  one_by_one: bool = False) -> list[tuple[int, int]]:
+                  one_by_one: bool = False, hopeless: set[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     """One pass of the scheduler over the Pending pods, in pod order, as kube-scheduler's
     queue does: consecutive pods of one workload and volume scope go in one batch; a pod
     pinned to its node (DaemonSet) alone. Once a pod fits nowhere, its siblings (same
     workload and scope) fit nowhere either in this pass: binding only adds load.
     Returns (pod, node) for every pod tried, node -1 when it stays Pending (with
     ``one_by_one`` every sibling is tried, so each can be reported). The caller records
-    the volume scope of a StatefulSet pod that lands for the first time."""
+    the volume scope of a StatefulSet pod that lands for the first time. A ``hopeless`` set
+    passed in carries (workload, scope) keys that fit nowhere across passes: the caller
+    drops a key when something that could make room for it changes."""
     out: list[tuple[int, int]] = []
-    hopeless: set[tuple[int, int]] = set()
+    if hopeless is None:
+        hopeless = set()
     i, n = 0, len(pending)
     while i < n:
         p = pending[i]

@@ -127,12 +127,22 @@ def settle(model: ClusterModel, domains) -> Response:
         for w, k in base.counts_on.get(node, ()):
             lost_ready[w] += k
 
+    # (workload, scope) keys that fit nowhere: placing other pods only adds load and NotReady
+    # only removes nodes, so a key stays hopeless until its own pods leave (their spread
+    # counts drop) or, for a spread that honours taints, the set of usable nodes changes.
+    hopeless: set[tuple[int, int]] = set()
+    honors = {w for w, wl in enumerate(c.workloads) if wl.spread is not None and wl.spread.node_taints_policy == "Honor"}
+
+    def forget(workloads) -> None:
+        if hopeless:
+            hopeless.difference_update([key for key in hopeless if key[0] in workloads])
+
     def scheduler_pass() -> None:
         nonlocal pending
         if not pending:
             return
         placed = []
-        for p, node in schedule_pass(sch, pl, pending, m.pod_pin, scope):
+        for p, node in schedule_pass(sch, pl, pending, m.pod_pin, scope, hopeless=hopeless):
             if node < 0:
                 continue
             if scope[p] < 0 and m.scope_level[p] is not None:
@@ -152,6 +162,7 @@ def settle(model: ClusterModel, domains) -> Response:
                 lost_ready[w] += k
         for node in order:  # NotReady: the node leaves the usable set
             pl.usable[node] = False
+            forget(honors)
             scheduler_pass()
         for node in order:  # eviction, node by node, each followed by a scheduling pass
             for p in base.pods_on.get(node, ()):
@@ -164,6 +175,8 @@ def settle(model: ClusterModel, domains) -> Response:
                 else:
                     sch.unbind(pl, p)
                     evicted.append(p)
+            if evicted or terminating:
+                forget({m.pod_workload[p] for p in (*evicted, *terminating)})
             if evicted:
                 pending = sorted(pending + evicted)
                 evicted = []
