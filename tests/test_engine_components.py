@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kchaos.model.sketch import EpisodeSums
+
 from kchaos.model.cluster_model import ClusterModel
 from kchaos.model.control_plane import ApiServers, Etcd
 from kchaos.model.engine import HistoryRun
@@ -95,7 +97,7 @@ def test_episodes_sum_and_censor():
     eps.set(5.0, False)
     eps.set(10.0, True)
     eps.close(12.5)
-    assert eps.durations == [3.0, 2.5] and eps.total == 5.5 and not eps.down
+    assert eps.sums == EpisodeSums(2, 5.5, 3.0 ** 2 + 2.5 ** 2, 3.0) and eps.total == 5.5 and not eps.down
 
 
 def test_recorder_weights_commit_latency_pending_and_cover(stress):
@@ -117,8 +119,8 @@ def test_recorder_weights_commit_latency_pending_and_cover(stress):
                 np.zeros(0, dtype=np.int64))
     res = rec.result(h, 100.0, pending=1)
     assert res.commit_seconds == {0.002: 10.0, 0.004: 85.0}
-    assert res.workloads[0].durations == [20.0]
-    assert res.workload_rest[0].durations == [5.0, 10.0]
+    assert res.workloads[0].sums == EpisodeSums(1, 20.0, 400.0, 20.0)
+    assert res.workload_rest[0].sums == EpisodeSums(2, 15.0, 125.0, 10.0)
     assert res.pending_pod_seconds == pytest.approx(2 * 10 + 1 * 40)
 
 
@@ -136,8 +138,9 @@ def test_recorder_keeps_the_hottest_node_per_failure_episode(stress):
     h = History(0, 10.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool),
                 np.zeros(0, dtype=np.int64))
     res = rec.result(h, 10.0, pending=0)
-    assert res.hottest_after_failure == [limit + 0.05, 0.55]
-    assert res.above_limit.durations == [1.0]
+    peaks = res.hottest_after_failure
+    assert peaks.n == 2 and peaks.high == limit + 0.05 and peaks.low == 0.55
+    assert res.above_limit.sums == EpisodeSums(1, 1.0, 1.0, 1.0)
 
 
 # -- infrastructure ---------------------------------------------------------------------------
@@ -179,14 +182,14 @@ def test_etcd_loses_quorum_then_elects_when_it_returns(stress):
     infra.apply(node_domain(stress, "cp-3"), False)
     etcd.update(70.0)
     assert etcd.live == (1, 2) and etcd.electing and etcd.election_cause == "quorum-restored"
-    assert not etcd.writes_ok and not rec.quorum.down and rec.quorum.durations == [60.0]
+    assert not etcd.writes_ok and not rec.quorum.down and rec.quorum.sums == EpisodeSums(1, 60.0, 3600.0, 60.0)
     (t_done, _, kind, epoch, _), = timers.heap
     assert kind == ELECTION_DONE and t_done > 70.0
     etcd.on_election_done(t_done, epoch - 1)  # stale: ignored
     assert etcd.electing
     etcd.on_election_done(t_done, epoch)
     assert etcd.leader == etcd.election_end_winner and etcd.leader in (1, 2) and etcd.writes_ok
-    assert rec.election_gaps == [t_done - 70.0] and rec.election_causes == ["quorum-restored"]
+    assert rec.elections.n == 1 and rec.elections.total == t_done - 70.0 and rec.after_leader_loss == 0
     assert list(rec.commit_seconds.values()) == [10.0]  # writes committed 0..10 only, so far
 
 
@@ -222,7 +225,7 @@ def test_election_restarts_only_when_its_winner_leaves_the_quorum():
     assert etcd.electing
     t_done = next(e[0] for e in timers.heap if e[3] == etcd.election_epoch)
     etcd.on_election_done(t_done, etcd.election_epoch)
-    assert rec.election_gaps == [t_done - 10.0] and rec.election_causes == ["leader-lost"]
+    assert rec.elections.n == 1 and rec.elections.total == t_done - 10.0 and rec.after_leader_loss == 1
 
 
 @pytest.mark.parametrize("pre_vote", [True, False])
@@ -456,7 +459,7 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
     for t, _, kind, p, version in sorted(timers.heap):
         work.on_pod_ready(t, p, version)
     assert work.ready_count[w_db] == 3 and all(work.ready)
-    assert rec.recoveries[w_db] == [430.0 - 10.0]
+    assert rec.recoveries[w_db].n == 1 and rec.recoveries[w_db].quantile(0.5) == 430.0 - 10.0
 
 
 def test_drain_waits_for_the_disruption_budget_then_completes():

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaincinv  # scipy.stats would add half a second to every start
 
+from ..model.sketch import EpisodeSums
+
 Z95 = 1.959963984540054
 MINUTES_PER_YEAR = 525_600.0
 SECONDS_PER_YEAR = 365 * 86400.0
@@ -72,28 +74,26 @@ def _chi2(p: float, dof: float) -> float:
     return 2.0 * float(gammaincinv(dof / 2.0, p))
 
 
-def unavailability_interval(durations: list[float] | np.ndarray, down_per_history: np.ndarray,
+def unavailability_interval(episodes: EpisodeSums, down_per_history: np.ndarray,
                             time_per_history: np.ndarray, typical_episode: float) -> Interval:
     """Fraction of time down, with a 95% interval.
 
-    ``durations``: every down episode (seconds); ``down_per_history`` and
-    ``time_per_history``: per-history totals. ``typical_episode`` is the length of
-    the longest episode the model can plausibly produce (the longest mean repair):
-    the upper bound allows for one more episode at least that long, so a rare
+    ``episodes``: the down episodes' count, total, sum of squares and longest (seconds);
+    ``down_per_history`` and ``time_per_history``: per-history totals. ``typical_episode``
+    is the length of the longest episode the model can plausibly produce (the longest mean
+    repair): the upper bound allows for one more episode at least that long, so a rare
     long outage that this run happened not to draw still lies inside the interval.
     """
     total_time = float(np.sum(time_per_history))
     if total_time <= 0:
         return Interval(0.0, 0.0, 1.0)
-    d = np.asarray(durations, dtype=float)
-    y = float(d.sum())
-    v = float(np.sum(d * d))
+    y, v = episodes.total, episodes.squares
     k = len(time_per_history)
     estimate = y / total_time
     if k >= 10 and y > 0:
         resid = np.asarray(down_per_history) - estimate * np.asarray(time_per_history)
         v = max(v, k / (k - 1) * float(np.sum(resid * resid)))
-    w_max = max(float(d.max()) if d.size else 0.0, float(typical_episode))
+    w_max = max(episodes.longest, float(typical_episode))
     if y >= total_time:  # down from start to end of every history: nothing is uncertain
         return Interval(1.0, 1.0, 1.0)
     return PoissonBasis(y, v, w_max, total_time).interval()

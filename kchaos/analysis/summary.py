@@ -5,6 +5,7 @@ Flat per-history records -> a DataFrame -> one summary dict, as Ciw does.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from math import log10
 
@@ -19,7 +20,9 @@ from . import exact
 from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
 from .blast import domain_table
-from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram, quantiles,
+from ..model.recorder import seconds_histogram
+from ..model.sketch import EpisodeSums, LogHistogram
+from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
 
 SCHEMA = "kchaos.results/v1"
@@ -39,6 +42,26 @@ def _downtime(iv: Interval) -> dict:
             "ci95": [_rnd(iv.low * MINUTES_PER_YEAR, 3), _rnd(iv.high * MINUTES_PER_YEAR, 3)]}
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else _rnd(seconds * 1000.0, 1)
+
+
+def merged(histograms) -> LogHistogram:
+    """One distribution from the histories' own (they share their bins)."""
+    histograms = list(histograms)
+    out = copy.deepcopy(histograms[0]) if histograms else seconds_histogram()
+    for h in histograms[1:]:
+        out.merge(h)
+    return out
+
+
+def episode_sums(episodes) -> EpisodeSums:
+    total = EpisodeSums()
+    for eps in episodes:
+        total = total.merge(eps.sums)
+    return total
+
+
 def nines(availability: float | None) -> float | None:
     if availability is None:
         return None
@@ -52,7 +75,7 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
         row = {"history": h.index, "seconds": h.horizon, "weight": h.weight, "failures": h.failures,
                "api_down": h.api.total, "quorum_down": h.quorum.total, "api_only_down": h.api_only.total, "above_limit": h.above_limit.total,
                "pending_pod_seconds": h.pending_pod_seconds, "max_pending": h.max_pending,
-               "elections": len(h.election_gaps), "election_seconds": float(sum(h.election_gaps))}
+               "elections": h.elections.n, "election_seconds": h.elections.total}
         for w, eps in enumerate(h.workloads):
             row[f"wl{w}_down"] = eps.total
             row[f"wl{w}_rest"] = h.workload_rest[w].total
@@ -133,21 +156,18 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     df = history_frame(out)
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
     total_seconds = float(seconds.sum())
-    gaps = np.array([g for h in out.histories for g in h.election_gaps]) * 1000.0
+    gaps = merged([h.elections for h in out.histories])  # seconds
     blast = model.blast or BlastRadius(model)
-    typical = typical_episodes(c, model, blast, gaps.max() / 1000.0 if gaps.size else 0.0)
+    typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
     def interval(get_eps, column, longest: float) -> Interval:
-        durations = [d for h in out.histories for d in get_eps(h).durations]
-        return unavailability_interval(durations, df[column].to_numpy() if len(df) else np.zeros(0),
-                                       seconds, longest)
+        sums = episode_sums(get_eps(h) for h in out.histories)
+        return unavailability_interval(sums, df[column].to_numpy() if len(df) else np.zeros(0), seconds, longest)
 
     api_mc = interval(lambda h: h.api, "api_down", max(typical.quorum, typical.api_residual))
     quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum)
 
-    causes = [cz for h in out.histories for cz in h.election_causes]
-    lost_gaps = np.array([g for g, cz in zip(gaps, causes) if cz == "leader-lost"])
-    q = quantiles(gaps, (0.5, 0.99))
+    after_leader_loss = sum(h.elections_after_leader_loss for h in out.histories)
     commit: dict[float, float] = {}
     for h in out.histories:
         for lat, secs in h.commit_seconds.items():
@@ -155,11 +175,11 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     lat_values = np.array(sorted(commit)) * 1000.0
     lat_weights = np.array([commit[k] for k in sorted(commit)])
 
-    mean_gap = _mean_election_gap(model, lost_gaps)
+    mean_gap = _mean_election_gap(model)
     quorum_exact = exact.quorum_availability(c)
     api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
-    residual_durations = [d for h in out.histories for d in h.api_only.durations]
-    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual_durations, typical.api_residual)
+    residual = episode_sums(h.api_only for h in out.histories)
+    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual, typical.api_residual)
 
     workloads = []
     intervals = {"controlPlane": api_iv}
@@ -180,21 +200,19 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
         intervals[f"workloads.{wl.name}"] = iv
-        rec = np.array([r for h in out.histories for r in h.recoveries[w]])
-        rq = quantiles(rec, (0.5, 0.99))
+        rec = merged([h.recoveries[w] for h in out.histories])
         workloads.append({
             "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
             "min_available": model.workload_required[w],
             "availability": {**_availability(iv), "method": method},
             "downtime_minutes_per_year": _downtime(iv),
-            "outages": int(sum(len(h.workloads[w].durations) for h in out.histories)),
-            "recovery_seconds": {"mean": _rnd(rec.mean(), 2) if rec.size else None,
-                                 "p50": _rnd(rq[0.5], 2), "p99": _rnd(rq[0.99], 2), "count": int(rec.size),
-                                 "histogram": histogram(rec)},
+            "outages": int(sum(h.workloads[w].sums.count for h in out.histories)),
+            "recovery_seconds": {"mean": _rnd(rec.mean, 2), "p50": _rnd(rec.quantile(0.5), 2),
+                                 "p99": _rnd(rec.quantile(0.99), 2), "count": rec.n,
+                                 "histogram": rec.histogram()},
         })
 
-    hottest = np.array([x for h in out.histories for x in h.hottest_after_failure])
-    hq = quantiles(hottest, (0.5, 0.95))
+    hottest = merged([h.hottest_after_failure for h in out.histories])
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
     avail = _availability(api_iv)
@@ -228,18 +246,16 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 # run drew such an outage) and the simulated rest (elections, apiservers cut off).
                 "exact_quorum_loss": _rnd(api_iv.offset * MINUTES_PER_YEAR, 3) if api_iv is not api_mc else None,
                 "simulated_rest": _rnd((api_iv.estimate - api_iv.offset) * MINUTES_PER_YEAR, 3)},
-            "outages": {"count": int(sum(len(h.api.durations) for h in out.histories)),
-                        "quorum_losses": int(sum(len(h.quorum.durations) for h in out.histories))},
+            "outages": {"count": int(sum(h.api.sums.count for h in out.histories)),
+                        "quorum_losses": int(sum(h.quorum.sums.count for h in out.histories))},
             "leader_elections": {
-                "count": int(gaps.size), "after_leader_loss": int(lost_gaps.size),
-                "after_quorum_loss": int(gaps.size - lost_gaps.size),
-                "mean_ms": _rnd(gaps.mean(), 1) if gaps.size else None,
-                "p50_ms": _rnd(q[0.5], 1), "p99_ms": _rnd(q[0.99], 1),
-                "min_ms": _rnd(gaps.min(), 1) if gaps.size else None,
-                "max_ms": _rnd(gaps.max(), 1) if gaps.size else None,
-                "model_mean_ms": _rnd(mean_gap * 1000.0, 1) if mean_gap is not None else None,
-                "per_year": _rnd(gaps.size / total_seconds * SECONDS_PER_YEAR, 3) if total_seconds else None,
-                "histogram": histogram(gaps)},
+                "count": gaps.n, "after_leader_loss": after_leader_loss,
+                "after_quorum_loss": gaps.n - after_leader_loss,
+                "mean_ms": _ms(gaps.mean), "p50_ms": _ms(gaps.quantile(0.5)), "p99_ms": _ms(gaps.quantile(0.99)),
+                "min_ms": _ms(gaps.low if gaps.n else None), "max_ms": _ms(gaps.high if gaps.n else None),
+                "model_mean_ms": _ms(mean_gap),
+                "per_year": _rnd(gaps.n / total_seconds * SECONDS_PER_YEAR, 3) if total_seconds else None,
+                "histogram": gaps.histogram(scale=1000.0)},
             "write_commit_ms": {
                 "p50": _rnd(weighted_quantile(lat_values, lat_weights, 0.5), 3),
                 "p99": _rnd(weighted_quantile(lat_values, lat_weights, 0.99), 3),
@@ -251,10 +267,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "load": {
             "limit": model.utilization_limit,
             "baseline_max_node_utilization": _rnd(model.baseline_hottest, 4),
-            "max_node_utilization": {"p50": _rnd(hq[0.5], 4), "p95": _rnd(hq[0.95], 4),
-                                     "max": _rnd(hottest.max(), 4) if hottest.size else None,
-                                     "samples": int(hottest.size),
-                                     "histogram": histogram(hottest, bins=20)},
+            "max_node_utilization": {"p50": _rnd(hottest.quantile(0.5), 4), "p95": _rnd(hottest.quantile(0.95), 4),
+                                     "max": _rnd(hottest.high, 4) if hottest.n else None,
+                                     "samples": hottest.n, "histogram": hottest.histogram(bins=20)},
             "time_above_limit": _rnd(float(df["above_limit"].sum()) / total_seconds if total_seconds else 0.0, 8),
             "pending_pods": {"max": int(df["max_pending"].max()) if len(df) else 0,
                              "pod_hours": _rnd(float(df["pending_pod_seconds"].sum()) / 3600.0, 3),
@@ -270,7 +285,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     return results, intervals
 
 
-def _mean_election_gap(model: ClusterModel, observed_ms: np.ndarray) -> float | None:
+def _mean_election_gap(model: ClusterModel) -> float | None:
     """Mean write gap after losing the leader with all other members up, from the election
     model itself (2,000 draws, fixed seed), so the analytic figure does not need failures."""
     n = len(model.member_nodes)
@@ -285,7 +300,7 @@ def _mean_election_gap(model: ClusterModel, observed_ms: np.ndarray) -> float | 
 
 
 def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFrame, seconds: np.ndarray,
-                    residual_durations, residual_typical: float) -> Interval:
+                    residual: EpisodeSums, residual_typical: float) -> Interval:
     """API unavailability = exact quorum unavailability + simulated remainder.
 
     The API is down whenever quorum is lost, so its down time is the quorum's
@@ -296,7 +311,7 @@ def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFra
     no exact answer exists."""
     if quorum_exact is None or not len(df):
         return api_mc
-    rest = unavailability_interval(residual_durations, df["api_only_down"].to_numpy(), seconds, residual_typical)
+    rest = unavailability_interval(residual, df["api_only_down"].to_numpy(), seconds, residual_typical)
     return rest.shifted(1.0 - quorum_exact)
 
 
@@ -304,13 +319,11 @@ def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analyti
                 residual_typical: float = 2.0) -> dict:
     """API unavailability (the headline estimator) and its interval after each history."""
     fails, est, lo, hi = [], [], [], []
-    durations: list[float] = []
-    residual: list[float] = []
+    episodes, residual = EpisodeSums(), EpisodeSums()
     for i, h in enumerate(out.histories):
-        durations.extend(h.api.durations)
-        residual.extend(h.api_only.durations)
+        episodes, residual = episodes.merge(h.api.sums), residual.merge(h.api_only.sums)
         part, secs = df.iloc[: i + 1], df["seconds"].to_numpy()[: i + 1]
-        iv = unavailability_interval(durations, part["api_down"].to_numpy(), secs, typical)
+        iv = unavailability_interval(episodes, part["api_down"].to_numpy(), secs, typical)
         iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical)
         fails.append(int(df["failures"].to_numpy()[: i + 1].sum()))
         est.append(iv.estimate)

@@ -68,7 +68,8 @@ class HistoryRun:
         self.timers = timers = Timers()
         log = self.log
         self.infra = infra = Infrastructure(model)
-        self.rec = rec = Recorder(model, pending=sum(1 for node in model.baseline.pod_node if node < 0))
+        self.rec = rec = Recorder(model, pending=sum(1 for node in model.baseline.pod_node if node < 0),
+                                  samples=events is not None)
         self.etcd = etcd = Etcd(model, infra, timers, rng, rec, log, self)
         self.api = api = ApiServers(model, infra, etcd, rec, log, self)
         self.leases = leases = Leases(model, infra, api, timers, rng, log, self)

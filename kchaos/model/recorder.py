@@ -1,11 +1,13 @@
-"""What a history hands to the analysis: streamed sums, episode lengths, a few samples.
+"""What a history hands to the analysis: streamed sums and fixed-bin distributions.
 
 Components report state changes to the :class:`Recorder` as they happen (quorum
 lost, API down, a workload below minAvailable, a pod ready again, the pending queue
-growing or shrinking, load moved); it turns them into time-weighted totals and keeps
-nothing that grows with the number of events beyond the episode lists and samples
-the analysis reads. :meth:`Recorder.result` closes open episodes at the horizon and
-returns the :class:`HistoryResult`.
+growing or shrinking, load moved); it turns them into time-weighted totals, episode
+sums (count, total, squares, longest) and log-binned distributions (election gaps,
+recovery times, hottest-node peaks), so nothing grows with the number of events.
+Only a what-if scenario (``samples=True``) also keeps each election's gap.
+:meth:`Recorder.result` closes open episodes at the horizon and returns the
+:class:`HistoryResult`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,29 @@ import numpy as np
 
 from .cluster_model import ClusterModel
 from .failures import History
+from .sketch import EpisodeSums, LogHistogram
+
+
+def seconds_histogram() -> LogHistogram:
+    """Durations from 0.1 ms to a thousand years."""
+    return LogHistogram(1e-4, 3.2e10)
+
+
+def utilization_histogram() -> LogHistogram:
+    return LogHistogram(1e-4, 100.0)
 
 
 @dataclass
 class Episodes:
-    """Down time of one yes/no quantity: total seconds and each episode's length."""
+    """Down time of one yes/no quantity: whether down now, and its episodes' sums."""
 
     down: bool = False
     since: float = 0.0
-    total: float = 0.0
-    durations: list = field(default_factory=list)
+    sums: EpisodeSums = field(default_factory=EpisodeSums)
+
+    @property
+    def total(self) -> float:
+        return self.sums.total
 
     def set(self, t: float, down: bool) -> None:
         if down == self.down:
@@ -33,17 +48,13 @@ class Episodes:
         if down:
             self.since = t
         else:
-            d = t - self.since
-            self.total += d
-            self.durations.append(d)
+            self.sums.add(t - self.since)
         self.down = down
 
     def close(self, t: float) -> None:
         """End of the history: count an open episode up to ``t`` (censored)."""
         if self.down:
-            d = t - self.since
-            self.total += d
-            self.durations.append(d)
+            self.sums.add(t - self.since)
             self.down = False
 
 
@@ -61,23 +72,25 @@ class HistoryResult:
     api_only: Episodes
     workloads: list[Episodes]
     workload_rest: list[Episodes]  # down while none of the workload's covering domains is down
-    election_gaps: list[float]
-    election_causes: list[str]
-    recoveries: list[list[float]]
+    elections: LogHistogram  # write gaps, seconds
+    elections_after_leader_loss: int  # the rest followed a quorum loss
+    election_samples: list[float]  # each gap, only for what-if scenarios
+    recoveries: list[LogHistogram]  # per workload: seconds from a pod's loss to its replacement ready
     commit_seconds: dict[float, float]
     above_limit: Episodes
     pending_pod_seconds: float
     max_pending: int
-    hottest_after_failure: list[float]
+    hottest_after_failure: LogHistogram  # per failure episode: the hottest up worker
     baseline_hottest: float
 
 
 class Recorder:
     """The statistics of one history, fed by the components through typed calls."""
 
-    def __init__(self, model: ClusterModel, pending: int):
+    def __init__(self, model: ClusterModel, pending: int, samples: bool = False):
         n_wl = len(model.cluster.workloads)
         self.m = model
+        self.samples = samples
         self.quorum = Episodes()
         self.api = Episodes()
         self.api_only = Episodes()  # API down while a quorum exists (elections, no apiserver)
@@ -85,9 +98,10 @@ class Recorder:
         self.wl_rest = [Episodes() for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
-        self.election_gaps: list[float] = []
-        self.election_causes: list[str] = []
-        self.recoveries: list[list[float]] = [[] for _ in range(n_wl)]
+        self.elections = seconds_histogram()
+        self.after_leader_loss = 0
+        self.election_samples: list[float] = []
+        self.recoveries = [seconds_histogram() for _ in range(n_wl)]
         self.commit_seconds: dict[float, float] = {}
         self.latency: float | None = None
         self.latency_since = 0.0
@@ -95,7 +109,7 @@ class Recorder:
         self.pending_since = 0.0
         self.max_pending = pending
         self.above = Episodes()
-        self.hottest_after: list[float] = []
+        self.hottest_after = utilization_histogram()
         self.peak: float | None = None  # hottest node since the last failure took workers down
         #: Placement or the set of up nodes changed since load was last measured.
         self.load_dirty = True
@@ -109,8 +123,10 @@ class Recorder:
         self.api_only.set(t, not api_ok and quorum_held)
 
     def election(self, gap: float, cause: str) -> None:
-        self.election_gaps.append(gap)
-        self.election_causes.append(cause)
+        self.elections.add(gap)
+        self.after_leader_loss += cause == "leader-lost"
+        if self.samples:
+            self.election_samples.append(gap)
 
     def commit_latency(self, t: float, latency: float | None) -> None:
         """Commit latency from ``t`` on (None: writes impossible), weighted by time."""
@@ -132,7 +148,7 @@ class Recorder:
         self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
 
     def recovery(self, w: int, seconds: float) -> None:
-        self.recoveries[w].append(seconds)
+        self.recoveries[w].add(seconds)
 
     def pending_count(self, t: float, pending: int) -> None:
         """The pending queue is about to change at ``t``; ``pending`` pods waited since the last change."""
@@ -158,7 +174,7 @@ class Recorder:
     def failure_episode(self) -> None:
         """A failure took workers down: close the previous episode's peak, open a new one."""
         if self.peak is not None:
-            self.hottest_after.append(self.peak)
+            self.hottest_after.add(self.peak)
         self.peak = 0.0
         self.load_dirty = True
 
@@ -170,14 +186,15 @@ class Recorder:
         self.commit_latency(horizon, None)
         self.pending_count(horizon, pending)
         if self.peak is not None:
-            self.hottest_after.append(self.peak)
+            self.hottest_after.add(self.peak)
         h = history
         dom_fail = np.bincount(h.domains[h.down], minlength=len(self.m.cluster.domains))
         return HistoryResult(
             index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
             domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only,
             workloads=self.wl_eps, workload_rest=self.wl_rest,
-            election_gaps=self.election_gaps, election_causes=self.election_causes,
+            elections=self.elections, elections_after_leader_loss=self.after_leader_loss,
+            election_samples=self.election_samples,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
             hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)
