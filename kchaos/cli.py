@@ -24,7 +24,11 @@ class Interrupted(Exception):
     """The run was interrupted; partial results were written."""
 
 
-def _stdout() -> Console:
+def _stdout(wide_when_piped: bool = False) -> Console:
+    """Standard output; ``wide_when_piped``: a CI log (not a terminal) gets 160 columns, so a
+    table of figures is never cut to the 80 columns rich assumes for pipes."""
+    if wide_when_piped and not sys.stdout.isatty() and "COLUMNS" not in __import__("os").environ:
+        return Console(highlight=False, width=160)
     return Console(highlight=False)
 
 
@@ -267,7 +271,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         append_step_summary(Path(summary_file), results, checks)
-    print_checks(results, checks, _stdout(), quiet=quiet)
+    print_checks(results, checks, _stdout(wide_when_piped=True), quiet=quiet)
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK if passed else EXIT_TARGET_MISSED

@@ -73,3 +73,14 @@ def test_check_table_keeps_target_names_whole_at_80_columns(capsys, monkeypatch)
     assert "workloads.payments" in out and "maxNodeUtilization" in out
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "* workloads.payments: not yet confirmed" in out and "failures would confirm it" in out
+
+
+def test_check_with_a_baseline_keeps_every_figure_at_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    base = tmp_path / "base"
+    assert main(["run", str(DATA / "korea-unconfirmed.yaml"), "-n", "600", "--out", str(base), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(DATA / "korea-unconfirmed.yaml"), "-n", "600", "--baseline",
+                 str(base / "results.json")]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and "against the baseline" in out and "workloads.log-agent" in out

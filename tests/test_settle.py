@@ -26,7 +26,7 @@ def engine_response(model: ClusterModel, d: int) -> dict:
     run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False)
     run.run()
     base = model.baseline.pod_node
-    up_workers = run.up_arr & model.worker_mask
+    up_workers = run.up_arr & model.worker_mask & ~np.asarray(run.unreachable, dtype=bool)
     ready_unavailable = []
     for w, wl in enumerate(model.cluster.workloads):
         bound_up = sum(1 for p in model.workload_pods[w] if run.pl.pod_node[p] >= 0

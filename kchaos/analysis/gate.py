@@ -33,7 +33,7 @@ def _regression(name: str, new: dict, old: dict) -> dict | None:
     z = drop / se if se > 0 else (float("inf") if drop > 0 else 0.0)
     regressed = z > Z95
     return {"name": f"regression.{name}", "target": a0, "estimate": a1, "ci95": [l1, h1], "passed": not regressed,
-            "confirmed": True, "failures_to_confirm": None,
+            "confirmed": True, "failures_to_confirm": None, "z": round(z, 2) if z != float("inf") else None,
             "detail": f"baseline {a0:.6%} [{l0:.6%}, {h0:.6%}]; " +
                       ("significant drop" if regressed else "no significant drop") + f" (z = {z:.2f})"}
 

@@ -72,6 +72,14 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
     c = cluster
     down_at_failure = {n for d in failed if d in model.nodes_under for n in model.nodes_under[d]}
     members_down = [c.nodes[n].name for n in model.member_nodes if n in down_at_failure]
+    # Members up but outside the partition that keeps quorum (a region-link cut): lost too.
+    alive = sum(1 << i for i, n in enumerate(model.member_nodes) if n not in down_at_failure)
+    cut = 0
+    for d in failed:
+        cut |= model.link_bit.get(d, 0)
+    live, _ = model.quorum_partition(alive, cut)
+    members_cut_off = [c.nodes[n].name for i, n in enumerate(model.member_nodes)
+                       if live is not None and alive >> i & 1 and i not in live]
     quorum_lost = any(e[2] == "QuorumLost" for e in events)
     # Displaced: pods whose node failed, was drained, or was cut off at any time during the
     # scenario (went NotReady), even when a repair reconnected it before the end.
@@ -86,7 +94,8 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
     for p in pending:
         pending_reasons[run.pod_name(p)] = model.scheduler.explain(run.pl, p, scope=run.scope[p])
     util = model.scheduler.utilization(run.pl)
-    up_workers = run.up_arr & model.worker_mask
+    # Surviving workers: up and reaching the control plane (a cut-off worker is NotReady).
+    up_workers = run.up_arr & model.worker_mask & ~np.asarray(run.unreachable, dtype=bool)
     hottest_node, hottest = None, 0.0
     if up_workers.any():
         idx = int(np.argmax(np.where(up_workers, util, -1.0)))
@@ -118,6 +127,7 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
         "outcome": {
             "quorum": "lost" if quorum_lost else "kept",
             "members_down": members_down,
+            "members_cut_off": members_cut_off,
             "members": len(model.member_nodes), "quorum_size": c.quorum,
             "control_plane_gap_seconds": round(result.api.total, 3),
             "api_available_at_end": bool(run.api_ok),

@@ -197,7 +197,8 @@ def settle(model: ClusterModel, domains) -> Response:
         name = c.workloads[m.pod_workload[p]].name
         pending_by[name] = pending_by.get(name, 0) + 1
     displaced = sum(base.movable_on.get(node, 0) for node in (*down_nodes, *cut_off))
-    up_workers = up & m.worker_mask
+    up_workers = up & m.worker_mask  # surviving workers: up and not cut off from the quorum
+    up_workers[cut_off] = False
     hottest = float(sch.utilization(pl)[up_workers].max()) if up_workers.any() else 0.0
     members_lost = len(m.member_nodes) - (len(live) if live is not None else bin(alive).count("1"))
     baseline_pending = len(base.pending)

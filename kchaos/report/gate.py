@@ -55,7 +55,7 @@ def _target_and_estimate(check: dict) -> tuple[str, str]:
 
 def _goal(check: dict) -> str:
     if check["name"].startswith("regression."):
-        return ">= baseline " + _target_and_estimate(check)[0]
+        return "no drop from " + _target_and_estimate(check)[0]
     return ("<= " if is_upper_bound(check) else ">= ") + _target_and_estimate(check)[0]
 
 
@@ -85,25 +85,37 @@ def message(check: dict) -> str:
     return text
 
 
+def _table(title: str, heads: tuple[str, str], rows: list[tuple[str, str, dict]], last: str = "95% interval") -> Table:
+    """Target, goal (or baseline), estimate, interval (or the drop's z), verdict: names and
+    figures never wrap."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, pad_edge=False)
+    for head in (*heads, "estimate", last, "verdict"):
+        table.add_column(head, no_wrap=True)
+    for name, goal, ch in rows:
+        style = "green" if ch["passed"] else "bold red"
+        extra = _interval(ch) if last == "95% interval" else \
+            (f"{ch['z']:.2f}".replace("-0.00", "0.00") if ch.get("z") is not None else "")
+        table.add_row(escape(name), goal, _target_and_estimate(ch)[1], extra, f"[{style}]{short_verdict(ch)}[/]")
+    return table
+
+
 def print_checks(results: dict, checks: list[dict], console: Console, quiet: bool = False) -> None:
     """The verdict table, a footnote per target not yet confirmed, then one line per missed
     target. ``quiet``: only the missed targets (the exit code says the rest). Names and
     intervals never wrap: the table fits 80 columns with the details below it."""
     failed = [ch for ch in checks if not ch["passed"]]
     if not quiet:
-        table = Table(title=f"kchaos check: {escape(results['topology']['name'])} "
-                            f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})",
-                      box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, pad_edge=False)
-        table.add_column("target", no_wrap=True)
-        table.add_column("goal", no_wrap=True)
-        table.add_column("estimate", no_wrap=True)
-        table.add_column("95% interval", no_wrap=True)
-        table.add_column("verdict", no_wrap=True)
-        for ch in checks:
-            style = "green" if ch["passed"] else "bold red"
-            table.add_row(escape(ch["name"]), _goal(ch), _target_and_estimate(ch)[1], _interval(ch),
-                          f"[{style}]{short_verdict(ch)}[/]")
-        console.print(table)
+        targets = [ch for ch in checks if not ch["name"].startswith("regression.")]
+        regressions = [ch for ch in checks if ch["name"].startswith("regression.")]
+        title = (f"kchaos check: {escape(results['topology']['name'])} "
+                 f"({results['run']['failures_injected']:,} failures, seed {results['run']['seed']})")
+        if targets:
+            console.print(_table(title, ("target", "goal"), [(ch["name"], _goal(ch), ch) for ch in targets]))
+        if regressions:
+            console.print(_table("against the baseline (fails on a drop with z > 1.96)" if targets else title,
+                                 ("availability", "baseline"),
+                                 [(ch["name"].removeprefix("regression."), _target_and_estimate(ch)[0], ch)
+                                  for ch in regressions], last="z of the drop"))
         for ch in checks:
             if not ch.get("confirmed", True):
                 advice = f"; {confirm_advice(ch)}" if ch.get("failures_to_confirm") else \

@@ -99,7 +99,9 @@ def blast_radius(r: dict) -> dict:
             "members_lost": count("members_lost"),
             "nodes_lost": count("nodes_lost"),
             "pods_displaced": count("pods_displaced"),
-            "pods_pending": count("pods_pending"),
+            # Without the API no replacement is created: nothing is Pending, nothing moved.
+            "pods_pending": "not replaced (no API)" if get(d, "api_down") and num(get(d, "pods_displaced")) else
+            count("pods_pending"),
             "utilization": format_percent(util) if util is not None else "—",
             "hot": util is not None and limit is not None and util > limit,
             "workloads": ", ".join(str(w) for w in as_list(get(d, "workloads_unavailable"))),

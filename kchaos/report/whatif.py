@@ -43,12 +43,12 @@ def print_scenario(scenario: dict, console: Console) -> None:
                   + (f" (repaired after {since(scenario['repair_after_seconds'])})"
                      if scenario.get("repair_after_seconds") is not None else ""))
     down = ", ".join(o["members_down"]) or "none"
+    cut = ", ".join(o.get("members_cut_off", []))
+    lost = f"members down: {escape(down)}" + (f"; cut off from the quorum: {escape(cut)}" if cut else "")
     if o["quorum"] == "lost":
-        console.print(f"  quorum: [bold red]LOST[/] ({o['members']} members, quorum {o['quorum_size']}; "
-                      f"members down: {escape(down)})")
+        console.print(f"  quorum: [bold red]LOST[/] ({o['members']} members, quorum {o['quorum_size']}; {lost})")
     else:
-        console.print(f"  quorum: [green]kept[/] ({o['members']} members, quorum {o['quorum_size']}; "
-                      f"members down: {escape(down)})")
+        console.print(f"  quorum: [green]kept[/] ({o['members']} members, quorum {o['quorum_size']}; {lost})")
     gap = o["control_plane_gap_seconds"]
     elections = ", ".join(f"{ms:.0f} ms" for ms in o["elections_ms"]) or "none"
     end = scenario["horizon_seconds"]
