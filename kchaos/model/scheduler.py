@@ -52,6 +52,9 @@ class Scheduler:
         self.cap_cpu = np.array([n.capacity.cpu for n in nodes], dtype=float)
         self.cap_mem = np.array([n.capacity.memory for n in nodes], dtype=float)
         self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=float)
+        # The capacity filters' bounds, precomputed (same floats as comparing with the tolerance).
+        self._cpu_bound = self.cap_cpu + 1e-9
+        self._mem_bound = self.cap_mem + 1e-6
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
         self.pod_workload = pod_workload
         self.workloads = cluster.workloads
@@ -63,6 +66,8 @@ class Scheduler:
             pos = {d: i for i, d in enumerate(ids)}
             self.level_of_node[level] = np.array([pos[getattr(n, attr)] for n in nodes], dtype=np.int64)
             self.level_size[level] = len(ids)
+        #: Per level, every domain that has a node (what nodeTaintsPolicy: Ignore counts).
+        self.level_has_node = {level: np.ones(size, dtype=bool) for level, size in self.level_size.items()}
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
@@ -101,8 +106,8 @@ class Scheduler:
             mask[only] = pl.usable[only]
         else:
             mask = pl.usable.copy()
-        mask &= pl.alloc_cpu + wl.cpu <= self.cap_cpu + 1e-9
-        mask &= pl.alloc_mem + wl.memory <= self.cap_mem + 1e-6
+        mask &= pl.alloc_cpu + wl.cpu <= self._cpu_bound
+        mask &= pl.alloc_mem + wl.memory <= self._mem_bound
         mask &= pl.alloc_pods + 1 <= self.cap_pods
         if scope >= 0:
             mask &= self.scope_mask(scope)
@@ -120,8 +125,7 @@ class Scheduler:
                     eligible = np.zeros(counts.size, dtype=bool)
                     eligible[node_dom[pl.usable]] = True
                 else:
-                    eligible = np.zeros(counts.size, dtype=bool)
-                    eligible[node_dom] = True
+                    eligible = self.level_has_node[spread.over]
                 min_count = counts[eligible].min() if eligible.any() else 0
                 mask &= node_counts + 1 - min_count <= spread.max_skew
                 if not mask.any():

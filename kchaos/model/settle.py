@@ -117,19 +117,28 @@ def settle(model: ClusterModel, domains) -> Response:
     base = _baseline(m)
     pl = m.baseline.copy()
     scope = list(m.baseline_scope)
-    pending = list(base.pending)
     placed_on_up: list[int] = []  # replacements bound (to up, usable nodes): ready by the settle time
-    evicted: list[int] = []
-    terminating: list[int] = []
     lost_ready = [0] * len(c.workloads)  # baseline pods that stopped counting as ready
     daemon_on_cut_off = [0] * len(c.workloads)  # bound to an up node but NotReady: not a lasting loss
     for node in down_nodes:
         for w, k in base.counts_on.get(node, ()):
             lost_ready[w] += k
 
+    # Pending pods by (workload, volume scope); a pod pinned to its node is its own key.
+    pending: dict[tuple, list[int]] = {}
+
+    def key_of(p: int) -> tuple:
+        return ("pinned", p) if m.pod_pin[p] >= 0 else (m.pod_workload[p], scope[p])
+
+    def add_pending(pods) -> None:
+        for p in pods:
+            pending.setdefault(key_of(p), []).append(p)
+
+    add_pending(base.pending)
     # (workload, scope) keys that fit nowhere: placing other pods only adds load and NotReady
     # only removes nodes, so a key stays hopeless until its own pods leave (their spread
     # counts drop) or, for a spread that honours taints, the set of usable nodes changes.
+    # Their pods are not even looked at (a region's loss can leave tens of thousands).
     hopeless: set[tuple[int, int]] = set()
     honors = {w for w, wl in enumerate(c.workloads) if wl.spread is not None and wl.spread.node_taints_policy == "Honor"}
 
@@ -138,20 +147,27 @@ def settle(model: ClusterModel, domains) -> Response:
             hopeless.difference_update([key for key in hopeless if key[0] in workloads])
 
     def scheduler_pass() -> None:
-        nonlocal pending
-        if not pending:
+        live_keys = [key for key in pending if key not in hopeless]
+        if not live_keys:
             return
+        todo = sorted(p for key in live_keys for p in pending[key])
         placed = []
-        for p, node in schedule_pass(sch, pl, pending, m.pod_pin, scope, hopeless=hopeless):
+        for p, node in schedule_pass(sch, pl, todo, m.pod_pin, scope, hopeless=hopeless):
             if node < 0:
                 continue
-            if scope[p] < 0 and m.scope_level[p] is not None:
-                scope[p] = m.scope_of(p, node)
             placed.append(p)
         if placed:
             placed_on_up.extend(placed)
             done = set(placed)
-            pending = [p for p in pending if p not in done]
+            for key in live_keys:
+                left = [p for p in pending[key] if p not in done]
+                if left:
+                    pending[key] = left
+                else:
+                    del pending[key]
+            for p in placed:  # a StatefulSet pod's volume scope is where it first lands
+                if scope[p] < 0 and m.scope_level[p] is not None:
+                    scope[p] = m.scope_of(p, pl.pod_node[p])
 
     if api_ok:
         # The NotReady events come in this order: down nodes as their domains list them,
@@ -165,23 +181,23 @@ def settle(model: ClusterModel, domains) -> Response:
             forget(honors)
             scheduler_pass()
         for node in order:  # eviction, node by node, each followed by a scheduling pass
+            evicted, moved = [], set()
             for p in base.pods_on.get(node, ()):
                 if m.is_daemon[p]:
                     if up[node]:
                         daemon_on_cut_off[m.pod_workload[p]] += 1
-                elif m.is_stateful[p]:
-                    terminating.append(p)
+                    continue
+                moved.add(m.pod_workload[p])
+                if m.is_stateful[p]:  # Terminating: its identity is held until the node returns
                     sch.count(pl, p, node, -1)
                 else:
                     sch.unbind(pl, p)
                     evicted.append(p)
-            if evicted or terminating:
-                forget({m.pod_workload[p] for p in (*evicted, *terminating)})
-            if evicted:
-                pending = sorted(pending + evicted)
-                evicted = []
+            forget(moved)
+            add_pending(evicted)
             scheduler_pass()
 
+    pending = sorted(p for pods in pending.values() for p in pods)
     ready_count = list(base.ready_count)
     for w in range(len(c.workloads)):
         ready_count[w] -= lost_ready[w]
