@@ -67,8 +67,9 @@ class Calls:
         return lambda *args: self.calls.append((name, *args))
 
 
-def advance(timers: Timers, handlers: dict, until: float) -> list[tuple]:
-    """A fake clock: fire the due timers up to ``until``; kinds without a handler are listed."""
+def advance(timers: Timers, handlers: dict, until: float, work=None) -> list[tuple]:
+    """A fake clock: fire the due timers up to ``until``; kinds without a handler are listed.
+    With ``work``, each instant ends with the scheduling pass it asked for, as in the loop."""
     other = []
     while timers.heap and timers.heap[0][0] <= until:
         t, _, kind, a, b = heapq.heappop(timers.heap)
@@ -76,6 +77,8 @@ def advance(timers: Timers, handlers: dict, until: float) -> list[tuple]:
             handlers[kind](t, a, b)
         else:
             other.append((t, kind, a, b))
+        if work is not None and hasattr(work, "flush") and not (timers.heap and timers.heap[0][0] == t):
+            work.flush(t)
     return other
 
 
@@ -330,7 +333,7 @@ def make_lifecycle(model, kcm=True):
 
 
 def pod_calls(work):
-    return [c for c in work.calls if c[0] != "schedule_pending"]
+    return [c for c in work.calls if c[0] not in ("schedule_pending", "request_pass")]
 
 
 def test_dead_node_goes_not_ready_after_grace_then_evicted_after_toleration(stress):
@@ -395,7 +398,7 @@ def test_region_link_cuts_off_kubelets_outside_the_quorum_partition(stress):
     advance(timers, handlers, 1e9)
     assert life.n_unreachable == 0 and not any(life.not_ready)
     assert [c for c in work.calls if c[0] == "node_ready"] == [("node_ready", 30.0, n, False) for n in rb_workers]
-    assert work.calls[-1] == ("schedule_pending", 30.0)
+    assert work.calls[-1] == ("request_pass",)  # the loop makes one pass once the instant is over
 
 
 # -- workload controllers and drains -------------------------------------------------------------
@@ -445,6 +448,8 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
     assert work.ready_count[w_db] == 2 and not rec.wl_eps[w_db].down
     work.node_not_ready(60.0, app1, False)
     work.evict_node(360.0, app1)
+    assert work.pass_due
+    work.flush(360.0)  # the loop's end of the instant: one scheduling pass
     for p in on_app1:
         kind = model.cluster.workloads[model.pod_workload[p]].kind
         if kind == "Deployment":
@@ -472,14 +477,14 @@ def test_drain_waits_for_the_disruption_budget_then_completes():
     drains.start(0.0, app1)
     assert not work.pl.usable[app1]
     handlers = {DRAIN_TRY: drains.on_drain_try, POD_READY: work.on_pod_ready}
-    advance(timers, handlers, 0.0)
+    advance(timers, handlers, 0.0, work)
     blocked = drains.blocked_pods[app1]
     assert [model.pod_workload[p] for p in blocked] == [w_db] and drains.draining[app1] is False
     assert sorted(e[0] for e in timers.heap if e[2] == DRAIN_TRY) == [DRAIN_RETRY_SECONDS]
     assert [model.cluster.workloads[model.pod_workload[p]].kind for p in work.node_pods[app1]] == \
         ["StatefulSet", "DaemonSet"]  # the web pod went; db waits; the DaemonSet pod is ignored
     work.set_ready(12.0, db_on_app2, True)
-    advance(timers, handlers, 15.0)
+    advance(timers, handlers, 15.0, work)
     assert drains.draining[app1] is True and drains.blocked_pods[app1] == []
     assert work.pl.pod_node[blocked[0]] not in (-1, app1)  # replaced elsewhere, kept off the cordoned node
     work.node_ready(20.0, app1, True)  # a status update does not uncordon

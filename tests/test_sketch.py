@@ -14,7 +14,7 @@ from kchaos.model.sketch import EpisodeSums, LogHistogram
 @given(st.lists(st.floats(min_value=1e-3, max_value=1e6), min_size=1, max_size=400),
        st.sampled_from([0.0, 0.05, 0.5, 0.95, 0.99, 1.0]))
 def test_quantiles_within_one_percent_of_numpy(values, q):
-    h = LogHistogram(1e-4, 1e7)
+    h = LogHistogram(1e-4)
     for x in values:
         h.add(x)
     assert h.quantile(q) == pytest.approx(float(np.quantile(values, q)), rel=0.01)
@@ -22,7 +22,7 @@ def test_quantiles_within_one_percent_of_numpy(values, q):
 
 
 def test_repeated_values_come_back_exactly():
-    h = LogHistogram(1e-4, 1e7)
+    h = LogHistogram(1e-4)
     for x in [380.0] * 50 + [50.0] * 3:
         h.add(x)
     assert h.quantile(0.5) == 380.0 and h.quantile(0.01) == 50.0
@@ -31,12 +31,12 @@ def test_repeated_values_come_back_exactly():
 def test_merge_equals_one_stream():
     rng = np.random.default_rng(3)
     data = rng.lognormal(0, 2, 5000)
-    one, a, b = (LogHistogram(1e-4, 1e7) for _ in range(3))
+    one, a, b = (LogHistogram(1e-4) for _ in range(3))
     for i, x in enumerate(data):
         one.add(x)
         (a if i % 3 else b).add(x)
     a.merge(b)
-    assert np.array_equal(a.counts, one.counts) and a.quantile(0.99) == one.quantile(0.99)
+    assert a.bins == one.bins and a.quantile(0.99) == one.quantile(0.99)
     assert sum(a.histogram(bins=10)["counts"]) == 5000
 
 

@@ -118,9 +118,12 @@ class HistoryRun:
                 i += 1
             else:
                 break
-            if rec.load_dirty:
-                self.refresh_load(t)
-            rec.pending_settled(len(work.pending))  # once scheduling has settled at t
+            t_next = min(heap[0][0] if heap else inf, times[i] if i < n_events else inf)
+            if t_next > t:  # everything at t has happened: schedule, then measure the settled state
+                work.flush(t)
+                if rec.load_dirty:
+                    self.refresh_load(t)
+                rec.pending_settled(len(work.pending))
         return rec.result(h, horizon, len(work.pending))
 
     def dispatch(self, t: float, kind: int, a: int, b: int) -> None:
@@ -162,7 +165,7 @@ class HistoryRun:
         if cp_touched and not initial:
             self.etcd.update(t)
         if not down and self.leases.controllers_ready:
-            self.work.schedule_pending(t)
+            self.work.request_pass()
 
     def refresh_load(self, t: float) -> None:
         self.rec.load(t, self.work.hottest())
@@ -181,7 +184,7 @@ class HistoryRun:
         if kcm_back:
             self.nodes.controller_manager_back(t)
         if controllers_back:
-            self.work.schedule_pending(t)
+            self.work.request_pass()
 
     # -- scenario hooks and read-only views for callers outside the engine ----------------------
     def start_drain(self, t: float, node: int) -> None:

@@ -110,7 +110,7 @@ class NodeLifecycle:
                 self.node_visible(t, node)
                 reconnected = True
         if reconnected and self.leases.controllers_ready:
-            self.work.schedule_pending(t)
+            self.work.request_pass()
 
     # -- the node lifecycle controller --------------------------------------------------------
     def on_not_ready(self, t: float, node: int, epoch: int) -> None:
@@ -127,7 +127,7 @@ class NodeLifecycle:
             self.log.note(t, "Normal", "NodeNotReady", f"node/{name}", f"Node {name} status is now: NodeNotReady")
         self.timers.push(t + self.c.kubernetes.not_ready_toleration, EVICT, node, epoch)
         # With nodeTaintsPolicy: Honor a NotReady node leaves the spread domains.
-        self.work.schedule_pending(t)
+        self.work.request_pass()
 
     def on_evict(self, t: float, node: int, epoch: int) -> None:
         """The NotReady toleration ran out: the node's pods are evicted."""

@@ -23,11 +23,11 @@ from .sketch import EpisodeSums, LogHistogram
 
 def seconds_histogram() -> LogHistogram:
     """Durations from 0.1 ms to a thousand years."""
-    return LogHistogram(1e-4, 3.2e10)
+    return LogHistogram(1e-4)
 
 
 def utilization_histogram() -> LogHistogram:
-    return LogHistogram(1e-4, 100.0)
+    return LogHistogram(1e-4)
 
 
 @dataclass

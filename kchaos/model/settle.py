@@ -11,10 +11,10 @@ them:
    writes (a leader, an apiserver in the quorum's partition); the etcd election and the
    lease takeovers finish long before the settle time, so only their outcome matters;
 2. if it does, every node that is down, or cut off from the quorum's partition, goes
-   NotReady (leaves the scheduler's usable set) and is evicted, node by node:
-   Deployment pods are deleted and re-placed, StatefulSet pods stay Terminating (their
-   identity is held), DaemonSet pods stay; after each node the scheduler makes a pass
-   over the Pending pods (:func:`schedule_pass`, batched);
+   NotReady (leaves the scheduler's usable set) at one instant, and is evicted at a later
+   one: Deployment pods are deleted and re-placed, StatefulSet pods stay Terminating
+   (their identity is held), DaemonSet pods stay; after each instant the scheduler makes
+   one pass over the Pending pods (:func:`schedule_pass`, batched), as the engine does;
 3. without the API nothing is marked NotReady, evicted or re-placed.
 
 A test compares it with the engine, field by field, for every domain of every example.
@@ -176,12 +176,12 @@ def settle(model: ClusterModel, domains) -> Response:
         for node in cut_off:
             for w, k in base.counts_on.get(node, ()):
                 lost_ready[w] += k
-        for node in order:  # NotReady: the node leaves the usable set
+        for node in order:  # NotReady, all at one instant: the nodes leave the usable set
             pl.usable[node] = False
-            forget(honors)
-            scheduler_pass()
-        for node in order:  # eviction, node by node, each followed by a scheduling pass
-            evicted, moved = [], set()
+        forget(honors)
+        scheduler_pass()
+        evicted, moved = [], set()
+        for node in order:  # eviction, all at one instant, then one scheduling pass
             for p in base.pods_on.get(node, ()):
                 if m.is_daemon[p]:
                     if up[node]:
@@ -193,9 +193,9 @@ def settle(model: ClusterModel, domains) -> Response:
                 else:
                     sch.unbind(pl, p)
                     evicted.append(p)
-            forget(moved)
-            add_pending(evicted)
-            scheduler_pass()
+        forget(moved)
+        add_pending(evicted)
+        scheduler_pass()
 
     pending = sorted(p for pods in pending.values() for p in pods)
     ready_count = list(base.ready_count)

@@ -1,13 +1,13 @@
 """Streamed distributions: fixed log-spaced bins, so memory does not grow with events.
 
 A history records election gaps, recovery times and hottest-node peaks into a
-:class:`LogHistogram`: bins 1% wide (each edge 1.01 times the previous) between a
-floor and a ceiling, each with its count and the smallest and largest value it got,
-plus exact count, sum, minimum and maximum. An order statistic comes back as the
-middle of its bin's smallest and largest value: exact when the bin holds one value
+:class:`LogHistogram`: log-spaced bins 0.1% wide above a floor, kept sparse (a bin
+exists once it got a value), each with its count and the smallest and largest value
+it got, plus exact count, sum, minimum and maximum. An order statistic comes back as
+the middle of its bin's smallest and largest value: exact when the bin holds one value
 (the common case for discrete figures: a recovery chain of exactly 380 s, a node at
-exactly 50%), within 1% otherwise. Histograms for the report are re-binned from it,
-and histories merge by adding counts. Values at or below the floor share the first bin.
+exactly 50%), within 0.1% otherwise. Histograms for the report are re-binned from it,
+and histories merge bin by bin. Values at or below the floor share the first bin.
 
 :class:`EpisodeSums` keeps what the interval estimators read from a run of down
 episodes: how many, their total, the sum of their squares and the longest.
@@ -20,41 +20,37 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Each bin's upper edge is this times its lower edge: quantiles within +-0.5%.
-RATIO = 1.01
+#: Each bin's upper edge is this times its lower edge: an order statistic is within 0.1%.
+RATIO = 1.001
 _LOG_RATIO = math.log(RATIO)
 
 
 @dataclass
 class LogHistogram:
-    """Counts in log-spaced bins over [floor, ceiling]; exact count, sum, min and max."""
+    """Log-spaced bins above ``floor`` (kept sparse: only the bins that got a value), each
+    with its count and its smallest and largest value; exact count, sum, min and max."""
 
     floor: float
-    ceiling: float
-    counts: np.ndarray = field(init=False)
+    bins: dict = field(default_factory=dict)  # bin -> [count, smallest, largest]
     n: int = 0
     total: float = 0.0
     low: float = math.inf
     high: float = -math.inf
 
-    def __post_init__(self) -> None:
-        size = int(math.ceil(math.log(self.ceiling / self.floor) / _LOG_RATIO)) + 1
-        self.counts = np.zeros(size, dtype=np.int64)
-        self.lows = np.full(size, math.inf)
-        self.highs = np.full(size, -math.inf)
-
     def _bin(self, x: float) -> int:
-        if x <= self.floor:
-            return 0
-        return min(len(self.counts) - 1, int(math.log(x / self.floor) / _LOG_RATIO) + 1)
+        return 0 if x <= self.floor else int(math.log(x / self.floor) / _LOG_RATIO) + 1
 
     def add(self, x: float) -> None:
         b = self._bin(x)
-        self.counts[b] += 1
-        if x < self.lows[b]:
-            self.lows[b] = x
-        if x > self.highs[b]:
-            self.highs[b] = x
+        entry = self.bins.get(b)
+        if entry is None:
+            self.bins[b] = [1, x, x]
+        else:
+            entry[0] += 1
+            if x < entry[1]:
+                entry[1] = x
+            elif x > entry[2]:
+                entry[2] = x
         self.n += 1
         self.total += x
         if x < self.low:
@@ -63,9 +59,13 @@ class LogHistogram:
             self.high = x
 
     def merge(self, other: "LogHistogram") -> None:
-        self.counts += other.counts
-        np.minimum(self.lows, other.lows, out=self.lows)
-        np.maximum(self.highs, other.highs, out=self.highs)
+        for b, (k, lo, hi) in other.bins.items():
+            entry = self.bins.get(b)
+            if entry is None:
+                self.bins[b] = [k, lo, hi]
+            else:
+                entry[0] += k
+                entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
         self.n += other.n
         self.total += other.total
         self.low, self.high = min(self.low, other.low), max(self.high, other.high)
@@ -74,18 +74,19 @@ class LogHistogram:
     def mean(self) -> float | None:
         return self.total / self.n if self.n else None
 
-    def _value(self, b: int) -> float:
-        """The middle of what bin ``b`` got (its one value, when it got one value)."""
-        return 0.5 * (self.lows[b] + self.highs[b])
+    def _sorted(self) -> tuple[list[int], np.ndarray]:
+        keys = sorted(self.bins)
+        return keys, np.cumsum([self.bins[b][0] for b in keys])
 
-    def _order_statistic(self, cumulative: np.ndarray, k: int) -> float:
-        """The k-th smallest value (0-based), within half a bin; the extremes are exact."""
+    def _order_statistic(self, keys: list[int], cumulative: np.ndarray, k: int) -> float:
+        """The k-th smallest value (0-based): the middle of its bin's smallest and largest
+        value (exact when the bin got one value), the extremes exact."""
         if k <= 0:
             return self.low
         if k >= self.n - 1:
             return self.high
-        b = int(np.searchsorted(cumulative, k + 1))
-        return min(self.high, max(self.low, self._value(b)))
+        _, lo, hi = self.bins[keys[int(np.searchsorted(cumulative, k + 1))]]
+        return 0.5 * (lo + hi)
 
     def quantile(self, q: float) -> float | None:
         """The q-quantile as numpy's default gives it (linear between the order statistics
@@ -93,9 +94,9 @@ class LogHistogram:
         if not self.n:
             return None
         rank = q * (self.n - 1)
-        cumulative = np.cumsum(self.counts)
-        below = self._order_statistic(cumulative, math.floor(rank))
-        above = self._order_statistic(cumulative, math.ceil(rank))
+        keys, cumulative = self._sorted()
+        below = self._order_statistic(keys, cumulative, math.floor(rank))
+        above = self._order_statistic(keys, cumulative, math.ceil(rank))
         return below + (above - below) * (rank - math.floor(rank))
 
     def histogram(self, bins: int = 30, scale: float = 1.0) -> dict:
@@ -107,9 +108,9 @@ class LogHistogram:
         if hi <= lo:
             hi = lo + 1.0 if lo == 0 else lo * 1.001
         edges = np.linspace(lo, hi, bins + 1)
-        used = np.flatnonzero(self.counts)
-        middles = np.clip(np.array([self._value(b) for b in used]) * scale, lo, hi)
-        counts, _ = np.histogram(middles, bins=edges, weights=self.counts[used])
+        entries = list(self.bins.values())
+        middles = np.clip(np.array([0.5 * (e[1] + e[2]) for e in entries]) * scale, lo, hi)
+        counts, _ = np.histogram(middles, bins=edges, weights=[e[0] for e in entries])
         return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 
 

@@ -48,6 +48,7 @@ class Workloads:
         self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
 
     def report_initial_state(self) -> None:
@@ -148,7 +149,19 @@ class Workloads:
     def reschedule(self, t: float) -> None:
         """Pods were deleted: load moved; place the replacements."""
         self.rec.load_changed()
-        self.schedule_pending(t)
+        self.request_pass()
+
+    def request_pass(self) -> None:
+        """Something changed that may let Pending pods fit. The scheduler makes one pass once
+        everything that happens at this instant has happened (its queue sees all the pods
+        the controllers created at once, as kube-scheduler does), see :meth:`flush`."""
+        self.pass_due = True
+
+    def flush(self, t: float) -> None:
+        """The instant is over: make the scheduling pass it asked for."""
+        if self.pass_due:
+            self.pass_due = False
+            self.schedule_pending(t)
 
     def schedule_pending(self, t: float) -> None:
         """A scheduling pass over the Pending pods, in pod order (needs both controllers)."""
