@@ -5,7 +5,6 @@ Flat per-history records -> a DataFrame -> one summary dict, as Ciw does.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from math import log10
 
@@ -20,8 +19,7 @@ from . import exact
 from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
 from .blast import domain_table
-from ..model.recorder import seconds_histogram
-from ..model.sketch import EpisodeSums, LogHistogram
+from ..model.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
 
@@ -46,15 +44,6 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else _rnd(seconds * 1000.0, 1)
 
 
-def merged(histograms) -> LogHistogram:
-    """One distribution from the histories' own (they share their bins)."""
-    histograms = list(histograms)
-    out = copy.deepcopy(histograms[0]) if histograms else seconds_histogram()
-    for h in histograms[1:]:
-        out.merge(h)
-    return out
-
-
 def episode_sums(episodes) -> EpisodeSums:
     total = EpisodeSums()
     for eps in episodes:
@@ -75,7 +64,7 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
         row = {"history": h.index, "seconds": h.horizon, "weight": h.weight, "failures": h.failures,
                "api_down": h.api.total, "quorum_down": h.quorum.total, "api_only_down": h.api_only.total, "above_limit": h.above_limit.total,
                "pending_pod_seconds": h.pending_pod_seconds, "max_pending": h.max_pending,
-               "elections": h.elections.n, "election_seconds": h.elections.total}
+               "elections": h.election_count, "election_seconds": h.election_seconds}
         for w, eps in enumerate(h.workloads):
             row[f"wl{w}_down"] = eps.total
             row[f"wl{w}_rest"] = h.workload_rest[w].total
@@ -156,7 +145,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     df = history_frame(out)
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
     total_seconds = float(seconds.sum())
-    gaps = merged([h.elections for h in out.histories])  # seconds
+    gaps = out.distributions.elections  # seconds
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
@@ -200,7 +189,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
         intervals[f"workloads.{wl.name}"] = iv
-        rec = merged([h.recoveries[w] for h in out.histories])
+        rec = out.distributions.recoveries[w]
         workloads.append({
             "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
             "min_available": model.workload_required[w],
@@ -212,7 +201,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                  "histogram": rec.histogram()},
         })
 
-    hottest = merged([h.hottest_after_failure for h in out.histories])
+    hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
     avail = _availability(api_iv)

@@ -24,6 +24,8 @@ from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
 from .pools import open_pool
+from .recorder import seconds_histogram, utilization_histogram
+from .sketch import LogHistogram
 from .response import BlastRadius, workload_cover
 
 #: Histories per run when there are enough failures: enough independent batches
@@ -39,13 +41,36 @@ MAX_FAILURES_PER_HISTORY = 25_000
 class SimulationOutput:
     cluster: Cluster
     model: ClusterModel
-    histories: list[HistoryResult]
+    histories: list[HistoryResult]  # per-history sums; their distributions are merged into:
+    distributions: "Distributions"
     failures_requested: int
     seed: int
     jobs: int
     wall_seconds: float
     partial: bool
     failure_rate: float  # expected failure events per second (stationary)
+
+
+@dataclass
+class Distributions:
+    """The run's distributions, merged as histories finish (each history's own copy is then
+    dropped, so memory does not grow with the number of histories)."""
+
+    elections: LogHistogram
+    recoveries: list[LogHistogram]
+    hottest: LogHistogram
+
+    @classmethod
+    def empty(cls, workloads: int) -> "Distributions":
+        return cls(seconds_histogram(), [seconds_histogram() for _ in range(workloads)], utilization_histogram())
+
+    def absorb(self, res: HistoryResult) -> None:
+        """Merge a finished history's distributions and release them from it."""
+        self.elections.merge(res.elections)
+        for mine, theirs in zip(self.recoveries, res.recoveries):
+            mine.merge(theirs)
+        self.hottest.merge(res.hottest_after_failure)
+        res.elections, res.recoveries, res.hottest_after_failure = None, None, None
 
 
 def history_plan(failures: int, failure_rate: float) -> tuple[int, float]:
@@ -97,8 +122,11 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     partial = False
     done = 0
 
+    distributions = Distributions.empty(len(cluster.workloads))
+
     def finished(res: HistoryResult) -> None:
         nonlocal done
+        distributions.absorb(res)
         results.append(res)
         done += res.failures
         if progress:
@@ -119,5 +147,5 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                     finished(in_flight.popleft().result())
     except KeyboardInterrupt:
         partial = True
-    return SimulationOutput(cluster, model, results, failures, seed, jobs,
+    return SimulationOutput(cluster, model, results, distributions, failures, seed, jobs,
                             time.perf_counter() - start, partial, sampler.failure_rate)

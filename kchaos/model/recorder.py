@@ -72,15 +72,17 @@ class HistoryResult:
     api_only: Episodes
     workloads: list[Episodes]
     workload_rest: list[Episodes]  # down while none of the workload's covering domains is down
-    elections: LogHistogram  # write gaps, seconds
+    elections: LogHistogram | None  # write gaps, seconds (None once merged into the run's)
+    election_count: int
+    election_seconds: float
     elections_after_leader_loss: int  # the rest followed a quorum loss
     election_samples: list[float]  # each gap, only for what-if scenarios
-    recoveries: list[LogHistogram]  # per workload: seconds from a pod's loss to its replacement ready
+    recoveries: list[LogHistogram] | None  # per workload: seconds from a pod's loss to its replacement ready
     commit_seconds: dict[float, float]
     above_limit: Episodes
     pending_pod_seconds: float
     max_pending: int
-    hottest_after_failure: LogHistogram  # per failure episode: the hottest up worker
+    hottest_after_failure: LogHistogram | None  # per failure episode: the hottest up worker
     baseline_hottest: float
 
 
@@ -193,7 +195,8 @@ class Recorder:
             index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
             domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only,
             workloads=self.wl_eps, workload_rest=self.wl_rest,
-            elections=self.elections, elections_after_leader_loss=self.after_leader_loss,
+            elections=self.elections, election_count=self.elections.n, election_seconds=self.elections.total,
+            elections_after_leader_loss=self.after_leader_loss,
             election_samples=self.election_samples,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
