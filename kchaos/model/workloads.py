@@ -14,6 +14,11 @@ through the methods here.
 
 from __future__ import annotations
 
+import operator
+import weakref
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from .batch import schedule_pass
@@ -23,6 +28,42 @@ from .infrastructure import Infrastructure
 from .leases import Leases
 from .recorder import Recorder
 from .timers import POD_READY, Timers
+
+
+@dataclass(frozen=True)
+class _FreshStart:
+    """The initial placement, indexed for rollouts (computed once per model)."""
+
+    others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
+    others_at_start: tuple
+    node_pods: tuple[frozenset, ...]
+    deployments: tuple[int, ...]  # Deployment workload indices
+    deployments_all_placed: bool
+
+
+_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
+
+
+def _fresh_start(m: ClusterModel) -> _FreshStart:
+    hit = _FRESH.get(m)
+    if hit is None:
+        base = m.baseline.pod_node
+        if len(m.other_pods) > 1:
+            pick = operator.itemgetter(*m.other_pods)
+        elif m.other_pods:
+            only = m.other_pods[0]
+            pick = lambda nodes: (nodes[only],)  # noqa: E731
+        else:
+            pick = lambda nodes: ()  # noqa: E731
+        node_pods: list[set] = [set() for _ in range(m.n_nodes)]
+        for p, node in enumerate(base):
+            if node >= 0:
+                node_pods[node].add(p)
+        hit = _FRESH[m] = _FreshStart(
+            pick, pick(base), tuple(frozenset(s) for s in node_pods),
+            tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
+            all(base[p] >= 0 for p in m.deployment_pods))
+    return hit
 
 
 class Workloads:
@@ -236,23 +277,27 @@ class Workloads:
         pods stay until new ones are ready, so availability does not dip."""
         m, sch = self.m, self.m.scheduler
         self.rec.pending_count(t, len(self.pending))
-        base = m.baseline.pod_node
-        if all(self.pl.pod_node[p] == base[p] for p in m.other_pods):
+        fresh = _fresh_start(m)
+        if fresh.others(self.pl.pod_node) == fresh.others_at_start:
             # Everything else sits where it started: the fresh placement is the initial one.
             self.pl = m.baseline.copy()
-            self.node_pods = [set() for _ in range(m.n_nodes)]
-            for p, node in enumerate(self.pl.pod_node):
-                if node >= 0:
-                    self.node_pods[node].add(p)
+            self.node_pods = [set(pods) for pods in fresh.node_pods]
+            all_placed = fresh.deployments_all_placed
         else:
             for p in m.deployment_pods:
                 node = self.pl.pod_node[p]
                 if node >= 0:
                     sch.unbind(self.pl, p)
                     self.node_pods[node].discard(p)
+            all_placed = True
             for p, node in schedule_pass(sch, self.pl, m.deployment_pods, m.pod_pin, self.scope):
                 if node >= 0:
                     self.node_pods[node].add(p)
+                else:
+                    all_placed = False
+        if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
+            self.rec.load_changed()  # every replica placed and running: nothing restarts
+            return
         startup = self.c.kubernetes.pod_startup
         for p in m.deployment_pods:
             if self.pl.pod_node[p] < 0:
