@@ -101,9 +101,12 @@ class Scheduler:
         StatefulSet pod next to its volume."""
         w = self.pod_workload[pod]
         wl = self.workloads[w]
-        if only is not None:  # DaemonSet pod: its own node only
-            mask = np.zeros(self.n_nodes, dtype=bool)
-            mask[only] = pl.usable[only]
+        if only is not None:  # DaemonSet pod: its own node only (the same tests, on that node)
+            fits = (pl.usable[only] and pl.alloc_cpu[only] + wl.cpu <= self._cpu_bound[only]
+                    and pl.alloc_mem[only] + wl.memory <= self._mem_bound[only]
+                    and pl.alloc_pods[only] + 1 <= self.cap_pods[only]
+                    and (scope < 0 or self.scope_mask(scope)[only]))
+            return int(only) if fits else -1
         else:
             mask = pl.usable.copy()
         mask &= pl.alloc_cpu + wl.cpu <= self._cpu_bound
@@ -116,7 +119,7 @@ class Scheduler:
         score = ((self.cap_cpu - pl.alloc_cpu - wl.cpu) / self.cap_cpu
                  + (self.cap_mem - pl.alloc_mem - wl.memory) / self.cap_mem)
         spread = wl.spread
-        if spread is not None and only is None:
+        if spread is not None:
             counts = pl.spread_counts[w]
             node_dom = self.level_of_node[spread.over]
             node_counts = counts[node_dom]
@@ -124,9 +127,9 @@ class Scheduler:
                 if spread.node_taints_policy == "Honor":
                     eligible = np.zeros(counts.size, dtype=bool)
                     eligible[node_dom[pl.usable]] = True
-                else:
-                    eligible = self.level_has_node[spread.over]
-                min_count = counts[eligible].min() if eligible.any() else 0
+                    min_count = counts[eligible].min() if eligible.any() else 0
+                else:  # every domain with a node counts, whatever its taints
+                    min_count = counts.min() if counts.size else 0
                 mask &= node_counts + 1 - min_count <= spread.max_skew
                 if not mask.any():
                     return -1
