@@ -89,12 +89,14 @@ class Workloads:
         self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
 
     def report_initial_state(self) -> None:
         for w in range(len(self.c.workloads)):
-            self.rec.workload_state(0.0, w, self.ready_count[w] < self.m.workload_required[w])
+            self.wl_down[w] = self.ready_count[w] < self.m.workload_required[w]
+            self.rec.workload_state(0.0, w, self.wl_down[w])
 
     def hottest(self) -> float:
         """Utilisation of the hottest worker that is up (0 when none is)."""
@@ -269,7 +271,10 @@ class Workloads:
         self.ready[p] = ready
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
-        self.rec.workload_state(t, w, self.ready_count[w] < self.m.workload_required[w])
+        down = self.ready_count[w] < self.m.workload_required[w]
+        if down != self.wl_down[w]:  # the recorder hears of changes only
+            self.wl_down[w] = down
+            self.rec.workload_state(t, w, down)
 
     # -- rolling updates ---------------------------------------------------------------------------
     def redeploy(self, t: float) -> None:
