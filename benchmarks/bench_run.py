@@ -1,7 +1,7 @@
 """Speed of a full `kchaos run` core on the benchmark topology (prints figures).
 
-Target (issue 2): 3 regions, 5 members, 60 workers, ~500 pods, 10,000 failures
-in under 10 s on a 2-core machine.
+Targets: 3 regions, 5 members, 60 workers, ~500 pods: 10,000 failures in at most
+3 s for the whole process (issue 7; `kchaos run` measures that), 1,000,000 in at most 60 s.
 
     python benchmarks/bench_run.py [--failures 10000] [--jobs 1]
 """
@@ -51,7 +51,7 @@ def main() -> None:
     print(f"simulation      {t3 - t2:7.3f} s  ({args.failures / (t3 - t2):,.0f} failures/s)")
     print(f"analysis        {t4 - t3:7.3f} s")
     print(f"html            {t5 - t4:7.3f} s")
-    print(f"total           {t5 - t0:7.3f} s  (target < 10 s)")
+    print(f"total           {t5 - t0:7.3f} s  (simulation and analysis; whole-process target 3 s at 10,000)")
 
 
 if __name__ == "__main__":
