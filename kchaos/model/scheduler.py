@@ -107,17 +107,16 @@ class Scheduler:
                     and pl.alloc_pods[only] + 1 <= self.cap_pods[only]
                     and (scope < 0 or self.scope_mask(scope)[only]))
             return int(only) if fits else -1
-        else:
-            mask = pl.usable.copy()
-        mask &= pl.alloc_cpu + wl.cpu <= self._cpu_bound
-        mask &= pl.alloc_mem + wl.memory <= self._mem_bound
-        mask &= pl.alloc_pods + 1 <= self.cap_pods
+        # Few numpy calls per pick: this runs for most replacements. ``argmax`` doubles as the
+        # emptiness test (it is a C call; ``any`` is not), pods as integer-valued floats.
+        cpu, mem, alloc_cpu, alloc_mem = wl.cpu, wl.memory, pl.alloc_cpu, pl.alloc_mem
+        mask = alloc_cpu + cpu <= self._cpu_bound
+        mask &= alloc_mem + mem <= self._mem_bound
+        mask &= pl.alloc_pods < self.cap_pods
+        mask &= pl.usable
         if scope >= 0:
             mask &= self.scope_mask(scope)
-        if not mask.any():
-            return -1
-        score = ((self.cap_cpu - pl.alloc_cpu - wl.cpu) / self.cap_cpu
-                 + (self.cap_mem - pl.alloc_mem - wl.memory) / self.cap_mem)
+        score = (self.cap_cpu - alloc_cpu - cpu) / self.cap_cpu + (self.cap_mem - alloc_mem - mem) / self.cap_mem
         spread = wl.spread
         if spread is not None:
             counts = pl.spread_counts[w]
@@ -127,16 +126,16 @@ class Scheduler:
                 if spread.node_taints_policy == "Honor":
                     eligible = np.zeros(counts.size, dtype=bool)
                     eligible[node_dom[pl.usable]] = True
-                    min_count = counts[eligible].min() if eligible.any() else 0
+                    counted = counts[eligible].tolist()
                 else:  # every domain with a node counts, whatever its taints
-                    min_count = counts.min() if counts.size else 0
-                mask &= node_counts + 1 - min_count <= spread.max_skew
-                if not mask.any():
-                    return -1
+                    counted = counts.tolist()
+                min_count = min(counted) if counted else 0
+                mask &= node_counts <= spread.max_skew - 1 + min_count
             else:
-                score = score - 4.0 * node_counts  # prefer emptier domains above all
-        score = np.where(mask, score, -np.inf)
-        return int(np.argmax(score))
+                score -= 4.0 * node_counts  # prefer emptier domains above all
+        score[~mask] = -np.inf
+        best = int(score.argmax())
+        return best if mask[best] else -1
 
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""

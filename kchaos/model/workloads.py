@@ -100,11 +100,8 @@ class Workloads:
 
     def hottest(self) -> float:
         """Utilisation of the hottest worker that is up (0 when none is)."""
-        mask = self.infra.up_arr & self.m.worker_mask
-        if mask.any():
-            util = self.m.scheduler.utilization(self.pl)
-            return float(util[mask].max())
-        return 0.0
+        up = self.m.scheduler.utilization(self.pl)[self.infra.up_arr & self.m.worker_mask]
+        return float(np.maximum.reduce(up)) if up.size else 0.0
 
     # -- what the node lifecycle reports -----------------------------------------------------
     def node_lost(self, t: float, node: int, initial: bool) -> None:
