@@ -27,7 +27,7 @@ from kchaos.model.maintenance import DRAIN_RETRY_SECONDS, Drains
 from kchaos.model.node_lifecycle import NodeLifecycle
 from kchaos.model.recorder import Episodes, Recorder
 from kchaos.model.timers import (DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, NOT_READY,
-                                 POD_READY, Timers)
+                                 OUT_OF_SERVICE, POD_READY, TAINT, Timers)
 from kchaos.model.workloads import Workloads
 from kchaos.topology import load_topology
 
@@ -321,14 +321,29 @@ def test_holder_cut_from_the_api_steps_down_after_renew_deadline_unless_it_renew
 
 
 # -- node lifecycle ---------------------------------------------------------------------------
+class HalfRandom:
+    """A random stream that always draws 0.5: the controller checks at 2.5 + 5k s, and the
+    kubelet's last lease renewal came 5 s before its node failed."""
+
+    def random(self, size=None):
+        return 0.5 if size is None else np.full(size, 0.5)
+
+
+def not_ready_at(t):
+    """First check (2.5 + 5k) strictly after the last renewal (t - 5) + grace."""
+    x = t - 5.0 + GRACE
+    return 2.5 + 5.0 * (np.floor((x - 2.5) / 5.0) + 1)
+
+
 def make_lifecycle(model, kcm=True):
     infra, timers, work = Infrastructure(model), Timers(), Calls()
     etcd = Calls(joined={domain(model, "region/ra"), domain(model, "region/rb")})
     etcd.quorum_held = lambda: True
     etcd.joins_quorum = lambda n: model.cluster.nodes[n].region in etcd.joined
-    leases = Calls(kcm_ready=kcm, controllers_ready=kcm)
-    life = NodeLifecycle(model, infra, etcd, leases, work, timers, None)
-    handlers = {NOT_READY: life.on_not_ready, EVICT: life.on_evict}
+    leases = Calls(kcm_ready=kcm, controllers_ready=kcm, kcm_generation=0)
+    life = NodeLifecycle(model, infra, etcd, leases, work, timers, HalfRandom(), None)
+    handlers = {NOT_READY: life.on_not_ready, EVICT: life.on_evict, TAINT: life.zones.on_taint,
+                OUT_OF_SERVICE: life.on_out_of_service}
     return life, infra, etcd, leases, work, timers, handlers
 
 
@@ -336,19 +351,29 @@ def pod_calls(work):
     return [c for c in work.calls if c[0] not in ("schedule_pending", "request_pass")]
 
 
-def test_dead_node_goes_not_ready_after_grace_then_evicted_after_toleration(stress):
+def test_not_ready_lands_at_the_first_check_after_grace_since_the_last_renewal(stress):
+    # pkg/controller/nodelifecycle/node_lifecycle_controller.go: monitorNodeHealth every 5 s,
+    # tryUpdateNodeHealth: Unknown once now > probeTimestamp + grace; the probe is the last renewal.
+    life, *_ = make_lifecycle(stress)
+    assert not_ready_at(100.0) == 147.5
+    for t in (0.0, 3.0, 100.0, 101.7):
+        assert life.next_tick(t - 5.0 + GRACE) == not_ready_at(t)
+        assert 40.0 <= life.next_tick(t - 5.0 + GRACE) - t <= 55.0
+
+
+def test_dead_node_goes_not_ready_is_tainted_then_evicted_after_toleration(stress):
     life, infra, _, _, work, timers, handlers = make_lifecycle(stress)
     g2 = node(stress, "g-2")
     infra.apply(node_domain(stress, "g-2"), True)
     life.node_down(100.0, g2, False)
-    advance(timers, handlers, 100.0 + GRACE - 0.001)
+    advance(timers, handlers, not_ready_at(100.0) - 0.001)
     assert not life.not_ready[g2]
-    advance(timers, handlers, 100.0 + GRACE + TOLERATION - 0.001)
-    assert life.not_ready[g2] and not life.evicted[g2]
+    advance(timers, handlers, not_ready_at(100.0) + TOLERATION - 0.001)
+    assert life.not_ready[g2] and life.zones.tainted[g2] and not life.evicted[g2]
     advance(timers, handlers, 1e9)
     assert life.evicted[g2]
-    assert pod_calls(work) == [("node_lost", 100.0, g2, False), ("node_not_ready", 150.0, g2, False),
-                               ("evict_node", 450.0, g2)]
+    assert pod_calls(work) == [("node_lost", 100.0, g2, False), ("node_not_ready", 147.5, g2, False),
+                               ("evict_node", 447.5, g2)]
 
 
 @pytest.mark.parametrize("back_at, was_not_ready", [(120.0, False), (300.0, True)])
@@ -361,25 +386,57 @@ def test_node_back_before_eviction_cancels_the_pending_step(stress, back_at, was
     infra.apply(node_domain(stress, "g-2"), False)
     life.node_returns(back_at, g2)
     advance(timers, handlers, 1e9)
-    assert not life.not_ready[g2] and not life.evicted[g2]
+    assert not life.not_ready[g2] and not life.evicted[g2] and not life.zones.tainted[g2]
     assert pod_calls(work)[-1] == ("node_ready", back_at, g2, was_not_ready)
     assert not any(c[0] == "evict_node" for c in work.calls)
 
 
-def test_without_controller_manager_not_ready_waits_and_its_clock_restarts_at_takeover(stress):
+def test_a_new_controller_manager_starts_the_grace_period_afresh(stress):
+    """tryUpdateNodeHealth: a node the new leader has no health data for gets probeTimestamp = now,
+    so NotReady comes one grace period (and the check after it) after the takeover."""
     life, infra, _, leases, work, timers, handlers = make_lifecycle(stress, kcm=False)
     g2 = node(stress, "g-2")
     infra.apply(node_domain(stress, "g-2"), True)
     life.node_down(0.0, g2, False)
     advance(timers, handlers, 1000.0)
+    assert not life.not_ready[g2]
+    leases.kcm_ready = leases.controllers_ready = True
+    leases.kcm_generation = 1  # a takeover
+    life.controller_manager_back(1000.0)
+    advance(timers, handlers, 1054.9)
+    assert not life.not_ready[g2]
+    advance(timers, handlers, 1e9)
+    assert ("node_not_ready", 1055.0, g2, False) in work.calls
+    assert ("evict_node", 1055.0 + TOLERATION, g2) in work.calls
+
+
+def test_a_new_controller_manager_re_arms_the_taints_it_finds_from_its_own_start(stress):
+    life, infra, _, leases, work, timers, handlers = make_lifecycle(stress)
+    g2 = node(stress, "g-2")
+    infra.apply(node_domain(stress, "g-2"), True)
+    life.node_down(0.0, g2, False)
+    advance(timers, handlers, 200.0)
+    assert life.zones.tainted[g2] and not life.evicted[g2]
+    leases.kcm_ready = False  # the leader dies at 200 s; a standby takes over at 230 s
+    advance(timers, handlers, 230.0)
+    leases.kcm_ready, leases.kcm_generation = True, 1
+    life.controller_manager_back(230.0)
+    advance(timers, handlers, 1e9)
+    assert [c for c in work.calls if c[0] == "evict_node"] == [("evict_node", 230.0 + TOLERATION, g2)]
+
+
+def test_the_same_leader_back_after_a_pause_does_what_waited(stress):
+    life, infra, _, leases, work, timers, handlers = make_lifecycle(stress, kcm=False)
+    g2 = node(stress, "g-2")
+    infra.apply(node_domain(stress, "g-2"), True)
+    life.node_down(0.0, g2, False)
+    advance(timers, handlers, 60.0)
     assert not life.not_ready[g2] and life.deferred == [(NOT_READY, g2, life.node_epoch[g2])]
     leases.kcm_ready = leases.controllers_ready = True
-    life.controller_manager_back(1000.0)
+    life.controller_manager_back(60.0)  # same generation: the API was away for a moment
     assert life.not_ready[g2] and life.deferred == []
-    advance(timers, handlers, 1000.0 + TOLERATION - 0.001)
-    assert not life.evicted[g2]
     advance(timers, handlers, 1e9)
-    assert ("evict_node", 1000.0 + TOLERATION, g2) in work.calls
+    assert ("evict_node", 60.0 + TOLERATION, g2) in work.calls
 
 
 def test_region_link_cuts_off_kubelets_outside_the_quorum_partition(stress):
@@ -390,7 +447,7 @@ def test_region_link_cuts_off_kubelets_outside_the_quorum_partition(stress):
     life.refresh_reachability(10.0)
     assert [n for n in stress.workers if life.unreachable[n]] == rb_workers and life.n_unreachable == 3
     assert not any(life.kubelet_reports(n) for n in rb_workers)
-    assert sorted(e[0] for e in timers.heap) == [10.0 + GRACE] * 3
+    assert sorted(e[0] for e in timers.heap) == [not_ready_at(10.0)] * 3
     # Reconnected before the grace period ends: Ready again, the NotReady timers are stale.
     infra.apply(domain(stress, LINK), False)
     etcd.joined.add(domain(stress, "region/rb"))
@@ -457,10 +514,15 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
             assert (360.0 + STARTUP, POD_READY, p) in [(e[0], e[2], e[3]) for e in timers.heap]
         else:
             assert work.pl.pod_node[p] == app1 and work.terminating[p] == (kind == "StatefulSet")
-    # The node returns: the StatefulSet pod is recreated in place and starts.
+    # The node returns: the Terminating StatefulSet pod is deleted at last, created afresh and
+    # scheduled (in its volume's scope), then starts.
     infra.apply(node_domain(model, "app-1"), False)
     work.node_ready(400.0, app1, True)
     assert work.pl.usable[app1] and not any(work.terminating)
+    (sts,) = [p for p in on_app1 if model.is_stateful[p]]
+    assert sts in work.pending and work.pass_due
+    work.flush(400.0)
+    assert sts not in work.pending and model.scope_of(sts, work.pl.pod_node[sts]) == work.scope[sts]
     for t, _, kind, p, version in sorted(timers.heap):
         work.on_pod_ready(t, p, version)
     assert work.ready_count[w_db] == 3 and all(work.ready)

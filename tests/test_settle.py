@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kchaos.model import node_lifecycle
 from kchaos.model.engine import ClusterModel, HistoryRun
 from kchaos.model.failures import History
 from kchaos.model.settle import settle
@@ -18,10 +19,21 @@ FILES = sorted((ROOT / "topologies").glob("*.yaml")) + [ROOT / "tests/data/stres
                                                          ROOT / "tests/data/korea-unconfirmed.yaml"]
 
 
+@pytest.fixture(autouse=True)
+def one_lease_phase(monkeypatch):
+    """Every kubelet's last renewal at the failure itself, so the domain's nodes turn NotReady
+    in one controller pass, as settle assumes (with the drawn 10 s lease phases they spread
+    over two or three 5 s passes)."""
+    monkeypatch.setattr(node_lifecycle, "NODE_LEASE_RENEW_INTERVAL", 0.0)
+
+
 def engine_response(model: ClusterModel, d: int) -> dict:
-    """Fail ``d`` at t=0, play the engine past NotReady, eviction and startup, read the end."""
+    """Fail ``d`` at t=0, play the engine past NotReady, every rate-limited taint, eviction and
+    startup, read the end."""
     k = model.cluster.kubernetes
-    horizon = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup + 120.0
+    slowest = min(r for r in (k.node_eviction_rate, k.secondary_node_eviction_rate) if r > 0)
+    horizon = (k.node_monitor_grace_period + 5.0 + model.n_nodes / slowest + k.not_ready_toleration
+               + k.pod_startup + 120.0)
     history = History(-1, horizon, np.zeros(1), np.array([d]), np.ones(1, dtype=bool), np.empty(0, dtype=np.int64))
     run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False)
     run.run()

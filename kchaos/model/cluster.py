@@ -162,6 +162,21 @@ class KubernetesTiming:
     #: Deployments are rolled out this often (None: never). A rollout places every pod
     #: afresh, the only thing that undoes load concentrated by earlier failures.
     rollout_interval: float | None = 7 * 86400.0
+    #: Zone-aware, rate-limited eviction (kube-controller-manager flags, upstream defaults):
+    #: the level whose domains are `topology.kubernetes.io/zone` ("none": one zone),
+    #: --node-eviction-rate, --secondary-node-eviction-rate, --unhealthy-zone-threshold,
+    #: --large-cluster-size-threshold.
+    zone_level: str = "datacenter"
+    node_eviction_rate: float = 0.1
+    secondary_node_eviction_rate: float = 0.01
+    unhealthy_zone_threshold: float = 0.55
+    large_cluster_size_threshold: int = 50
+    #: An operator (or automation) applies node.kubernetes.io/out-of-service this long after
+    #: a dead node went NotReady (None: never): its pods, StatefulSet ones included, go at once.
+    out_of_service_after: float | None = None
+    #: controlPlane.excludeFromDisruption: control-plane nodes carry
+    #: node.kubernetes.io/exclude-disruption and do not count in their zone's state.
+    exclude_control_plane: bool = False
 
 
 @dataclass(frozen=True)

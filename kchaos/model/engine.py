@@ -11,7 +11,8 @@ timer, and hands it to the component that owns it:
 - :class:`~.control_plane.Etcd` and :class:`~.control_plane.ApiServers`: quorum,
   elections, commit latency, API availability
 - :class:`~.leases.Leases`: kube-controller-manager and kube-scheduler leases
-- :class:`~.node_lifecycle.NodeLifecycle`: NotReady, eviction, cut-off kubelets
+- :class:`~.node_lifecycle.NodeLifecycle`: NotReady, taints, eviction, cut-off kubelets, with
+  :class:`~.eviction.ZoneTainter` (zone states, rate-limited taint queues)
 - :class:`~.workloads.Workloads`: pods, replacements, scheduling passes
 - :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`: planned disruption
 - :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`)
@@ -41,13 +42,16 @@ from .leases import KCM, LEASE_JITTER, LEASE_NAMES, SCHEDULER, Leases
 from .maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, Drains, Rollouts
 from .node_lifecycle import NodeLifecycle
 from .recorder import Episodes, HistoryResult, Recorder
-from .timers import DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, POD_READY, ROLLOUT, Timers
+from .timers import (
+    DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
+    TAINT, Timers,
+)
 from .workloads import Workloads
 
 __all__ = [
     "ClusterModel", "HistoryRun", "HistoryResult", "Episodes", "simulate_history", "DEFAULT_UTILIZATION_LIMIT",
     "ELECTION_DONE", "LEASE_ACQUIRE", "LEASE_LOST", "NOT_READY", "EVICT", "POD_READY", "DRAIN_TRY", "ROLLOUT",
-    "ROLLOUT_RETRY_SECONDS", "DRAIN_RETRY_SECONDS", "KCM", "SCHEDULER", "LEASE_NAMES", "LEASE_JITTER",
+    "TAINT", "OUT_OF_SERVICE", "ROLLOUT_RETRY_SECONDS", "DRAIN_RETRY_SECONDS", "KCM", "SCHEDULER", "LEASE_NAMES", "LEASE_JITTER",
 ]
 
 
@@ -74,11 +78,11 @@ class HistoryRun:
         self.api = api = ApiServers(model, infra, etcd, rec, log, self)
         self.leases = leases = Leases(model, infra, api, timers, rng, log, self)
         self.work = work = Workloads(model, infra, leases, timers, rec, log)
-        self.nodes = nodes = NodeLifecycle(model, infra, etcd, leases, work, timers, log)
+        self.nodes = nodes = NodeLifecycle(model, infra, etcd, leases, work, timers, rng, log)
         work.lifecycle = nodes
         self.drains = drains = Drains(model, work, timers, log)
         self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts)
-        handlers = [None] * 8
+        handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
         handlers[LEASE_ACQUIRE] = leases.on_acquire
         handlers[LEASE_LOST] = leases.on_lost
@@ -87,6 +91,8 @@ class HistoryRun:
         handlers[POD_READY] = work.on_pod_ready
         handlers[DRAIN_TRY] = drains.on_drain_try
         handlers[ROLLOUT] = self.rollouts.on_rollout
+        handlers[TAINT] = nodes.zones.on_taint
+        handlers[OUT_OF_SERVICE] = nodes.on_out_of_service
         self.handlers = handlers
 
     # -- main loop ----------------------------------------------------------------------

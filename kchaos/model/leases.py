@@ -3,7 +3,7 @@
 Each :class:`Lease` has a holder that renews it while its node reaches a serving
 apiserver. A holder that stops reaching one gives up after renewDeadline; a dead
 holder just stops renewing, and standbys (one per apiserver node) take the lease on
-their first retry after leaseDuration has passed since the last renewal.
+their first retry after leaseDuration has passed since they observed the last renewal.
 :class:`Leases` combines the two into what the other components need to know:
 the controller-manager leads (nodes can be marked NotReady and evicted), and it and
 the scheduler lead (replacements can be created and scheduled).
@@ -41,6 +41,8 @@ class Lease:
         self.renewed = -inf  # last successful renewal while nobody renews
         self.epoch = 0
         self.acquire_pending = False
+        #: Acquisitions so far: a new holder is a new process, with nothing in memory.
+        self.generation = 0
 
     def refresh(self, t: float) -> None:
         """The API or a node changed: the holder dies, stops reaching the API, or renews again."""
@@ -79,16 +81,22 @@ class Lease:
         if not candidates:
             return
         le = self.c.leader_election
-        start = max(t, self.renewed + le.lease_duration)
         a, b = le.retry_period, le.retry_period * (1.0 + LEASE_JITTER)
         k = len(candidates)
-        # Residual time to each candidate's next try: size-biased period times a uniform.
-        periods = np.sqrt(a * a + self.rng.random(k) * (b * b - a * a))
-        residual = self.rng.random(k) * periods
-        first = int(np.argmin(residual))
+
+        def residual() -> np.ndarray:
+            """Time to each candidate's next try: a size-biased period times a uniform."""
+            periods = np.sqrt(a * a + self.rng.random(k) * (b * b - a * a))
+            return self.rng.random(k) * periods
+
+        # Each standby saw the last renewal at its own next try (``observedTime``) and counts the
+        # lease's expiry from there (client-go leaderelection.go, isLeaseValid).
+        observed = self.renewed + residual()
+        tries = np.maximum(t, observed + le.lease_duration) + residual()
+        first = int(np.argmin(tries))
         self.acquire_pending = True
         self.epoch += 1
-        self.timers.push(start + float(residual[first]), LEASE_ACQUIRE, self.index, self.epoch * 1024 + first)
+        self.timers.push(float(tries[first]), LEASE_ACQUIRE, self.index, self.epoch * 1024 + first)
 
     def on_acquire(self, t: float, token: int) -> bool:
         """A standby's try comes due; True when it took the lease."""
@@ -100,6 +108,7 @@ class Lease:
         if not candidates:
             return False  # retried when the API comes back (refresh)
         self.holder = candidates[min(first, len(candidates) - 1)]
+        self.generation += 1
         if self.log is not None:
             self.log.note(t, "Normal", "LeaderElection", f"lease/{self.name}",
                           f"{self.c.nodes[self.holder].name} became leader")
@@ -130,6 +139,11 @@ class Leases:
         self.leases = tuple(Lease(i, model, infra, api, timers, rng, log) for i in (KCM, SCHEDULER))
         self.kcm_ready = False  # nodes can be marked NotReady and evicted
         self.controllers_ready = False  # replacements can be created and scheduled
+
+    @property
+    def kcm_generation(self) -> int:
+        """Changes whenever a controller-manager takes the lease (a process that starts afresh)."""
+        return self.leases[KCM].generation
 
     def choose_initial_holders(self) -> None:
         """At t=0 each lease is held by an apiserver node that is up (any, if none is)."""

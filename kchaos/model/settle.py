@@ -11,10 +11,12 @@ them:
    writes (a leader, an apiserver in the quorum's partition); the etcd election and the
    lease takeovers finish long before the settle time, so only their outcome matters;
 2. if it does, every node that is down, or cut off from the quorum's partition, goes
-   NotReady (leaves the scheduler's usable set) at one instant, and is evicted at a later
-   one: Deployment pods are deleted and re-placed, StatefulSet pods stay Terminating
-   (their identity is held), DaemonSet pods stay; after each instant the scheduler makes
-   one pass over the Pending pods (:func:`schedule_pass`, batched), as the engine does;
+   NotReady (leaves the scheduler's usable set) at one instant, and is evicted as its
+   zone's rate-limited taint queue allows (:func:`eviction_groups`; a zone in partial
+   disruption may evict nothing, every zone fully disrupted evicts nothing): Deployment
+   pods are deleted and re-placed, StatefulSet pods stay Terminating (their identity is
+   held), DaemonSet pods stay; after each instant the scheduler makes one pass over the
+   Pending pods (:func:`schedule_pass`, batched), as the engine does;
 3. without the API nothing is marked NotReady, evicted or re-placed.
 
 A test compares it with the engine, field by field, for every domain of every example.
@@ -29,6 +31,7 @@ import numpy as np
 
 from .batch import schedule_pass
 from .cluster_model import ClusterModel
+from .eviction import FULL, NORMAL, zone_rate, zone_state, zones_of
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,41 @@ class Response:
     pending_by_workload: dict[str, int]
 
 
+def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
+    """The nodes evicted, grouped by instant in time order, when ``not_ready`` (in this
+    order) turn NotReady at one instant on a healthy cluster and stay so: each zone's state
+    from its final NotReady count, its full bucket tainting one node per ``1/rate`` seconds
+    in queue order (:mod:`.eviction`); none at all when every zone is fully disrupted."""
+    k = m.cluster.kubernetes
+    zone, counted, names = zones_of(m)
+    size, down = [0] * len(names), [0] * len(names)
+    for node, z in enumerate(zone):
+        if z >= 0:
+            size[z] += counted[node]
+    for node in not_ready:
+        if zone[node] >= 0:
+            down[zone[node]] += counted[node]
+    state = [zone_state(down[z], size[z], k.unhealthy_zone_threshold) if size[z] else NORMAL
+             for z in range(len(names))]
+    if any(size) and all(state[z] == FULL for z in range(len(names)) if size[z]):
+        return []
+    at: dict[float, list[int]] = {}
+    clock = [0.0] * len(names)
+    seen = [0] * len(names)
+    for node in not_ready:
+        z = zone[node]
+        if z < 0:
+            continue
+        rate = zone_rate(state[z], size[z], k)
+        if rate <= 0:
+            continue
+        if seen[z]:
+            clock[z] = clock[z] + 1.0 / rate
+        seen[z] += 1
+        at.setdefault(clock[z], []).append(node)
+    return [at[t] for t in sorted(at)]
+
+
 def settle(model: ClusterModel, domains) -> Response:
     m, c = model, model.cluster
     sch = m.scheduler
@@ -119,7 +157,7 @@ def settle(model: ClusterModel, domains) -> Response:
     scope = list(m.baseline_scope)
     placed_on_up: list[int] = []  # replacements bound (to up, usable nodes): ready by the settle time
     lost_ready = [0] * len(c.workloads)  # baseline pods that stopped counting as ready
-    daemon_on_cut_off = [0] * len(c.workloads)  # bound to an up node but NotReady: not a lasting loss
+    daemon_on_cut_off = [0] * len(c.workloads)  # bound to an up node, NotReady, never evicted: not a lasting loss
     for node in down_nodes:
         for w, k in base.counts_on.get(node, ()):
             lost_ready[w] += k
@@ -180,22 +218,28 @@ def settle(model: ClusterModel, domains) -> Response:
             pl.usable[node] = False
         forget(honors)
         scheduler_pass()
-        evicted, moved = [], set()
-        for node in order:  # eviction, all at one instant, then one scheduling pass
-            for p in base.pods_on.get(node, ()):
-                if m.is_daemon[p]:
-                    if up[node]:
+        groups = eviction_groups(m, order)
+        evicted_nodes = {node for group in groups for node in group}
+        for node in order:  # pods that stay bound to a cut-off node run on and come back with the link
+            if up[node]:
+                for p in base.pods_on.get(node, ()):
+                    if m.is_daemon[p] or node not in evicted_nodes:
                         daemon_on_cut_off[m.pod_workload[p]] += 1
-                    continue
-                moved.add(m.pod_workload[p])
-                if m.is_stateful[p]:  # Terminating: its identity is held until the node returns
-                    sch.count(pl, p, node, -1)
-                else:
-                    sch.unbind(pl, p)
-                    evicted.append(p)
-        forget(moved)
-        add_pending(evicted)
-        scheduler_pass()
+        for group in groups:  # nodes evicted at one instant, then one pass
+            evicted, moved = [], set()
+            for node in group:
+                for p in base.pods_on.get(node, ()):
+                    if m.is_daemon[p]:
+                        continue
+                    moved.add(m.pod_workload[p])
+                    if m.is_stateful[p]:  # Terminating: its identity is held until the node returns
+                        sch.count(pl, p, node, -1)
+                    else:
+                        sch.unbind(pl, p)
+                        evicted.append(p)
+            forget(moved)
+            add_pending(evicted)
+            scheduler_pass()
 
     pending = sorted(p for pods in pending.values() for p in pods)
     ready_count = list(base.ready_count)
@@ -204,7 +248,8 @@ def settle(model: ClusterModel, domains) -> Response:
     for p in placed_on_up:
         ready_count[m.pod_workload[p]] += 1
     # Pods bound to up nodes and not Terminating come back by themselves (a DaemonSet pod on
-    # a worker cut off by a region link): not counted as a lasting loss.
+    # a worker cut off by a region link, or any pod there that its zone's state kept from
+    # eviction): not counted as a lasting loss.
     unavailable = tuple(wl.name for w, wl in enumerate(c.workloads)
                         if ready_count[w] < m.workload_required[w]
                         and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w])

@@ -12,7 +12,9 @@ from __future__ import annotations
 import heapq
 
 #: Timer kinds, and the component that handles each (see ``engine.HistoryRun``).
-ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT = range(8)
+(ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT, TAINT,
+ OUT_OF_SERVICE) = range(10)
+N_KINDS = 10
 
 
 class Timers:

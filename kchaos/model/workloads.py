@@ -2,7 +2,8 @@
 
 Deployments get a new, Pending pod for each one deleted; a StatefulSet pod on an
 evicted node stays Terminating (it keeps its identity and volume) until the node
-returns; a DaemonSet pod belongs to its node and is never evicted. Scheduling passes
+returns or is declared out of service, then is created afresh and scheduled (inside
+its volume's scope); a DaemonSet pod belongs to its node and is never evicted. Scheduling passes
 place the Pending pods with the stateless :class:`~.scheduler.Scheduler` while a
 controller-manager and a scheduler lead. A pod turns Ready ``pod_startup`` after it
 is bound to, or its node returns to, a node whose kubelet reports.
@@ -118,12 +119,16 @@ class Workloads:
         if was_not_ready:
             self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
         startup = self.c.kubernetes.pod_startup
-        for p in self.node_pods[node]:
-            if self.terminating[p]:  # StatefulSet pod kept its identity: recreated in place
-                self.terminating[p] = False
-                m.scheduler.count(self.pl, p, node, +1)
+        recreated = False
+        for p in sorted(self.node_pods[node]):
+            if self.terminating[p]:  # its deletion completes; the StatefulSet creates it afresh
+                self.recreate(t, p, node)
+                recreated = True
+                continue
             self.version[p] += 1
             self.timers.push(t + startup, POD_READY, p, self.version[p])
+        if recreated:
+            self.request_pass()
 
     def node_not_ready(self, t: float, node: int, up: bool) -> None:
         """``node`` is NotReady: no longer schedulable; if it is up (cut off, not dead) its
@@ -155,6 +160,32 @@ class Workloads:
                 continue
             self.remove_pod(t, p, node)
         self.reschedule(t)
+
+    def force_delete_node(self, t: float, node: int) -> None:
+        """The out-of-service taint: every pod but DaemonSet ones is force-deleted at once;
+        StatefulSet pods are recreated with their identity, in their volume's scope."""
+        for p in sorted(self.node_pods[node]):
+            if self.m.is_daemon[p]:
+                continue
+            if self.log is not None:
+                self.log.note(t, "Normal", "PodGCForceDelete", f"pod/{self.log.pod_name(p)}",
+                              "force-deleted: its node is out of service")
+            if self.terminating[p]:
+                self.recreate(t, p, node)
+            else:
+                self.remove_pod(t, p, node)
+        self.reschedule(t)
+
+    def recreate(self, t: float, p: int, node: int) -> None:
+        """A Terminating StatefulSet pod is gone at last: the same pod, Pending (its volume
+        keeps it in its scope; without a volume it may land anywhere)."""
+        self.terminating[p] = False
+        self.m.scheduler.unbind(self.pl, p, counted=False)
+        self.node_pods[node].discard(p)
+        self.version[p] += 1
+        self.rec.pending_count(t, len(self.pending))
+        self.pending.add(p)
+        self.rec.load_changed()
 
     # -- for drains ----------------------------------------------------------------------------
     def cordon(self, node: int) -> None:

@@ -17,7 +17,7 @@ and are re-exported here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kchaos.model.cluster import (
@@ -116,7 +116,8 @@ class _Validator:
         workload_reader = Workloads(c)
         workloads = workload_reader.read(top.get("workloads", MISSING), n_workers)
         failure_specs = failures(c, top.get("failures", MISSING))
-        timings = kubernetes(c, top.get("kubernetes", MISSING))
+        timings = replace(kubernetes(c, top.get("kubernetes", MISSING)),
+                          exclude_control_plane=nodes.exclude_from_disruption)
         targets = slo(c, top.get("slo", MISSING), workload_reader)
         if c.problems:
             return None

@@ -18,18 +18,21 @@ class Nodes:
     def __init__(self, checker: Checker, sites: Sites):
         self.c = checker
         self.sites = sites
+        self.exclude_from_disruption = False
 
     # -- control plane -----------------------------------------------------
     def control_plane(self, value: Any) -> tuple[str, EtcdTiming, LeaderElectionTiming, list[Group]]:
         c, path = self.c, ("controlPlane",)
         keys = ("members", "etcdTopology", "placement", "etcdPlacement", "apiServers", "etcd",
-                "leaderElection", "capacity")
+                "leaderElection", "capacity", "excludeFromDisruption")
         cp = {} if value is MISSING or value is None else c.mapping(value, path, keys)
         members = c.get(cp, path, "members", c.integer, default=3, lo=1, hi=7)
         if c.already_reported(path):
             members = None  # the section is misspelt or was dropped (already reported): its size is unknown
         topology = c.get(cp, path, "etcdTopology", c.choice, default="stacked", options=("stacked", "external"))
         capacity = c.get(cp, path, "capacity", self.capacity, default=CONTROL_PLANE_CAPACITY)
+        #: node.kubernetes.io/exclude-disruption on control-plane nodes (read by the caller)
+        self.exclude_from_disruption = c.get(cp, path, "excludeFromDisruption", c.boolean, default=False) or False
         etcd = self.etcd(cp.get("etcd", MISSING) if cp else MISSING)
         election = self.leader_election(cp.get("leaderElection", MISSING) if cp else MISSING)
         groups: list[Group] = []

@@ -196,29 +196,56 @@ def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None]
     return (kind, x) if x is not None else None
 
 
+#: Levels whose domains can be the `topology.kubernetes.io/zone` of the node lifecycle controller.
+ZONE_LEVELS = ("region", "datacenter", "rack", "none")
+
+
 def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
     path = ("kubernetes",)
     d = KubernetesTiming()
     if value is MISSING or value is None:
         return d
     m = c.mapping(value, path, ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup",
-                                "rolloutInterval"))
+                                "rolloutInterval", "zoneLevel", "nodeEvictionRate", "secondaryNodeEvictionRate",
+                                "unhealthyZoneThreshold", "largeClusterSizeThreshold", "outOfServiceAfter"))
     grace = c.get(m, path, "nodeMonitorGracePeriod", c.duration, default=d.node_monitor_grace_period)
     toleration = c.get(m, path, "notReadyToleration", c.duration, default=d.not_ready_toleration,
                        allow_zero=True)
     startup = c.get(m, path, "podStartup", c.duration, default=d.pod_startup, allow_zero=True)
-    rollout = m.get("rolloutInterval", MISSING) if isinstance(m, dict) else MISSING
-    if isinstance(rollout, str) and rollout.strip().lower() == "none":
-        rollout_interval = None
-    else:
-        rollout_interval = c.get(m, path, "rolloutInterval", c.duration, default=d.rollout_interval)
-        rollout_interval = d.rollout_interval if rollout_interval is None else rollout_interval
+    rollout_interval = none_or(c, m, path, "rolloutInterval", c.duration, d.rollout_interval)
+    out_of_service = none_or(c, m, path, "outOfServiceAfter", c.duration, d.out_of_service_after, allow_zero=True)
+    zone_level = c.get(m, path, "zoneLevel", c.choice, default=d.zone_level, options=ZONE_LEVELS)
+    rate = c.get(m, path, "nodeEvictionRate", c.number, default=d.node_eviction_rate, lo=0, lo_open=True, hi=1000)
+    secondary = c.get(m, path, "secondaryNodeEvictionRate", c.number, default=d.secondary_node_eviction_rate,
+                      lo=0, hi=1000)
+    threshold = c.get(m, path, "unhealthyZoneThreshold", c.number, default=d.unhealthy_zone_threshold, lo=0, hi=1)
+    large = c.get(m, path, "largeClusterSizeThreshold", c.integer, default=d.large_cluster_size_threshold,
+                  lo=0, hi=1_000_000)
+
+    def given(x: Any, default: Any) -> Any:
+        return default if x is None else x
+
     return KubernetesTiming(
         grace or d.node_monitor_grace_period,
-        d.not_ready_toleration if toleration is None else toleration,
-        d.pod_startup if startup is None else startup,
+        given(toleration, d.not_ready_toleration),
+        given(startup, d.pod_startup),
         rollout_interval,
+        zone_level=given(zone_level, d.zone_level),
+        node_eviction_rate=given(rate, d.node_eviction_rate),
+        secondary_node_eviction_rate=given(secondary, d.secondary_node_eviction_rate),
+        unhealthy_zone_threshold=given(threshold, d.unhealthy_zone_threshold),
+        large_cluster_size_threshold=given(large, d.large_cluster_size_threshold),
+        out_of_service_after=out_of_service,
     )
+
+
+def none_or(c: Checker, m: Any, path: tuple, key: str, reader: Any, default: Any, **kw: Any) -> Any:
+    """A duration that may be switched off with ``none``."""
+    raw = m.get(key, MISSING) if isinstance(m, dict) else MISSING
+    if isinstance(raw, str) and raw.strip().lower() == "none":
+        return None
+    x = c.get(m, path, key, reader, default=default, **kw)
+    return default if x is None else x
 
 
 def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
