@@ -49,7 +49,11 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
     drained_nodes = [node_of_domain[d] for d in drained]
     model = ClusterModel(cluster)
     k = cluster.kubernetes
-    settle = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup + SETTLE_MARGIN
+    # Long enough for every affected node's rate-limited taint (one per 1/rate s and zone).
+    affected = sum(len(model.nodes_under.get(d, ())) for d in failed) or len(cluster.nodes)
+    slowest = min(r for r in (k.node_eviction_rate, k.secondary_node_eviction_rate) if r > 0)
+    settle = (k.node_monitor_grace_period + 5.0 + affected / slowest + k.not_ready_toleration + k.pod_startup
+              + SETTLE_MARGIN)
     horizon = (repair_after or 0.0) + settle
     times = [0.0] * len(failed)
     downs = [True] * len(failed)
