@@ -19,6 +19,7 @@ from . import exact
 from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
 from .blast import domain_table
+from .eviction import eviction_advisories, eviction_summary
 from ..model.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
@@ -207,7 +208,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
-    advisories = [*layout_findings(model), *dynamic_advisories(model, blast),
+    advisories = [*layout_findings(model), *dynamic_advisories(model, blast), *eviction_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
@@ -266,6 +267,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                                         / (total_seconds / SECONDS_PER_YEAR), 3)
                              if total_seconds else None},
         },
+        "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual), api_analytic,
                                    quorum_exact, typical.api_residual),

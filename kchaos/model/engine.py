@@ -130,7 +130,9 @@ class HistoryRun:
                 if rec.load_dirty:
                     self.refresh_load(t)
                 rec.pending_settled(len(work.pending))
-        return rec.result(h, horizon, len(work.pending))
+        result = rec.result(h, horizon, len(work.pending))
+        result.eviction = self.nodes.zones.close(horizon)
+        return result
 
     def dispatch(self, t: float, kind: int, a: int, b: int) -> None:
         """A timer is due: its owner handles it."""

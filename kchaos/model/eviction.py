@@ -103,11 +103,14 @@ class EvictionStats:
     stalled_seconds: float = 0.0  # summed over zones
     halts: int = 0  # every zone fully disrupted: evictions halted
     halted_seconds: float = 0.0
+    #: every zone with workers fully disrupted, yet a counted control-plane zone kept the
+    #: controller evicting (kubernetes#128528)
+    kept_evicting: int = 0
 
     def merge(self, other: "EvictionStats") -> "EvictionStats":
         return EvictionStats(self.taints + other.taints, self.stalls + other.stalls,
                              self.stalled_seconds + other.stalled_seconds, self.halts + other.halts,
-                             self.halted_seconds + other.halted_seconds)
+                             self.halted_seconds + other.halted_seconds, self.kept_evicting + other.kept_evicting)
 
 
 class TaintQueue:
@@ -169,6 +172,8 @@ class ZoneTainter:
         self.stats = EvictionStats()
         self.stalled_since = [inf] * n_zones  # partial disruption with rate 0 since
         self.halted_since = inf
+        self.worker_zones = sorted({self.zone[n] for n in model.workers if self.zone[n] >= 0})
+        self.workers_all_down = False
 
     # -- what the node lifecycle reports ------------------------------------------------------
     def node_not_ready(self, t: float, node: int) -> None:
@@ -231,6 +236,14 @@ class ZoneTainter:
             for z in changed:
                 self.queues[z].swap(zone_rate(self.state[z], self.size[z], self.k), t)
                 self.schedule(t, z)
+        down = bool(self.worker_zones) and all(self.state[z] == FULL for z in self.worker_zones)
+        if down and not self.halted and not self.workers_all_down:
+            self.stats.kept_evicting += 1
+            if self.log is not None:
+                self.log.note(t, "Warning", "EvictionsContinue", "node-lifecycle-controller",
+                              "every worker zone is fully disrupted, but a control-plane zone counts as "
+                              "healthy: evictions go on (kubernetes#128528; controlPlane.excludeFromDisruption)")
+        self.workers_all_down = down
 
     def note_state(self, t: float, z: int) -> None:
         state, rate = self.state[z], zone_rate(self.state[z], self.size[z], self.k)

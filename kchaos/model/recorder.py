@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cluster_model import ClusterModel
+from .eviction import EvictionStats
 from .failures import History
 from .sketch import EpisodeSums, LogHistogram
 
@@ -84,6 +85,7 @@ class HistoryResult:
     max_pending: int
     hottest_after_failure: LogHistogram | None  # per failure episode: the hottest up worker
     baseline_hottest: float
+    eviction: EvictionStats = field(default_factory=EvictionStats)  # set by the engine at the end
 
 
 class Recorder:
