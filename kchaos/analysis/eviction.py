@@ -34,7 +34,7 @@ def eviction_summary(c: Cluster, stats: list[EvictionStats], total_seconds: floa
         "node_eviction_rate": k.node_eviction_rate, "secondary_node_eviction_rate": k.secondary_node_eviction_rate,
         "unhealthy_zone_threshold": k.unhealthy_zone_threshold,
         "large_cluster_size_threshold": k.large_cluster_size_threshold,
-        "out_of_service_after_seconds": k.out_of_service_after,
+        "out_of_service_after_seconds": k.out_of_service_after, "toleration_seconds": k.not_ready_toleration,
         "taints_per_year": per_year(s.taints),
         "partial_disruption_stalls_per_year": per_year(s.stalls),
         "stalled_zone_hours_per_year": per_year(s.stalled_seconds / 3600.0),

@@ -30,6 +30,7 @@ def render_html(results: dict) -> str:
         "topology": sections.topology(r, figs),
         "blast": sections.blast_radius(r),
         "distributions": sections.distributions(r, figs),
+        "eviction": sections.eviction(r),
         "load": sections.load(r, figs),
         "commit": sections.commit(r, figs),
         "convergence": sections.convergence(r, figs),

@@ -144,6 +144,31 @@ def distributions(r: dict, figs: FigureSet) -> list[dict]:
     return out
 
 
+def eviction(r: dict) -> str:
+    """One sentence: the node lifecycle controller's zone rules in force, and when they bit."""
+    e = get(r, "eviction", default={})
+    if not e:
+        return ""
+    zone = "the whole cluster" if e.get("zone_level") == "none" else f"each {e.get('zone_level')}"
+    text = (f"Evictions follow kube-controller-manager's zone rules: {zone} is a zone, nodes are tainted "
+            f"{e.get('node_eviction_rate'):g} per second per zone, and pods leave "
+            f"{format_duration(num(e.get('toleration_seconds')) or 300.0)} after the taint"
+            if e.get("node_eviction_rate") is not None else "")
+    bits = []
+    if num(e.get("partial_disruption_stalls_per_year")):
+        bits.append(f"a small zone in partial disruption stopped evicting {e['partial_disruption_stalls_per_year']:.2g} "
+                    f"times a year ({e['stalled_zone_hours_per_year']:.2g} zone-hours)")
+    if num(e.get("halts_per_year")):
+        bits.append(f"every zone was down and evictions halted {e['halts_per_year']:.2g} times a year "
+                    f"({e['halted_hours_per_year']:.2g} h)")
+    if num(e.get("kept_evicting_per_year")):
+        bits.append(f"every worker zone was down while the control-plane zone kept eviction going "
+                    f"{e['kept_evicting_per_year']:.2g} times a year")
+    if bits:
+        text += "; in this run " + "; ".join(bits)
+    return text + "." if text else ""
+
+
 def load(r: dict, figs: FigureSet) -> dict:
     """The hottest node's utilisation histogram; ``above`` says how long any node sat above the limit."""
     block = get(r, "load", default={})
