@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import operator
 import weakref
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -40,7 +41,13 @@ class _FreshStart:
     node_pods: tuple[frozenset, ...]
     deployments: tuple[int, ...]  # Deployment workload indices
     deployments_all_placed: bool
+    #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
+    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
+    placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
 
+
+#: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
+FRESH_PLACEMENTS = 64
 
 _FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
 
@@ -311,11 +318,18 @@ class Workloads:
         m, sch = self.m, self.m.scheduler
         self.rec.pending_count(t, len(self.pending))
         fresh = _fresh_start(m)
-        if fresh.others(self.pl.pod_node) == fresh.others_at_start:
+        others = fresh.others(self.pl.pod_node)
+        cached = fresh.placed.get(others) if not self.cordoned else None
+        if others == fresh.others_at_start and not self.cordoned:
             # Everything else sits where it started: the fresh placement is the initial one.
             self.pl = m.baseline.copy()
             self.node_pods = [set(pods) for pods in fresh.node_pods]
             all_placed = fresh.deployments_all_placed
+        elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
+            fresh.placed.move_to_end(others)
+            pl, node_pods, all_placed = cached
+            self.pl = pl.copy()
+            self.node_pods = [set(pods) for pods in node_pods]
         else:
             for p in m.deployment_pods:
                 node = self.pl.pod_node[p]
@@ -328,6 +342,10 @@ class Workloads:
                     self.node_pods[node].add(p)
                 else:
                     all_placed = False
+            if not self.cordoned:
+                fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
+                if len(fresh.placed) > FRESH_PLACEMENTS:
+                    fresh.placed.popitem(last=False)
         if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
             self.rec.load_changed()  # every replica placed and running: nothing restarts
             return
