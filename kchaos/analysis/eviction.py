@@ -13,7 +13,7 @@ from functools import reduce
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from ..model.eviction import FULL, PARTIAL, EvictionStats, zone_rate, zone_state, zones_of
+from ..model.eviction import FULL, PARTIAL, EvictionStats, zone_rate, zones_after, zones_of
 from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
@@ -48,11 +48,8 @@ def eviction_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisor
     """Single-domain losses the control plane survives where the zone rules change the
     outcome, one advisory per finding and level."""
     c, k = model.cluster, model.cluster.kubernetes
-    zone, counted, names = zones_of(model)
-    size = [0] * len(names)
-    for node, z in enumerate(zone):
-        if z >= 0:
-            size[z] += counted[node]
+    zone, _, names = zones_of(model)
+    size = zones_after(model, ()).size
     worker_zones = {zone[n] for n in model.workers if zone[n] >= 0}
     movable = {node for node, p in ((model.baseline.pod_node[p], p) for p in range(model.n_pods))
                if node >= 0 and not model.is_daemon[p]}
@@ -64,13 +61,9 @@ def eviction_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisor
             nodes = model.nodes_under.get(d.index, ())
             if not nodes or blast.respond([d.index]).api_down:
                 continue  # without the API no controller acts anyway
-            down = [0] * len(names)
-            for node in nodes:
-                if zone[node] >= 0:
-                    down[zone[node]] += counted[node]
-            state = [zone_state(down[z], size[z], k.unhealthy_zone_threshold) if size[z] else None
-                     for z in range(len(names))]
-            if any(size) and all(state[z] == FULL for z in range(len(names)) if size[z]):
+            view = zones_after(model, nodes)
+            down, state = view.down, view.state
+            if view.halted:
                 halts.setdefault(level, []).append(d.name)
                 continue
             if worker_zones and all(state[z] == FULL for z in worker_zones):

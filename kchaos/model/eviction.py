@@ -94,6 +94,35 @@ def _zones_of(model: ClusterModel) -> tuple[list[int], list[int], list[str]]:
     return zone, counted, labels
 
 
+@dataclass(frozen=True)
+class ZoneView:
+    """Every zone's size, NotReady count and state once ``not_ready`` nodes are NotReady."""
+
+    size: list[int]
+    down: list[int]
+    state: list[str]
+
+    @property
+    def halted(self) -> bool:
+        """Every counted zone fully disrupted: the controller evicts nothing."""
+        return any(self.size) and all(st == FULL for st, n in zip(self.state, self.size) if n)
+
+
+def zones_after(model: ClusterModel, not_ready) -> ZoneView:
+    """The zone states on a healthy cluster once the ``not_ready`` nodes are NotReady."""
+    k = model.cluster.kubernetes
+    zone, counted, names = zones_of(model)
+    size, down = [0] * len(names), [0] * len(names)
+    for node, z in enumerate(zone):
+        if z >= 0:
+            size[z] += counted[node]
+    for node in not_ready:
+        if zone[node] >= 0:
+            down[zone[node]] += counted[node]
+    return ZoneView(size, down, [zone_state(down[z], size[z], k.unhealthy_zone_threshold) if size[z] else NORMAL
+                                 for z in range(len(names))])
+
+
 @dataclass
 class EvictionStats:
     """What the eviction rules did in one history (summed over histories for results.json)."""

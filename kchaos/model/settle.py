@@ -31,7 +31,7 @@ import numpy as np
 
 from .batch import schedule_pass
 from .cluster_model import ClusterModel
-from .eviction import FULL, NORMAL, zone_rate, zone_state, zones_of
+from .eviction import zone_rate, zones_after, zones_of
 
 
 @dataclass(frozen=True)
@@ -91,18 +91,11 @@ def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
     from its final NotReady count, its full bucket tainting one node per ``1/rate`` seconds
     in queue order (:mod:`.eviction`); none at all when every zone is fully disrupted."""
     k = m.cluster.kubernetes
-    zone, counted, names = zones_of(m)
-    size, down = [0] * len(names), [0] * len(names)
-    for node, z in enumerate(zone):
-        if z >= 0:
-            size[z] += counted[node]
-    for node in not_ready:
-        if zone[node] >= 0:
-            down[zone[node]] += counted[node]
-    state = [zone_state(down[z], size[z], k.unhealthy_zone_threshold) if size[z] else NORMAL
-             for z in range(len(names))]
-    if any(size) and all(state[z] == FULL for z in range(len(names)) if size[z]):
+    zone, _, names = zones_of(m)
+    view = zones_after(m, not_ready)
+    if view.halted:
         return []
+    state, size = view.state, view.size
     at: dict[float, list[int]] = {}
     clock = [0.0] * len(names)
     seen = [0] * len(names)

@@ -15,7 +15,6 @@ from kchaos.report.formatting import (
     format_interval_distinct,
     format_count,
     format_fraction_of_time,
-    format_interval,
     format_minutes,
     format_ms,
     format_nines,
