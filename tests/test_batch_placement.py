@@ -7,7 +7,6 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kchaos.model import batch
 from kchaos.model.batch import place_batch
 from kchaos.model.engine import ClusterModel
 from kchaos.topology import load_topology_text
@@ -50,11 +49,7 @@ def clusters(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=clusters(), seed=st.integers(0, 2**32 - 1))
 def test_batch_matches_pod_by_pod(text, seed):
-    small, batch.SMALL_BATCH = batch.SMALL_BATCH, 0  # the heap path even for one or two pods
-    try:
-        _check_batch_matches_pod_by_pod(text, seed)
-    finally:
-        batch.SMALL_BATCH = small
+    _check_batch_matches_pod_by_pod(text, seed)
 
 
 def _check_batch_matches_pod_by_pod(text, seed):
@@ -76,15 +71,17 @@ def _check_batch_matches_pod_by_pod(text, seed):
         if todo and model.scope_level[todo[0]] is not None and rng.random() < 0.5:
             scope = model.scope_of(todo[0], int(rng.choice(model.workers)))
         one, many = pl.copy(), pl.copy()
+        ties = int(rng.integers(2**32))  # the same tie-break stream for both
+        one_rng, many_rng = np.random.default_rng(ties), np.random.default_rng(ties)
         expected = []
         for p in todo:
-            node = sch.pick(one, p, scope=scope)
+            node = sch.pick(one, p, one_rng, scope=scope)
             if node >= 0:
                 sch.bind(one, p, node)
             expected.append(node)
-        assert place_batch(sch, many, todo, scope) == expected
+        assert place_batch(sch, many, todo, many_rng, scope) == expected
         assert np.array_equal(one.alloc_cpu, many.alloc_cpu) and np.array_equal(one.alloc_pods, many.alloc_pods)
-        assert all(np.array_equal(one.spread_counts[k], many.spread_counts[k]) for k in one.spread_counts)
+        assert np.array_equal(one.node_counts, many.node_counts) and one.next_start == many.next_start
         pl = many  # the next workload places on top of this one, as the engine does
 
 
@@ -105,6 +102,27 @@ workloads:
 """
     model = ClusterModel(load_topology_text(text, "tiny.yaml"))
     pl = model.baseline.copy()
-    assert place_batch(model.scheduler, pl, []) == []
+    rng = np.random.default_rng(0)
+    assert place_batch(model.scheduler, pl, [], rng) == []
     pending = [p for p in model.workload_pods[0] if pl.pod_node[p] < 0]
-    assert len(pending) == 1 and place_batch(model.scheduler, pl, pending) == [-1]
+    assert len(pending) == 1 and place_batch(model.scheduler, pl, pending, rng) == [-1]
+
+
+@st.composite
+def large_clusters(draw):
+    """100+ workers: each cycle scores only numFeasibleNodesToFind nodes from a rotating start."""
+    text = draw(clusters())
+    head, _, rest = text.partition("workers:\n")
+    _, _, workloads = rest.partition("workloads:\n")
+    pools = "".join(f"  - {{pool: big{i}, count: {draw(st.integers(40, 80))}, capacity: "
+                    f"{{cpu: {draw(st.sampled_from([2, 4]))}, memory: 8Gi, pods: {draw(st.integers(3, 8))}}}}}\n"
+                    for i in range(3))
+    return f"{head}workers:\n{pools}workloads:\n{workloads}"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=large_clusters(), seed=st.integers(0, 2**32 - 1))
+def test_batch_matches_pod_by_pod_with_windowed_scans(text, seed):
+    model = ClusterModel(load_topology_text(text, "prop.yaml"))
+    assert model.scheduler.feasible_to_find < model.scheduler.n_nodes
+    _check_batch_matches_pod_by_pod(text, seed)

@@ -444,17 +444,22 @@ def test_region_link_cuts_off_kubelets_outside_the_quorum_partition(stress):
     rb_workers = [n for n in stress.workers if stress.cluster.nodes[n].region == domain(stress, "region/rb")]
     infra.apply(domain(stress, LINK), True)
     etcd.joined = {domain(stress, "region/ra")}
+    # A control-plane node's kubelet in the cut-off region cannot renew its lease either.
+    rb_nodes = [n.index for n in stress.cluster.nodes
+                if n.region == domain(stress, "region/rb") and n.role in ("control-plane", "apiserver", "worker")]
+    assert len(rb_nodes) > len(rb_workers) == 3
     life.refresh_reachability(10.0)
-    assert [n for n in stress.workers if life.unreachable[n]] == rb_workers and life.n_unreachable == 3
-    assert not any(life.kubelet_reports(n) for n in rb_workers)
-    assert sorted(e[0] for e in timers.heap) == [not_ready_at(10.0)] * 3
+    assert [n for n in range(stress.n_nodes) if life.unreachable[n]] == rb_nodes
+    assert life.n_unreachable == len(rb_nodes)
+    assert not any(life.kubelet_reports(n) for n in rb_nodes)
+    assert sorted(e[0] for e in timers.heap) == [not_ready_at(10.0)] * len(rb_nodes)
     # Reconnected before the grace period ends: Ready again, the NotReady timers are stale.
     infra.apply(domain(stress, LINK), False)
     etcd.joined.add(domain(stress, "region/rb"))
     life.refresh_reachability(30.0)
     advance(timers, handlers, 1e9)
     assert life.n_unreachable == 0 and not any(life.not_ready)
-    assert [c for c in work.calls if c[0] == "node_ready"] == [("node_ready", 30.0, n, False) for n in rb_workers]
+    assert [c for c in work.calls if c[0] == "node_ready"] == [("node_ready", 30.0, n, False) for n in rb_nodes]
     assert work.calls[-1] == ("request_pass",)  # the loop makes one pass once the instant is over
 
 
@@ -484,7 +489,7 @@ def make_workloads():
     model = ClusterModel(topology(WORKLOADS))
     infra, timers, rec = Infrastructure(model), Timers(), Recorder(model, 0)
     leases = Calls(kcm_ready=True, controllers_ready=True)
-    work = Workloads(model, infra, leases, timers, rec, None)
+    work = Workloads(model, infra, leases, timers, rec, None, np.random.default_rng(0))
     work.lifecycle = Calls()
     work.lifecycle.kubelet_reports = lambda n: infra.node_up[n]
     return model, infra, timers, rec, work

@@ -143,14 +143,36 @@ def test_spread_trap_names_the_workloads_own_level():
     assert "dead region" not in " ".join(adv)
 
 
+UNEVEN = """\
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: uneven}
+regions:
+  - name: r
+    datacenters:
+      - {name: a, racks: 1, serversPerRack: 3}
+      - {name: b, racks: 1, serversPerRack: 3}
+      - {name: c, racks: 1, serversPerRack: 3}
+controlPlane: {members: 3}
+workers:
+  - {pool: big-a, count: 2, placement: {datacenter: a}, capacity: {cpu: 8, memory: 32Gi}}
+  - {pool: big-b, count: 2, placement: {datacenter: b}, capacity: {cpu: 8, memory: 32Gi}}
+  - {pool: small-c, count: 2, placement: {datacenter: c}, capacity: {cpu: 1, memory: 32Gi}}
+workloads:
+  - {name: payments, kind: StatefulSet, replicas: 3, requests: {cpu: 2, memory: 4Gi}, minAvailable: 2}
+"""
+
+
 def test_headroom_says_where_the_pods_sat_and_what_to_add():
-    adv = {a.message for a in _advisories(DATA / "korea-unconfirmed.yaml") if a.code == "datacenter-headroom"}
-    text = next(m for m in adv if "ks-1" in m)
-    assert "payments: 2 of its 3 pods ran there, minAvailable 2" in text
+    """payments fits only in datacenters a and b (c's workers are too small), so one of them
+    holds 2 of its 3 pods; the advisory names it and suggests spreading over datacenters."""
+    model = ClusterModel(load_topology_text(UNEVEN, "uneven.yaml"))
+    adv = [a.message for a in dynamic_advisories(model, BlastRadius(model)) if a.code == "datacenter-headroom"]
+    text = next(m for m in adv if "payments: 2 of its 3 pods ran there, minAvailable 2" in m)
     assert "it has no spreadOver: add spreadOver: datacenter" in text
     region = next(a.message for a in _advisories(DATA / "korea-unconfirmed.yaml")
-                  if a.code == "region-headroom" and "korea-south" in a.message)
-    assert "even spread over the 2 regions with workers would keep only 1" in region
+                  if a.code == "region-headroom" and "korea-central" in a.message)
+    assert "even spread over the 2 regions with workers would keep only 3" in region
 
 
 def test_layout_findings_put_errors_first():

@@ -37,7 +37,7 @@ def check(run: HistoryRun, where: str) -> None:
             errors.append(f"pod {p} ready on a cut-off node already marked NotReady")
     for node, members in enumerate(run.node_pods):
         errors += [f"node {node} lists pod {p} bound elsewhere" for p in members if pl.pod_node[p] != node]
-    if not (np.allclose(cpu, pl.alloc_cpu) and np.allclose(mem, pl.alloc_mem) and np.allclose(pods, pl.alloc_pods)):
+    if not (np.allclose(cpu * 1000, pl.alloc_cpu) and np.allclose(mem, pl.alloc_mem) and np.allclose(pods, pl.alloc_pods)):
         errors.append("allocations differ from the bound pods")
     for w, ids in enumerate(m.workload_pods):
         ready = sum(run.ready[p] for p in ids)
@@ -45,15 +45,20 @@ def check(run: HistoryRun, where: str) -> None:
             errors.append(f"workload {w}: ready_count {run.ready_count[w]} != {ready}")
         if run.wl_eps[w].down != (ready < m.workload_required[w]):
             errors.append(f"workload {w}: outage state out of step")
-    for w, counts in pl.spread_counts.items():
-        level = c.workloads[w].spread.over
-        expected = np.zeros_like(counts)
-        for p in m.workload_pods[w]:
-            node = pl.pod_node[p]
-            if node >= 0 and not run.terminating[p]:
-                expected[m.scheduler.level_of_node[level][node]] += 1
-        if not np.array_equal(expected, counts):
-            errors.append(f"spread counts of workload {w}: {counts} != {expected}")
+    expected = np.zeros_like(pl.node_counts)
+    for p, node in enumerate(pl.pod_node):
+        if node >= 0 and not run.terminating[p]:
+            expected[m.pod_workload[p], node] += 1
+    if not np.array_equal(expected, pl.node_counts):
+        errors.append("spread counts per workload and node differ from the bound, live pods")
+    sch = m.scheduler
+    nonzero = [np.zeros(m.n_nodes, dtype=np.int64), np.zeros(m.n_nodes, dtype=np.int64)]
+    for p, node in enumerate(pl.pod_node):
+        if node >= 0:
+            nonzero[0][node] += sch.nonzero_req_cpu[m.pod_workload[p]]
+            nonzero[1][node] += sch.nonzero_req_mem[m.pod_workload[p]]
+    if not (np.array_equal(nonzero[0], pl.nonzero_cpu) and np.array_equal(nonzero[1], pl.nonzero_mem)):
+        errors.append("NonZeroRequested differs from the bound pods")
     errors += component_errors(run)
     assert not errors, f"{where}: " + "; ".join(errors[:5])
 

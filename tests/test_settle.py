@@ -11,7 +11,7 @@ import pytest
 from kchaos.model import node_lifecycle
 from kchaos.model.engine import ClusterModel, HistoryRun
 from kchaos.model.failures import History
-from kchaos.model.settle import settle
+from kchaos.model.settle import settle, settle_rng
 from kchaos.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def engine_response(model: ClusterModel, d: int) -> dict:
     horizon = (k.node_monitor_grace_period + 5.0 + model.n_nodes / slowest + k.not_ready_toleration
                + k.pod_startup + 120.0)
     history = History(-1, horizon, np.zeros(1), np.array([d]), np.ones(1, dtype=bool), np.empty(0, dtype=np.int64))
-    run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False)
+    run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False, scheduler_rng=settle_rng([d]))
     run.run()
     base = model.baseline.pod_node
     up_workers = run.up_arr & model.worker_mask & ~np.asarray(run.unreachable, dtype=bool)

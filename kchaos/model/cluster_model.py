@@ -15,7 +15,7 @@ import numpy as np
 from .cluster import Cluster
 from .raft import ElectionModel, commit_latency
 from .batch import schedule_pass
-from .scheduler import Placement, Scheduler
+from .scheduler import Placement, Scheduler, placement_rng
 
 #: Hottest-node utilisation above which load counts as too high, unless the SLO sets one.
 DEFAULT_UTILIZATION_LIMIT = 0.9
@@ -119,7 +119,7 @@ class ClusterModel:
         pl = sch.empty_placement(self.n_pods)
         scope = [-1] * self.n_pods
         order = sorted(range(self.n_pods), key=lambda p: (not self.is_daemon[p], p))
-        for p, node in schedule_pass(sch, pl, order, self.pod_pin, scope):
+        for p, node in schedule_pass(sch, pl, order, self.pod_pin, scope, placement_rng(0)):
             if node >= 0:
                 scope[p] = self.scope_of(p, node)
         return pl, scope

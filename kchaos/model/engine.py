@@ -59,7 +59,8 @@ class HistoryRun:
     """One history: the components' state, wired together; ``run()`` plays it to the end."""
 
     def __init__(self, model: ClusterModel, history: History, rng: np.random.Generator,
-                 events: list | None = None, rollouts: bool = True):
+                 events: list | None = None, rollouts: bool = True,
+                 scheduler_rng: np.random.Generator | None = None):
         self.m = model
         self.c = model.cluster
         self.h = history
@@ -77,7 +78,9 @@ class HistoryRun:
         self.etcd = etcd = Etcd(model, infra, timers, rng, rec, log, self)
         self.api = api = ApiServers(model, infra, etcd, rec, log, self)
         self.leases = leases = Leases(model, infra, api, timers, rng, log, self)
-        self.work = work = Workloads(model, infra, leases, timers, rec, log)
+        # kube-scheduler's tie breaks: a stream of their own, so they do not shift the others.
+        sched_rng = scheduler_rng if scheduler_rng is not None else rng.spawn(1)[0]
+        self.work = work = Workloads(model, infra, leases, timers, rec, log, sched_rng)
         self.nodes = nodes = NodeLifecycle(model, infra, etcd, leases, work, timers, rng, log)
         work.lifecycle = nodes
         self.drains = drains = Drains(model, work, timers, log)

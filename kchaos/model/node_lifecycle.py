@@ -32,7 +32,7 @@ import numpy as np
 from .cluster_model import ClusterModel
 from .control_plane import Etcd
 from .eventlog import EventLog
-from .eviction import ZoneTainter
+from .eviction import ZoneTainter, zones_of
 from .infrastructure import Infrastructure
 from .leases import Leases
 from .timers import EVICT, NOT_READY, OUT_OF_SERVICE, Timers
@@ -67,6 +67,10 @@ class NodeLifecycle:
         self.deferred: list[tuple[int, int, int]] = []  # (NOT_READY | EVICT, node, epoch) awaiting the leader
         self.monitor_phase = float(rng.random()) * NODE_MONITOR_PERIOD  # the controller's 5 s ticks
         self.generation = leases.kcm_generation
+        #: Kubernetes nodes (workers and control-plane nodes; not external etcd hosts): a
+        #: control-plane node's kubelet cut off from the quorum cannot renew its lease either.
+        self.kube_nodes = [n for n, z in enumerate(zones_of(model)[0]) if z >= 0]
+        self.is_kube_node = [z >= 0 for z in zones_of(model)[0]]
         self.zones = ZoneTainter(model, timers, log, lambda: self.leases.kcm_ready, self.taint, self.untaint)
 
     def kubelet_reports(self, node: int) -> bool:
@@ -74,7 +78,7 @@ class NodeLifecycle:
         return self.infra.node_up[node] and not self.unreachable[node]
 
     def all_workers_ready(self) -> bool:
-        return not self.n_unreachable and not any(self.not_ready[n] for n in self.m.workers)
+        return not any(self.not_ready[n] or self.unreachable[n] for n in self.m.workers)
 
     # -- when NotReady lands ------------------------------------------------------------------
     def next_tick(self, x: float) -> float:
@@ -103,7 +107,7 @@ class NodeLifecycle:
 
     def node_returns(self, t: float, node: int) -> None:
         """``node`` is back up: Ready again, unless a region link keeps it cut off."""
-        if self.m.worker_mask[node] and not self.reaches_quorum(node):
+        if self.is_kube_node[node] and not self.reaches_quorum(node):
             # Up but cut off: no renewal reaches the API, so its NotReady clock runs on.
             self.unreachable[node] = True
             self.n_unreachable += 1
@@ -135,13 +139,13 @@ class NodeLifecycle:
             self.start_grace(t, node)
 
     def refresh_reachability(self, t: float) -> None:
-        """After the partition changed: cut off workers that lost the quorum's partition,
+        """After the partition changed: cut off nodes that lost the quorum's partition,
         reconnect those that regained it. Frozen while no partition holds quorum."""
         if not self.etcd.quorum_held() or (not self.infra.cut and not self.n_unreachable):
             return
         reconnected = False
         node_up = self.infra.node_up
-        for node in self.m.workers:
+        for node in self.kube_nodes:
             if not node_up[node]:
                 continue
             reach = self.reaches_quorum(node)

@@ -1,17 +1,27 @@
-"""Pod placement as kube-scheduler does it: filter, then score.
+"""kube-scheduler's tables and bookkeeping: what every node offers, what is bound where.
 
-Filters: the node is a worker the scheduler may use (not yet marked NotReady),
-requests fit (cpu, memory, pod count), a StatefulSet pod stays inside its
-volume's scope, and PodTopologySpread with ``DoNotSchedule`` keeps the skew
-within ``maxSkew``. Score: NodeResourcesFit ``LeastAllocated`` (the default),
-with ``ScheduleAnyway`` spread as a preference for less crowded domains.
-Ties go to the lowest node index, so placement is deterministic.
+Filters (see :mod:`.placement`): the node is a worker the scheduler may use (no
+untolerated taint: not NotReady, not cordoned), requests fit (cpu, memory, pod count),
+a StatefulSet pod stays inside its volume's scope, and PodTopologySpread with
+``DoNotSchedule`` keeps the skew within ``maxSkew``. Scores, with the default plugin
+weights (``pkg/scheduler/apis/config/v1/default_plugins.go``): NodeResourcesFit
+``LeastAllocated`` 1, NodeResourcesBalancedAllocation 1, PodTopologySpread 2 (the pod's
+own ``ScheduleAnyway`` constraint, or the system default soft spread for a pod without
+constraints). TaintToleration, NodeAffinity, InterPodAffinity and ImageLocality give
+every candidate the same score here (no PreferNoSchedule taints, affinities or image
+differences are modelled), so they do not change the choice. Integer arithmetic as
+upstream; ties go to a uniformly drawn node (``selectHost``).
 
-Spread follows the real plugin: with the default ``nodeTaintsPolicy: Ignore``
-every node carrying the topology label defines a domain, including tainted
-(NotReady, control-plane) nodes, and deleted (evicted) pods do not count, so a
-domain that is down counts as empty and can block replacements elsewhere
-(kubernetes #123019, #116978). With ``Honor`` such nodes are left out.
+Requests are held as integers, millicores and bytes, as the scheduler's ``NodeInfo``
+does; ``NonZeroRequested`` (a pod without a request counts 100m cpu and 200 MiB for
+scoring) is kept beside the real sums.
+
+Spread counts follow the real plugin: with the default ``nodeTaintsPolicy: Ignore``
+every node defines a domain and counts its pods, tainted (NotReady, cordoned,
+control-plane) nodes included, and deleted (Terminating) pods do not count, so a domain
+that is down counts as empty and can block replacements elsewhere (kubernetes #123019,
+#116978). With ``Honor`` a node with an untolerated taint is left out entirely, its
+pods included (``matchNodeInclusionPolicies``, ``podtopologyspread/common.go``).
 """
 
 from __future__ import annotations
@@ -24,41 +34,95 @@ from .cluster import Cluster
 
 LEVEL_ATTR = {"server": "server", "rack": "rack", "datacenter": "datacenter", "region": "region"}
 
+#: pkg/scheduler/framework/interface.go: MaxNodeScore.
+MAX_NODE_SCORE = 100
+#: pkg/scheduler/util/pod_resources.go: DefaultMilliCPURequest, DefaultMemoryRequest (scoring only).
+DEFAULT_MILLI_CPU_REQUEST = 100
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
+#: pkg/scheduler/schedule_one.go: minFeasibleNodesToFind, minFeasibleNodesPercentageToFind.
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+#: pkg/scheduler/apis/config/v1/default_plugins.go: score plugin weights that can differ per node.
+WEIGHT_LEAST_ALLOCATED = 1
+WEIGHT_BALANCED_ALLOCATION = 1
+WEIGHT_POD_TOPOLOGY_SPREAD = 2
+#: pkg/scheduler/framework/plugins/podtopologyspread/plugin.go: systemDefaultConstraints
+#: (hostname maxSkew 3, zone maxSkew 5, ScheduleAnyway), for Deployment and StatefulSet pods
+#: without constraints of their own.
+SYSTEM_DEFAULT_SPREAD = (("hostname", 3), ("zone", 5))
+
+
+#: Entropy of the tie-break streams that belong to the model rather than to a history (the
+#: initial placement, a rollout's fresh placement, a settled single-domain response), so
+#: that they are the same in every history and cacheable.
+PLACEMENT_ENTROPY = 0x6B636861
+
+
+def placement_rng(*key: int) -> np.random.Generator:
+    """The tie-break stream of one model-level placement, named by ``key``."""
+    return np.random.default_rng(np.random.SeedSequence(PLACEMENT_ENTROPY, spawn_key=key))
+
+
+def num_feasible_nodes_to_find(n_all: int) -> int:
+    """How many feasible nodes the scheduler scores (``numFeasibleNodesToFind`` with the
+    adaptive default ``percentageOfNodesToScore``: 50% - nodes/125, at least 5%)."""
+    if n_all < MIN_FEASIBLE_NODES_TO_FIND:
+        return n_all
+    percentage = max(50 - n_all // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    return max(n_all * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def zone_interleaved_order(zone_of_node: list) -> np.ndarray:
+    """The scheduler's node list: one node from each zone in turn (``nodeTree.list()``,
+    ``pkg/scheduler/backend/cache/node_tree.go``), zones and nodes in the order they were added."""
+    zones: dict = {}
+    for n, z in enumerate(zone_of_node):
+        zones.setdefault(z, []).append(n)
+    order, columns = [], list(zones.values())
+    for i in range(max((len(c) for c in columns), default=0)):
+        order.extend(c[i] for c in columns if i < len(c))
+    return np.array(order, dtype=np.int64)
+
 
 @dataclass
 class Placement:
     """Mutable scheduler view of the cluster during one history."""
 
-    alloc_cpu: np.ndarray
-    alloc_mem: np.ndarray
-    alloc_pods: np.ndarray
-    usable: np.ndarray  # worker not marked NotReady (what the scheduler may bind to)
+    alloc_cpu: np.ndarray  # int64 millicores requested per node
+    alloc_mem: np.ndarray  # int64 bytes
+    alloc_pods: np.ndarray  # int64
+    nonzero_cpu: np.ndarray  # NonZeroRequested: as above, a pod without a request counting the defaults
+    nonzero_mem: np.ndarray
+    usable: np.ndarray  # worker without an untolerated taint (what the scheduler may bind to)
     pod_node: list[int]
-    spread_counts: dict[int, np.ndarray]  # workload index -> counts per domain of its spread level
+    node_counts: np.ndarray  # [workload, node]: pods counted for spread (bound, not Terminating)
+    next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
 
     def copy(self) -> "Placement":
         return Placement(self.alloc_cpu.copy(), self.alloc_mem.copy(), self.alloc_pods.copy(),
-                         self.usable.copy(), list(self.pod_node),
-                         {w: c.copy() for w, c in self.spread_counts.items()})
+                         self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
+                         list(self.pod_node), self.node_counts.copy(), self.next_start)
 
 
 class Scheduler:
-    """Immutable per-cluster tables plus the placement decision."""
+    """Immutable per-cluster tables, bind/unbind, and why a pod fits nowhere."""
 
     def __init__(self, cluster: Cluster, pod_workload: list[int]):
         self.cluster = cluster
         nodes = cluster.nodes
         self.n_nodes = len(nodes)
-        self.cap_cpu = np.array([n.capacity.cpu for n in nodes], dtype=float)
-        self.cap_mem = np.array([n.capacity.memory for n in nodes], dtype=float)
-        self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=float)
-        # The capacity filters' bounds, precomputed (same floats as comparing with the tolerance).
-        self._cpu_bound = self.cap_cpu + 1e-9
-        self._mem_bound = self.cap_mem + 1e-6
+        self.cap_cpu = np.array([round(n.capacity.cpu * 1000) for n in nodes], dtype=np.int64)
+        self.cap_mem = np.array([round(n.capacity.memory) for n in nodes], dtype=np.int64)
+        self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=np.int64)
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
         self.pod_workload = pod_workload
         self.workloads = cluster.workloads
-        # Per spread level: each node's domain position, and which domains exist (Ignore policy).
+        wls = cluster.workloads
+        self.req_cpu = [round(wl.cpu * 1000) for wl in wls]
+        self.req_mem = [round(wl.memory) for wl in wls]
+        self.nonzero_req_cpu = [c or DEFAULT_MILLI_CPU_REQUEST for c in self.req_cpu]
+        self.nonzero_req_mem = [m or DEFAULT_MEMORY_REQUEST for m in self.req_mem]
+        # Per spread level: each node's domain position and the number of domains.
         self.level_of_node: dict[str, np.ndarray] = {}
         self.level_size: dict[str, int] = {}
         for level, attr in LEVEL_ATTR.items():
@@ -66,11 +130,27 @@ class Scheduler:
             pos = {d: i for i, d in enumerate(ids)}
             self.level_of_node[level] = np.array([pos[getattr(n, attr)] for n in nodes], dtype=np.int64)
             self.level_size[level] = len(ids)
-        #: Per level, every domain that has a node (what nodeTaintsPolicy: Ignore counts).
-        self.level_has_node = {level: np.ones(size, dtype=bool) for level, size in self.level_size.items()}
+        # The topology.kubernetes.io/zone label (kubernetes.zoneLevel; none: no zone label).
+        zone_level = cluster.kubernetes.zone_level
+        self.zone_level = zone_level if zone_level in LEVEL_ATTR else None
+        self.order = zone_interleaved_order(
+            [getattr(n, zone_level) if self.zone_level else 0 for n in nodes])
+        self.feasible_to_find = num_feasible_nodes_to_find(self.n_nodes)
+        #: Soft spread constraints scored per workload: (level or "hostname", maxSkew, Honor?).
+        self.soft_spread: list[tuple[tuple[str, int, bool], ...]] = [self._soft(wl) for wl in wls]
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
+
+    def _soft(self, wl) -> tuple:
+        if wl.spread is not None:
+            s = wl.spread
+            return ((s.over, s.max_skew, s.node_taints_policy == "Honor"),) \
+                if s.when_unsatisfiable == "ScheduleAnyway" else ()
+        if wl.kind == "DaemonSet":
+            return ()
+        return tuple((self.zone_level if key == "zone" else key, skew, False)
+                     for key, skew in SYSTEM_DEFAULT_SPREAD if key == "hostname" or self.zone_level)
 
     # -- helpers -----------------------------------------------------------------
     def scope_mask(self, domain: int) -> np.ndarray:
@@ -81,61 +161,41 @@ class Scheduler:
         return mask
 
     def empty_placement(self, n_pods: int) -> Placement:
-        counts = {}
-        for w, wl in enumerate(self.workloads):
-            if wl.spread is not None:
-                counts[w] = np.zeros(self.level_size[wl.spread.over], dtype=np.int64)
-        zeros = np.zeros(self.n_nodes)
-        return Placement(zeros.copy(), zeros.copy(), zeros.copy(), self.is_worker.copy(),
-                         [-1] * n_pods, counts)
+        zeros = np.zeros(self.n_nodes, dtype=np.int64)
+        return Placement(zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(),
+                         self.is_worker.copy(), [-1] * n_pods,
+                         np.zeros((len(self.workloads), self.n_nodes), dtype=np.int32))
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
         return np.maximum(pl.alloc_cpu / self.cap_cpu, pl.alloc_mem / self.cap_mem)
 
+    def fits_on(self, pl: Placement, w: int, node: int) -> bool:
+        """NodeResourcesFit on one node: cpu, memory and the pod count."""
+        return bool(pl.alloc_cpu[node] + self.req_cpu[w] <= self.cap_cpu[node]
+                    and pl.alloc_mem[node] + self.req_mem[w] <= self.cap_mem[node]
+                    and pl.alloc_pods[node] < self.cap_pods[node])
+
+    def fits(self, pl: Placement, w: int) -> np.ndarray:
+        mask = pl.alloc_cpu + self.req_cpu[w] <= self.cap_cpu
+        mask &= pl.alloc_mem + self.req_mem[w] <= self.cap_mem
+        mask &= pl.alloc_pods < self.cap_pods
+        return mask
+
     # -- the decision --------------------------------------------------------------
-    def pick(self, pl: Placement, pod: int, only: int | None = None, scope: int = -1) -> int:
-        """The node the scheduler binds ``pod`` to, or -1 (Pending).
+    def pick(self, pl: Placement, pod: int, rng: np.random.Generator, only: int | None = None,
+             scope: int = -1) -> int:
+        """The node the scheduler binds ``pod`` to, or -1 (Pending); nothing is bound.
 
         ``only`` pins a DaemonSet pod to its node; ``scope`` (a domain index) keeps a
         StatefulSet pod next to its volume."""
-        w = self.pod_workload[pod]
-        wl = self.workloads[w]
         if only is not None:  # DaemonSet pod: its own node only (the same tests, on that node)
-            fits = (pl.usable[only] and pl.alloc_cpu[only] + wl.cpu <= self._cpu_bound[only]
-                    and pl.alloc_mem[only] + wl.memory <= self._mem_bound[only]
-                    and pl.alloc_pods[only] + 1 <= self.cap_pods[only]
-                    and (scope < 0 or self.scope_mask(scope)[only]))
+            fits = pl.usable[only] and self.fits_on(pl, self.pod_workload[pod], only) \
+                and (scope < 0 or self.scope_mask(scope)[only])
             return int(only) if fits else -1
-        # Few numpy calls per pick: this runs for most replacements. ``argmax`` doubles as the
-        # emptiness test (it is a C call; ``any`` is not), pods as integer-valued floats.
-        cpu, mem, alloc_cpu, alloc_mem = wl.cpu, wl.memory, pl.alloc_cpu, pl.alloc_mem
-        mask = alloc_cpu + cpu <= self._cpu_bound
-        mask &= alloc_mem + mem <= self._mem_bound
-        mask &= pl.alloc_pods < self.cap_pods
-        mask &= pl.usable
-        if scope >= 0:
-            mask &= self.scope_mask(scope)
-        score = (self.cap_cpu - alloc_cpu - cpu) / self.cap_cpu + (self.cap_mem - alloc_mem - mem) / self.cap_mem
-        spread = wl.spread
-        if spread is not None:
-            counts = pl.spread_counts[w]
-            node_dom = self.level_of_node[spread.over]
-            node_counts = counts[node_dom]
-            if spread.when_unsatisfiable == "DoNotSchedule":
-                if spread.node_taints_policy == "Honor":
-                    eligible = np.zeros(counts.size, dtype=bool)
-                    eligible[node_dom[pl.usable]] = True
-                    counted = counts[eligible].tolist()
-                else:  # every domain with a node counts, whatever its taints
-                    counted = counts.tolist()
-                min_count = min(counted) if counted else 0
-                mask &= node_counts <= spread.max_skew - 1 + min_count
-            else:
-                score -= 4.0 * node_counts  # prefer emptier domains above all
-        score[~mask] = -np.inf
-        best = int(score.argmax())
-        return best if mask[best] else -1
+        from .placement import BatchPlacer
+
+        return BatchPlacer(self, pl, self.pod_workload[pod], scope).choose(rng)
 
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
@@ -153,8 +213,8 @@ class Scheduler:
         left &= add("node(s) had untolerated taint(s)", left & ~pl.usable)
         if scope >= 0:
             left &= add("node(s) had volume node affinity conflict", left & ~self.scope_mask(scope))
-        left &= add("Insufficient cpu", left & (pl.alloc_cpu + wl.cpu > self.cap_cpu + 1e-9))
-        left &= add("Insufficient memory", left & (pl.alloc_mem + wl.memory > self.cap_mem + 1e-6))
+        left &= add("Insufficient cpu", left & (pl.alloc_cpu + self.req_cpu[w] > self.cap_cpu))
+        left &= add("Insufficient memory", left & (pl.alloc_mem + self.req_mem[w] > self.cap_mem))
         left &= add("Too many pods", left & (pl.alloc_pods + 1 > self.cap_pods))
         if left.any() and wl.spread is not None and wl.spread.when_unsatisfiable == "DoNotSchedule":
             add("node(s) didn't match pod topology spread constraints", left)
@@ -162,26 +222,27 @@ class Scheduler:
         return f"0/{self.n_nodes} nodes are available: {detail}."
 
     def bind(self, pl: Placement, pod: int, node: int) -> None:
-        wl = self.workloads[self.pod_workload[pod]]
+        w = self.pod_workload[pod]
         pl.pod_node[pod] = node
-        pl.alloc_cpu[node] += wl.cpu
-        pl.alloc_mem[node] += wl.memory
+        pl.alloc_cpu[node] += self.req_cpu[w]
+        pl.alloc_mem[node] += self.req_mem[w]
         pl.alloc_pods[node] += 1
-        self.count(pl, pod, node, +1)
+        pl.nonzero_cpu[node] += self.nonzero_req_cpu[w]
+        pl.nonzero_mem[node] += self.nonzero_req_mem[w]
+        pl.node_counts[w, node] += 1
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
         node = pl.pod_node[pod]
-        wl = self.workloads[self.pod_workload[pod]]
+        w = self.pod_workload[pod]
         pl.pod_node[pod] = -1
-        pl.alloc_cpu[node] -= wl.cpu
-        pl.alloc_mem[node] -= wl.memory
+        pl.alloc_cpu[node] -= self.req_cpu[w]
+        pl.alloc_mem[node] -= self.req_mem[w]
         pl.alloc_pods[node] -= 1
+        pl.nonzero_cpu[node] -= self.nonzero_req_cpu[w]
+        pl.nonzero_mem[node] -= self.nonzero_req_mem[w]
         if counted:
-            self.count(pl, pod, node, -1)
+            pl.node_counts[w, node] -= 1
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
-        """Add ``delta`` to the pod's spread domain count (pods being deleted do not count)."""
-        w = self.pod_workload[pod]
-        counts = pl.spread_counts.get(w)
-        if counts is not None:
-            counts[self.level_of_node[self.workloads[w].spread.over][node]] += delta
+        """Add ``delta`` to the pod's spread count (pods being deleted do not count)."""
+        pl.node_counts[self.pod_workload[pod], node] += delta

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batch import schedule_pass
+from .scheduler import placement_rng
 from .cluster_model import ClusterModel
 from .eviction import zone_rate, zones_after, zones_of
 
@@ -113,9 +114,16 @@ def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
     return [at[t] for t in sorted(at)]
 
 
+def settle_rng(domains) -> np.random.Generator:
+    """The scheduler's tie-break stream for the settled response to ``domains`` (fixed per
+    set of domains, so the response is cacheable; the engine takes it to compare)."""
+    return placement_rng(1, *sorted(int(d) for d in domains))
+
+
 def settle(model: ClusterModel, domains) -> Response:
     m, c = model, model.cluster
     sch = m.scheduler
+    rng = settle_rng(domains)
     doms = sorted({int(d) for d in domains})
     down_nodes: list[int] = []
     seen: set[int] = set()
@@ -143,7 +151,8 @@ def settle(model: ClusterModel, domains) -> Response:
         return component is not None and comp[region_of[node]] == component
 
     api_ok = live is not None and any(up[n] and in_quorum_side(n) for n in m.api_nodes)
-    cut_off = [n for n in m.workers if up[n] and cut and component is not None and not in_quorum_side(n)]
+    kube_nodes = [n for n, z in enumerate(zones_of(m)[0]) if z >= 0]  # control-plane nodes go NotReady too
+    cut_off = [n for n in kube_nodes if up[n] and cut and component is not None and not in_quorum_side(n)]
 
     base = _baseline(m)
     pl = m.baseline.copy()
@@ -183,7 +192,7 @@ def settle(model: ClusterModel, domains) -> Response:
             return
         todo = sorted(p for key in live_keys for p in pending[key])
         placed = []
-        for p, node in schedule_pass(sch, pl, todo, m.pod_pin, scope, hopeless=hopeless):
+        for p, node in schedule_pass(sch, pl, todo, m.pod_pin, scope, rng, hopeless=hopeless):
             if node < 0:
                 continue
             placed.append(p)
@@ -202,7 +211,7 @@ def settle(model: ClusterModel, domains) -> Response:
 
     if api_ok:
         # The NotReady events come in this order: down nodes as their domains list them,
-        # then workers cut off by a region link.
+        # then nodes cut off by a region link.
         order = down_nodes + cut_off
         for node in cut_off:
             for w, k in base.counts_on.get(node, ()):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 import weakref
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -29,6 +30,7 @@ from .eventlog import EventLog
 from .infrastructure import Infrastructure
 from .leases import Leases
 from .recorder import Recorder
+from .scheduler import placement_rng
 from .timers import POD_READY, Timers
 
 
@@ -78,8 +80,9 @@ class Workloads:
     """Pods of every workload: placement, readiness, Terminating, the Pending queue."""
 
     def __init__(self, model: ClusterModel, infra: Infrastructure, leases: Leases, timers: Timers,
-                 recorder: Recorder, log: EventLog | None):
+                 recorder: Recorder, log: EventLog | None, rng: np.random.Generator):
         m = model
+        self.rng = rng  # the scheduler's tie breaks
         self.m, self.c = m, m.cluster
         self.infra, self.leases, self.timers, self.rec, self.log = infra, leases, timers, recorder, log
         #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
@@ -249,7 +252,7 @@ class Workloads:
         node_up = self.infra.node_up
         placed = []
         if log is None:  # the simulation: batches of identical pods (same nodes as one by one)
-            decisions = schedule_pass(sch, self.pl, sorted(self.pending), m.pod_pin, self.scope)
+            decisions = schedule_pass(sch, self.pl, sorted(self.pending), m.pod_pin, self.scope, self.rng)
         else:  # whatif: one by one, so each FailedScheduling explains the state it met
             decisions = self._one_by_one(t)
         for p, node in decisions:
@@ -273,7 +276,7 @@ class Workloads:
         out = []
         for p in sorted(self.pending):
             pin = m.pod_pin[p]
-            node = sch.pick(self.pl, p, only=pin if pin >= 0 else None, scope=self.scope[p])
+            node = sch.pick(self.pl, p, self.rng, only=pin if pin >= 0 else None, scope=self.scope[p])
             if node < 0:
                 if p not in self.failed_noted:
                     self.failed_noted.add(p)
@@ -337,7 +340,11 @@ class Workloads:
                     sch.unbind(self.pl, p)
                     self.node_pods[node].discard(p)
             all_placed = True
-            for p, node in schedule_pass(sch, self.pl, m.deployment_pods, m.pod_pin, self.scope):
+            # A fresh placement depends only on where the other pods are (so it is cacheable):
+            # its own tie-break stream, named by that position, and a scan from the first node.
+            self.pl.next_start = 0
+            rng = placement_rng(2, zlib.crc32(np.asarray(others, dtype=np.int64).tobytes()))
+            for p, node in schedule_pass(sch, self.pl, m.deployment_pods, m.pod_pin, self.scope, rng):
                 if node >= 0:
                     self.node_pods[node].add(p)
                 else:

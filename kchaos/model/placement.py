@@ -1,0 +1,191 @@
+"""One scheduling cycle after another for the pods of one workload, as kube-scheduler runs them.
+
+Each cycle (``pkg/scheduler/schedule_one.go``): scan the zone-interleaved node list from
+where the previous cycle stopped until ``numFeasibleNodesToFind`` feasible nodes are
+found (every node below 100 nodes), score them, bind the best, a tie going to a node
+drawn uniformly (``selectHost``). The filters and scores are described in
+:mod:`.scheduler`; here they are kept per node for one workload and volume scope, and a
+bind updates only what it changes (the bound node's fit and resource score, its spread
+domains' counts), so k replicas cost k vectorised cycles over the candidates, not k full
+recomputations. :func:`~.batch.place_batch` runs them back to back; ``Scheduler.pick``
+runs one: the same code, so a batch gives exactly the nodes pod-by-pod scheduling gives
+(property-tested).
+
+PodTopologySpread scoring (``podtopologyspread/scoring.go``): per soft constraint, a
+candidate's raw score is its domain's matching pods x log(domains among the candidates
++ 2) + maxSkew - 1 (hostname: the node's own pods, log(candidates + 2)), rounded; then
+normalised over the candidates to ``100 x (max + min - s) / max`` (all 100 when max is
+0), weight 2. Domain counts include the pods of every node the constraint's
+``nodeTaintsPolicy`` admits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .scheduler import (MAX_NODE_SCORE, WEIGHT_BALANCED_ALLOCATION, WEIGHT_LEAST_ALLOCATED,
+                        WEIGHT_POD_TOPOLOGY_SPREAD, Placement, Scheduler)
+
+
+def least_allocated(cap_cpu, cap_mem, nonzero_cpu, nonzero_mem) -> np.ndarray:
+    """NodeResourcesFit LeastAllocated, cpu and memory weighted 1 each, from the node's
+    NonZeroRequested with the pod (``noderesources/least_allocated.go``)."""
+    def one(cap, req):
+        return np.where(req > cap, 0, (cap - req) * MAX_NODE_SCORE // cap)
+    return (one(cap_cpu, nonzero_cpu) + one(cap_mem, nonzero_mem)) // 2
+
+
+def balanced_allocation(cap_cpu, cap_mem, requested_cpu, requested_mem) -> np.ndarray:
+    """NodeResourcesBalancedAllocation from the node's requests with the pod: 100 x (1 - the
+    standard deviation of the two fractions) (``noderesources/balanced_allocation.go``)."""
+    frac_c = np.minimum(requested_cpu / cap_cpu, 1.0)
+    frac_m = np.minimum(requested_mem / cap_mem, 1.0)
+    return ((1 - np.abs((frac_c - frac_m) / 2)) * MAX_NODE_SCORE).astype(np.int64)
+
+
+def normalize_spread(raw: np.ndarray) -> np.ndarray:
+    """PodTopologySpread's NormalizeScore: fewer matching pods score higher, 0..100."""
+    top = int(raw.max())
+    if top == 0:
+        return np.full(raw.size, MAX_NODE_SCORE, dtype=np.int64)
+    return MAX_NODE_SCORE * (top + int(raw.min()) - raw) // top
+
+
+class BatchPlacer:
+    """Filter and score state of one workload (and volume scope) between its binds."""
+
+    def __init__(self, sch: Scheduler, pl: Placement, w: int, scope: int = -1):
+        self.sch, self.pl, self.w = sch, pl, w
+        self.req_cpu, self.req_mem = sch.req_cpu[w], sch.req_mem[w]
+        self.nz_cpu, self.nz_mem = sch.nonzero_req_cpu[w], sch.nonzero_req_mem[w]
+        self.best_effort = self.req_cpu == 0 and self.req_mem == 0
+        static = pl.usable.copy()
+        if scope >= 0:
+            static &= sch.scope_mask(scope)
+        self.static = static
+        self.fit = static & sch.fits(pl, w)
+        self.res = self._resource_scores()
+        self.counts_w = pl.node_counts[w]  # a live view: bind() updates it
+        self.windowed = sch.feasible_to_find < sch.n_nodes
+        # PodTopologySpread filter (DoNotSchedule): counts per domain over the included nodes.
+        spread = sch.workloads[w].spread
+        self.hard = spread is not None and spread.when_unsatisfiable == "DoNotSchedule"
+        if self.hard:
+            self.skew = spread.max_skew
+            self.dom = sch.level_of_node[spread.over]
+            include = pl.usable if spread.node_taints_policy == "Honor" else None
+            self.dom_counts = self._domain_counts(self.dom, include, sch.level_size[spread.over])
+            self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
+            self.eligible[self.dom if include is None else self.dom[include]] = True
+            self.min = self._min_count()
+            self.ok = self.fit & (self.dom_counts[self.dom] + 1 - self.min <= self.skew)
+        else:
+            self.ok = self.fit
+        # PodTopologySpread score (ScheduleAnyway constraints or the system defaults).
+        self.soft = []  # (node -> domain or None for hostname, counts per domain, domains, maxSkew)
+        for level, skew, honor in sch.soft_spread[w]:
+            if level == "hostname":
+                self.soft.append((None, None, 0, skew))
+            else:
+                dom, size = sch.level_of_node[level], sch.level_size[level]
+                counts = self._domain_counts(dom, pl.usable if honor else None, size)
+                self.soft.append((dom, counts, size, skew))
+
+    # -- state ---------------------------------------------------------------------------
+    def _domain_counts(self, dom: np.ndarray, include: np.ndarray | None, size: int) -> np.ndarray:
+        counts = self.counts_w if include is None else self.counts_w * include
+        return np.bincount(dom, weights=counts, minlength=size).astype(np.int64)
+
+    def _min_count(self) -> int:
+        return int(self.dom_counts[self.eligible].min()) if self.eligible.any() else 0
+
+    def _resource_scores(self) -> np.ndarray:
+        """LeastAllocated + BalancedAllocation of every node with this pod added."""
+        sch, pl = self.sch, self.pl
+        cap_c, cap_m = np.maximum(sch.cap_cpu, 1), np.maximum(sch.cap_mem, 1)
+        least = least_allocated(cap_c, cap_m, pl.nonzero_cpu + self.nz_cpu, pl.nonzero_mem + self.nz_mem)
+        if self.best_effort:  # BalancedAllocation skips best-effort pods (kubernetes #129138)
+            return least * WEIGHT_LEAST_ALLOCATED
+        balanced = balanced_allocation(cap_c, cap_m, pl.alloc_cpu + self.req_cpu, pl.alloc_mem + self.req_mem)
+        return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
+
+    def _resource_score_of(self, n: int) -> int:
+        """The same for one node, in Python integers and floats (the same IEEE operations)."""
+        sch, pl = self.sch, self.pl
+        cap_c, cap_m = max(int(sch.cap_cpu[n]), 1), max(int(sch.cap_mem[n]), 1)
+        req_c, req_m = int(pl.nonzero_cpu[n]) + self.nz_cpu, int(pl.nonzero_mem[n]) + self.nz_mem
+        least = ((0 if req_c > cap_c else (cap_c - req_c) * MAX_NODE_SCORE // cap_c)
+                 + (0 if req_m > cap_m else (cap_m - req_m) * MAX_NODE_SCORE // cap_m)) // 2
+        if self.best_effort:
+            return least * WEIGHT_LEAST_ALLOCATED
+        frac_c = min((int(pl.alloc_cpu[n]) + self.req_cpu) / cap_c, 1.0)
+        frac_m = min((int(pl.alloc_mem[n]) + self.req_mem) / cap_m, 1.0)
+        balanced = int((1 - abs((frac_c - frac_m) / 2)) * MAX_NODE_SCORE)
+        return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
+
+    def bound(self, n: int) -> None:
+        """A pod of this workload was just bound to node ``n``: update what that changes."""
+        sch = self.sch
+        fits = bool(self.static[n]) and sch.fits_on(self.pl, self.w, n)
+        self.fit[n] = fits
+        self.res[n] = self._resource_score_of(n)
+        for dom, counts, _, _ in self.soft:
+            if dom is not None:
+                counts[dom[n]] += 1
+        if not self.hard:
+            return  # self.ok is self.fit
+        d = self.dom[n]
+        self.dom_counts[d] += 1
+        low = self._min_count()
+        if low != self.min:  # the minimum rose: every domain may take more
+            self.min = low
+            self.ok = self.fit & (self.dom_counts[self.dom] + 1 - low <= self.skew)
+        else:
+            self.ok[n] = fits
+            if self.dom_counts[d] + 1 - low > self.skew:  # the bound node's domain is full
+                self.ok &= self.dom != d
+
+    # -- one cycle -------------------------------------------------------------------------
+    def candidates(self) -> np.ndarray:
+        """The feasible nodes this cycle scores, in scan order, advancing the scan start."""
+        sch, pl = self.sch, self.pl
+        if not self.windowed:
+            return np.flatnonzero(self.ok)
+        n_all, want = sch.n_nodes, sch.feasible_to_find
+        pos = np.flatnonzero(self.ok[sch.order])
+        if pos.size <= want:  # every node examined: the scan start stays
+            return sch.order[pos]
+        start = pl.next_start
+        first = int(np.searchsorted(pos, start))
+        window = np.take(pos, np.arange(first, first + want), mode="wrap")
+        pl.next_start = (start + (int(window[-1]) - start) % n_all + 1) % n_all
+        return sch.order[window]
+
+    def spread_scores(self, cand: np.ndarray) -> np.ndarray:
+        """PodTopologySpread's normalised score of each candidate (``podtopologyspread/scoring.go``)."""
+        raw = None
+        for dom, counts, size, skew in self.soft:
+            if dom is None:  # hostname: the node's own pods, weighted by the candidate count
+                term = self.counts_w[cand] * math.log(cand.size + 2) + (skew - 1)
+            else:
+                where = dom[cand]
+                domains = int(np.count_nonzero(np.bincount(where, minlength=size)))
+                term = counts[where] * math.log(domains + 2) + (skew - 1)
+            raw = term if raw is None else raw + term
+        low = np.floor(raw)
+        return normalize_spread((low + (raw - low >= 0.5)).astype(np.int64))  # math.Round: half away from 0
+
+    def choose(self, rng: np.random.Generator) -> int:
+        """The node this cycle binds the next pod to (-1: it stays Pending)."""
+        cand = self.candidates()
+        if cand.size <= 1:  # one feasible node: no scoring (schedulePod)
+            return int(cand[0]) if cand.size else -1
+        total = self.res[cand]
+        if self.soft:
+            total = total + WEIGHT_POD_TOPOLOGY_SPREAD * self.spread_scores(cand)
+        best = np.flatnonzero(total == total.max())
+        if best.size == 1:
+            return int(cand[best[0]])
+        return int(cand[best[int(rng.random() * best.size)]])
