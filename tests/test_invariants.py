@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from kchaos.model.placement import resource_scores
 import pytest
 
 from kchaos.model.engine import ClusterModel, HistoryRun
@@ -59,6 +61,17 @@ def check(run: HistoryRun, where: str) -> None:
             nonzero[1][node] += sch.nonzero_req_mem[m.pod_workload[p]]
     if not (np.array_equal(nonzero[0], pl.nonzero_cpu) and np.array_equal(nonzero[1], pl.nonzero_mem)):
         errors.append("NonZeroRequested differs from the bound pods")
+    for level, counts in pl.level_counts.items():
+        want = np.array([np.bincount(sch.level_of_node[level], weights=row, minlength=counts.shape[1])
+                         for row in expected])
+        if not np.array_equal(want, counts):
+            errors.append(f"spread counts per {level} differ from the bound, live pods")
+    for w in {sch.req_class[w]: w for w in range(len(c.workloads))}.values():
+        k = sch.req_class[w]
+        valid = np.flatnonzero(pl.res_valid[k])
+        if not (np.array_equal(pl.res_cache[k][valid], resource_scores(sch, pl, w, valid))
+                and np.array_equal(pl.fit_cache[k][valid], sch.fits(pl, w, valid))):
+            errors.append(f"memoised resource scores of request class {k} are stale")
     errors += component_errors(run)
     assert not errors, f"{where}: " + "; ".join(errors[:5])
 

@@ -15,6 +15,7 @@ import numpy as np
 from .cluster import Cluster
 from .raft import ElectionModel, commit_latency
 from .batch import schedule_pass
+from .placement import refresh_scores
 from .scheduler import Placement, Scheduler, placement_rng
 
 #: Hottest-node utilisation above which load counts as too high, unless the SLO sets one.
@@ -122,6 +123,7 @@ class ClusterModel:
         for p, node in schedule_pass(sch, pl, order, self.pod_pin, scope, placement_rng(0)):
             if node >= 0:
                 scope[p] = self.scope_of(p, node)
+        refresh_scores(sch, pl)
         return pl, scope
 
     # -- control plane lookups (cached) ----------------------------------------------

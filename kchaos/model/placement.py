@@ -53,6 +53,29 @@ def normalize_spread(raw: np.ndarray) -> np.ndarray:
     return MAX_NODE_SCORE * (top + int(raw.min()) - raw) // top
 
 
+def resource_scores(sch: Scheduler, pl: Placement, w: int, nodes: np.ndarray) -> np.ndarray:
+    """LeastAllocated + BalancedAllocation of ``nodes`` with one more pod of workload ``w``."""
+    cap_c, cap_m = np.maximum(sch.cap_cpu[nodes], 1), np.maximum(sch.cap_mem[nodes], 1)
+    least = least_allocated(cap_c, cap_m, pl.nonzero_cpu[nodes] + sch.nonzero_req_cpu[w],
+                            pl.nonzero_mem[nodes] + sch.nonzero_req_mem[w])
+    if sch.req_cpu[w] == 0 and sch.req_mem[w] == 0:  # BalancedAllocation skips best-effort pods (#129138)
+        return least * WEIGHT_LEAST_ALLOCATED
+    balanced = balanced_allocation(cap_c, cap_m, pl.alloc_cpu[nodes] + sch.req_cpu[w],
+                                   pl.alloc_mem[nodes] + sch.req_mem[w])
+    return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
+
+
+def refresh_scores(sch: Scheduler, pl: Placement) -> None:
+    """Bring every request class's memoised fit and resource score up to date, so that the
+    copies made of ``pl`` (each history starts from the initial placement) start warm."""
+    for w in {sch.req_class[w]: w for w in range(len(sch.workloads))}.values():
+        BatchPlacer(sch, pl, w)
+
+
+#: Up to this many stale nodes, the memoised resource scores are refreshed one by one.
+SCALAR_REFRESH = 8
+
+
 class BatchPlacer:
     """Filter and score state of one workload (and volume scope) between its binds."""
 
@@ -61,60 +84,77 @@ class BatchPlacer:
         self.req_cpu, self.req_mem = sch.req_cpu[w], sch.req_mem[w]
         self.nz_cpu, self.nz_mem = sch.nonzero_req_cpu[w], sch.nonzero_req_mem[w]
         self.best_effort = self.req_cpu == 0 and self.req_mem == 0
-        static = pl.usable.copy()
+        static = pl.usable
         if scope >= 0:
-            static &= sch.scope_mask(scope)
+            static = static & sch.scope_mask(scope)
         self.static = static
-        self.fit = static & sch.fits(pl, w)
-        self.res = self._resource_scores()
-        self.counts_w = pl.node_counts[w]  # a live view: bind() updates it
+        # Resource fit and score of this request class, memoised in the placement: refresh
+        # the usable nodes whose load changed since (live views: bound() keeps them current);
+        # a node the filters exclude anyway is refreshed once it is usable again.
+        k = sch.req_class[w]
+        self.fit, self.res, self.valid = pl.fit_cache[k], pl.res_cache[k], pl.res_valid[k]
+        stale = np.flatnonzero(static > self.valid)
+        if stale.size > SCALAR_REFRESH:
+            self.fit[stale] = sch.fits(pl, w, stale)
+            self.res[stale] = self._resource_scores(stale)
+            self.valid[stale] = True
+        elif stale.size:  # a few nodes: Python arithmetic beats numpy's per-call cost
+            for n in stale.tolist():
+                self.fit[n] = sch.fits_on(pl, w, n)
+                self.res[n] = self._resource_score_of(n)
+            self.valid[stale] = True
+        self.counts_w = pl.node_counts[w]  # live views: bind() updates them
         self.windowed = sch.feasible_to_find < sch.n_nodes
+        ok = self.fit & static
         # PodTopologySpread filter (DoNotSchedule): counts per domain over the included nodes.
         spread = sch.workloads[w].spread
         self.hard = spread is not None and spread.when_unsatisfiable == "DoNotSchedule"
         if self.hard:
             self.skew = spread.max_skew
             self.dom = sch.level_of_node[spread.over]
-            include = pl.usable if spread.node_taints_policy == "Honor" else None
-            self.dom_counts = self._domain_counts(self.dom, include, sch.level_size[spread.over])
-            self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
-            self.eligible[self.dom if include is None else self.dom[include]] = True
-            self.min = self._min_count()
-            self.ok = self.fit & (self.dom_counts[self.dom] + 1 - self.min <= self.skew)
-        else:
-            self.ok = self.fit
+            self.dom_nodes = sch.domain_nodes[spread.over]
+            self.honor = spread.node_taints_policy == "Honor"
+            self.dom_counts = self._domain_counts(spread.over, self.honor)
+            if self.honor:
+                self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
+                self.eligible[self.dom[pl.usable]] = True
+            else:  # every domain with a node counts
+                self.eligible = None
+            self._find_min()
+            ok &= self.dom_counts[self.dom] + 1 - self.min <= self.skew
+        self.ok = ok
         # PodTopologySpread score (ScheduleAnyway constraints or the system defaults).
-        self.soft = []  # (node -> domain or None for hostname, counts per domain, domains, maxSkew)
+        self.soft = []  # (node -> domain or None for hostname, counts per domain, domains, maxSkew, own?)
         for level, skew, honor in sch.soft_spread[w]:
             if level == "hostname":
-                self.soft.append((None, None, 0, skew))
+                self.soft.append((None, None, 0, skew, False))
             else:
-                dom, size = sch.level_of_node[level], sch.level_size[level]
-                counts = self._domain_counts(dom, pl.usable if honor else None, size)
-                self.soft.append((dom, counts, size, skew))
+                counts = self._domain_counts(level, honor)
+                self.soft.append((sch.level_of_node[level], counts, sch.level_size[level], skew, honor))
 
     # -- state ---------------------------------------------------------------------------
-    def _domain_counts(self, dom: np.ndarray, include: np.ndarray | None, size: int) -> np.ndarray:
-        counts = self.counts_w if include is None else self.counts_w * include
-        return np.bincount(dom, weights=counts, minlength=size).astype(np.int64)
+    def _domain_counts(self, level: str, honor: bool) -> np.ndarray:
+        """Matching pods per domain of ``level``: a live view of the placement's counts, or,
+        honouring taints, a count of the untainted nodes' pods only (kept here)."""
+        if not honor:
+            return self.pl.level_counts[level][self.w]
+        counts = self.counts_w * self.pl.usable
+        return np.bincount(self.sch.level_of_node[level], weights=counts,
+                           minlength=self.sch.level_size[level]).astype(np.int64)
 
-    def _min_count(self) -> int:
-        return int(self.dom_counts[self.eligible].min()) if self.eligible.any() else 0
+    def _find_min(self) -> None:
+        """The minimum count over the eligible domains, and how many domains hold it."""
+        counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
+        self.min = int(counts.min()) if counts.size else 0
+        self.at_min = int(np.count_nonzero(counts == self.min)) if counts.size else 0
 
-    def _resource_scores(self) -> np.ndarray:
-        """LeastAllocated + BalancedAllocation of every node with this pod added."""
-        sch, pl = self.sch, self.pl
-        cap_c, cap_m = np.maximum(sch.cap_cpu, 1), np.maximum(sch.cap_mem, 1)
-        least = least_allocated(cap_c, cap_m, pl.nonzero_cpu + self.nz_cpu, pl.nonzero_mem + self.nz_mem)
-        if self.best_effort:  # BalancedAllocation skips best-effort pods (kubernetes #129138)
-            return least * WEIGHT_LEAST_ALLOCATED
-        balanced = balanced_allocation(cap_c, cap_m, pl.alloc_cpu + self.req_cpu, pl.alloc_mem + self.req_mem)
-        return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
+    def _resource_scores(self, nodes: np.ndarray) -> np.ndarray:
+        return resource_scores(self.sch, self.pl, self.w, nodes)
 
     def _resource_score_of(self, n: int) -> int:
         """The same for one node, in Python integers and floats (the same IEEE operations)."""
         sch, pl = self.sch, self.pl
-        cap_c, cap_m = max(int(sch.cap_cpu[n]), 1), max(int(sch.cap_mem[n]), 1)
+        cap_c, cap_m = sch.cap_cpu_list[n], sch.cap_mem_list[n]
         req_c, req_m = int(pl.nonzero_cpu[n]) + self.nz_cpu, int(pl.nonzero_mem[n]) + self.nz_mem
         least = ((0 if req_c > cap_c else (cap_c - req_c) * MAX_NODE_SCORE // cap_c)
                  + (0 if req_m > cap_m else (cap_m - req_m) * MAX_NODE_SCORE // cap_m)) // 2
@@ -126,26 +166,34 @@ class BatchPlacer:
         return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
 
     def bound(self, n: int) -> None:
-        """A pod of this workload was just bound to node ``n``: update what that changes."""
-        sch = self.sch
-        fits = bool(self.static[n]) and sch.fits_on(self.pl, self.w, n)
+        """A pod of this workload was just bound to node ``n`` (``Scheduler.bind`` updated the
+        counts it keeps): update what else that changes."""
+        fits = self.sch.fits_on(self.pl, self.w, n)
         self.fit[n] = fits
         self.res[n] = self._resource_score_of(n)
-        for dom, counts, _, _ in self.soft:
-            if dom is not None:
+        self.valid[n] = True
+        fits = fits and bool(self.static[n])
+        for dom, counts, _, _, own in self.soft:
+            if own:
                 counts[dom[n]] += 1
         if not self.hard:
-            return  # self.ok is self.fit
+            self.ok[n] = fits
+            return
         d = self.dom[n]
-        self.dom_counts[d] += 1
-        low = self._min_count()
-        if low != self.min:  # the minimum rose: every domain may take more
-            self.min = low
-            self.ok = self.fit & (self.dom_counts[self.dom] + 1 - low <= self.skew)
+        if self.honor:
+            self.dom_counts[d] += 1
+        low = self.min
+        if self.dom_counts[d] - 1 == low:  # the bound node's domain was one of those at the minimum
+            self.at_min -= 1
+            if not self.at_min:
+                self._find_min()
+        if self.min != low:  # the minimum rose: every domain may take more
+            low = self.min
+            self.ok = self.fit & self.static & (self.dom_counts[self.dom] + 1 - low <= self.skew)
         else:
             self.ok[n] = fits
             if self.dom_counts[d] + 1 - low > self.skew:  # the bound node's domain is full
-                self.ok &= self.dom != d
+                self.ok[self.dom_nodes[d]] = False
 
     # -- one cycle -------------------------------------------------------------------------
     def candidates(self) -> np.ndarray:
@@ -166,16 +214,16 @@ class BatchPlacer:
     def spread_scores(self, cand: np.ndarray) -> np.ndarray:
         """PodTopologySpread's normalised score of each candidate (``podtopologyspread/scoring.go``)."""
         raw = None
-        for dom, counts, size, skew in self.soft:
+        for dom, counts, _, skew, _ in self.soft:
             if dom is None:  # hostname: the node's own pods, weighted by the candidate count
                 term = self.counts_w[cand] * math.log(cand.size + 2) + (skew - 1)
             else:
                 where = dom[cand]
-                domains = int(np.count_nonzero(np.bincount(where, minlength=size)))
-                term = counts[where] * math.log(domains + 2) + (skew - 1)
+                term = counts[where] * math.log(len(set(where.tolist())) + 2) + (skew - 1)
             raw = term if raw is None else raw + term
-        low = np.floor(raw)
-        return normalize_spread((low + (raw - low >= 0.5)).astype(np.int64))  # math.Round: half away from 0
+        # math.Round (half away from zero) of non-negative scores; a score never sits within
+        # an ulp of a half (the weights are logarithms), where floor(x + 0.5) could differ.
+        return normalize_spread(np.floor(raw + 0.5).astype(np.int64))
 
     def choose(self, rng: np.random.Generator) -> int:
         """The node this cycle binds the next pod to (-1: it stays Pending)."""

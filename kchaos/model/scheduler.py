@@ -96,12 +96,20 @@ class Placement:
     usable: np.ndarray  # worker without an untolerated taint (what the scheduler may bind to)
     pod_node: list[int]
     node_counts: np.ndarray  # [workload, node]: pods counted for spread (bound, not Terminating)
+    level_counts: dict[str, np.ndarray]  # level -> [workload, domain]: the same per spread domain
+    #: Per request class (workloads asking the same cpu and memory) and node: the resource
+    #: score and fit of one more pod, memoised; a bind or unbind on a node clears its column.
+    res_cache: np.ndarray
+    fit_cache: np.ndarray
+    res_valid: np.ndarray
     next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
 
     def copy(self) -> "Placement":
         return Placement(self.alloc_cpu.copy(), self.alloc_mem.copy(), self.alloc_pods.copy(),
                          self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
-                         list(self.pod_node), self.node_counts.copy(), self.next_start)
+                         list(self.pod_node), self.node_counts.copy(),
+                         {k: v.copy() for k, v in self.level_counts.items()},
+                         self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), self.next_start)
 
 
 class Scheduler:
@@ -115,6 +123,8 @@ class Scheduler:
         self.cap_mem = np.array([round(n.capacity.memory) for n in nodes], dtype=np.int64)
         self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=np.int64)
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
+        self.cap_cpu_list = [max(c, 1) for c in self.cap_cpu.tolist()]  # for one-node arithmetic
+        self.cap_mem_list = [max(m, 1) for m in self.cap_mem.tolist()]
         self.pod_workload = pod_workload
         self.workloads = cluster.workloads
         wls = cluster.workloads
@@ -122,6 +132,9 @@ class Scheduler:
         self.req_mem = [round(wl.memory) for wl in wls]
         self.nonzero_req_cpu = [c or DEFAULT_MILLI_CPU_REQUEST for c in self.req_cpu]
         self.nonzero_req_mem = [m or DEFAULT_MEMORY_REQUEST for m in self.req_mem]
+        classes: dict[tuple[int, int], int] = {}
+        self.req_class = [classes.setdefault(r, len(classes)) for r in zip(self.req_cpu, self.req_mem)]
+        self.n_classes = len(classes)
         # Per spread level: each node's domain position and the number of domains.
         self.level_of_node: dict[str, np.ndarray] = {}
         self.level_size: dict[str, int] = {}
@@ -130,6 +143,9 @@ class Scheduler:
             pos = {d: i for i, d in enumerate(ids)}
             self.level_of_node[level] = np.array([pos[getattr(n, attr)] for n in nodes], dtype=np.int64)
             self.level_size[level] = len(ids)
+        #: Per level and domain, the nodes in it (index arrays).
+        self.domain_nodes = {level: [np.flatnonzero(dom == d) for d in range(self.level_size[level])]
+                             for level, dom in self.level_of_node.items()}
         # The topology.kubernetes.io/zone label (kubernetes.zoneLevel; none: no zone label).
         zone_level = cluster.kubernetes.zone_level
         self.zone_level = zone_level if zone_level in LEVEL_ATTR else None
@@ -138,6 +154,11 @@ class Scheduler:
         self.feasible_to_find = num_feasible_nodes_to_find(self.n_nodes)
         #: Soft spread constraints scored per workload: (level or "hostname", maxSkew, Honor?).
         self.soft_spread: list[tuple[tuple[str, int, bool], ...]] = [self._soft(wl) for wl in wls]
+        #: The levels whose per-domain counts some constraint reads (kept up to date on bind).
+        levels = {wl.spread.over for wl in wls if wl.spread is not None}
+        levels |= {level for soft in self.soft_spread for level, _, _ in soft if level != "hostname"}
+        self.counted_levels = tuple(sorted(levels))
+        self._counted_domains = [(lv, self.level_of_node[lv].tolist()) for lv in self.counted_levels]
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
@@ -162,9 +183,11 @@ class Scheduler:
 
     def empty_placement(self, n_pods: int) -> Placement:
         zeros = np.zeros(self.n_nodes, dtype=np.int64)
+        n_wl, shape = len(self.workloads), (self.n_classes, self.n_nodes)
         return Placement(zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(),
-                         self.is_worker.copy(), [-1] * n_pods,
-                         np.zeros((len(self.workloads), self.n_nodes), dtype=np.int32))
+                         self.is_worker.copy(), [-1] * n_pods, np.zeros((n_wl, self.n_nodes), dtype=np.int32),
+                         {lv: np.zeros((n_wl, self.level_size[lv]), dtype=np.int64) for lv in self.counted_levels},
+                         np.zeros(shape, dtype=np.int16), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool))
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
@@ -176,10 +199,10 @@ class Scheduler:
                     and pl.alloc_mem[node] + self.req_mem[w] <= self.cap_mem[node]
                     and pl.alloc_pods[node] < self.cap_pods[node])
 
-    def fits(self, pl: Placement, w: int) -> np.ndarray:
-        mask = pl.alloc_cpu + self.req_cpu[w] <= self.cap_cpu
-        mask &= pl.alloc_mem + self.req_mem[w] <= self.cap_mem
-        mask &= pl.alloc_pods < self.cap_pods
+    def fits(self, pl: Placement, w: int, nodes=slice(None)) -> np.ndarray:
+        mask = pl.alloc_cpu[nodes] + self.req_cpu[w] <= self.cap_cpu[nodes]
+        mask &= pl.alloc_mem[nodes] + self.req_mem[w] <= self.cap_mem[nodes]
+        mask &= pl.alloc_pods[nodes] < self.cap_pods[nodes]
         return mask
 
     # -- the decision --------------------------------------------------------------
@@ -229,7 +252,8 @@ class Scheduler:
         pl.alloc_pods[node] += 1
         pl.nonzero_cpu[node] += self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] += self.nonzero_req_mem[w]
-        pl.node_counts[w, node] += 1
+        pl.res_valid[:, node] = False
+        self.count(pl, pod, node, +1)
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
         node = pl.pod_node[pod]
@@ -240,9 +264,13 @@ class Scheduler:
         pl.alloc_pods[node] -= 1
         pl.nonzero_cpu[node] -= self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] -= self.nonzero_req_mem[w]
+        pl.res_valid[:, node] = False
         if counted:
-            pl.node_counts[w, node] -= 1
+            self.count(pl, pod, node, -1)
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
-        """Add ``delta`` to the pod's spread count (pods being deleted do not count)."""
-        pl.node_counts[self.pod_workload[pod], node] += delta
+        """Add ``delta`` to the pod's spread counts (pods being deleted do not count)."""
+        w = self.pod_workload[pod]
+        pl.node_counts[w, node] += delta
+        for level, domain_of in self._counted_domains:
+            pl.level_counts[level][w, domain_of[node]] += delta

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .batch import schedule_pass
+from .placement import refresh_scores
 from .cluster_model import ClusterModel
 from .eventlog import EventLog
 from .infrastructure import Infrastructure
@@ -350,6 +351,7 @@ class Workloads:
                 else:
                     all_placed = False
             if not self.cordoned:
+                refresh_scores(sch, self.pl)
                 fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
