@@ -27,8 +27,9 @@ def place_batch(sch: Scheduler, pl: Placement, pods: list[int], rng: np.random.G
         if node < 0:  # binding only adds load: its siblings fit nowhere either
             return out + [-1] * (len(pods) - i)
         sch.bind(pl, p, node)
-        placer.bound(node)
         out.append(node)
+        if i + 1 < len(pods):  # the last bind's changes are picked up by the next batch's refresh
+            placer.bound(node)
     return out
 
 

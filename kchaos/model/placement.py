@@ -146,7 +146,11 @@ class BatchPlacer:
         """The minimum count over the eligible domains, and how many domains hold it."""
         counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
         self.min = int(counts.min()) if counts.size else 0
-        self.at_min = int(np.count_nonzero(counts == self.min)) if counts.size else 0
+        self.at_min = None  # counted when a bind needs it
+
+    def _count_at_min(self) -> int:
+        counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
+        return int(np.count_nonzero(counts == self.min))
 
     def _resource_scores(self, nodes: np.ndarray) -> np.ndarray:
         return resource_scores(self.sch, self.pl, self.w, nodes)
@@ -184,6 +188,8 @@ class BatchPlacer:
             self.dom_counts[d] += 1
         low = self.min
         if self.dom_counts[d] - 1 == low:  # the bound node's domain was one of those at the minimum
+            if self.at_min is None:
+                self.at_min = self._count_at_min() + 1  # counted after the bind: it left the minimum
             self.at_min -= 1
             if not self.at_min:
                 self._find_min()
