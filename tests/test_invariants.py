@@ -61,6 +61,9 @@ def check(run: HistoryRun, where: str) -> None:
             nonzero[1][node] += sch.nonzero_req_mem[m.pod_workload[p]]
     if not (np.array_equal(nonzero[0], pl.nonzero_cpu) and np.array_equal(nonzero[1], pl.nonzero_mem)):
         errors.append("NonZeroRequested differs from the bound pods")
+    if pl.load != list(zip(pl.alloc_cpu.tolist(), pl.alloc_mem.tolist(), pl.alloc_pods.tolist(),
+                           pl.nonzero_cpu.tolist(), pl.nonzero_mem.tolist())):
+        errors.append("the per-node load tuples differ from the allocation arrays")
     for level, counts in pl.level_counts.items():
         want = np.array([np.bincount(sch.level_of_node[level], weights=row, minlength=counts.shape[1])
                          for row in expected])

@@ -137,7 +137,10 @@ def test_a_zone_whose_only_pods_sit_on_a_cordoned_node_counts_as_empty_when_hono
         model, (a, b, x) = _cluster((2, 1), spread, replicas=4)
         pl = _placed(model, [b, x], [2, 1])
         pl.usable[b] = False
-        pl.alloc_pods[x] = model.scheduler.cap_pods[x]  # z2 has no room
+        full = int(model.scheduler.cap_pods[x])  # z2 has no room
+        pl.alloc_pods[x] = full
+        pl.load[x] = pl.load[x][:2] + (full,) + pl.load[x][3:]
+        pl.res_valid[:, x] = False
         node = BatchPlacer(model.scheduler, pl, 0).choose(np.random.default_rng(0))
         assert (node < 0) == want_pending and (want_pending or node == a)
 

@@ -74,6 +74,8 @@ def refresh_scores(sch: Scheduler, pl: Placement) -> None:
 
 #: Up to this many stale nodes, the memoised resource scores are refreshed one by one.
 SCALAR_REFRESH = 8
+#: Entries of a scheduler's memo of one-node fits and scores (cleared when full).
+SCORE_MEMO_SIZE = 200_000
 
 
 class BatchPlacer:
@@ -91,19 +93,18 @@ class BatchPlacer:
         # Resource fit and score of this request class, memoised in the placement: refresh
         # the usable nodes whose load changed since (live views: bound() keeps them current);
         # a node the filters exclude anyway is refreshed once it is usable again.
-        k = sch.req_class[w]
+        self.k = k = sch.req_class[w]
         self.fit, self.res, self.valid = pl.fit_cache[k], pl.res_cache[k], pl.res_valid[k]
-        stale = np.flatnonzero(static > self.valid)
+        stale = (static > self.valid).nonzero()[0]
         if stale.size > SCALAR_REFRESH:
             self.fit[stale] = sch.fits(pl, w, stale)
             self.res[stale] = self._resource_scores(stale)
             self.valid[stale] = True
         elif stale.size:  # a few nodes: Python arithmetic beats numpy's per-call cost
             for n in stale.tolist():
-                self.fit[n] = sch.fits_on(pl, w, n)
-                self.res[n] = self._resource_score_of(n)
+                self.fit[n], self.res[n] = self._fit_and_score_of(n)
             self.valid[stale] = True
-        self.counts_w = pl.node_counts[w]  # live views: bind() updates them
+        self.counts_w = pl.counts[w, :sch.n_nodes]  # live views: bind() updates them
         self.windowed = sch.feasible_to_find < sch.n_nodes
         ok = self.fit & static
         # PodTopologySpread filter (DoNotSchedule): counts per domain over the included nodes.
@@ -121,7 +122,7 @@ class BatchPlacer:
             else:  # every domain with a node counts
                 self.eligible = None
             self._find_min()
-            ok &= self.dom_counts[self.dom] + 1 - self.min <= self.skew
+            ok &= (self.dom_counts <= self.min + self.skew - 1)[self.dom]
         self.ok = ok
         # PodTopologySpread score (ScheduleAnyway constraints or the system defaults).
         self.soft = []  # (node -> domain or None for hostname, counts per domain, domains, maxSkew, own?)
@@ -137,7 +138,7 @@ class BatchPlacer:
         """Matching pods per domain of ``level``: a live view of the placement's counts, or,
         honouring taints, a count of the untainted nodes' pods only (kept here)."""
         if not honor:
-            return self.pl.level_counts[level][self.w]
+            return self.pl.counts[self.w, self.sch.count_slice[level]]
         counts = self.counts_w * self.pl.usable
         return np.bincount(self.sch.level_of_node[level], weights=counts,
                            minlength=self.sch.level_size[level]).astype(np.int64)
@@ -154,6 +155,18 @@ class BatchPlacer:
 
     def _resource_scores(self, nodes: np.ndarray) -> np.ndarray:
         return resource_scores(self.sch, self.pl, self.w, nodes)
+
+    def _fit_and_score_of(self, n: int) -> tuple[bool, int]:
+        """Fit and resource score on one node, memoised by the node's capacity and load (the
+        same loads recur across scheduling cycles and histories)."""
+        pl, sch = self.pl, self.sch
+        key = (self.k, sch.capacity_id[n], pl.load[n])
+        hit = sch.score_memo.get(key)
+        if hit is None:
+            if len(sch.score_memo) >= SCORE_MEMO_SIZE:
+                sch.score_memo.clear()
+            hit = sch.score_memo[key] = (sch.fits_on(pl, self.w, n), self._resource_score_of(n))
+        return hit
 
     def _resource_score_of(self, n: int) -> int:
         """The same for one node, in Python integers and floats (the same IEEE operations)."""
@@ -172,9 +185,8 @@ class BatchPlacer:
     def bound(self, n: int) -> None:
         """A pod of this workload was just bound to node ``n`` (``Scheduler.bind`` updated the
         counts it keeps): update what else that changes."""
-        fits = self.sch.fits_on(self.pl, self.w, n)
+        fits, self.res[n] = self._fit_and_score_of(n)
         self.fit[n] = fits
-        self.res[n] = self._resource_score_of(n)
         self.valid[n] = True
         fits = fits and bool(self.static[n])
         for dom, counts, _, _, own in self.soft:
@@ -195,7 +207,7 @@ class BatchPlacer:
                 self._find_min()
         if self.min != low:  # the minimum rose: every domain may take more
             low = self.min
-            self.ok = self.fit & self.static & (self.dom_counts[self.dom] + 1 - low <= self.skew)
+            self.ok = self.fit & self.static & (self.dom_counts <= low + self.skew - 1)[self.dom]
         else:
             self.ok[n] = fits
             if self.dom_counts[d] + 1 - low > self.skew:  # the bound node's domain is full
@@ -206,9 +218,9 @@ class BatchPlacer:
         """The feasible nodes this cycle scores, in scan order, advancing the scan start."""
         sch, pl = self.sch, self.pl
         if not self.windowed:
-            return np.flatnonzero(self.ok)
+            return self.ok.nonzero()[0]
         n_all, want = sch.n_nodes, sch.feasible_to_find
-        pos = np.flatnonzero(self.ok[sch.order])
+        pos = self.ok[sch.order].nonzero()[0]
         if pos.size <= want:  # every node examined: the scan start stays
             return sch.order[pos]
         start = pl.next_start
@@ -239,7 +251,7 @@ class BatchPlacer:
         total = self.res[cand]
         if self.soft:
             total = total + WEIGHT_POD_TOPOLOGY_SPREAD * self.spread_scores(cand)
-        best = np.flatnonzero(total == total.max())
+        best = (total == total.max()).nonzero()[0]
         if best.size == 1:
             return int(cand[best[0]])
         return int(cand[best[int(rng.random() * best.size)]])

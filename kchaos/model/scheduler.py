@@ -95,21 +95,34 @@ class Placement:
     nonzero_mem: np.ndarray
     usable: np.ndarray  # worker without an untolerated taint (what the scheduler may bind to)
     pod_node: list[int]
-    node_counts: np.ndarray  # [workload, node]: pods counted for spread (bound, not Terminating)
-    level_counts: dict[str, np.ndarray]  # level -> [workload, domain]: the same per spread domain
+    #: [workload, column]: pods counted for spread (bound, not Terminating), per node and per
+    #: domain of every level some constraint reads (``Scheduler.count_slice`` says which columns).
+    counts: np.ndarray
+    count_slice: dict[str, slice]
     #: Per request class (workloads asking the same cpu and memory) and node: the resource
     #: score and fit of one more pod, memoised; a bind or unbind on a node clears its column.
     res_cache: np.ndarray
     fit_cache: np.ndarray
     res_valid: np.ndarray
+    #: Per node, (cpu, memory, pods, nonzero cpu, nonzero memory) as Python ints: the key of the
+    #: memoised one-node scores (the same numbers as the arrays above).
+    load: list[tuple[int, int, int, int, int]]
     next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
+
+    @property
+    def node_counts(self) -> np.ndarray:
+        return self.counts[:, self.count_slice["hostname"]]
+
+    @property
+    def level_counts(self) -> dict[str, np.ndarray]:
+        return {lv: self.counts[:, sl] for lv, sl in self.count_slice.items() if lv != "hostname"}
 
     def copy(self) -> "Placement":
         return Placement(self.alloc_cpu.copy(), self.alloc_mem.copy(), self.alloc_pods.copy(),
                          self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
-                         list(self.pod_node), self.node_counts.copy(),
-                         {k: v.copy() for k, v in self.level_counts.items()},
-                         self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), self.next_start)
+                         list(self.pod_node), self.counts.copy(), self.count_slice,
+                         self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), list(self.load),
+                         self.next_start)
 
 
 class Scheduler:
@@ -158,7 +171,21 @@ class Scheduler:
         levels = {wl.spread.over for wl in wls if wl.spread is not None}
         levels |= {level for soft in self.soft_spread for level, _, _ in soft if level != "hostname"}
         self.counted_levels = tuple(sorted(levels))
-        self._counted_domains = [(lv, self.level_of_node[lv].tolist()) for lv in self.counted_levels]
+        # The count columns: every node, then the domains of each counted level.
+        self.count_slice: dict[str, slice] = {"hostname": slice(0, self.n_nodes)}
+        start = self.n_nodes
+        for lv in self.counted_levels:
+            self.count_slice[lv] = slice(start, start + self.level_size[lv])
+            start += self.level_size[lv]
+        self.n_count_columns = start
+        #: Per node, the count columns a pod on it adds to.
+        self.count_columns = [[n] + [self.count_slice[lv].start + int(self.level_of_node[lv][n])
+                                     for lv in self.counted_levels] for n in range(self.n_nodes)]
+        # Nodes of equal capacity share memoised resource scores (see placement.py).
+        caps: dict[tuple, int] = {}
+        self.capacity_id = [caps.setdefault(c, len(caps)) for c in
+                            zip(self.cap_cpu.tolist(), self.cap_mem.tolist(), self.cap_pods.tolist())]
+        self.score_memo: dict[tuple, tuple[bool, int]] = {}
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
@@ -185,9 +212,10 @@ class Scheduler:
         zeros = np.zeros(self.n_nodes, dtype=np.int64)
         n_wl, shape = len(self.workloads), (self.n_classes, self.n_nodes)
         return Placement(zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(),
-                         self.is_worker.copy(), [-1] * n_pods, np.zeros((n_wl, self.n_nodes), dtype=np.int32),
-                         {lv: np.zeros((n_wl, self.level_size[lv]), dtype=np.int64) for lv in self.counted_levels},
-                         np.zeros(shape, dtype=np.int16), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool))
+                         self.is_worker.copy(), [-1] * n_pods,
+                         np.zeros((n_wl, self.n_count_columns), dtype=np.int64), self.count_slice,
+                         np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool),
+                         [(0, 0, 0, 0, 0)] * self.n_nodes)
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
@@ -252,6 +280,9 @@ class Scheduler:
         pl.alloc_pods[node] += 1
         pl.nonzero_cpu[node] += self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] += self.nonzero_req_mem[w]
+        c, m, n, zc, zm = pl.load[node]
+        pl.load[node] = (c + self.req_cpu[w], m + self.req_mem[w], n + 1, zc + self.nonzero_req_cpu[w],
+                         zm + self.nonzero_req_mem[w])
         pl.res_valid[:, node] = False
         self.count(pl, pod, node, +1)
 
@@ -264,13 +295,15 @@ class Scheduler:
         pl.alloc_pods[node] -= 1
         pl.nonzero_cpu[node] -= self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] -= self.nonzero_req_mem[w]
+        c, m, n, zc, zm = pl.load[node]
+        pl.load[node] = (c - self.req_cpu[w], m - self.req_mem[w], n - 1, zc - self.nonzero_req_cpu[w],
+                         zm - self.nonzero_req_mem[w])
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
         """Add ``delta`` to the pod's spread counts (pods being deleted do not count)."""
-        w = self.pod_workload[pod]
-        pl.node_counts[w, node] += delta
-        for level, domain_of in self._counted_domains:
-            pl.level_counts[level][w, domain_of[node]] += delta
+        row = pl.counts[self.pod_workload[pod]]
+        for column in self.count_columns[node]:
+            row[column] += delta
