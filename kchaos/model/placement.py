@@ -143,15 +143,19 @@ class BatchPlacer:
         return np.bincount(self.sch.level_of_node[level], weights=counts,
                            minlength=self.sch.level_size[level]).astype(np.int64)
 
-    def _find_min(self) -> None:
-        """The minimum count over the eligible domains, and how many domains hold it."""
+    def _eligible_counts(self) -> list[int]:
         counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
-        self.min = int(counts.min()) if counts.size else 0
-        self.at_min = None  # counted when a bind needs it
+        return counts.tolist()
+
+    def _find_min(self) -> None:
+        """The minimum count over the eligible domains (how many domains hold it is counted
+        when a bind needs it)."""
+        counts = self._eligible_counts()
+        self.min = min(counts) if counts else 0
+        self.at_min = None
 
     def _count_at_min(self) -> int:
-        counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
-        return int(np.count_nonzero(counts == self.min))
+        return self._eligible_counts().count(self.min)
 
     def _resource_scores(self, nodes: np.ndarray) -> np.ndarray:
         return resource_scores(self.sch, self.pl, self.w, nodes)
@@ -251,7 +255,10 @@ class BatchPlacer:
         total = self.res[cand]
         if self.soft:
             total = total + WEIGHT_POD_TOPOLOGY_SPREAD * self.spread_scores(cand)
-        best = (total == total.max()).nonzero()[0]
-        if best.size == 1:
-            return int(cand[best[0]])
-        return int(cand[best[int(rng.random() * best.size)]])
+        scores = total.tolist()  # a few dozen numbers: Python's max and count beat numpy calls
+        top = max(scores)
+        ties = scores.count(top)
+        if ties == 1:
+            return int(cand[scores.index(top)])
+        best = [i for i, v in enumerate(scores) if v == top]
+        return int(cand[best[int(rng.random() * ties)]])
