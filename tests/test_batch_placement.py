@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kchaos.model.batch import place_batch
+from kchaos.model.placement import pick
 from kchaos.model.engine import ClusterModel
 from kchaos.topology import load_topology_text
 
@@ -75,7 +76,7 @@ def _check_batch_matches_pod_by_pod(text, seed):
         one_rng, many_rng = np.random.default_rng(ties), np.random.default_rng(ties)
         expected = []
         for p in todo:
-            node = sch.pick(one, p, one_rng, scope=scope)
+            node = pick(sch, one, p, one_rng, scope=scope)
             if node >= 0:
                 sch.bind(one, p, node)
             expected.append(node)

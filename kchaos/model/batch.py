@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .placement import BatchPlacer
+from .placement import BatchPlacer, pick
 from .scheduler import Placement, Scheduler
 
 
@@ -53,7 +53,7 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
         p = pending[i]
         w, s = sch.pod_workload[p], scope[p]
         if pod_pin[p] >= 0:
-            node = sch.pick(pl, p, rng, only=pod_pin[p], scope=s)
+            node = pick(sch, pl, p, rng, only=pod_pin[p], scope=s)
             if node >= 0:
                 sch.bind(pl, p, node)
             out.append((p, node))

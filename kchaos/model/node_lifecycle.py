@@ -69,8 +69,8 @@ class NodeLifecycle:
         self.generation = leases.kcm_generation
         #: Kubernetes nodes (workers and control-plane nodes; not external etcd hosts): a
         #: control-plane node's kubelet cut off from the quorum cannot renew its lease either.
-        self.kube_nodes = [n for n, z in enumerate(zones_of(model)[0]) if z >= 0]
         self.is_kube_node = [z >= 0 for z in zones_of(model)[0]]
+        self.kube_nodes = [n for n, kube in enumerate(self.is_kube_node) if kube]
         self.zones = ZoneTainter(model, timers, log, lambda: self.leases.kcm_ready, self.taint, self.untaint)
 
     def kubelet_reports(self, node: int) -> bool:

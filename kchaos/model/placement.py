@@ -29,6 +29,12 @@ from .scheduler import (MAX_NODE_SCORE, WEIGHT_BALANCED_ALLOCATION, WEIGHT_LEAST
                         WEIGHT_POD_TOPOLOGY_SPREAD, Placement, Scheduler)
 
 
+#: Up to this many stale nodes, the memoised resource scores are refreshed one by one.
+SCALAR_REFRESH = 8
+#: Entries of a scheduler's memo of one-node fits and scores (cleared when full).
+SCORE_MEMO_SIZE = 200_000
+
+
 def least_allocated(cap_cpu, cap_mem, nonzero_cpu, nonzero_mem) -> np.ndarray:
     """NodeResourcesFit LeastAllocated, cpu and memory weighted 1 each, from the node's
     NonZeroRequested with the pod (``noderesources/least_allocated.go``)."""
@@ -65,17 +71,67 @@ def resource_scores(sch: Scheduler, pl: Placement, w: int, nodes: np.ndarray) ->
     return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
 
 
+def resource_score_of(sch: Scheduler, pl: Placement, w: int, n: int) -> int:
+    """:func:`resource_scores` of one node in Python integers and floats (the same IEEE
+    operations, so the same numbers)."""
+    cap_c, cap_m = sch.cap_cpu_list[n], sch.cap_mem_list[n]
+    alloc_c, alloc_m, _, nonzero_c, nonzero_m = pl.load[n]
+    req_c, req_m = nonzero_c + sch.nonzero_req_cpu[w], nonzero_m + sch.nonzero_req_mem[w]
+    least = ((0 if req_c > cap_c else (cap_c - req_c) * MAX_NODE_SCORE // cap_c)
+             + (0 if req_m > cap_m else (cap_m - req_m) * MAX_NODE_SCORE // cap_m)) // 2
+    if sch.req_cpu[w] == 0 and sch.req_mem[w] == 0:
+        return least * WEIGHT_LEAST_ALLOCATED
+    frac_c = min((alloc_c + sch.req_cpu[w]) / cap_c, 1.0)
+    frac_m = min((alloc_m + sch.req_mem[w]) / cap_m, 1.0)
+    balanced = int((1 - abs((frac_c - frac_m) / 2)) * MAX_NODE_SCORE)
+    return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
+
+
+def fit_and_score_of(sch: Scheduler, pl: Placement, w: int, n: int) -> tuple[bool, int]:
+    """Fit and resource score of one more pod of ``w`` on node ``n``, memoised by the node's
+    capacity and load (the same loads recur across scheduling cycles and histories)."""
+    key = (sch.req_class[w], sch.capacity_id[n], pl.load[n])
+    hit = sch.score_memo.get(key)
+    if hit is None:
+        if len(sch.score_memo) >= SCORE_MEMO_SIZE:
+            sch.score_memo.clear()
+        hit = sch.score_memo[key] = (sch.fits_on(pl, w, n), resource_score_of(sch, pl, w, n))
+    return hit
+
+
+def refresh_class(sch: Scheduler, pl: Placement, w: int, nodes: np.ndarray) -> None:
+    """Bring the memoised fit and resource score of ``w``'s request class up to date on
+    ``nodes`` (a mask): the nodes whose load changed since are computed again."""
+    k = sch.req_class[w]
+    fit, res, valid = pl.fit_cache[k], pl.res_cache[k], pl.res_valid[k]
+    stale = (nodes > valid).nonzero()[0]
+    if stale.size > SCALAR_REFRESH:
+        fit[stale] = sch.fits(pl, w, stale)
+        res[stale] = resource_scores(sch, pl, w, stale)
+    elif stale.size:  # a few nodes: Python arithmetic beats numpy's per-call cost
+        for n in stale.tolist():
+            fit[n], res[n] = fit_and_score_of(sch, pl, w, n)
+    valid[stale] = True
+
+
 def refresh_scores(sch: Scheduler, pl: Placement) -> None:
-    """Bring every request class's memoised fit and resource score up to date, so that the
-    copies made of ``pl`` (each history starts from the initial placement) start warm."""
+    """Bring every request class up to date on every worker, so that the copies made of
+    ``pl`` (each history starts from the initial placement) start warm."""
     for w in {sch.req_class[w]: w for w in range(len(sch.workloads))}.values():
-        BatchPlacer(sch, pl, w)
+        refresh_class(sch, pl, w, sch.is_worker)
 
 
-#: Up to this many stale nodes, the memoised resource scores are refreshed one by one.
-SCALAR_REFRESH = 8
-#: Entries of a scheduler's memo of one-node fits and scores (cleared when full).
-SCORE_MEMO_SIZE = 200_000
+def pick(sch: Scheduler, pl: Placement, pod: int, rng: np.random.Generator, only: int | None = None,
+         scope: int = -1) -> int:
+    """The node the scheduler binds ``pod`` to, or -1 (Pending); nothing is bound.
+
+    ``only`` pins a DaemonSet pod to its node; ``scope`` (a domain index) keeps a
+    StatefulSet pod next to its volume."""
+    if only is not None:  # DaemonSet pod: its own node only (the same tests, on that node)
+        fits = pl.usable[only] and sch.fits_on(pl, sch.pod_workload[pod], only) \
+            and (scope < 0 or sch.scope_mask(scope)[only])
+        return int(only) if fits else -1
+    return BatchPlacer(sch, pl, sch.pod_workload[pod], scope).choose(rng)
 
 
 class BatchPlacer:
@@ -83,9 +139,6 @@ class BatchPlacer:
 
     def __init__(self, sch: Scheduler, pl: Placement, w: int, scope: int = -1):
         self.sch, self.pl, self.w = sch, pl, w
-        self.req_cpu, self.req_mem = sch.req_cpu[w], sch.req_mem[w]
-        self.nz_cpu, self.nz_mem = sch.nonzero_req_cpu[w], sch.nonzero_req_mem[w]
-        self.best_effort = self.req_cpu == 0 and self.req_mem == 0
         static = pl.usable
         if scope >= 0:
             static = static & sch.scope_mask(scope)
@@ -93,17 +146,9 @@ class BatchPlacer:
         # Resource fit and score of this request class, memoised in the placement: refresh
         # the usable nodes whose load changed since (live views: bound() keeps them current);
         # a node the filters exclude anyway is refreshed once it is usable again.
-        self.k = k = sch.req_class[w]
+        k = sch.req_class[w]
+        refresh_class(sch, pl, w, static)
         self.fit, self.res, self.valid = pl.fit_cache[k], pl.res_cache[k], pl.res_valid[k]
-        stale = (static > self.valid).nonzero()[0]
-        if stale.size > SCALAR_REFRESH:
-            self.fit[stale] = sch.fits(pl, w, stale)
-            self.res[stale] = self._resource_scores(stale)
-            self.valid[stale] = True
-        elif stale.size:  # a few nodes: Python arithmetic beats numpy's per-call cost
-            for n in stale.tolist():
-                self.fit[n], self.res[n] = self._fit_and_score_of(n)
-            self.valid[stale] = True
         self.counts_w = pl.counts[w, :sch.n_nodes]  # live views: bind() updates them
         self.windowed = sch.feasible_to_find < sch.n_nodes
         ok = self.fit & static
@@ -157,39 +202,10 @@ class BatchPlacer:
     def _count_at_min(self) -> int:
         return self._eligible_counts().count(self.min)
 
-    def _resource_scores(self, nodes: np.ndarray) -> np.ndarray:
-        return resource_scores(self.sch, self.pl, self.w, nodes)
-
-    def _fit_and_score_of(self, n: int) -> tuple[bool, int]:
-        """Fit and resource score on one node, memoised by the node's capacity and load (the
-        same loads recur across scheduling cycles and histories)."""
-        pl, sch = self.pl, self.sch
-        key = (self.k, sch.capacity_id[n], pl.load[n])
-        hit = sch.score_memo.get(key)
-        if hit is None:
-            if len(sch.score_memo) >= SCORE_MEMO_SIZE:
-                sch.score_memo.clear()
-            hit = sch.score_memo[key] = (sch.fits_on(pl, self.w, n), self._resource_score_of(n))
-        return hit
-
-    def _resource_score_of(self, n: int) -> int:
-        """The same for one node, in Python integers and floats (the same IEEE operations)."""
-        sch, pl = self.sch, self.pl
-        cap_c, cap_m = sch.cap_cpu_list[n], sch.cap_mem_list[n]
-        req_c, req_m = int(pl.nonzero_cpu[n]) + self.nz_cpu, int(pl.nonzero_mem[n]) + self.nz_mem
-        least = ((0 if req_c > cap_c else (cap_c - req_c) * MAX_NODE_SCORE // cap_c)
-                 + (0 if req_m > cap_m else (cap_m - req_m) * MAX_NODE_SCORE // cap_m)) // 2
-        if self.best_effort:
-            return least * WEIGHT_LEAST_ALLOCATED
-        frac_c = min((int(pl.alloc_cpu[n]) + self.req_cpu) / cap_c, 1.0)
-        frac_m = min((int(pl.alloc_mem[n]) + self.req_mem) / cap_m, 1.0)
-        balanced = int((1 - abs((frac_c - frac_m) / 2)) * MAX_NODE_SCORE)
-        return least * WEIGHT_LEAST_ALLOCATED + balanced * WEIGHT_BALANCED_ALLOCATION
-
     def bound(self, n: int) -> None:
         """A pod of this workload was just bound to node ``n`` (``Scheduler.bind`` updated the
         counts it keeps): update what else that changes."""
-        fits, self.res[n] = self._fit_and_score_of(n)
+        fits, self.res[n] = fit_and_score_of(self.sch, self.pl, self.w, n)
         self.fit[n] = fits
         self.valid[n] = True
         fits = fits and bool(self.static[n])

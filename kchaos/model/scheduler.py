@@ -126,7 +126,8 @@ class Placement:
 
 
 class Scheduler:
-    """Immutable per-cluster tables, bind/unbind, and why a pod fits nowhere."""
+    """Immutable per-cluster tables, bind/unbind, and why a pod fits nowhere (the
+    decision itself is :mod:`.placement`'s)."""
 
     def __init__(self, cluster: Cluster, pod_workload: list[int]):
         self.cluster = cluster
@@ -233,21 +234,7 @@ class Scheduler:
         mask &= pl.alloc_pods[nodes] < self.cap_pods[nodes]
         return mask
 
-    # -- the decision --------------------------------------------------------------
-    def pick(self, pl: Placement, pod: int, rng: np.random.Generator, only: int | None = None,
-             scope: int = -1) -> int:
-        """The node the scheduler binds ``pod`` to, or -1 (Pending); nothing is bound.
-
-        ``only`` pins a DaemonSet pod to its node; ``scope`` (a domain index) keeps a
-        StatefulSet pod next to its volume."""
-        if only is not None:  # DaemonSet pod: its own node only (the same tests, on that node)
-            fits = pl.usable[only] and self.fits_on(pl, self.pod_workload[pod], only) \
-                and (scope < 0 or self.scope_mask(scope)[only])
-            return int(only) if fits else -1
-        from .placement import BatchPlacer
-
-        return BatchPlacer(self, pl, self.pod_workload[pod], scope).choose(rng)
-
+    # -- why not -------------------------------------------------------------------
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
         w = self.pod_workload[pod]

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .batch import schedule_pass
-from .placement import refresh_scores
+from .placement import pick, refresh_scores
 from .cluster_model import ClusterModel
 from .eventlog import EventLog
 from .infrastructure import Infrastructure
@@ -277,7 +277,7 @@ class Workloads:
         out = []
         for p in sorted(self.pending):
             pin = m.pod_pin[p]
-            node = sch.pick(self.pl, p, self.rng, only=pin if pin >= 0 else None, scope=self.scope[p])
+            node = pick(sch, self.pl, p, self.rng, only=pin if pin >= 0 else None, scope=self.scope[p])
             if node < 0:
                 if p not in self.failed_noted:
                     self.failed_noted.add(p)
