@@ -75,6 +75,18 @@ def zones_of(model: ClusterModel) -> tuple[list[int], list[int], list[str]]:
     return hit
 
 
+_KUBE_NODES: "weakref.WeakKeyDictionary[ClusterModel, list[int]]" = weakref.WeakKeyDictionary()
+
+
+def kube_nodes(model: ClusterModel) -> list[int]:
+    """The Kubernetes nodes (workers and control-plane nodes, not external etcd hosts): each
+    has a kubelet that goes NotReady when it cannot reach the API. Computed once per model."""
+    hit = _KUBE_NODES.get(model)
+    if hit is None:
+        hit = _KUBE_NODES[model] = [n for n, z in enumerate(zones_of(model)[0]) if z >= 0]
+    return hit
+
+
 def _zones_of(model: ClusterModel) -> tuple[list[int], list[int], list[str]]:
     c = model.cluster
     k = c.kubernetes

@@ -32,7 +32,7 @@ import numpy as np
 from .cluster_model import ClusterModel
 from .control_plane import Etcd
 from .eventlog import EventLog
-from .eviction import ZoneTainter, zones_of
+from .eviction import ZoneTainter, kube_nodes, zones_of
 from .infrastructure import Infrastructure
 from .leases import Leases
 from .timers import EVICT, NOT_READY, OUT_OF_SERVICE, Timers
@@ -69,8 +69,8 @@ class NodeLifecycle:
         self.generation = leases.kcm_generation
         #: Kubernetes nodes (workers and control-plane nodes; not external etcd hosts): a
         #: control-plane node's kubelet cut off from the quorum cannot renew its lease either.
+        self.kube_nodes = kube_nodes(model)
         self.is_kube_node = [z >= 0 for z in zones_of(model)[0]]
-        self.kube_nodes = [n for n, kube in enumerate(self.is_kube_node) if kube]
         self.zones = ZoneTainter(model, timers, log, lambda: self.leases.kcm_ready, self.taint, self.untaint)
 
     def kubelet_reports(self, node: int) -> bool:

@@ -170,13 +170,13 @@ class BatchPlacer:
             ok &= (self.dom_counts <= self.min + self.skew - 1)[self.dom]
         self.ok = ok
         # PodTopologySpread score (ScheduleAnyway constraints or the system defaults).
-        self.soft = []  # (node -> domain or None for hostname, counts per domain, domains, maxSkew, own?)
+        self.soft = []  # (node -> domain or None for hostname, counts per domain, maxSkew, counts kept here?)
         for level, skew, honor in sch.soft_spread[w]:
             if level == "hostname":
-                self.soft.append((None, None, 0, skew, False))
+                self.soft.append((None, None, skew, False))
             else:
                 counts = self._domain_counts(level, honor)
-                self.soft.append((sch.level_of_node[level], counts, sch.level_size[level], skew, honor))
+                self.soft.append((sch.level_of_node[level], counts, skew, honor))
 
     # -- state ---------------------------------------------------------------------------
     def _domain_counts(self, level: str, honor: bool) -> np.ndarray:
@@ -209,7 +209,7 @@ class BatchPlacer:
         self.fit[n] = fits
         self.valid[n] = True
         fits = fits and bool(self.static[n])
-        for dom, counts, _, _, own in self.soft:
+        for dom, counts, _, own in self.soft:
             if own:
                 counts[dom[n]] += 1
         if not self.hard:
@@ -252,7 +252,7 @@ class BatchPlacer:
     def spread_scores(self, cand: np.ndarray) -> np.ndarray:
         """PodTopologySpread's normalised score of each candidate (``podtopologyspread/scoring.go``)."""
         raw = None
-        for dom, counts, _, skew, _ in self.soft:
+        for dom, counts, skew, _ in self.soft:
             if dom is None:  # hostname: the node's own pods, weighted by the candidate count
                 term = self.counts_w[cand] * math.log(cand.size + 2) + (skew - 1)
             else:

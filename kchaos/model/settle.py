@@ -32,7 +32,7 @@ import numpy as np
 from .batch import schedule_pass
 from .scheduler import placement_rng
 from .cluster_model import ClusterModel
-from .eviction import zone_rate, zones_after, zones_of
+from .eviction import kube_nodes, zone_rate, zones_after, zones_of
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,8 @@ def settle(model: ClusterModel, domains) -> Response:
         return component is not None and comp[region_of[node]] == component
 
     api_ok = live is not None and any(up[n] and in_quorum_side(n) for n in m.api_nodes)
-    kube_nodes = [n for n, z in enumerate(zones_of(m)[0]) if z >= 0]  # control-plane nodes go NotReady too
-    cut_off = [n for n in kube_nodes if up[n] and cut and component is not None and not in_quorum_side(n)]
+    # Cut off from the quorum's side: workers and control-plane nodes alike go NotReady.
+    cut_off = [n for n in kube_nodes(m) if up[n] and not in_quorum_side(n)] if cut and component is not None else []
 
     base = _baseline(m)
     pl = m.baseline.copy()
