@@ -31,6 +31,8 @@ from .scheduler import (MAX_NODE_SCORE, WEIGHT_BALANCED_ALLOCATION, WEIGHT_LEAST
 
 #: Up to this many stale nodes, the memoised resource scores are refreshed one by one.
 SCALAR_REFRESH = 8
+#: Up to this many domains (or candidates), minima and maxima are taken over Python lists.
+SHORT_LIST = 64
 #: Entries of a scheduler's memo of one-node fits and scores (cleared when full).
 SCORE_MEMO_SIZE = 200_000
 
@@ -188,19 +190,25 @@ class BatchPlacer:
         return np.bincount(self.sch.level_of_node[level], weights=counts,
                            minlength=self.sch.level_size[level]).astype(np.int64)
 
-    def _eligible_counts(self) -> list[int]:
+    def _eligible_counts(self):
+        """The eligible domains' counts: a list when there are few (Python's min and count
+        beat numpy's per-call cost), an array when there are many (servers, say)."""
         counts = self.dom_counts if self.eligible is None else self.dom_counts[self.eligible]
-        return counts.tolist()
+        return counts.tolist() if counts.size <= SHORT_LIST else counts
 
     def _find_min(self) -> None:
         """The minimum count over the eligible domains (how many domains hold it is counted
         when a bind needs it)."""
         counts = self._eligible_counts()
-        self.min = min(counts) if counts else 0
+        if not len(counts):
+            self.min = 0
+        else:
+            self.min = min(counts) if isinstance(counts, list) else int(counts.min())
         self.at_min = None
 
     def _count_at_min(self) -> int:
-        return self._eligible_counts().count(self.min)
+        counts = self._eligible_counts()
+        return counts.count(self.min) if isinstance(counts, list) else int(np.count_nonzero(counts == self.min))
 
     def bound(self, n: int) -> None:
         """A pod of this workload was just bound to node ``n`` (``Scheduler.bind`` updated the
@@ -271,10 +279,14 @@ class BatchPlacer:
         total = self.res[cand]
         if self.soft:
             total = total + WEIGHT_POD_TOPOLOGY_SPREAD * self.spread_scores(cand)
-        scores = total.tolist()  # a few dozen numbers: Python's max and count beat numpy calls
-        top = max(scores)
-        ties = scores.count(top)
-        if ties == 1:
-            return int(cand[scores.index(top)])
-        best = [i for i, v in enumerate(scores) if v == top]
-        return int(cand[best[int(rng.random() * ties)]])
+        if total.size > SHORT_LIST:
+            best = (total == total.max()).nonzero()[0].tolist()
+        else:  # a few dozen numbers: Python's max and count beat numpy's per-call cost
+            scores = total.tolist()
+            top = max(scores)
+            if scores.count(top) == 1:
+                return int(cand[scores.index(top)])
+            best = [i for i, v in enumerate(scores) if v == top]
+        if len(best) == 1:
+            return int(cand[best[0]])
+        return int(cand[best[int(rng.random() * len(best))]])
