@@ -64,6 +64,8 @@ def check(run: HistoryRun, where: str) -> None:
     if pl.load != list(zip(pl.alloc_cpu.tolist(), pl.alloc_mem.tolist(), pl.alloc_pods.tolist(),
                            pl.nonzero_cpu.tolist(), pl.nonzero_mem.tolist())):
         errors.append("the per-node load tuples differ from the allocation arrays")
+    if not np.array_equal(pl.util, sch.utilization(pl)):
+        errors.append("the kept per-node utilisation differs from the allocations")
     for level, counts in pl.level_counts.items():
         want = np.array([np.bincount(sch.level_of_node[level], weights=row, minlength=counts.shape[1])
                          for row in expected])

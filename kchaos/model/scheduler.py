@@ -107,6 +107,9 @@ class Placement:
     #: Per node, (cpu, memory, pods, nonzero cpu, nonzero memory) as Python ints: the key of the
     #: memoised one-node scores (the same numbers as the arrays above).
     load: list[tuple[int, int, int, int, int]]
+    #: Per node, the larger of requested cpu and memory over capacity (``Scheduler.utilization``),
+    #: kept up to date by bind and unbind for the hottest-node figure.
+    util: np.ndarray
     next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
 
     @property
@@ -122,7 +125,7 @@ class Placement:
                          self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
                          list(self.pod_node), self.counts.copy(), self.count_slice,
                          self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), list(self.load),
-                         self.next_start)
+                         self.util.copy(), self.next_start)
 
 
 class Scheduler:
@@ -133,12 +136,13 @@ class Scheduler:
         self.cluster = cluster
         nodes = cluster.nodes
         self.n_nodes = len(nodes)
-        self.cap_cpu = np.array([round(n.capacity.cpu * 1000) for n in nodes], dtype=np.int64)
-        self.cap_mem = np.array([round(n.capacity.memory) for n in nodes], dtype=np.int64)
+        # At least one millicore and one byte (a sub-millicore capacity would round to nothing).
+        self.cap_cpu = np.array([max(round(n.capacity.cpu * 1000), 1) for n in nodes], dtype=np.int64)
+        self.cap_mem = np.array([max(round(n.capacity.memory), 1) for n in nodes], dtype=np.int64)
         self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=np.int64)
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
-        self.cap_cpu_list = [max(c, 1) for c in self.cap_cpu.tolist()]  # for one-node arithmetic
-        self.cap_mem_list = [max(m, 1) for m in self.cap_mem.tolist()]
+        self.cap_cpu_list = self.cap_cpu.tolist()  # for one-node arithmetic
+        self.cap_mem_list = self.cap_mem.tolist()
         self.pod_workload = pod_workload
         self.workloads = cluster.workloads
         wls = cluster.workloads
@@ -216,7 +220,7 @@ class Scheduler:
                          self.is_worker.copy(), [-1] * n_pods,
                          np.zeros((n_wl, self.n_count_columns), dtype=np.int64), self.count_slice,
                          np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool),
-                         [(0, 0, 0, 0, 0)] * self.n_nodes)
+                         [(0, 0, 0, 0, 0)] * self.n_nodes, np.zeros(self.n_nodes))
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
@@ -268,8 +272,9 @@ class Scheduler:
         pl.nonzero_cpu[node] += self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] += self.nonzero_req_mem[w]
         c, m, n, zc, zm = pl.load[node]
-        pl.load[node] = (c + self.req_cpu[w], m + self.req_mem[w], n + 1, zc + self.nonzero_req_cpu[w],
-                         zm + self.nonzero_req_mem[w])
+        c, m = c + self.req_cpu[w], m + self.req_mem[w]
+        pl.load[node] = (c, m, n + 1, zc + self.nonzero_req_cpu[w], zm + self.nonzero_req_mem[w])
+        pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
         self.count(pl, pod, node, +1)
 
@@ -283,8 +288,9 @@ class Scheduler:
         pl.nonzero_cpu[node] -= self.nonzero_req_cpu[w]
         pl.nonzero_mem[node] -= self.nonzero_req_mem[w]
         c, m, n, zc, zm = pl.load[node]
-        pl.load[node] = (c - self.req_cpu[w], m - self.req_mem[w], n - 1, zc - self.nonzero_req_cpu[w],
-                         zm - self.nonzero_req_mem[w])
+        c, m = c - self.req_cpu[w], m - self.req_mem[w]
+        pl.load[node] = (c, m, n - 1, zc - self.nonzero_req_cpu[w], zm - self.nonzero_req_mem[w])
+        pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)

@@ -112,7 +112,7 @@ class Workloads:
 
     def hottest(self) -> float:
         """Utilisation of the hottest worker that is up (0 when none is)."""
-        up = self.m.scheduler.utilization(self.pl)[self.infra.up_arr & self.m.worker_mask]
+        up = self.pl.util[self.infra.up_arr & self.m.worker_mask]
         return float(np.maximum.reduce(up)) if up.size else 0.0
 
     # -- what the node lifecycle reports -----------------------------------------------------
