@@ -60,7 +60,7 @@ def usable_cores() -> int:
 
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
-             dask: str | None = None) -> dict:
+             dask: str | None = None, sampling: str = "plain") -> dict:
     """Load, simulate and analyse one topology: the results document."""
     from .analysis import analyze
     from .model.montecarlo import run_monte_carlo
@@ -70,7 +70,7 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     ctx, callback = _progress(failures, quiet)
     with ctx:
         output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                 progress=callback, dask=dask)
+                                 progress=callback, dask=dask, sampling=sampling)
     return analyze(output)
 
 
@@ -118,6 +118,11 @@ dask_option = click.option("--dask", metavar="ADDRESS", default=None,
                                 "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
                                 "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+sampling_option = click.option(
+    "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="plain", show_default=True,
+    help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
+         "(tighter intervals where outages need two failures at once; exponential failure times only), "
+         "or auto (importance sampling where it applies).")
 check_quiet_option = click.option("--quiet", "-q", is_flag=True,
                                   help="No progress bar and no table: only the missed targets, one line each.")
 
@@ -136,14 +141,15 @@ def cli() -> None:
               help="Output folder [default: reports/<name>/].")
 @jobs_option
 @dask_option
+@sampling_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        quiet: bool) -> int:
+        sampling: str, quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     from .report import print_summary, render_html
     from .report.files import write_report
 
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling)
     out_dir = Path(out) if out else default_out(results)
     _, html_path = write_report(out_dir, results, render_html(results))
     if not quiet:
@@ -240,9 +246,10 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
               help="Also write results.json and index.html here.")
 @jobs_option
 @dask_option
+@sampling_option
 @check_quiet_option
 def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, quiet: bool) -> int:
+          jobs: int | None, dask: str | None, sampling: str, quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
@@ -251,7 +258,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)

@@ -131,12 +131,12 @@ def test_recorder_keeps_the_hottest_node_per_failure_episode(stress):
     rec = Recorder(stress, pending=0)
     limit = stress.utilization_limit
     rec.load(0.0, 0.5)  # before any failure: no episode yet
-    rec.failure_episode()
+    rec.failure_episode(0.5)
     assert rec.load_dirty
     rec.load(1.0, 0.7)
     rec.load(2.0, limit + 0.05)
     rec.load(3.0, 0.6)
-    rec.failure_episode()
+    rec.failure_episode(3.5)
     rec.load(4.0, 0.55)
     h = History(0, 10.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool),
                 np.zeros(0, dtype=np.int64))

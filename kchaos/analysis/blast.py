@@ -17,7 +17,7 @@ def domain_table(blast: BlastRadius, domain_failures: np.ndarray) -> list[dict]:
             continue
         r = blast.respond([d.index])
         rows.append({
-            "id": d.id, "kind": d.kind, "failures": int(domain_failures[d.index]),
+            "id": d.id, "kind": d.kind, "failures": int(round(float(domain_failures[d.index]))),
             "quorum_lost": r.quorum_lost, "api_down": r.api_down, "members_lost": r.members_lost,
             "nodes_lost": r.nodes_lost, "pods_displaced": r.pods_displaced, "pods_pending": r.pods_pending,
             "max_node_utilization": round(r.hottest, 4),

@@ -45,11 +45,33 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else _rnd(seconds * 1000.0, 1)
 
 
-def episode_sums(episodes) -> EpisodeSums:
+def episode_sums(episodes, weighted: bool = False) -> EpisodeSums:
+    """The episodes' sums over histories; importance-sampled: the cycle-weighted down time
+    (sum, sum of squares of each cycle's weighted part, the largest part), episodes counted as seen."""
     total = EpisodeSums()
     for eps in episodes:
-        total = total.merge(eps.sums)
+        if weighted:
+            ws = eps.weighted
+            part = EpisodeSums(eps.sums.count, ws.total, ws.squares, ws.largest) if ws is not None \
+                else EpisodeSums(eps.sums.count)
+        else:
+            part = eps.sums
+        total = total.merge(part)
     return total
+
+
+def down_seconds(eps, weighted: bool) -> float:
+    """One history's down seconds of one quantity (cycle-weighted when importance-sampled)."""
+    if not weighted:
+        return eps.total
+    return eps.weighted.total if eps.weighted is not None else 0.0
+
+
+def overlap_weight(out: SimulationOutput) -> float:
+    """The mean ratio of the cycles in which failures overlapped (1 when plain): the weight an
+    outage this run did not draw would carry, which scales the interval's one-more-episode allowance."""
+    n = sum(h.overlap_cycles[0] for h in out.histories)
+    return sum(h.overlap_cycles[1] for h in out.histories) / n if out.weighted and n else 1.0
 
 
 def nines(availability: float | None) -> float | None:
@@ -59,16 +81,21 @@ def nines(availability: float | None) -> float | None:
 
 
 def history_frame(out: SimulationOutput) -> pd.DataFrame:
-    """One row per history: the flat records every figure is derived from."""
+    """One row per history: the flat records every figure is derived from (importance-sampled:
+    seconds and down seconds weighted cycle by cycle, ``sim_seconds`` the time simulated)."""
     rows = []
+    wt = out.weighted
     for h in out.histories:
-        row = {"history": h.index, "seconds": h.horizon, "weight": h.weight, "failures": h.failures,
-               "api_down": h.api.total, "quorum_down": h.quorum.total, "api_only_down": h.api_only.total, "above_limit": h.above_limit.total,
-               "pending_pod_seconds": h.pending_pod_seconds, "max_pending": h.max_pending,
+        pending = (h.pending_weighted.total if h.pending_weighted is not None else 0.0) if wt else h.pending_pod_seconds
+        row = {"history": h.index, "seconds": h.weighted_seconds if wt else h.horizon, "sim_seconds": h.horizon,
+               "weight": h.weight, "failures": h.failures,
+               "api_down": down_seconds(h.api, wt), "quorum_down": down_seconds(h.quorum, wt),
+               "api_only_down": down_seconds(h.api_only, wt), "above_limit": down_seconds(h.above_limit, wt),
+               "pending_pod_seconds": pending, "max_pending": h.max_pending,
                "elections": h.election_count, "election_seconds": h.election_seconds}
         for w, eps in enumerate(h.workloads):
-            row[f"wl{w}_down"] = eps.total
-            row[f"wl{w}_rest"] = h.workload_rest[w].total
+            row[f"wl{w}_down"] = down_seconds(eps, wt)
+            row[f"wl{w}_rest"] = down_seconds(h.workload_rest[w], wt)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -150,9 +177,12 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
+    allowance = overlap_weight(out)
+
     def interval(get_eps, column, longest: float) -> Interval:
-        sums = episode_sums(get_eps(h) for h in out.histories)
-        return unavailability_interval(sums, df[column].to_numpy() if len(df) else np.zeros(0), seconds, longest)
+        sums = episode_sums((get_eps(h) for h in out.histories), out.weighted)
+        return unavailability_interval(sums, df[column].to_numpy() if len(df) else np.zeros(0), seconds,
+                                       longest * allowance)
 
     api_mc = interval(lambda h: h.api, "api_down", max(typical.quorum, typical.api_residual))
     quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum)
@@ -168,8 +198,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     mean_gap = _mean_election_gap(model)
     quorum_exact = exact.quorum_availability(c)
     api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
-    residual = episode_sums(h.api_only for h in out.histories)
-    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual, typical.api_residual)
+    residual = episode_sums((h.api_only for h in out.histories), out.weighted)
+    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual, typical.api_residual * allowance)
 
     workloads = []
     intervals = {"controlPlane": api_iv}
@@ -224,6 +254,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 "simulated_hours": _rnd(total_seconds / 3600.0, 3),
                 "simulated_years": _rnd(total_seconds / SECONDS_PER_YEAR, 4),
                 "histories": len(out.histories), "seed": out.seed, "jobs": out.jobs,
+                "sampling": out.sampling.as_dict() if out.sampling is not None else None,
                 "wall_seconds": round(out.wall_seconds, 3), "partial": out.partial},
         "control_plane": {
             "members": len(c.members), "quorum": c.quorum, "tolerates": c.tolerates,
@@ -244,7 +275,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 "mean_ms": _ms(gaps.mean), "p50_ms": _ms(gaps.quantile(0.5)), "p99_ms": _ms(gaps.quantile(0.99)),
                 "min_ms": _ms(gaps.low if gaps.n else None), "max_ms": _ms(gaps.high if gaps.n else None),
                 "model_mean_ms": _ms(mean_gap),
-                "per_year": _rnd(gaps.n / total_seconds * SECONDS_PER_YEAR, 3) if total_seconds else None,
+                "per_year": _rnd(gaps.mass / total_seconds * SECONDS_PER_YEAR, 3) if total_seconds else None,
                 "histogram": gaps.histogram(scale=1000.0)},
             "write_commit_ms": {
                 "p50": _rnd(weighted_quantile(lat_values, lat_weights, 0.5), 3),
@@ -269,8 +300,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         },
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
-        "convergence": convergence(out, df, max(typical.quorum, typical.api_residual), api_analytic,
-                                   quorum_exact, typical.api_residual),
+        "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * allowance, api_analytic,
+                                   quorum_exact, typical.api_residual * allowance),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
@@ -312,7 +343,8 @@ def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analyti
     fails, est, lo, hi = [], [], [], []
     episodes, residual = EpisodeSums(), EpisodeSums()
     for i, h in enumerate(out.histories):
-        episodes, residual = episodes.merge(h.api.sums), residual.merge(h.api_only.sums)
+        episodes = episodes.merge(episode_sums([h.api], out.weighted))
+        residual = residual.merge(episode_sums([h.api_only], out.weighted))
         part, secs = df.iloc[: i + 1], df["seconds"].to_numpy()[: i + 1]
         iv = unavailability_interval(episodes, part["api_down"].to_numpy(), secs, typical)
         iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical)

@@ -143,7 +143,7 @@ class Etcd:
             return
         self.electing = False
         self.leader = self.election_end_winner
-        self.rec.election(t - self.election_started, self.election_cause)
+        self.rec.election(t, t - self.election_started, self.election_cause)
         if self.log is not None:
             self.log.note(t, "Normal", "LeaderElected", f"etcd/{self.member_name(self.leader)}",
                           f"{self.member_name(self.leader)} elected leader; writes resume after "

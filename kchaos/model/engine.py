@@ -41,7 +41,7 @@ from .infrastructure import Infrastructure
 from .leases import KCM, LEASE_JITTER, LEASE_NAMES, SCHEDULER, Leases
 from .maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, Drains, Rollouts
 from .node_lifecycle import NodeLifecycle
-from .recorder import Episodes, HistoryResult, Recorder
+from .recorder import CycleClock, Episodes, HistoryResult, Recorder
 from .timers import (
     DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
     TAINT, Timers,
@@ -73,8 +73,9 @@ class HistoryRun:
         self.timers = timers = Timers()
         log = self.log
         self.infra = infra = Infrastructure(model)
+        clock = CycleClock(history.cycle_starts, history.cycle_weights) if history.weighted else None
         self.rec = rec = Recorder(model, pending=sum(1 for node in model.baseline.pod_node if node < 0),
-                                  samples=events is not None)
+                                  samples=events is not None, clock=clock)
         self.etcd = etcd = Etcd(model, infra, timers, rng, rec, log, self)
         self.api = api = ApiServers(model, infra, etcd, rec, log, self)
         self.leases = leases = Leases(model, infra, api, timers, rng, log, self)
@@ -172,7 +173,7 @@ class HistoryRun:
                 nodes.node_returns(t, node)
             cp_touched |= node in m.cp_nodes
         if workers_down and not initial:
-            self.rec.failure_episode()
+            self.rec.failure_episode(t)
         if cp_touched and not initial:
             self.etcd.update(t)
         if not down and self.leases.controllers_ready:

@@ -27,7 +27,11 @@ class History:
     ``times``/``domains``/``down`` describe the transitions in time order
     (``down`` True = the instance fails at that time). ``initially_down`` lists
     instances already down at t=0. ``weight`` is the likelihood ratio of this
-    history under the real model (1.0 for plain Monte Carlo).
+    history under the real model (1.0 for plain Monte Carlo). Importance-sampled histories
+    (:mod:`.rare`) weigh each regenerative cycle instead: cycle k > 0 starts at
+    ``cycle_starts[k - 1]`` and has the likelihood ratio ``cycle_weights[k]`` (cycle 0 runs
+    from t=0); ``event_log_weight`` is the log ratio of the current cycle after each event,
+    so the history can be cut after any failure.
     """
 
     index: int
@@ -37,10 +41,25 @@ class History:
     down: np.ndarray
     initially_down: np.ndarray
     weight: float = 1.0
+    cycle_starts: np.ndarray | None = None
+    cycle_weights: np.ndarray | None = None
+    event_log_weight: np.ndarray | None = None
 
     @property
     def failures(self) -> int:
         return int(self.down.sum())
+
+    @property
+    def weighted(self) -> bool:
+        return self.cycle_weights is not None
+
+    def weighted_seconds(self) -> float:
+        """The history's length with each cycle weighted (its plain length when unweighted):
+        the denominator of a regenerative ratio estimator."""
+        if self.cycle_weights is None:
+            return self.horizon * self.weight
+        edges = np.concatenate(([0.0], self.cycle_starts, [self.horizon]))
+        return float(np.dot(np.diff(edges), self.cycle_weights))
 
     def truncated(self, failures: int) -> "History":
         """The same history cut just after its ``failures``-th failure event."""
@@ -49,8 +68,15 @@ class History:
         cut_event = int(np.flatnonzero(self.down)[failures - 1])
         end = float(self.times[cut_event])
         keep = slice(0, cut_event + 1)
+        cycles = {}
+        if self.cycle_weights is not None:
+            n_start = int(np.searchsorted(self.cycle_starts, end, side="right"))
+            weights = self.cycle_weights[: n_start + 1].copy()
+            weights[-1] = np.exp(self.event_log_weight[cut_event])  # the cut cycle's ratio so far
+            cycles = dict(cycle_starts=self.cycle_starts[:n_start], cycle_weights=weights,
+                          event_log_weight=self.event_log_weight[keep])
         return History(self.index, end, self.times[keep], self.domains[keep], self.down[keep],
-                       self.initially_down, self.weight)
+                       self.initially_down, self.weight, **cycles)
 
 
 # -- drawing durations ------------------------------------------------------------

@@ -23,6 +23,7 @@ from ..errors import KchaosUsageError
 from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
+from .rare import BiasedSampler, SamplingPlan, sampling_plan
 from .pools import open_pool
 from .recorder import seconds_histogram, utilization_histogram
 from .sketch import LogHistogram
@@ -49,6 +50,12 @@ class SimulationOutput:
     wall_seconds: float
     partial: bool
     failure_rate: float  # expected failure events per second (stationary)
+    sampling: SamplingPlan | None = None
+
+    @property
+    def weighted(self) -> bool:
+        """The histories are importance-sampled: figures are weighted sums."""
+        return self.sampling is not None and self.sampling.method == "importance"
 
 
 @dataclass
@@ -82,7 +89,7 @@ def history_plan(failures: int, failure_rate: float) -> tuple[int, float]:
     return n_hist, failures / n_hist / failure_rate
 
 
-def iter_histories(sampler: StationarySampler, failures: int, seed: int,
+def iter_histories(sampler: StationarySampler | BiasedSampler, failures: int, seed: int,
                    fixed: tuple[int, float] | None = None) -> Iterator[tuple[History, np.random.SeedSequence]]:
     """Draw failure histories, one at a time, until ``failures`` events exist (the last one
     cut right after the last failure), each with the seed of its engine stream. With
@@ -104,18 +111,25 @@ def iter_histories(sampler: StationarySampler, failures: int, seed: int,
 def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, jobs: int = 1,
                     progress: Callable[[int], None] | None = None,
                     model: ClusterModel | None = None,
-                    fixed: tuple[int, float] | None = None, dask: str | None = None) -> SimulationOutput:
+                    fixed: tuple[int, float] | None = None, dask: str | None = None,
+                    sampling: str = "plain") -> SimulationOutput:
     """Simulate ``failures`` failure events; ``progress`` gets the failures done so far.
     ``fixed`` = (histories, horizon) simulates a set time instead (comparisons); ``dask``
-    (a scheduler address or ``local``) plays the histories on a Dask cluster."""
+    (a scheduler address or ``local``) plays the histories on a Dask cluster. ``sampling``:
+    ``auto`` (importance sampling of overlaps where it applies, see :mod:`.rare`),
+    ``importance`` or ``plain``."""
     if failures < 1:
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
+    try:
+        plan = sampling_plan(cluster, sampling)
+    except ValueError as exc:
+        raise KchaosUsageError(str(exc)) from None
     start = time.perf_counter()
     model = model or ClusterModel(cluster)
     if model.blast is None:
         model.blast = BlastRadius(model)
         model.cover_of_domain = workload_cover(model.blast)
-    sampler = StationarySampler(cluster)
+    sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)
     n_hist = (fixed or history_plan(failures, sampler.failure_rate))[0]
     planned = iter_histories(sampler, failures, seed, fixed)
     results: list[HistoryResult] = []
@@ -148,4 +162,4 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     except KeyboardInterrupt:
         partial = True
     return SimulationOutput(cluster, model, results, distributions, failures, seed, jobs,
-                            time.perf_counter() - start, partial, sampler.failure_rate)
+                            time.perf_counter() - start, partial, sampler.failure_rate, plan)

@@ -12,6 +12,7 @@ Only a what-if scenario (``samples=True``) also keeps each election's gap.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,13 +32,68 @@ def utilization_histogram() -> LogHistogram:
     return LogHistogram(1e-4)
 
 
+class CycleClock:
+    """The regenerative cycles of an importance-sampled history (:mod:`.rare`) and their
+    likelihood ratios: which cycle an instant falls in, and how a stretch of time splits."""
+
+    def __init__(self, starts: np.ndarray, weights: np.ndarray):
+        self.starts = starts.tolist()
+        self.weights = weights.tolist()
+
+    def weight_at(self, t: float) -> float:
+        return self.weights[bisect_right(self.starts, t)]
+
+    def pieces(self, a: float, b: float):
+        """(cycle, seconds) of the stretch [a, b], cycle by cycle."""
+        k = bisect_right(self.starts, a)
+        while True:
+            end = self.starts[k] if k < len(self.starts) else b
+            if end >= b:
+                yield k, b - a
+                return
+            if end > a:
+                yield k, end - a
+            a, k = end, k + 1
+
+
+@dataclass
+class CycleSums:
+    """A time-weighted quantity summed per cycle, each cycle's part times its ratio: the sum
+    and the sum of squares (the regenerative variance) of the weighted parts."""
+
+    total: float = 0.0
+    squares: float = 0.0
+    largest: float = 0.0
+    cycle: int = -1
+    part: float = 0.0
+
+    def add(self, clock: CycleClock, a: float, b: float, rate: float = 1.0) -> None:
+        for k, seconds in clock.pieces(a, b):
+            if k != self.cycle:
+                self.flush(clock)
+                self.cycle = k
+            self.part += seconds * rate
+
+    def flush(self, clock: CycleClock) -> None:
+        if self.part:
+            x = self.part * clock.weights[self.cycle]
+            self.total += x
+            self.squares += x * x
+            if x > self.largest:
+                self.largest = x
+        self.part = 0.0
+
+
 @dataclass
 class Episodes:
-    """Down time of one yes/no quantity: whether down now, and its episodes' sums."""
+    """Down time of one yes/no quantity: whether down now, and its episodes' sums (and, in
+    an importance-sampled history, the down seconds weighted cycle by cycle)."""
 
     down: bool = False
     since: float = 0.0
     sums: EpisodeSums = field(default_factory=EpisodeSums)
+    clock: CycleClock | None = None
+    weighted: CycleSums | None = None
 
     @property
     def total(self) -> float:
@@ -49,14 +105,24 @@ class Episodes:
         if down:
             self.since = t
         else:
-            self.sums.add(t - self.since)
+            self._episode(t)
         self.down = down
+
+    def _episode(self, t: float) -> None:
+        self.sums.add(t - self.since)
+        if self.clock is not None:
+            if self.weighted is None:
+                self.weighted = CycleSums()
+            self.weighted.add(self.clock, self.since, t)
 
     def close(self, t: float) -> None:
         """End of the history: count an open episode up to ``t`` (censored)."""
         if self.down:
-            self.sums.add(t - self.since)
+            self._episode(t)
             self.down = False
+        if self.weighted is not None:
+            self.weighted.flush(self.clock)
+        self.clock = None  # the result does not carry the history's cycles
 
 
 @dataclass
@@ -85,21 +151,26 @@ class HistoryResult:
     max_pending: int
     hottest_after_failure: LogHistogram | None  # per failure episode: the hottest up worker
     baseline_hottest: float
+    pending_weighted: CycleSums | None = None  # importance sampling: pending pod-seconds, weighted
+    weighted_seconds: float | None = None  # the history's length, cycles weighted (= horizon when plain)
+    overlap_cycles: tuple[int, float] = (0, 0.0)  # cycles with two failures or more: how many, weight sum
     eviction: EvictionStats = field(default_factory=EvictionStats)  # set by the engine at the end
 
 
 class Recorder:
     """The statistics of one history, fed by the components through typed calls."""
 
-    def __init__(self, model: ClusterModel, pending: int, samples: bool = False):
+    def __init__(self, model: ClusterModel, pending: int, samples: bool = False, clock: CycleClock | None = None):
         n_wl = len(model.cluster.workloads)
         self.m = model
         self.samples = samples
-        self.quorum = Episodes()
-        self.api = Episodes()
-        self.api_only = Episodes()  # API down while a quorum exists (elections, no apiserver)
-        self.wl_eps = [Episodes() for _ in range(n_wl)]
-        self.wl_rest = [Episodes() for _ in range(n_wl)]
+        #: The cycles' likelihood ratios of an importance-sampled history (None: plain).
+        self.clock = clock
+        self.quorum = Episodes(clock=clock)
+        self.api = Episodes(clock=clock)
+        self.api_only = Episodes(clock=clock)  # API down while a quorum exists (elections, no apiserver)
+        self.wl_eps = [Episodes(clock=clock) for _ in range(n_wl)]
+        self.wl_rest = [Episodes(clock=clock) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
         self.elections = seconds_histogram()
@@ -110,11 +181,13 @@ class Recorder:
         self.latency: float | None = None
         self.latency_since = 0.0
         self.pending_pod_seconds = 0.0
+        self.pending_weighted = CycleSums()
         self.pending_since = 0.0
         self.max_pending = pending
-        self.above = Episodes()
+        self.above = Episodes(clock=clock)
         self.hottest_after = utilization_histogram()
         self.peak: float | None = None  # hottest node since the last failure took workers down
+        self.peak_weight = 1.0  # the ratio of the cycle in which that failure came
         #: Placement or the set of up nodes changed since load was last measured.
         self.load_dirty = True
 
@@ -126,8 +199,12 @@ class Recorder:
         self.api.set(t, not api_ok)
         self.api_only.set(t, not api_ok and quorum_held)
 
-    def election(self, gap: float, cause: str) -> None:
-        self.elections.add(gap)
+    def _weight(self, t: float) -> float:
+        return 1.0 if self.clock is None else self.clock.weight_at(t)
+
+    def election(self, t: float, gap: float, cause: str) -> None:
+        """A write gap of ``gap`` seconds ended at ``t``."""
+        self.elections.add(gap, self._weight(t))
         self.after_leader_loss += cause == "leader-lost"
         if self.samples:
             self.election_samples.append(gap)
@@ -136,7 +213,10 @@ class Recorder:
         """Commit latency from ``t`` on (None: writes impossible), weighted by time."""
         if latency != self.latency:
             if self.latency is not None:
-                self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + t - self.latency_since
+                seconds = t - self.latency_since
+                if self.clock is not None:
+                    seconds = sum(s * self.clock.weights[k] for k, s in self.clock.pieces(self.latency_since, t))
+                self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + seconds
             self.latency, self.latency_since = latency, t
 
     # -- workloads ---------------------------------------------------------------------
@@ -151,12 +231,15 @@ class Recorder:
         self.cover_count[w] += delta
         self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
 
-    def recovery(self, w: int, seconds: float) -> None:
-        self.recoveries[w].add(seconds)
+    def recovery(self, t: float, w: int, seconds: float) -> None:
+        """A pod of ``w`` is ready again at ``t``, ``seconds`` after it was lost."""
+        self.recoveries[w].add(seconds, self._weight(t))
 
     def pending_count(self, t: float, pending: int) -> None:
         """The pending queue is about to change at ``t``; ``pending`` pods waited since the last change."""
         self.pending_pod_seconds += pending * (t - self.pending_since)
+        if self.clock is not None and pending:
+            self.pending_weighted.add(self.clock, self.pending_since, t, pending)
         self.pending_since = t
 
     def pending_settled(self, pending: int) -> None:
@@ -175,11 +258,12 @@ class Recorder:
         if self.peak is not None and hottest > self.peak:
             self.peak = hottest
 
-    def failure_episode(self) -> None:
-        """A failure took workers down: close the previous episode's peak, open a new one."""
+    def failure_episode(self, t: float) -> None:
+        """A failure took workers down at ``t``: close the previous episode's peak, open a new one."""
         if self.peak is not None:
-            self.hottest_after.add(self.peak)
+            self.hottest_after.add(self.peak, self.peak_weight)
         self.peak = 0.0
+        self.peak_weight = self._weight(t)
         self.load_dirty = True
 
     # -- end -------------------------------------------------------------------------------
@@ -190,9 +274,19 @@ class Recorder:
         self.commit_latency(horizon, None)
         self.pending_count(horizon, pending)
         if self.peak is not None:
-            self.hottest_after.add(self.peak)
+            self.hottest_after.add(self.peak, self.peak_weight)
+        if self.clock is not None:
+            self.pending_weighted.flush(self.clock)
         h = history
-        dom_fail = np.bincount(h.domains[h.down], minlength=len(self.m.cluster.domains))
+        n_dom = len(self.m.cluster.domains)
+        if self.clock is None:
+            dom_fail = np.bincount(h.domains[h.down], minlength=n_dom)
+        else:  # estimated failures: each weighted by its cycle's ratio
+            weights = [self.clock.weight_at(t) for t in h.times[h.down].tolist()]
+            dom_fail = np.bincount(h.domains[h.down], weights=weights, minlength=n_dom)
+            per_cycle = np.bincount(np.searchsorted(h.cycle_starts, h.times[h.down], side="right"),
+                                    minlength=len(h.cycle_weights))
+            overlapping = h.cycle_weights[per_cycle >= 2]
         return HistoryResult(
             index=h.index, horizon=horizon, weight=h.weight, failures=int(h.down.sum()),
             domain_failures=dom_fail, api=self.api, quorum=self.quorum, api_only=self.api_only,
@@ -202,4 +296,7 @@ class Recorder:
             election_samples=self.election_samples,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
+            pending_weighted=self.pending_weighted if self.clock is not None else None,
+            weighted_seconds=h.weighted_seconds(),
+            overlap_cycles=(int(overlapping.size), float(overlapping.sum())) if self.clock is not None else (0, 0.0),
             hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)

@@ -33,6 +33,7 @@ class LogHistogram:
     floor: float
     bins: dict = field(default_factory=dict)  # bin -> [count, smallest, largest]
     n: int = 0
+    mass: float = 0.0  # the sum of the values' weights (= n when unweighted)
     total: float = 0.0
     low: float = math.inf
     high: float = -math.inf
@@ -40,19 +41,22 @@ class LogHistogram:
     def _bin(self, x: float) -> int:
         return 0 if x <= self.floor else int(math.log(x / self.floor) / _LOG_RATIO) + 1
 
-    def add(self, x: float) -> None:
+    def add(self, x: float, weight: float = 1.0) -> None:
+        """One value; an importance-sampled history gives each its cycle's likelihood ratio,
+        so the bins hold estimated counts (``mass``) while ``n`` counts the values seen."""
         b = self._bin(x)
         entry = self.bins.get(b)
         if entry is None:
-            self.bins[b] = [1, x, x]
+            self.bins[b] = [weight, x, x]
         else:
-            entry[0] += 1
+            entry[0] += weight
             if x < entry[1]:
                 entry[1] = x
             elif x > entry[2]:
                 entry[2] = x
         self.n += 1
-        self.total += x
+        self.mass += weight
+        self.total += weight * x
         if x < self.low:
             self.low = x
         if x > self.high:
@@ -67,12 +71,17 @@ class LogHistogram:
                 entry[0] += k
                 entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
         self.n += other.n
+        self.mass += other.mass
         self.total += other.total
         self.low, self.high = min(self.low, other.low), max(self.high, other.high)
 
     @property
+    def weighted(self) -> bool:
+        return self.mass != self.n
+
+    @property
     def mean(self) -> float | None:
-        return self.total / self.n if self.n else None
+        return self.total / self.mass if self.mass > 0 else None
 
     def _sorted(self) -> tuple[list[int], np.ndarray]:
         keys = sorted(self.bins)
@@ -93,8 +102,15 @@ class LogHistogram:
         around rank q * (n - 1)), each within half a bin."""
         if not self.n:
             return None
-        rank = q * (self.n - 1)
         keys, cumulative = self._sorted()
+        if self.weighted:  # the bin where the cumulative weight reaches q of the whole
+            if q <= 0:
+                return self.low
+            if q >= 1:
+                return self.high
+            _, lo, hi = self.bins[keys[min(len(keys) - 1, int(np.searchsorted(cumulative, q * self.mass)))]]
+            return 0.5 * (lo + hi)
+        rank = q * (self.n - 1)
         below = self._order_statistic(keys, cumulative, math.floor(rank))
         above = self._order_statistic(keys, cumulative, math.ceil(rank))
         return below + (above - below) * (rank - math.floor(rank))
@@ -111,7 +127,9 @@ class LogHistogram:
         entries = list(self.bins.values())
         middles = np.clip(np.array([0.5 * (e[1] + e[2]) for e in entries]) * scale, lo, hi)
         counts, _ = np.histogram(middles, bins=edges, weights=[e[0] for e in entries])
-        return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+        if self.weighted:  # estimated counts
+            return {"edges": [float(e) for e in edges], "counts": [round(float(c), 4) for c in counts]}
+        return {"edges": [float(e) for e in edges], "counts": [int(round(c)) for c in counts]}
 
 
 @dataclass

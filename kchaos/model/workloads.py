@@ -303,7 +303,7 @@ class Workloads:
                           f"Started container on {self.c.nodes[node].name}")
         since = self.down_since[p]
         if since == since:  # not NaN
-            self.rec.recovery(self.m.pod_workload[p], t - since)
+            self.rec.recovery(t, self.m.pod_workload[p], t - since)
         self.down_since[p] = np.nan
 
     def set_ready(self, t: float, p: int, ready: bool) -> None:

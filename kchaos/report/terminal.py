@@ -61,6 +61,8 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     years = simulated_years(run)
     if years is not None:
         facts.append(f"{format_number(years)} simulated years")
+    if get(run, "sampling", "method") == "importance":
+        facts.append("importance-sampled")
     if get(run, "seed") is not None:
         facts.append(f"seed {run['seed']}")
     if get(run, "wall_seconds") is not None:

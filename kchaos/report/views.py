@@ -70,6 +70,8 @@ def header(r: dict) -> dict:
         hist = get(run, "histories")
         extra = f" in {format_count(hist)} histories" if hist is not None else ""
         facts.append([b(format_number(years)), f" simulated years{extra}"])
+    if get(run, "sampling", "method") == "importance":
+        facts.append(["importance-sampled: overlapping failures drawn more often, each cycle weighted"])
     if get(run, "seed") is not None:
         facts.append(["seed ", b(run["seed"])])
     if get(run, "wall_seconds") is not None:
