@@ -96,6 +96,73 @@ def test_importance_sampling_covers_the_exact_quorum_and_beats_plain_sampling():
     assert high / max(low, 1e-12) < (plain_high / max(plain_low, 1e-12)) / 3
 
 
+def pinned_statefulset():
+    """Issue 9's second case: the same layout, the StatefulSet `db` (one pod per datacenter,
+    minAvailable 2 of 3) pinned to its server by local volumes."""
+    text = (ROOT / "topologies" / "three-datacenters.yaml").read_text()
+    text = text.replace("volumeScope: datacenter", "volumeScope: server")
+    return topology(text.replace("\nslo:", "\nfailures:\n  region: none\n\nslo:"), "pinned-db.yaml")
+
+
+def pinned_reference(cluster, model) -> float:
+    """Each db pod is down while its node, server, rack or datacenter is down, and for its
+    start-up after the repair: u = x / (1 + x), x = sum over that chain of (mttr + startup) / mtbf;
+    the three chains are disjoint (one pod per datacenter), so the workload is down when two
+    or three pods are: the sum over pairs of u_a u_b (1 - u_c), plus u_a u_b u_c."""
+    w = [wl.name for wl in cluster.workloads].index("db")
+    startup = cluster.kubernetes.pod_startup
+    us = []
+    for p in model.workload_pods[w]:
+        node = cluster.nodes[model.baseline.pod_node[p]]
+        x = 0.0
+        for d in (node.domain, *node.ancestors):
+            spec = cluster.failures.get(cluster.domains[d].kind)
+            if spec is not None and spec.ttf is not None:
+                x += (spec.ttr.mean + startup) / spec.ttf.mean
+        us.append(x / (1 + x))
+    a, b, c = us
+    return a * b * (1 - c) + a * c * (1 - b) + b * c * (1 - a) + a * b * c
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_issue_9_targets_at_ten_thousand_failures(seed):
+    """Quorum: the interval covers the exact 2.1e-7 with a half-width at most 25% of it. The
+    pinned StatefulSet: within 10% of the reference (~2.2e-7), half-width at most 30%."""
+    cluster = pinned_statefulset()
+    model = ClusterModel(cluster)
+    exact = 1.0 - quorum_availability(cluster)
+    reference = pinned_reference(cluster, model)
+    assert reference == pytest.approx(2.2e-7, rel=0.05)
+    results = analyze(run_monte_carlo(cluster, failures=10_000, seed=seed, model=model, sampling="importance"))
+    q = results["control_plane"]["quorum_availability"]
+    low, high = 1 - q["ci95"][1], 1 - q["ci95"][0]
+    assert low <= exact <= high
+    assert (high - low) / 2 <= 0.25 * exact
+    db = next(w for w in results["workloads"] if w["name"] == "db")["availability"]
+    estimate, low, high = 1 - db["estimate"], 1 - db["ci95"][1], 1 - db["ci95"][0]
+    assert low <= reference <= high
+    assert abs(estimate / reference - 1) <= 0.10
+    assert (high - low) / 2 <= 0.30 * reference
+
+
+def test_weighted_intervals_are_honest_over_twenty_seeds():
+    """Coverage of the exact quorum answer in at least 18 of 20 seeds, and the reported
+    half-widths match the spread of the estimates (ratio 0.5-2)."""
+    cluster = realistic_three_datacenters()
+    model = ClusterModel(cluster)
+    exact = 1.0 - quorum_availability(cluster)
+    covered, estimates, half_widths = 0, [], []
+    for seed in range(20):
+        q = analyze(run_monte_carlo(cluster, failures=10_000, seed=seed, model=model, sampling="importance",
+                                    jobs=2))["control_plane"]["quorum_availability"]
+        low, high = 1 - q["ci95"][1], 1 - q["ci95"][0]
+        covered += low <= exact <= high
+        estimates.append(1 - q["estimate"])
+        half_widths.append((high - low) / 2)
+    assert covered >= 18
+    assert 0.5 <= np.mean(half_widths) / 1.96 / np.std(estimates) <= 2
+
+
 def test_sampling_plan_falls_back_where_failure_biasing_cannot_apply():
     bench = load_topology(ROOT / "topologies" / "benchmark-5-members.yaml")
     plan = sampling_plan(bench, "auto")

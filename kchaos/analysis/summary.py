@@ -67,11 +67,18 @@ def down_seconds(eps, weighted: bool) -> float:
     return eps.weighted.total if eps.weighted is not None else 0.0
 
 
-def overlap_weight(out: SimulationOutput) -> float:
-    """The mean ratio of the cycles in which failures overlapped (1 when plain): the weight an
-    outage this run did not draw would carry, which scales the interval's one-more-episode allowance."""
+def allowance_weight(out: SimulationOutput, episodes) -> float:
+    """The weight an outage this run did not draw would carry, which scales the interval's
+    one-more-episode allowance: 1 when plain; importance-sampled, the mean ratio of the cycles
+    in which this quantity was down, or, when it never was, of those in which failures overlapped."""
+    if not out.weighted:
+        return 1.0
+    parts = [eps.weighted for eps in episodes if eps.weighted is not None]
+    n = sum(p.cycles for p in parts)
+    if n:
+        return sum(p.weight_sum for p in parts) / n
     n = sum(h.overlap_cycles[0] for h in out.histories)
-    return sum(h.overlap_cycles[1] for h in out.histories) / n if out.weighted and n else 1.0
+    return sum(h.overlap_cycles[1] for h in out.histories) / n if n else 1.0
 
 
 def nines(availability: float | None) -> float | None:
@@ -177,12 +184,10 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
-    allowance = overlap_weight(out)
-
     def interval(get_eps, column, longest: float) -> Interval:
-        sums = episode_sums((get_eps(h) for h in out.histories), out.weighted)
-        return unavailability_interval(sums, df[column].to_numpy() if len(df) else np.zeros(0), seconds,
-                                       longest * allowance)
+        eps = [get_eps(h) for h in out.histories]
+        return unavailability_interval(episode_sums(eps, out.weighted), df[column].to_numpy() if len(df) else np.zeros(0),
+                                       seconds, longest * allowance_weight(out, eps))
 
     api_mc = interval(lambda h: h.api, "api_down", max(typical.quorum, typical.api_residual))
     quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum)
@@ -199,7 +204,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     quorum_exact = exact.quorum_availability(c)
     api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
     residual = episode_sums((h.api_only for h in out.histories), out.weighted)
-    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual, typical.api_residual * allowance)
+    api_allowance = allowance_weight(out, [h.api for h in out.histories])
+    api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual,
+                             typical.api_residual * allowance_weight(out, [h.api_only for h in out.histories]))
 
     workloads = []
     intervals = {"controlPlane": api_iv}
@@ -300,8 +307,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         },
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
-        "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * allowance, api_analytic,
-                                   quorum_exact, typical.api_residual * allowance),
+        "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,
+                                   quorum_exact, typical.api_residual * api_allowance),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals

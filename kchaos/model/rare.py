@@ -42,13 +42,24 @@ OVERLAP_BIAS = 0.5
 #: Importance sampling applies while the expected number of instances down at once is at
 #: most this (a fully-up cluster at least ~90% of the time): overlaps are rare, cycles short.
 MAX_MEAN_DOWN = 0.1
-#: During an episode the up instances fail this many times faster (capped by OVERLAP_BIAS).
-OVERLAP_BOOST = 30.0
-#: Part of the extra failure rate shared equally among the up instances (the rest follows
+#: The exponential repair of a failure that opens an episode, or of a critical one, is drawn
+#: this many times longer on average.
+REPAIR_STRETCH = 2.0
+#: Share of the episode-opening failures drawn by unavailability rather than by rate.
+FIRST_BIAS = 0.9
+#: During an episode the critical instances fail up to this many times faster (capped by OVERLAP_BIAS).
+CRITICAL_BOOST = 300.0
+#: During an episode every up instance fails up to this many times faster...
+OVERLAP_BOOST = 10.0
+#: ... with at most this probability of such a general extra failure before the episode ends.
+GENERAL_BIAS = 0.1
+#: Part of the general extra rate shared equally among the up instances (the rest follows
 #: the down time each would add), so rare but long failures are still drawn.
-UNIFORM_SHARE = 0.05
-#: Part of the extra failure rate that goes to the critical instances, when there are any.
-CRITICAL_SHARE = 0.85
+UNIFORM_SHARE = 0.1
+#: A pilot history (this many natural failures long) measures the biased failure rate, so
+#: that ``--failures N`` still spreads over as many histories as plain sampling would.
+PILOT_FAILURES = 1000
+PILOT_INDEX = 2**31 - 1
 #: Uniform draws fetched from the generator at a time.
 _BLOCK = 256
 
@@ -175,8 +186,7 @@ class Criticality:
 class BiasedSampler:
     """Histories with failure biasing during episodes and a likelihood ratio per cycle."""
 
-    def __init__(self, cluster: Cluster, bias: float = OVERLAP_BIAS, boost: float | None = None,
-                 model: ClusterModel | None = None):
+    def __init__(self, cluster: Cluster, model: ClusterModel | None = None):
         self.instances = _instances(cluster)
         self.criticality = Criticality(model, self.instances) if model is not None else None
         specs = [spec for _, _, spec in self.instances]
@@ -185,10 +195,29 @@ class BiasedSampler:
         self.mttr = np.array([spec.ttr.mean for spec in specs])
         self.cumulative = np.cumsum(self.rates)
         #: Expected failure events per second over all instances (stationary), as plain sampling.
-        self.failure_rate = sum(1.0 / (s.ttf.mean + s.ttr.mean) for s in specs)
+        self.natural_failure_rate = sum(1.0 / (s.ttf.mean + s.ttr.mean) for s in specs)
+        self.failure_rate = self.natural_failure_rate
         self.total_rate = float(self.cumulative[-1]) if specs else 0.0
-        self.bias_log = -math.log(1.0 - bias)
-        self.boost = OVERLAP_BOOST if boost is None else boost
+        self.bias_log = -math.log(1.0 - OVERLAP_BIAS)
+        self.general_log = -math.log(1.0 - GENERAL_BIAS)
+        self.critical_boost = CRITICAL_BOOST
+        self.boost = OVERLAP_BOOST
+        # The failure that opens an episode comes at the natural time, but the instance is drawn
+        # mostly by the overlap it opens the door to: its unavailability (rate x mean repair)
+        # times the failure rate of the instances it makes critical (by unavailability alone
+        # when it makes none): long outages next to many critical partners open more episodes.
+        natural = self.rate_arr / self.total_rate if specs else self.rate_arr
+        lasting = self.rate_arr * self.mttr
+        if self.criticality is not None and specs:
+            partners = np.array([float(self.rate_arr @ self.criticality.critical(
+                [j == i for j in range(len(specs))])) for i in range(len(specs))])
+            lasting = lasting * np.where(partners > 0, partners, partners[partners > 0].min(initial=1.0))
+        first = (1.0 - FIRST_BIAS) * natural + FIRST_BIAS * lasting / lasting.sum() if specs else natural
+        self.first_cumulative = np.cumsum(first) / (first.sum() if specs else 1.0)
+        self.first_log_ratio = np.log(natural / first).tolist() if specs else []
+        if specs:  # biased histories hold more failures per second: plan their length from a pilot
+            pilot = self.history(PILOT_INDEX, PILOT_FAILURES / self.natural_failure_rate, seed=0)
+            self.failure_rate = max(self.natural_failure_rate, pilot.failures / pilot.horizon)
 
     def history(self, index: int, horizon: float, seed: int) -> History:
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, index, zlib.crc32(b"importance")])
@@ -213,54 +242,58 @@ class BiasedSampler:
         down_rate = sum(rates[i] for i in range(n) if down[i])
         t = 0.0
 
-        def fail(i: int, at: float) -> None:
+        def fail(i: int, at: float, stretch: bool = False) -> float:
+            """``i`` fails at ``at``; returns the log ratio (natural over biased) of its repair
+            draw: an exponential repair is stretched for the failure that opens an episode and
+            for a critical one, since the overlap they make grows with it."""
             nonlocal down_rate
             down[i] = True
             down_rate += rates[i]
             spec = inst[i][2]
-            heapq.heappush(repairs, (at + float(_draw(spec.ttr, rng, 1)[0]), i))
+            ratio = 0.0
+            if stretch and spec.ttr.kind == "exponential" and REPAIR_STRETCH > 1:
+                m = spec.ttr.mean
+                x = float(rng.exponential(m * REPAIR_STRETCH))
+                ratio = math.log(REPAIR_STRETCH) - x / m * (1.0 - 1.0 / REPAIR_STRETCH)
+            else:
+                x = float(_draw(spec.ttr, rng, 1)[0])
+            heapq.heappush(repairs, (at + x, i))
             times.append(at)
             doms.append(inst[i][0])
             downs.append(True)
+            return ratio
 
         while True:
             if not repairs:  # all up: the natural next failure starts a new cycle
                 t += -math.log(1.0 - uniform()) / self.total_rate
                 if t > horizon:
                     break
-                i = self._natural_choice(uniform, down)
+                i = min(int(np.searchsorted(self.first_cumulative, uniform(), side="right")), n - 1)
                 cycle_weights.append(math.exp(log_w))
                 cycle_starts.append(t)
-                log_w = 0.0
-                fail(i, t)
+                log_w = self.first_log_ratio[i]  # which instance strikes first: natural over biased choice
+                log_w += fail(i, t, stretch=True)
                 event_log_weight.append(log_w)
                 continue
-            # An episode: the up instances' failures are sped up so that another one comes
-            # before the episode's natural end with probability ~OVERLAP_BIAS.
-            up_rate = self.total_rate - down_rate
-            n_up = n - len(repairs)
+            # An episode: the up instances fail faster (see :meth:`_intensities`).
             episode_end = max(r for r, _ in repairs)
             remaining = max(episode_end - t, 1e-9)
-            rate = max(up_rate, min(self.boost * up_rate, self.bias_log / remaining)) if n_up else 0.0
+            up_rate = self.total_rate - down_rate
+            intensity, critical = self._intensities(down, remaining, up_rate)
+            cumulative = np.cumsum(intensity)
+            rate = float(cumulative[-1])
             extra = rate - up_rate
-            if extra > 0:
-                share = self._extra_shares(down, remaining)
             t_repair = repairs[0][0]
             t_fail = t + (-math.log(1.0 - uniform()) / rate if rate > 0 else math.inf)
             step_end = min(t_fail, t_repair, horizon)
-            log_w += extra * (step_end - t)
+            log_w += extra * (step_end - t)  # natural over biased density of no failure until then
             t = step_end
-            if t >= horizon and t_fail > horizon and t_repair > horizon:
+            if step_end == horizon and min(t_fail, t_repair) > horizon:
                 break
             if t_fail <= t_repair:
-                if uniform() * rate < up_rate:
-                    i = self._natural_choice(uniform, down)
-                else:
-                    i = min(int(np.searchsorted(share, uniform() * share[-1], side="right")), n - 1)
-                if extra > 0:
-                    log_w += math.log(rates[i] / (rates[i] + extra * (share[i] - (share[i - 1] if i else 0.0))
-                                                  / share[-1]))
-                fail(i, t)
+                i = min(int(np.searchsorted(cumulative, uniform() * rate, side="right")), n - 1)
+                log_w += math.log(rates[i] / intensity[i])  # natural over biased density of this failure
+                log_w += fail(i, t, stretch=critical is not None and bool(critical[i]))
                 event_log_weight.append(log_w)
             else:
                 _, i = heapq.heappop(repairs)
@@ -284,19 +317,29 @@ class BiasedSampler:
             if not down[i]:
                 return i
 
-    def _extra_shares(self, down: list[bool], remaining: float) -> np.ndarray:
-        """Cumulative shares of the extra failure rate among the up instances: most to the
-        critical ones (:class:`Criticality`), in proportion to the down time each would add
-        to the episode (its rate x its mean repair, capped by the time left); the rest to
-        every up instance in that proportion, and a little equally, so none is starved."""
+    def _intensities(self, down: list[bool], remaining: float, up_rate: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each instance's biased failure rate for the rest of this step of an episode, and
+        which instances are critical (None without a model).
+
+        Up instances keep their natural rate, plus two extras: the *critical* ones
+        (:class:`Criticality`) share a rate that makes one of them fail before the episode
+        would end with probability :data:`OVERLAP_BIAS`, in proportion to the down time each
+        would add (its rate x its mean repair, capped by the time left); every up instance
+        shares a smaller general rate (up to :data:`OVERLAP_BOOST` times the natural one, at
+        most a :data:`GENERAL_BIAS` chance before the end), mostly in that same proportion and
+        a little equally, so that no instance is starved and overlaps the criticality test
+        does not foresee (elections, load) are drawn more often too."""
         up = ~np.array(down)
-        score = self.rate_arr * np.minimum(self.mttr, remaining) * up
-        share = UNIFORM_SHARE * up / up.sum()
-        rest = 1.0 - UNIFORM_SHARE
+        natural = self.rate_arr * up
+        score = natural * np.minimum(self.mttr, remaining)
+        general = min((self.boost - 1.0) * up_rate, self.general_log / remaining)
+        spread = (1.0 - UNIFORM_SHARE) * score / score.sum() + UNIFORM_SHARE * up / up.sum()
+        intensity = natural + general * spread
+        critical = None
         if self.criticality is not None:
-            crit = score * self.criticality.critical(down)
+            critical = self.criticality.critical(down)
+            crit = score * critical
             if crit.sum() > 0:
-                share += CRITICAL_SHARE * crit / crit.sum()
-                rest -= CRITICAL_SHARE
-        share += rest * score / score.sum()
-        return np.cumsum(share)
+                boost = min((self.critical_boost - 1.0) * float(natural @ critical), self.bias_log / remaining)
+                intensity += boost * crit / crit.sum()
+        return intensity, critical

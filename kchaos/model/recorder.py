@@ -64,6 +64,8 @@ class CycleSums:
     total: float = 0.0
     squares: float = 0.0
     largest: float = 0.0
+    cycles: int = 0  # cycles with a part
+    weight_sum: float = 0.0  # and the sum of their ratios
     cycle: int = -1
     part: float = 0.0
 
@@ -81,6 +83,8 @@ class CycleSums:
             self.squares += x * x
             if x > self.largest:
                 self.largest = x
+            self.cycles += 1
+            self.weight_sum += clock.weights[self.cycle]
         self.part = 0.0
 
 
