@@ -18,6 +18,8 @@ from ..model.montecarlo import SimulationOutput
 from . import exact
 from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
+from .attribution import attribution
+from .importance import importance
 from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from ..model.sketch import EpisodeSums
@@ -209,6 +211,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                              typical.api_residual * allowance_weight(out, [h.api_only for h in out.histories]))
 
     workloads = []
+    workload_exact: list[float | None] = []
     intervals = {"controlPlane": api_iv}
     for w, wl in enumerate(c.workloads):
         iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
@@ -218,6 +221,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         covering = [d for d, ws in model.cover_of_domain.items() if w in ws] \
             if ready_at_start >= model.workload_required[w] else []
         method = "monte-carlo"
+        workload_exact.append(None)
         if covering and len(df):
             # Down whenever a covering domain is down (known exactly) + the rest (simulated).
             up = 1.0
@@ -226,6 +230,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w])
             iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
+            workload_exact[-1] = 1.0 - up
         intervals[f"workloads.{wl.name}"] = iv
         rec = out.distributions.recoveries[w]
         workloads.append({
@@ -305,6 +310,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                                         / (total_seconds / SECONDS_PER_YEAR), 3)
                              if total_seconds else None},
         },
+        "attribution": attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, workload_exact),
+        "importance": importance(out),
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,

@@ -15,7 +15,8 @@ timer, and hands it to the component that owns it:
   :class:`~.eviction.ZoneTainter` (zone states, rate-limited taint queues)
 - :class:`~.workloads.Workloads`: pods, replacements, scheduling passes
 - :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`: planned disruption
-- :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`)
+- :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`), with
+  :class:`~.attribution.Attribution` naming the cause of each down quantity
 
 The control plane reports changes through the four methods of
 :class:`~.control_plane.ControlPlaneListener`, which the loop implements by calling
@@ -34,6 +35,7 @@ from math import inf
 import numpy as np
 
 from .cluster_model import DEFAULT_UTILIZATION_LIMIT, ClusterModel
+from .attribution import Attribution
 from .control_plane import ApiServers, Etcd
 from .eventlog import EventLog
 from .failures import History
@@ -41,7 +43,8 @@ from .infrastructure import Infrastructure
 from .leases import KCM, LEASE_JITTER, LEASE_NAMES, SCHEDULER, Leases
 from .maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, Drains, Rollouts
 from .node_lifecycle import NodeLifecycle
-from .recorder import CycleClock, Episodes, HistoryResult, Recorder
+from .cycles import CycleClock
+from .recorder import Episodes, HistoryResult, Recorder
 from .timers import (
     DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
     TAINT, Timers,
@@ -73,9 +76,9 @@ class HistoryRun:
         self.timers = timers = Timers()
         log = self.log
         self.infra = infra = Infrastructure(model)
-        clock = CycleClock(history.cycle_starts, history.cycle_weights) if history.weighted else None
         self.rec = rec = Recorder(model, pending=sum(1 for node in model.baseline.pod_node if node < 0),
-                                  samples=events is not None, clock=clock)
+                                  samples=events is not None, clock=CycleClock.of(history),
+                                  importance=history.weighted)
         self.etcd = etcd = Etcd(model, infra, timers, rng, rec, log, self)
         self.api = api = ApiServers(model, infra, etcd, rec, log, self)
         self.leases = leases = Leases(model, infra, api, timers, rng, log, self)
@@ -86,6 +89,7 @@ class HistoryRun:
         work.lifecycle = nodes
         self.drains = drains = Drains(model, work, timers, log)
         self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts)
+        self.attribution = Attribution(model, etcd, api, leases, work, rec)
         handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
         handlers[LEASE_ACQUIRE] = leases.on_acquire
@@ -131,6 +135,8 @@ class HistoryRun:
             t_next = min(heap[0][0] if heap else inf, times[i] if i < n_events else inf)
             if t_next > t:  # everything at t has happened: schedule, then measure the settled state
                 work.flush(t)
+                if rec.api.down or rec.down_workloads:
+                    self.attribution.refresh(t)
                 if rec.load_dirty:
                     self.refresh_load(t)
                 rec.pending_settled(len(work.pending))
@@ -146,6 +152,7 @@ class HistoryRun:
         """Failure instance ``d`` fails or is repaired: Infrastructure updates nodes and links,
         then each component that cares reacts, in a fixed order."""
         m = self.m
+        self.attribution.domain(d, down)
         covered = m.cover_of_domain.get(d)
         if covered:
             for w in covered:

@@ -53,6 +53,16 @@ class History:
     def weighted(self) -> bool:
         return self.cycle_weights is not None
 
+    def cycles(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ratios) of the regenerative cycles: a plain history's cycles start at each
+        failure that strikes a fully-up cluster, and have ratio 1."""
+        if self.cycle_weights is not None:
+            return self.cycle_starts, self.cycle_weights
+        steps = np.where(self.down, 1, -1)
+        down_before = len(self.initially_down) + np.concatenate(([0], np.cumsum(steps)[:-1]))
+        starts = self.times[self.down & (down_before == 0)]
+        return starts, np.ones(len(starts) + 1)
+
     def weighted_seconds(self) -> float:
         """The history's length with each cycle weighted (its plain length when unweighted):
         the denominator of a regenerative ratio estimator."""

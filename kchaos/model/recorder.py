@@ -12,7 +12,6 @@ Only a what-if scenario (``samples=True``) also keeps each election's gap.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from .cluster_model import ClusterModel
 from .eviction import EvictionStats
 from .failures import History
+from .cycles import CauseBook, CycleClock, CycleSums
 from .sketch import EpisodeSums, LogHistogram
 
 
@@ -32,72 +32,18 @@ def utilization_histogram() -> LogHistogram:
     return LogHistogram(1e-4)
 
 
-class CycleClock:
-    """The regenerative cycles of an importance-sampled history (:mod:`.rare`) and their
-    likelihood ratios: which cycle an instant falls in, and how a stretch of time splits."""
-
-    def __init__(self, starts: np.ndarray, weights: np.ndarray):
-        self.starts = starts.tolist()
-        self.weights = weights.tolist()
-
-    def weight_at(self, t: float) -> float:
-        return self.weights[bisect_right(self.starts, t)]
-
-    def pieces(self, a: float, b: float):
-        """(cycle, seconds) of the stretch [a, b], cycle by cycle."""
-        k = bisect_right(self.starts, a)
-        while True:
-            end = self.starts[k] if k < len(self.starts) else b
-            if end >= b:
-                yield k, b - a
-                return
-            if end > a:
-                yield k, end - a
-            a, k = end, k + 1
-
-
-@dataclass
-class CycleSums:
-    """A time-weighted quantity summed per cycle, each cycle's part times its ratio: the sum
-    and the sum of squares (the regenerative variance) of the weighted parts."""
-
-    total: float = 0.0
-    squares: float = 0.0
-    largest: float = 0.0
-    cycles: int = 0  # cycles with a part
-    weight_sum: float = 0.0  # and the sum of their ratios
-    cycle: int = -1
-    part: float = 0.0
-
-    def add(self, clock: CycleClock, a: float, b: float, rate: float = 1.0) -> None:
-        for k, seconds in clock.pieces(a, b):
-            if k != self.cycle:
-                self.flush(clock)
-                self.cycle = k
-            self.part += seconds * rate
-
-    def flush(self, clock: CycleClock) -> None:
-        if self.part:
-            x = self.part * clock.weights[self.cycle]
-            self.total += x
-            self.squares += x * x
-            if x > self.largest:
-                self.largest = x
-            self.cycles += 1
-            self.weight_sum += clock.weights[self.cycle]
-        self.part = 0.0
-
-
 @dataclass
 class Episodes:
-    """Down time of one yes/no quantity: whether down now, and its episodes' sums (and, in
-    an importance-sampled history, the down seconds weighted cycle by cycle)."""
+    """Down time of one yes/no quantity: whether down now, and its episodes' sums; with a
+    clock, also the down seconds cycle by cycle (weighted by each cycle's ratio), and with a
+    cause book, split by cause."""
 
     down: bool = False
     since: float = 0.0
     sums: EpisodeSums = field(default_factory=EpisodeSums)
     clock: CycleClock | None = None
     weighted: CycleSums | None = None
+    causes: CauseBook | None = None
 
     @property
     def total(self) -> float:
@@ -108,11 +54,15 @@ class Episodes:
             return
         if down:
             self.since = t
+            if self.causes is not None:
+                self.causes.since = t
         else:
             self._episode(t)
         self.down = down
 
     def _episode(self, t: float) -> None:
+        if self.causes is not None:
+            self.causes.close(self.clock, t)
         self.sums.add(t - self.since)
         if self.clock is not None:
             if self.weighted is None:
@@ -126,6 +76,8 @@ class Episodes:
             self.down = False
         if self.weighted is not None:
             self.weighted.flush(self.clock)
+        if self.causes is not None:
+            self.causes.finish(self.clock)
         self.clock = None  # the result does not carry the history's cycles
 
 
@@ -158,22 +110,30 @@ class HistoryResult:
     pending_weighted: CycleSums | None = None  # importance sampling: pending pod-seconds, weighted
     weighted_seconds: float | None = None  # the history's length, cycles weighted (= horizon when plain)
     overlap_cycles: tuple[int, float] = (0, 0.0)  # cycles with two failures or more: how many, weight sum
+    #: Per failure instance, the weighted lengths (squared, cubed) of the cycles it failed in,
+    #: and the squared and cubed sums over all cycles (:meth:`.cycles.CycleClock.domain_time`).
+    domain_time: tuple[dict, tuple[float, float]] | None = None
     eviction: EvictionStats = field(default_factory=EvictionStats)  # set by the engine at the end
 
 
 class Recorder:
     """The statistics of one history, fed by the components through typed calls."""
 
-    def __init__(self, model: ClusterModel, pending: int, samples: bool = False, clock: CycleClock | None = None):
+    def __init__(self, model: ClusterModel, pending: int, samples: bool = False, clock: CycleClock | None = None,
+                 importance: bool = False):
         n_wl = len(model.cluster.workloads)
         self.m = model
         self.samples = samples
-        #: The cycles' likelihood ratios of an importance-sampled history (None: plain).
+        #: The history's regenerative cycles (None: not tracked) and whether their ratios are
+        #: likelihood ratios (importance sampling) that every figure must carry.
         self.clock = clock
+        self.importance = importance and clock is not None
         self.quorum = Episodes(clock=clock)
-        self.api = Episodes(clock=clock)
+        self.api = Episodes(clock=clock, causes=CauseBook() if clock is not None else None)
         self.api_only = Episodes(clock=clock)  # API down while a quorum exists (elections, no apiserver)
-        self.wl_eps = [Episodes(clock=clock) for _ in range(n_wl)]
+        self.wl_eps = [Episodes(clock=clock, causes=CauseBook() if clock is not None else None) for _ in range(n_wl)]
+        #: The workloads below minAvailable now (the attribution asks each one's cause).
+        self.down_workloads: set[int] = set()
         self.wl_rest = [Episodes(clock=clock) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
@@ -204,7 +164,7 @@ class Recorder:
         self.api_only.set(t, not api_ok and quorum_held)
 
     def _weight(self, t: float) -> float:
-        return 1.0 if self.clock is None else self.clock.weight_at(t)
+        return self.clock.weight_at(t) if self.importance else 1.0
 
     def election(self, t: float, gap: float, cause: str) -> None:
         """A write gap of ``gap`` seconds ended at ``t``."""
@@ -217,9 +177,7 @@ class Recorder:
         """Commit latency from ``t`` on (None: writes impossible), weighted by time."""
         if latency != self.latency:
             if self.latency is not None:
-                seconds = t - self.latency_since
-                if self.clock is not None:
-                    seconds = sum(s * self.clock.weights[k] for k, s in self.clock.pieces(self.latency_since, t))
+                seconds = self.clock.weighted(self.latency_since, t) if self.importance else t - self.latency_since
                 self.commit_seconds[self.latency] = self.commit_seconds.get(self.latency, 0.0) + seconds
             self.latency, self.latency_since = latency, t
 
@@ -228,6 +186,21 @@ class Recorder:
         """Workload ``w`` is (or is not) below minAvailable from ``t`` on."""
         self.wl_eps[w].set(t, down)
         self.wl_rest[w].set(t, down and not self.cover_count[w])
+        if down:
+            self.down_workloads.add(w)
+        else:
+            self.down_workloads.discard(w)
+
+    def causes(self, t: float, api: str | None, workloads: dict[int, str]) -> None:
+        """Why the API and each down workload are down from ``t`` on (the attribution's verdict)."""
+        if self.clock is None:
+            return
+        if self.api.down:
+            self.api.causes.switch(self.clock, t, (api, not self.api_only.down))
+        for w, cause in workloads.items():
+            # Down time while a domain that alone takes the workload down is down is known
+            # exactly (the control variate): the analysis keeps it apart, so it is marked.
+            self.wl_eps[w].causes.switch(self.clock, t, (cause, self.cover_count[w] > 0))
 
     def cover(self, t: float, w: int, delta: int) -> None:
         """A failure instance that alone takes ``w`` down failed (+1) or was repaired (-1):
@@ -242,7 +215,7 @@ class Recorder:
     def pending_count(self, t: float, pending: int) -> None:
         """The pending queue is about to change at ``t``; ``pending`` pods waited since the last change."""
         self.pending_pod_seconds += pending * (t - self.pending_since)
-        if self.clock is not None and pending:
+        if self.importance and pending:
             self.pending_weighted.add(self.clock, self.pending_since, t, pending)
         self.pending_since = t
 
@@ -279,11 +252,12 @@ class Recorder:
         self.pending_count(horizon, pending)
         if self.peak is not None:
             self.hottest_after.add(self.peak, self.peak_weight)
-        if self.clock is not None:
+        if self.importance:
             self.pending_weighted.flush(self.clock)
         h = history
         n_dom = len(self.m.cluster.domains)
-        if self.clock is None:
+        overlapping = np.zeros(0)
+        if not self.importance:
             dom_fail = np.bincount(h.domains[h.down], minlength=n_dom)
         else:  # estimated failures: each weighted by its cycle's ratio
             weights = [self.clock.weight_at(t) for t in h.times[h.down].tolist()]
@@ -300,7 +274,8 @@ class Recorder:
             election_samples=self.election_samples,
             recoveries=self.recoveries, commit_seconds=self.commit_seconds, above_limit=self.above,
             pending_pod_seconds=self.pending_pod_seconds, max_pending=self.max_pending,
-            pending_weighted=self.pending_weighted if self.clock is not None else None,
+            pending_weighted=self.pending_weighted if self.importance else None,
             weighted_seconds=h.weighted_seconds(),
-            overlap_cycles=(int(overlapping.size), float(overlapping.sum())) if self.clock is not None else (0, 0.0),
+            overlap_cycles=(int(overlapping.size), float(overlapping.sum())),
+            domain_time=self.clock.domain_time() if self.clock is not None else None,
             hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)

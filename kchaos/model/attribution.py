@@ -1,0 +1,101 @@
+"""Why the API and each workload are down: one cause at a time, from the cluster's state.
+
+Once per instant in which something is down, :class:`Attribution` names the cause of each
+down quantity and hands it to the recorder, which splits the down time by cause (so the
+causes of a quantity add up to its down time by construction).
+
+The API: quorum lost (naming the kinds of the failure instances that took members down,
+"overlapping" when several did), a region-link partition, a leader election with quorum
+held, or no apiserver reaching the quorum.
+
+A workload: the *trigger* is the failure instances now down under the nodes its missing
+pods sit on (for a Pending replacement, its pod's initial node): one (``datacenter
+outage``), several (``overlapping failures``), or none (after the repair). The *mechanism*
+is what keeps the pods from coming back: the API down, kube-controller-manager or
+kube-scheduler failing over their leases, replacements Pending (capacity, spread, volume
+scope: kube-scheduler's own reasons), or the recovery chain (NotReady, eviction, start-up).
+"""
+
+from __future__ import annotations
+
+from .cluster_model import ClusterModel
+
+#: Broad to narrow, for naming overlapping failures in a steady order.
+KIND_ORDER = ("region", "regionLink", "datacenter", "rack", "server", "node")
+
+
+def overlapping(kinds: list[str]) -> str:
+    """``overlapping server failures``, ``overlapping failures (datacenter + node)``."""
+    distinct = sorted(set(kinds), key=KIND_ORDER.index)
+    if len(distinct) == 1:
+        return f"overlapping {distinct[0]} failures"
+    return f"overlapping failures ({' + '.join(distinct)})"
+
+
+def pending_reason(explanation: str) -> str:
+    """kube-scheduler's FailedScheduling message, as one of three causes."""
+    if "topology spread" in explanation:
+        return "replacements Pending (spread)"
+    if "volume node affinity" in explanation:
+        return "replacements Pending (volume scope)"
+    return "replacements Pending (capacity)"
+
+
+class Attribution:
+    """The cause of each down quantity, from the failure instances down and the components' state."""
+
+    def __init__(self, model: ClusterModel, etcd, api, leases, work, recorder):
+        self.m = model
+        self.etcd, self.api, self.leases, self.work, self.rec = etcd, api, leases, work, recorder
+        self.down: set[int] = set()  # failure instances down now
+        self.kind = [d.kind for d in model.cluster.domains]
+        self.nodes_of = {d: frozenset(nodes) for d, nodes in model.nodes_under.items()}
+        self.members = frozenset(model.member_nodes)
+
+    def domain(self, d: int, down: bool) -> None:
+        if down:
+            self.down.add(d)
+        else:
+            self.down.discard(d)
+
+    def refresh(self, t: float) -> None:
+        """Something is down at the end of instant ``t``: name each cause."""
+        rec = self.rec
+        api = self.api_cause() if rec.api.down else None
+        rec.causes(t, api, {w: self.workload_cause(w) for w in rec.down_workloads})
+
+    def _hitting(self, nodes) -> list[int]:
+        return [d for d in self.down if d in self.nodes_of and not self.nodes_of[d].isdisjoint(nodes)]
+
+    def api_cause(self) -> str:
+        if not self.etcd.quorum_held():
+            hit = self._hitting(self.members)
+            links = [d for d in self.down if self.kind[d] == "regionLink"]
+            if links and not hit:
+                return "region-link partition"
+            if len(hit) == 1 and not links:
+                return f"quorum loss: {self.kind[hit[0]]} outage"
+            return f"quorum loss: {overlapping([self.kind[d] for d in hit + links])}"
+        if self.etcd.electing or self.etcd.leader < 0:
+            return "leader election"
+        return "no apiserver reaches the quorum"
+
+    def workload_cause(self, w: int) -> str:
+        m, work = self.m, self.work
+        pl = work.pl
+        missing = [p for p in m.workload_pods[w] if not work.ready[p]]
+        nodes = {pl.pod_node[p] if pl.pod_node[p] >= 0 else m.baseline.pod_node[p] for p in missing}
+        hit = self._hitting(nodes)
+        if not self.api.api_ok:
+            mechanism = "control plane down"
+        elif not self.leases.controllers_ready:
+            mechanism = "controller failover"
+        else:
+            pending = [p for p in missing if pl.pod_node[p] < 0 and p in work.pending]
+            mechanism = pending_reason(m.scheduler.explain(pl, pending[0], scope=work.scope[pending[0]])) \
+                if pending else "recovery chain"
+        if len(hit) > 1:
+            return overlapping([self.kind[d] for d in hit])
+        if hit:
+            return f"{self.kind[hit[0]]} outage: {mechanism}"
+        return mechanism
