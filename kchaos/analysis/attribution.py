@@ -15,9 +15,9 @@ import numpy as np
 from ..model.sketch import EpisodeSums
 from .statistics import MINUTES_PER_YEAR, Interval, unavailability_interval
 
-#: The cause named when the exactly known part was not drawn in this run at all.
-EXACT_NOT_DRAWN = {"api": "quorum loss (exact; not drawn in this run)",
-                   "workload": "outage of a domain that alone takes it down (exact; not drawn in this run)"}
+#: The cause named when the exactly known overlaps were not drawn in this run at all.
+EXACT_NOT_DRAWN = {"api": "quorum loss: overlapping failures (exact; not drawn in this run)",
+                   "workload": "overlapping outages of domains that each take it down (exact; not drawn in this run)"}
 
 
 def _cause_intervals(books, seconds: np.ndarray) -> dict[tuple[str, bool], Interval]:
@@ -36,34 +36,78 @@ def _cause_intervals(books, seconds: np.ndarray) -> dict[tuple[str, bool], Inter
     return out
 
 
-def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, kind: str) -> list[dict]:
-    """One row per cause label; the exactly known causes scaled to ``exact`` (None: no control variate)."""
-    known = {k: iv for k, iv in intervals.items() if k[1]}
-    scale = 1.0
+def _scaled(iv: Interval, f: float, alone: bool, exact: float) -> list[float]:
+    if alone:  # the only cause of that part: its figure is the exact one
+        return [exact, exact, exact]
+    return [iv.estimate * f, min(iv.low * f, exact), min(iv.high * f, exact)]
+
+
+def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, singles: dict[str, float],
+          prefix: str, kind: str) -> list[dict]:
+    """One row per cause label. With a control variate (``exact`` not None), the exactly known
+    part is split as the headline knows it: each kind of domain that alone causes the outage
+    gets its exact share (``singles``: kind -> unavailability), which the simulated causes of
+    that kind (labels starting ``prefix + kind + " outage"``) divide among themselves; what is
+    left of the exact part (overlaps) goes to the simulated overlapping causes."""
     rows: dict[str, list[float]] = {}
-    if exact is not None:
-        simulated = sum(iv.estimate for iv in known.values())
-        scale = exact / simulated if simulated > 0 else 0.0
-        if simulated <= 0 and exact > 0:
-            rows[EXACT_NOT_DRAWN[kind]] = [exact, exact, exact]
-    for (label, is_known), iv in intervals.items():
-        f = scale if (is_known and exact is not None) else 1.0
+
+    def add(label: str, values: list[float]) -> None:
         row = rows.setdefault(label, [0.0, 0.0, 0.0])
-        row[0] += iv.estimate * f
-        row[1] += iv.low * f
-        row[2] += iv.high * f
+        for i, v in enumerate(values):
+            row[i] += v
+
+    known = {label: iv for (label, is_known), iv in intervals.items() if is_known}
+    for (label, is_known), iv in intervals.items():
+        if not is_known or exact is None:
+            add(label, [iv.estimate, iv.low, iv.high])
+    if exact is not None:
+        single_total = sum(singles.values())
+        rest = max(0.0, exact - single_total)
+        shrink = min(1.0, exact / single_total) if single_total > 0 else 1.0
+        claimed: set[str] = set()
+        for k, e in singles.items():
+            e *= shrink
+            mine = {label: iv for label, iv in known.items() if label.startswith(f"{prefix}{k} outage")}
+            claimed |= set(mine)
+            simulated = sum(iv.estimate for iv in mine.values())
+            if simulated <= 0:
+                if e > 0:
+                    add(f"{prefix}{k} outage (exact; not drawn in this run)", [e, e, e])
+                continue
+            for label, iv in mine.items():
+                add(label, _scaled(iv, e / simulated, len(mine) == 1, e))
+        others = {label: iv for label, iv in known.items() if label not in claimed}
+        simulated = sum(iv.estimate for iv in others.values())
+        if simulated > 0:
+            for label, iv in others.items():
+                add(label, _scaled(iv, rest / simulated, len(others) == 1, rest))
+        elif rest > 0:
+            add(EXACT_NOT_DRAWN[kind], [rest, rest, rest])
     out = [{"cause": label, "minutes_per_year": round(v[0] * MINUTES_PER_YEAR, 4),
             "ci95": [round(v[1] * MINUTES_PER_YEAR, 4), round(v[2] * MINUTES_PER_YEAR, 4)]}
            for label, v in rows.items()]
     return sorted((r for r in out if r["ci95"][1] > 0), key=lambda r: -r["minutes_per_year"])
 
 
-def attribution(out, seconds: np.ndarray, api_exact: float | None, workload_exact: list[float | None]) -> dict:
-    """``{"api": [rows], "workloads": {name: [rows]}}``; ``api_exact`` and ``workload_exact``
-    are the exactly known unavailabilities the headline figures use (None: plain Monte Carlo)."""
-    api = _rows(_cause_intervals([h.api.causes for h in out.histories], seconds), api_exact, "api")
+def _by_kind(cluster, domains) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in domains:
+        kind = cluster.domains[d].kind
+        out[kind] = out.get(kind, 0.0) + cluster.failures[kind].unavailability
+    return out
+
+
+def attribution(out, seconds: np.ndarray, api_exact: float | None, quorum_losers: list[int],
+                workload_exact: list[float | None], covers: list[list[int] | None]) -> dict:
+    """``{"api": [rows], "workloads": {name: [rows]}}``. ``api_exact`` and ``workload_exact``:
+    the exactly known unavailabilities the headline figures use (None: plain Monte Carlo);
+    ``quorum_losers``: the domains whose failure alone loses quorum; ``covers``: per workload,
+    the domains whose failure alone takes it down."""
+    c = out.cluster
+    api = _rows(_cause_intervals([h.api.causes for h in out.histories], seconds), api_exact,
+                _by_kind(c, quorum_losers), "quorum loss: ", "api")
     workloads = {}
-    for w, wl in enumerate(out.cluster.workloads):
+    for w, wl in enumerate(c.workloads):
         ivs = _cause_intervals([h.workloads[w].causes for h in out.histories], seconds)
-        workloads[wl.name] = _rows(ivs, workload_exact[w], "workload")
+        workloads[wl.name] = _rows(ivs, workload_exact[w], _by_kind(c, covers[w] or []), "", "workload")
     return {"api": api, "workloads": workloads}

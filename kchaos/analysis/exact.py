@@ -26,7 +26,7 @@ def _unavailability(cluster: Cluster, kind: str) -> float:
     return spec.unavailability if spec is not None else 0.0
 
 
-def _up_count_by_region(cluster: Cluster) -> dict[int, np.ndarray]:
+def _up_count_by_region(cluster: Cluster, hardened: int | None = None) -> dict[int, np.ndarray]:
     """Region -> probability of 0..n live members under it (region's own state included)."""
     n = len(cluster.members)
     domains = cluster.domains
@@ -49,7 +49,7 @@ def _up_count_by_region(cluster: Cluster) -> dict[int, np.ndarray]:
             poly[member_leaves[d]] = 1.0
         for kid in children.get(d, []):
             poly = np.convolve(poly, dist(kid))[: n + 1]
-        p = _unavailability(cluster, domains[d].kind)
+        p = 0.0 if d == hardened else _unavailability(cluster, domains[d].kind)
         out = (1.0 - p) * poly
         out[0] += p
         return out
@@ -57,14 +57,16 @@ def _up_count_by_region(cluster: Cluster) -> dict[int, np.ndarray]:
     return {r: dist(r) for r in sorted({cluster.nodes[m].region for m in cluster.members})}
 
 
-def quorum_availability(cluster: Cluster) -> float | None:
-    """Exact stationary probability that some partition holds a quorum of live members."""
+def quorum_availability(cluster: Cluster, hardened: int | None = None) -> float | None:
+    """Exact stationary probability that some partition holds a quorum of live members
+    (with failure instance ``hardened``, a domain index, never failing)."""
     n, q = len(cluster.members), cluster.quorum
     if n == 0:
         return None
-    by_region = _up_count_by_region(cluster)
+    by_region = _up_count_by_region(cluster, hardened)
     regions = [d.index for d in cluster.domains_of_kind("region")]
-    links = [(d.regions, _unavailability(cluster, "regionLink")) for d in cluster.domains_of_kind("regionLink")]
+    links = [(d.regions, 0.0 if d.index == hardened else _unavailability(cluster, "regionLink"))
+             for d in cluster.domains_of_kind("regionLink")]
     if len(links) and 2 ** len(links) > MAX_LINK_STATES:
         return None
     total = 0.0

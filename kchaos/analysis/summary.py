@@ -16,7 +16,7 @@ from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
 from ..model.montecarlo import SimulationOutput
 from . import exact
-from .advisories import dynamic_advisories, layout_findings, undersampling_advisory
+from .advisories import dynamic_advisories, fix_first_advisory, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
 from .attribution import attribution
 from .importance import importance
@@ -212,6 +212,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
 
     workloads = []
     workload_exact: list[float | None] = []
+    workload_covers: list[list[int] | None] = []
     intervals = {"controlPlane": api_iv}
     for w, wl in enumerate(c.workloads):
         iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
@@ -222,6 +223,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             if ready_at_start >= model.workload_required[w] else []
         method = "monte-carlo"
         workload_exact.append(None)
+        workload_covers.append(None)
         if covering and len(df):
             # Down whenever a covering domain is down (known exactly) + the rest (simulated).
             up = 1.0
@@ -231,6 +233,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
             workload_exact[-1] = 1.0 - up
+            workload_covers[-1] = covering
         intervals[f"workloads.{wl.name}"] = iv
         rec = out.distributions.recoveries[w]
         workloads.append({
@@ -244,14 +247,17 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                  "histogram": rec.histogram()},
         })
 
+    mttr_kinds = {k for k, spec in c.failures.items() if spec.ttf is not None}
     hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
+    ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast), *eviction_advisories(model, blast),
-                  *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds)]
+                  *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds),
+                  *fix_first_advisory(ranking)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
     avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None
@@ -310,8 +316,10 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                                         / (total_seconds / SECONDS_PER_YEAR), 3)
                              if total_seconds else None},
         },
-        "attribution": attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, workload_exact),
-        "importance": importance(out),
+        "attribution": attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None,
+                                   quorum_losers(c, blast, mttr_kinds),
+                                   workload_exact, workload_covers),
+        "importance": ranking,
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,
@@ -319,6 +327,23 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
+
+
+def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:
+    """The failure instances whose failure alone loses quorum: too few members outside them
+    (a region link: its partition, from the blast radius)."""
+    out = []
+    for d in c.domains:
+        if d.kind not in kinds:
+            continue
+        if d.kind == "regionLink":
+            if blast.respond([d.index]).quorum_lost:
+                out.append(d.index)
+            continue
+        held = sum(1 for m in c.members if d.index in (c.nodes[m].domain, *c.nodes[m].ancestors))
+        if held and len(c.members) - held < c.quorum:
+            out.append(d.index)
+    return out
 
 
 def _mean_election_gap(model: ClusterModel) -> float | None:

@@ -9,7 +9,7 @@ the page, and by :func:`esc` inside plot labels.
 
 from __future__ import annotations
 
-from kchaos.report import sections, views
+from kchaos.report import downtime, sections, views
 from kchaos.report.figures import FigureSet, esc
 from kchaos.report.formatting import get
 from kchaos.report.page import plotly_bundle, render_page
@@ -19,7 +19,7 @@ from kchaos.report.sections import MAX_DOMAIN_ROWS
 def render_html(results: dict) -> str:
     """The whole report page for one results document, as a self-contained HTML string."""
     r = results if isinstance(results, dict) else {}
-    figs = FigureSet()  # figures are numbered in page order: topology, distributions, load, commit, convergence
+    figs = FigureSet()  # figures are numbered in the order added: downtime, topology, distributions, load, ...
     view = {
         "title": f"kchaos: {get(r, 'topology', 'name', default='report')}",
         "header": views.header(r),
@@ -27,6 +27,8 @@ def render_html(results: dict) -> str:
         "workload_cards": views.workload_cards(r),
         "slo": views.slo(r),
         "advisories": views.advisory_section(r),
+        "downtime": downtime.downtime(r, figs),
+        "fix_first": downtime.fix_first(r),
         "topology": sections.topology(r, figs),
         "blast": sections.blast_radius(r),
         "distributions": sections.distributions(r, figs),

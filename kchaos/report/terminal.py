@@ -47,6 +47,17 @@ def _row(table: Table, label: str | Text, value: Text | str, interval: str = "")
     table.add_row(label, text)
 
 
+def _largest_cause(rows) -> str:
+    """``largest cause: datacenter outage: replacements Pending (spread), 7.2 min/year``."""
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+        return ""
+    top = rows[0]
+    minutes = num(top.get("minutes_per_year"))
+    if not minutes:
+        return ""
+    return f"largest cause: {top.get('cause')}, {format_minutes(minutes)}/year"
+
+
 def print_summary(results: dict, console: Console, report_path: str | None) -> None:
     """Print the headline numbers, the advisories and where the report is."""
     r = results if isinstance(results, dict) else {}
@@ -95,6 +106,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     parts = downtime_composition(cp)
     if parts:
         down_text.append(f"\n{parts}", style="dim")
+    cause = _largest_cause(get(r, "attribution", "api", default=[]))
+    if cause:
+        down_text.append(f"\n{cause}", style="dim")
     _row(table, "API downtime / year", down_text, (format_interval_distinct(ci) + " min") if ci else "")
 
     if get(cp, "members") is not None:
@@ -122,7 +136,11 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         av = get(w, "availability", default={})
         est = get(av, "estimate")
         label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
-        _row(table, label, _avail(est), format_availability_interval(get(av, "ci95")))
+        text = _avail(est)
+        cause = _largest_cause(get(r, "attribution", "workloads", get(w, "name"), default=[]))
+        if cause:
+            text.append(f"\n{cause}", style="dim")
+        _row(table, label, text, format_availability_interval(get(av, "ci95")))
 
     mu = get(load, "max_node_utilization", default={})
     limit = num(get(load, "limit"))
