@@ -119,7 +119,7 @@ dask_option = click.option("--dask", metavar="ADDRESS", default=None,
                                 "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 sampling_option = click.option(
-    "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="plain", show_default=True,
+    "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="auto", show_default=True,
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
          "(tighter intervals where outages need two failures at once; exponential failure times only), "
          "or auto (importance sampling where it applies).")

@@ -15,6 +15,7 @@ from .. import __version__
 from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
 from ..model.montecarlo import SimulationOutput
+from ..model.rare import FIRST_BIAS
 from . import exact
 from .advisories import dynamic_advisories, fix_first_advisory, layout_findings, undersampling_advisory
 from ..model.response import BlastRadius
@@ -69,18 +70,22 @@ def down_seconds(eps, weighted: bool) -> float:
     return eps.weighted.total if eps.weighted is not None else 0.0
 
 
-def allowance_weight(out: SimulationOutput, episodes) -> float:
+def allowance_weight(out: SimulationOutput, episodes, single_cause: bool = True) -> float:
     """The weight an outage this run did not draw would carry, which scales the interval's
-    one-more-episode allowance: 1 when plain; importance-sampled, the mean ratio of the cycles
-    in which this quantity was down, or, when it never was, of those in which failures overlapped."""
+    one-more-episode allowance: 1 when plain. Importance-sampled: where one failure alone can
+    cause the outage (``single_cause``), such a failure is drawn at about its natural rate, so
+    its cycle's ratio is up to 1 / (1 - FIRST_BIAS); otherwise only overlaps cause it, and an
+    undrawn one weighs what the cycles in which this quantity was down weighed on average (or,
+    when it never was, those in which failures overlapped)."""
     if not out.weighted:
         return 1.0
+    floor = 1.0 / (1.0 - FIRST_BIAS) if single_cause else 0.0
     parts = [eps.weighted for eps in episodes if eps.weighted is not None]
     n = sum(p.cycles for p in parts)
     if n:
-        return sum(p.weight_sum for p in parts) / n
+        return max(floor, sum(p.weight_sum for p in parts) / n)
     n = sum(h.overlap_cycles[0] for h in out.histories)
-    return sum(h.overlap_cycles[1] for h in out.histories) / n if n else 1.0
+    return max(floor, sum(h.overlap_cycles[1] for h in out.histories) / n if n else 1.0)
 
 
 def nines(availability: float | None) -> float | None:
@@ -186,13 +191,15 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
-    def interval(get_eps, column, longest: float) -> Interval:
+    def interval(get_eps, column, longest: float, single_cause: bool = True) -> Interval:
         eps = [get_eps(h) for h in out.histories]
         return unavailability_interval(episode_sums(eps, out.weighted), df[column].to_numpy() if len(df) else np.zeros(0),
-                                       seconds, longest * allowance_weight(out, eps))
+                                       seconds, longest * allowance_weight(out, eps, single_cause))
 
+    mttr_kinds = {k for k, spec in c.failures.items() if spec.ttf is not None}
+    losers = quorum_losers(c, blast, mttr_kinds)
     api_mc = interval(lambda h: h.api, "api_down", max(typical.quorum, typical.api_residual))
-    quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum)
+    quorum_iv = interval(lambda h: h.quorum, "quorum_down", typical.quorum, bool(losers))
 
     after_leader_loss = sum(h.elections_after_leader_loss for h in out.histories)
     commit: dict[float, float] = {}
@@ -215,7 +222,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     workload_covers: list[list[int] | None] = []
     intervals = {"controlPlane": api_iv}
     for w, wl in enumerate(c.workloads):
-        iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w])
+        slack = model.workload_desired[w] - model.workload_required[w]
+        single = slack <= 0 or any(w in ws for ws in model.cover_of_domain.values())
+        iv = interval(lambda h, w=w: h.workloads[w], f"wl{w}_down", typical.workloads[w], single)
         # A workload already below minAvailable with everything up is down all the time: no
         # domain "causes" its outages, so the control variate does not apply.
         ready_at_start = sum(1 for p in model.workload_pods[w] if model.baseline.pod_node[p] >= 0)
@@ -229,7 +238,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             up = 1.0
             for d in covering:
                 up *= 1.0 - c.failures[c.domains[d].kind].unavailability
-            rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w])
+            rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w], slack <= 0)
             iv = rest_iv.shifted(1.0 - up)
             method = "control-variate"
             workload_exact[-1] = 1.0 - up
@@ -247,7 +256,6 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                  "histogram": rec.histogram()},
         })
 
-    mttr_kinds = {k for k, spec in c.failures.items() if spec.ttf is not None}
     hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures)
@@ -317,7 +325,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                              if total_seconds else None},
         },
         "attribution": attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None,
-                                   quorum_losers(c, blast, mttr_kinds),
+                                   losers,
                                    workload_exact, workload_covers),
         "importance": ranking,
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),

@@ -46,7 +46,7 @@ MAX_MEAN_DOWN = 0.1
 #: this many times longer on average.
 REPAIR_STRETCH = 2.0
 #: Share of the episode-opening failures drawn by unavailability rather than by rate.
-FIRST_BIAS = 0.9
+FIRST_BIAS = 0.5
 #: During an episode the critical instances fail up to this many times faster (capped by OVERLAP_BIAS).
 CRITICAL_BOOST = 300.0
 #: During an episode every up instance fails up to this many times faster...
