@@ -32,15 +32,6 @@ def overlapping(kinds: list[str]) -> str:
     return f"overlapping failures ({' + '.join(distinct)})"
 
 
-def pending_reason(explanation: str) -> str:
-    """kube-scheduler's FailedScheduling message, as one of three causes."""
-    if "topology spread" in explanation:
-        return "replacements Pending (spread)"
-    if "volume node affinity" in explanation:
-        return "replacements Pending (volume scope)"
-    return "replacements Pending (capacity)"
-
-
 class Attribution:
     """The cause of each down quantity, from the failure instances down and the components' state."""
 
@@ -51,18 +42,33 @@ class Attribution:
         self.kind = [d.kind for d in model.cluster.domains]
         self.nodes_of = {d: frozenset(nodes) for d, nodes in model.nodes_under.items()}
         self.members = frozenset(model.member_nodes)
+        self.down_version = 0
+        #: Per workload: (the state its cause was named in, the cause). Most instants change
+        #: nothing a cause depends on, so the cause is named again only when that state moves.
+        self.named: dict[int, tuple[tuple, str]] = {}
 
     def domain(self, d: int, down: bool) -> None:
         if down:
             self.down.add(d)
         else:
             self.down.discard(d)
+        self.down_version += 1
 
     def refresh(self, t: float) -> None:
         """Something is down at the end of instant ``t``: name each cause."""
         rec = self.rec
         api = self.api_cause() if rec.api.down else None
-        rec.causes(t, api, {w: self.workload_cause(w) for w in rec.down_workloads})
+        work = self.work
+        usable = int(work.pl.usable.sum())
+        causes = {}
+        for w in rec.down_workloads:
+            state = (self.down_version, self.api.api_ok, self.leases.controllers_ready, len(work.pending),
+                     work.ready_count[w], id(work.pl), usable)
+            named = self.named.get(w)
+            if named is None or named[0] != state:
+                named = self.named[w] = (state, self.workload_cause(w))
+            causes[w] = named[1]
+        rec.causes(t, api, causes)
 
     def _hitting(self, nodes) -> list[int]:
         return [d for d in self.down if d in self.nodes_of and not self.nodes_of[d].isdisjoint(nodes)]
@@ -92,8 +98,10 @@ class Attribution:
             mechanism = "controller failover"
         else:
             pending = [p for p in missing if pl.pod_node[p] < 0 and p in work.pending]
-            mechanism = pending_reason(m.scheduler.explain(pl, pending[0], scope=work.scope[pending[0]])) \
-                if pending else "recovery chain"
+            mechanism = "recovery chain"
+            if pending:
+                p = pending[0]
+                mechanism = f"replacements Pending ({m.scheduler.blocking_filter(pl, p, work.scope[p])})"
         if len(hit) > 1:
             return overlapping([self.kind[d] for d in hit])
         if hit:

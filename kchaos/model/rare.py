@@ -131,52 +131,40 @@ class Criticality:
     CACHE = 20_000
 
     def __init__(self, model: ClusterModel, instances: list[tuple[int, str, FailureSpec]]):
+        n_nodes = len(model.cluster.nodes)
         under = model.nodes_under
-        self.masks = [sum(1 << n for n in under.get(dom, ())) for dom, _, _ in instances]
-        self.members = sum(1 << n for n in model.member_nodes)
+        #: Instance x node: the nodes each instance takes down.
+        self.takes = np.zeros((len(instances), n_nodes))
+        for i, (dom, _, _) in enumerate(instances):
+            self.takes[i, list(under.get(dom, ()))] = 1.0
+        self.members = np.zeros(n_nodes)
+        self.members[list(model.member_nodes)] = 1.0
         self.members_spare = len(model.member_nodes) - model.quorum
-        pods_on: list[dict[int, int]] = []
-        for pods in model.workload_pods:
-            counts: dict[int, int] = {}
+        #: Node x workload: the workload's pods on the node in the initial placement.
+        self.pods = np.zeros((n_nodes, len(model.workload_pods)))
+        for w, pods in enumerate(model.workload_pods):
             for p in pods:
                 node = model.baseline.pod_node[p]
                 if node >= 0:
-                    counts[node] = counts.get(node, 0) + 1
-            pods_on.append(counts)
-        self.pods_on = pods_on
-        self.slack = [d - r for d, r in zip(model.workload_desired, model.workload_required)]
+                    self.pods[node, w] += 1.0
+        self.slack = np.array([d - r for d, r in zip(model.workload_desired, model.workload_required)], dtype=float)
         self.cache: dict[frozenset, np.ndarray] = {}
-
-    def _lost(self, nodes: int) -> list[int]:
-        out = [0] * len(self.pods_on)
-        while nodes:
-            low = nodes & -nodes
-            n = low.bit_length() - 1
-            nodes ^= low
-            for w, counts in enumerate(self.pods_on):
-                out[w] += counts.get(n, 0)
-        return out
 
     def critical(self, down: list[bool]) -> np.ndarray:
         key = frozenset(i for i, d in enumerate(down) if d)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        down_nodes = 0
-        for i in key:
-            down_nodes |= self.masks[i]
-        members_down = (down_nodes & self.members).bit_count()
-        lost = self._lost(down_nodes)
-        out = np.zeros(len(down), dtype=bool)
-        for i, mask in enumerate(self.masks):
-            new = mask & ~down_nodes
-            if down[i] or not new:
-                continue
-            if members_down <= self.members_spare < members_down + (new & self.members).bit_count():
-                out[i] = True
-                continue
-            more = self._lost(new)
-            out[i] = any(b <= s < b + m for b, m, s in zip(lost, more, self.slack))
+        idx = list(key)
+        down_nodes = self.takes[idx].max(axis=0) if idx else np.zeros(self.takes.shape[1])
+        members_down = float(down_nodes @ self.members)
+        lost = down_nodes @ self.pods  # [workloads]
+        new = self.takes * (1.0 - down_nodes)  # [instances, nodes]: what each would add
+        out = (members_down <= self.members_spare) & (members_down + new @ self.members > self.members_spare)
+        if self.pods.shape[1]:
+            more = new @ self.pods  # [instances, workloads]
+            out |= ((lost <= self.slack) & (lost + more > self.slack)).any(axis=1)
+        out[idx] = False
         if len(self.cache) >= self.CACHE:
             self.cache.clear()
         self.cache[key] = out

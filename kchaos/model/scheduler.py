@@ -239,6 +239,20 @@ class Scheduler:
         return mask
 
     # -- why not -------------------------------------------------------------------
+    def blocking_filter(self, pl: Placement, pod: int, scope: int = -1) -> str:
+        """Which filter keeps ``pod`` Pending, in a word: ``volume scope`` (no usable node in
+        its volume's domain), ``capacity`` (none with room: taints, cpu, memory, pod count) or
+        ``spread`` (room, but PodTopologySpread's DoNotSchedule forbids it): what
+        :meth:`explain` says at length, for the downtime attribution."""
+        usable = pl.usable
+        if scope >= 0:
+            usable = usable & self.scope_mask(scope)
+            if not usable.any() and pl.usable.any():
+                return "volume scope"
+        if not (usable & self.fits(pl, self.pod_workload[pod])).any():
+            return "capacity"
+        return "spread"
+
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
         w = self.pod_workload[pod]
