@@ -89,6 +89,10 @@ class Workloads:
         #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
         self.lifecycle = None
         self.pl = m.baseline.copy()
+        #: (workload, volume scope) keys that fit nowhere in ``hopeless_pl`` as it stands: the
+        #: next passes skip them until room changes (:meth:`room_changed`), as binding takes room.
+        self.hopeless: set[tuple[int, int]] = set()
+        self.hopeless_pl = self.pl
         self.scope = list(m.baseline_scope)  # StatefulSet pod -> its volume's scope domain
         self.node_pods: list[set] = [set() for _ in range(m.n_nodes)]
         for p, node in enumerate(self.pl.pod_node):
@@ -129,6 +133,7 @@ class Workloads:
         m = self.m
         if was_not_ready:
             self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
+            self.room_changed(node, usable=True)
         startup = self.c.kubernetes.pod_startup
         recreated = False
         for p in sorted(self.node_pods[node]):
@@ -145,6 +150,7 @@ class Workloads:
         """``node`` is NotReady: no longer schedulable; if it is up (cut off, not dead) its
         pods stop counting as ready."""
         self.pl.usable[node] = False
+        self.room_changed(node, usable=True)
         if up:
             for p in self.node_pods[node]:
                 self.version[p] += 1
@@ -168,6 +174,7 @@ class Workloads:
                 if not self.terminating[p]:  # stuck Terminating: identity held until the node returns
                     self.terminating[p] = True
                     sch.count(self.pl, p, node, -1)
+                    self.room_changed(workload=m.pod_workload[p])
                 continue
             self.remove_pod(t, p, node)
         self.reschedule(t)
@@ -192,6 +199,7 @@ class Workloads:
         keeps it in its scope; without a volume it may land anywhere)."""
         self.terminating[p] = False
         self.m.scheduler.unbind(self.pl, p, counted=False)
+        self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
         self.version[p] += 1
         self.rec.pending_count(t, len(self.pending))
@@ -201,6 +209,7 @@ class Workloads:
     # -- for drains ----------------------------------------------------------------------------
     def cordon(self, node: int) -> None:
         self.pl.usable[node] = False
+        self.room_changed(node, usable=True)
         self.cordoned.add(node)
 
     def pods_on(self, node: int) -> list[int]:
@@ -215,6 +224,7 @@ class Workloads:
     def remove_pod(self, t: float, p: int, node: int) -> None:
         """The pod is deleted from ``node``; its controller creates a replacement, Pending."""
         self.m.scheduler.unbind(self.pl, p)
+        self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
         self.version[p] += 1
         if self.ready[p]:
@@ -232,6 +242,26 @@ class Workloads:
         """Pods were deleted: load moved; place the replacements."""
         self.rec.load_changed()
         self.request_pass()
+
+    def room_changed(self, node: int | None = None, workload: int | None = None, usable: bool = False) -> None:
+        """A pod of ``workload`` left ``node``, or ``node``'s schedulability changed (``usable``);
+        no argument: anything may have changed. Binding only ever takes room, so only this can
+        make a hopeless key fit again: through the node itself (it is usable, in the key's
+        volume scope, with room for one more pod), through the key's own spread counts (one of
+        its pods left), or, for a DoNotSchedule spread honouring taints, any taint change."""
+        if not self.hopeless:
+            return
+        if node is None and workload is None:
+            self.hopeless.clear()
+            return
+        sch, pl = self.m.scheduler, self.pl
+        for key in list(self.hopeless):
+            w, scope = key
+            spread = sch.workloads[w].spread
+            if w == workload or (usable and spread is not None and spread.node_taints_policy == "Honor") or (
+                    node is not None and pl.usable[node] and (scope < 0 or sch.scope_mask(scope)[node])
+                    and sch.fits_on(pl, w, node)):
+                self.hopeless.discard(key)
 
     def request_pass(self) -> None:
         """Something changed that may let Pending pods fit. The scheduler makes one pass once
@@ -253,7 +283,11 @@ class Workloads:
         node_up = self.infra.node_up
         placed = []
         if log is None:  # the simulation: batches of identical pods (same nodes as one by one)
-            decisions = schedule_pass(sch, self.pl, sorted(self.pending), m.pod_pin, self.scope, self.rng)
+            if self.hopeless_pl is not self.pl:  # a placement put in place wholesale (rollout)
+                self.hopeless.clear()
+                self.hopeless_pl = self.pl
+            decisions = schedule_pass(sch, self.pl, sorted(self.pending), m.pod_pin, self.scope, self.rng,
+                                      hopeless=self.hopeless)
         else:  # whatif: one by one, so each FailedScheduling explains the state it met
             decisions = self._one_by_one(t)
         for p, node in decisions:
@@ -339,6 +373,7 @@ class Workloads:
                 node = self.pl.pod_node[p]
                 if node >= 0:
                     sch.unbind(self.pl, p)
+                    self.room_changed()
                     self.node_pods[node].discard(p)
             all_placed = True
             # A fresh placement depends only on where the other pods are (so it is cacheable):
