@@ -60,3 +60,15 @@ def test_importance_matches_the_exact_saving_of_a_member_that_never_fails():
                 assert high - low < 0.25 * exact
             else:
                 assert row["api_minutes_per_year_saved"] == pytest.approx(exact, rel=0.01)
+
+
+def test_report_shows_downtime_by_cause_and_fix_first(trap):
+    from kchaos.report import render_html
+
+    page = render_html(trap)
+    assert "Where the downtime comes from" in page and "Fix first" in page
+    assert "datacenter outage: replacements Pending (spread)" in page
+    top = trap["importance"][0]
+    assert top["domain"] in page
+    advice = [a for a in trap["advisories"] if a["code"] == "fix-first"]
+    assert advice and top["domain"].split("/", 1)[1] in advice[0]["message"]

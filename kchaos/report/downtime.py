@@ -15,6 +15,8 @@ MAX_CAUSES = 9
 PALETTE = ("#2563eb", "#ea580c", "#7c3aed", "#0d9488", "#dc2626", "#ca8a04", "#db2777", "#4b5563", "#16a34a")
 OTHER = "other causes"
 FIX_FIRST_ROWS = 10
+#: Causes listed per quantity; the rest are summed in one line.
+MAX_TABLE_ROWS = 8
 
 
 def _minutes(x: Any) -> str:
@@ -74,9 +76,14 @@ def downtime(r: dict, figs: FigureSet) -> dict:
         if rows:
             tables.append({"title": f"workload {name}", "rows": rows})
     for t in tables:
+        rows, rest = t["rows"][:MAX_TABLE_ROWS], t["rows"][MAX_TABLE_ROWS:]
         t["rows"] = [{"cause": x["cause"], "minutes": _minutes(x.get("minutes_per_year")),
                       "interval": f"{_minutes(get(x, 'ci95', 0))} – {_minutes(get(x, 'ci95', 1))}"}
-                     for x in t["rows"]]
+                     for x in rows]
+        if rest:
+            t["rows"].append({"cause": f"{len(rest)} more causes (all in results.json)",
+                              "minutes": _minutes(sum(num(x.get("minutes_per_year")) or 0.0 for x in rest)),
+                              "interval": ""})
     height = 170 + 46 * (1 + len((get(att, "workloads", default={}) or {})))
     return {"figure": figs.add(fig, height, ["Downtime by cause, minutes per year"]) if fig is not None else None,
             "tables": tables}

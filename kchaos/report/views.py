@@ -72,6 +72,8 @@ def header(r: dict) -> dict:
         facts.append([b(format_number(years)), f" simulated years{extra}"])
     if get(run, "sampling", "method") == "importance":
         facts.append(["importance-sampled: overlapping failures drawn more often, each cycle weighted"])
+    elif get(run, "sampling", "reason") and "asked for" not in str(get(run, "sampling", "reason")):
+        facts.append([f"plain sampling: {get(run, 'sampling', 'reason')}"])
     if get(run, "seed") is not None:
         facts.append(["seed ", b(run["seed"])])
     if get(run, "wall_seconds") is not None:
