@@ -1,0 +1,54 @@
+"""Realistic `kubectl get nodes -o json` output, built by the tests (no cluster is reachable here).
+
+Three zones of eu-west-1; per zone two racks, each with one physical host; the control-plane
+node of each zone (tainted, labelled control-plane) on the first host; nine workers on the six
+hosts (the first host of each zone carries two, the second one: the six hosts of the issue).
+"""
+
+from __future__ import annotations
+
+import json
+
+RACK_LABEL = "topology.example.com/rack"
+HOST_LABEL = "topology.example.com/host"
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+
+
+def _node(name: str, zone: str, rack: str, host: str, control_plane: bool, cpu: str, memory: str) -> dict:
+    labels = {
+        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+        "topology.kubernetes.io/region": "eu-west-1", "topology.kubernetes.io/zone": zone,
+        "node.kubernetes.io/instance-type": "m6i.2xlarge" if not control_plane else "m6i.xlarge",
+        RACK_LABEL: rack, HOST_LABEL: host,
+    }
+    spec: dict = {"podCIDR": "10.244.0.0/24"}
+    if control_plane:
+        labels["node-role.kubernetes.io/control-plane"] = ""
+        spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels, "uid": f"uid-{name}"},
+            "spec": spec,
+            "status": {"capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "allocatable": {"cpu": "7910m" if not control_plane else "3920m",
+                                       "memory": "31792132Ki" if not control_plane else "15574876Ki",
+                                       "pods": "110"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def three_zone_nodes() -> dict:
+    items = []
+    worker = 0
+    for z, zone in enumerate(ZONES):
+        racks = [f"{zone}-rack-{k}" for k in (1, 2)]
+        hosts = [f"host-{zone[-1]}{k}" for k in (1, 2)]
+        items.append(_node(f"ip-10-0-{z}-10.eu-west-1.compute.internal", zone, racks[0], hosts[0], True, "4", "16Gi"))
+        for host, rack, vms in ((hosts[0], racks[0], 2), (hosts[1], racks[1], 1)):
+            for _ in range(vms):
+                worker += 1
+                items.append(_node(f"ip-10-0-{z}-{100 + worker}.eu-west-1.compute.internal", zone, rack, host,
+                                   False, "8", "32Gi"))
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def write_nodes(path) -> None:
+    path.write_text(json.dumps(three_zone_nodes(), indent=2))
