@@ -165,10 +165,16 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
 @click.option("--rack-label", default=None, metavar="KEY", help="The node label naming its rack.")
 @click.option("--host-label", default=None, metavar="KEY",
               help="The node label naming its physical host (several VMs on one host share a server).")
+@click.option("-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
+              help="Manifests (files or folders, YAML or `kubectl get deploy,sts,ds,pdb -A -o json`) "
+                   "whose Deployments, StatefulSets and DaemonSets become the workloads.")
+@click.option("--volume-scope", type=click.Choice(["server", "rack", "datacenter", "region"]), default="datacenter",
+              show_default=True, help="Where a StatefulSet's volumeClaimTemplates keep its pods.")
 @click.option("--name", default=None, help="metadata.name of the topology [default: the output file's name].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the topology here [default: print it].")
-def import_(nodes_file: str, rack_label: str | None, host_label: str | None, name: str | None, out: str | None) -> int:
+def import_(nodes_file: str, rack_label: str | None, host_label: str | None, manifests: tuple[str, ...],
+            volume_scope: str, name: str | None, out: str | None) -> int:
     """Write a topology from a cluster's nodes: zones, racks, hosts, control plane, worker pools.
 
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
@@ -176,10 +182,16 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, nam
     from .report.files import write_atomic
     from .topology import load_topology_text
     from .topology.kube_import import read_nodes, topology_text
+    from .topology.kube_manifests import read_manifests, workloads_from, workloads_yaml
 
     nodes = read_nodes(nodes_file, rack_label, host_label)
+    workloads = None
+    if manifests:
+        workers = sum(not n.control_plane for n in nodes)
+        workloads = workloads_yaml(workloads_from(read_manifests(list(manifests)), rack_label, host_label,
+                                                  volume_scope, workers))
     name = name or (Path(out).stem if out else "imported")
-    text = topology_text(nodes, name, Path(nodes_file).name, rack_label, host_label)
+    text = topology_text(nodes, name, Path(nodes_file).name, rack_label, host_label, workloads)
     load_topology_text(text, filename=out or "<import>")  # what is written must load (a bug, not input, otherwise)
     if out:
         write_atomic(Path(out), text)

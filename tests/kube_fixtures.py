@@ -52,3 +52,115 @@ def three_zone_nodes() -> dict:
 
 def write_nodes(path) -> None:
     path.write_text(json.dumps(three_zone_nodes(), indent=2))
+
+
+MANIFESTS = {
+    "web.yaml": """\
+# The storefront: two containers, an init container, spread over zones.
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 6
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      initContainers:
+        - name: migrate
+          resources: {requests: {cpu: "2", memory: 256Mi}}
+      containers:
+        - name: app
+          resources: {requests: {cpu: 500m, memory: 1Gi}}
+        - name: sidecar
+          resources: {requests: {cpu: 100m, memory: 128Mi}}
+      topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule,
+           labelSelector: {matchLabels: {app: web}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web-pdb, namespace: shop}
+spec:
+  minAvailable: 4
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+""",
+    "worker.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: queue-worker, namespace: shop}
+spec:
+  selector: {matchLabels: {app: queue-worker}}
+  template:
+    metadata: {labels: {app: queue-worker}}
+    spec:
+      containers:
+        - name: worker
+          resources: {requests: {cpu: 250m, memory: 512Mi}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {mode: production}
+""",
+    "data/db.yaml": """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+        - name: postgres
+          resources: {requests: {cpu: "2", memory: 8Gi}}
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - {topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {app: db}}}
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Gi}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: db-pdb, namespace: shop}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: db}}
+""",
+    "data/agent.yaml": """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: log-agent, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: log-agent}}
+  template:
+    metadata: {labels: {app: log-agent}}
+    spec:
+      containers:
+        - name: agent
+          resources: {requests: {cpu: 50m, memory: 64Mi}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: agent-pdb, namespace: kube-system}
+spec:
+  maxUnavailable: 34%
+  selector: {matchLabels: {app: log-agent}}
+""",
+}
+
+
+def write_manifests(folder) -> None:
+    for name, text in MANIFESTS.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)

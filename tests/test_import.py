@@ -10,7 +10,7 @@ from kchaos.cli import main
 from kchaos.model.engine import ClusterModel
 from kchaos.topology import load_topology, load_topology_text
 
-from .kube_fixtures import HOST_LABEL, RACK_LABEL, three_zone_nodes, write_nodes
+from .kube_fixtures import HOST_LABEL, RACK_LABEL, three_zone_nodes, write_manifests, write_nodes
 
 
 @pytest.fixture
@@ -90,3 +90,78 @@ def test_bad_nodes_files_exit_2_with_file_and_line(tmp_path, capsys):
     (tmp_path / "broken.json").write_text('{"kind": "List", "items": [\n  {"kind": "Node",}\n]}')
     assert main(["import", "--nodes", str(tmp_path / "broken.json")]) == 2
     assert "broken.json:" in capsys.readouterr().err
+
+
+def _import_with_manifests(tmp_path, folder) -> str:
+    nodes = tmp_path / "nodes.json"
+    write_nodes(nodes)
+    out = tmp_path / "cluster.yaml"
+    assert main(["import", "--nodes", str(nodes), "--rack-label", RACK_LABEL, "--host-label", HOST_LABEL,
+                 "-f", str(folder), "-o", str(out)]) == 0
+    return str(out)
+
+
+def test_manifests_become_workloads_with_their_budgets(tmp_path):
+    folder = tmp_path / "manifests"
+    write_manifests(folder)
+    c = load_topology(_import_with_manifests(tmp_path, folder))
+    wl = {w.name: w for w in c.workloads}
+    assert set(wl) == {"web", "queue-worker", "db", "log-agent"}
+    model = ClusterModel(c)
+    desired = dict(zip((w.name for w in c.workloads), model.workload_desired))
+    required = dict(zip((w.name for w in c.workloads), model.workload_required))
+    # replicas (default 1); a DaemonSet on each of the 9 workers
+    assert desired == {"web": 6, "queue-worker": 1, "db": 3, "log-agent": 9}
+    # PDB minAvailable 4; maxUnavailable 1 of 3; maxUnavailable 34% of 9 rounds the allowance up (4);
+    # no PDB: every replica
+    assert required == {"web": 4, "queue-worker": 1, "db": 2, "log-agent": 5}
+    # containers summed (600m, 1152Mi), the init container's 2 cpu larger
+    assert wl["web"].cpu == pytest.approx(2.0) and wl["web"].memory == 1152 * 2**20
+    assert wl["web"].spread.over == "datacenter" and wl["web"].spread.when_unsatisfiable == "DoNotSchedule"
+    assert wl["db"].volume_scope == "datacenter" and wl["db"].spread.over == "datacenter"
+    text = open(_import_with_manifests(tmp_path, folder)).read()
+    assert "# skipped (not workloads kchaos models): 1 ConfigMap, 1 Service" in text
+
+
+def test_an_imported_zone_spread_constraint_is_the_hand_written_trap(tmp_path):
+    """A zone topologySpreadConstraint (DoNotSchedule, default nodeTaintsPolicy) strands web's
+    replacements after a zone outage exactly as the hand-written `spreadOver: datacenter` does."""
+    folder = tmp_path / "manifests"
+    write_manifests(folder)
+    imported = open(_import_with_manifests(tmp_path, folder)).read()
+    hand = imported.replace(
+        "    spread: {over: datacenter, maxSkew: 1, whenUnsatisfiable: DoNotSchedule, nodeTaintsPolicy: Ignore}",
+        "    spreadOver: datacenter")
+    assert hand != imported
+    results = []
+    for text in (imported, hand):
+        model = ClusterModel(load_topology_text(text, "x.yaml"))
+        from kchaos.model.response import BlastRadius
+        blast = BlastRadius(model)
+        zone = next(d.index for d in model.cluster.domains if d.id == "datacenter/eu-west-1a")
+        r = blast.respond([zone])
+        results.append((r.pods_pending, r.workloads_unavailable))
+    assert results[0] == results[1]
+    assert results[0][0] >= 2  # web's two replacements (and more) stay Pending: the trap
+
+
+def test_bad_manifests_exit_2_with_file_and_line(tmp_path, capsys):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n"
+        "    metadata: {labels: {app: api}}\n    spec:\n      containers:\n"
+        "        - resources: {requests: {cpu: 5x}}\n"
+        "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: lost}\n"
+        "spec:\n  minAvailable: 1\n  selector: {matchLabels: {app: nothing}}\n"
+        "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: both}\n"
+        "spec:\n  minAvailable: 1\n  maxUnavailable: 1\n  selector: {matchLabels: {app: api}}\n")
+    nodes = tmp_path / "nodes.json"
+    write_nodes(nodes)
+    out = tmp_path / "never.yaml"
+    assert main(["import", "--nodes", str(nodes), "-f", str(folder), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "a.yaml:9: spec.template.spec.containers.0.resources.requests" in err and "5x" in err
+    assert "a.yaml:16: spec.selector: selects no Deployment" in err
+    assert "a.yaml:21: spec: a PodDisruptionBudget takes minAvailable or maxUnavailable, not both" in err
+    assert not out.exists()

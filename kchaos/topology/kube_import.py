@@ -170,8 +170,9 @@ class _Names:
 
 
 def topology_text(nodes: list[KubeNode], name: str, source: str, rack_label: str | None = None,
-                  host_label: str | None = None) -> str:
-    """The topology file for ``nodes``, with comments where a guess or a default stands in."""
+                  host_label: str | None = None, workloads: list[str] | None = None) -> str:
+    """The topology file for ``nodes``, with comments where a guess or a default stands in;
+    ``workloads``: the lines of a ``workloads:`` section (from manifests), if any."""
     names = _Names()
     tree: dict[str, dict[str, dict[str, list[str]]]] = {}
     server_of: dict[str, str] = {}
@@ -235,11 +236,15 @@ def topology_text(nodes: list[KubeNode], name: str, source: str, rack_label: str
                 f"    capacity: {{cpu: {format_cpu(cpu)}, memory: {format_memory(memory)}, pods: {pods}}}"]
         out += [f"    # {pool}-{i}: {n.hostname}" for i, n in enumerate(group, 1)]
 
-    out += ["", "# TODO: describe what runs on the workers (kubectl cannot tell kchaos what matters):",
-            "# workloads:",
-            "#   - {name: web, kind: Deployment, replicas: 6, requests: {cpu: 500m, memory: 1Gi}, minAvailable: 4,",
-            "#      spreadOver: datacenter}",
-            "",
+    if workloads:
+        out += workloads + [""]
+    else:
+        out += ["", "# TODO: describe what runs on the workers (or pass its manifests with -f):",
+                "# workloads:",
+                "#   - {name: web, kind: Deployment, replicas: 6, requests: {cpu: 500m, memory: 1Gi}, minAvailable: 4,",
+                "#      spreadOver: datacenter}",
+                ""]
+    out += [
             "# TODO: failure rates of your hardware and sites; kchaos's defaults (docs/topology.md#failures):",
             "# failures:",
             "#   node: {mtbf: 90d, mttr: 10m}",
