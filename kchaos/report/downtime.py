@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from kchaos.report.figures import FigureSet, base_layout, esc
-from kchaos.report.formatting import get, num
+from kchaos.report.formatting import get, num, significant
 
 #: Causes drawn in their own colour; the rest of a run's causes share "other causes".
 MAX_CAUSES = 9
@@ -21,11 +21,7 @@ MAX_TABLE_ROWS = 8
 
 def _minutes(x: Any) -> str:
     x = num(x)
-    if x is None:
-        return "—"
-    if x == 0:
-        return "0"
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:,.0f}"
+    return "—" if x is None else significant(x, 3)
 
 
 def attribution_figure(r: dict) -> go.Figure | None:
