@@ -59,13 +59,39 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
+    """Overrides that add the manifests' workloads to the topology's (a manifest's workload
+    replaces one of the same name, and a note says so)."""
+    from .topology import load_topology
+    from .topology.kube_manifests import read_manifests, workloads_from
+    from .topology.yamlsafe import load_yaml
+
+    base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
+    workers = sum(1 for n in base.nodes if n.role == "worker")
+    extra = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers).as_data()
+    existing = (load_yaml(Path(path).read_text(encoding="utf-8-sig")).data or {}).get("workloads") or []
+    by_name = {w["name"]: w for w in extra}
+    note = Console(stderr=True, highlight=False)
+    merged = []
+    for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
+        name = w.get("name") if isinstance(w, dict) else None
+        if name in by_name:
+            note.print(f"note: workload {escape(str(name))!r} from the manifests replaces the one in {escape(path)}")
+            merged.append(by_name.pop(name))
+        else:
+            merged.append(w)
+    return {"workloads": merged + list(by_name.values())}
+
+
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
-             dask: str | None = None, sampling: str = "plain") -> dict:
+             dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = ()) -> dict:
     """Load, simulate and analyse one topology: the results document."""
     from .analysis import analyze
     from .model.montecarlo import run_monte_carlo
     from .topology import load_topology
 
+    if manifests:
+        overrides = {**(overrides or {}), **with_manifests(path, manifests)}
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
     ctx, callback = _progress(failures, quiet)
     with ctx:
@@ -118,6 +144,10 @@ dask_option = click.option("--dask", metavar="ADDRESS", default=None,
                                 "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
                                 "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+manifests_option = click.option(
+    "-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
+    help="Kubernetes manifests (files or folders) whose Deployments, StatefulSets and DaemonSets join the "
+         "topology's workloads (one of the same name is replaced).")
 sampling_option = click.option(
     "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="auto", show_default=True,
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
@@ -142,14 +172,15 @@ def cli() -> None:
 @jobs_option
 @dask_option
 @sampling_option
+@manifests_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, quiet: bool) -> int:
+        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     from .report import print_summary, render_html
     from .report.files import write_report
 
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests)
     out_dir = Path(out) if out else default_out(results)
     _, html_path = write_report(out_dir, results, render_html(results))
     if not quiet:
@@ -289,9 +320,10 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @jobs_option
 @dask_option
 @sampling_option
+@manifests_option
 @check_quiet_option
 def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, quiet: bool) -> int:
+          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
@@ -300,7 +332,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)

@@ -10,7 +10,11 @@ from kchaos.cli import main
 from kchaos.model.engine import ClusterModel
 from kchaos.topology import load_topology, load_topology_text
 
+from pathlib import Path
+
 from .kube_fixtures import HOST_LABEL, RACK_LABEL, three_zone_nodes, write_manifests, write_nodes
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -165,3 +169,44 @@ def test_bad_manifests_exit_2_with_file_and_line(tmp_path, capsys):
     assert "a.yaml:16: spec.selector: selects no Deployment" in err
     assert "a.yaml:21: spec: a PodDisruptionBudget takes minAvailable or maxUnavailable, not both" in err
     assert not out.exists()
+
+
+WEB_MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 6
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - {name: app, resources: {requests: {cpu: "2", memory: 4Gi}}}
+      topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule,
+           labelSelector: {matchLabels: {app: web}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec: {minAvailable: 4, selector: {matchLabels: {app: web}}}
+"""
+
+
+def test_run_with_manifests_reproduces_the_hand_written_spread_trap(tmp_path, capsys):
+    """`run -f` with web as a manifest (zone topologySpreadConstraint, DoNotSchedule, default
+    nodeTaintsPolicy) gives the very results of the example's hand-written `spreadOver:
+    datacenter` web: the zone-outage Pending trap included."""
+    example = ROOT / "topologies" / "three-datacenters.yaml"
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(WEB_MANIFEST)
+    runs = []
+    for extra in ([], ["-f", str(manifest)]):
+        out = tmp_path / f"run{len(extra)}"
+        assert main(["run", str(example), "-n", "3000", "-q", "--out", str(out), "--sampling", "plain"] + extra) == 0
+        r = json.loads((out / "results.json").read_text())
+        runs.append(({w["name"]: w["availability"]["estimate"] for w in r["workloads"]}, r["domains"],
+                     sorted(a["code"] for a in r["advisories"])))
+    assert "replaces the one in" in capsys.readouterr().err
+    assert runs[0] == runs[1]
+    assert "spread-blocks-rescheduling" in runs[1][2]

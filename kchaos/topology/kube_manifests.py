@@ -58,6 +58,11 @@ class Imported:
     names: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
 
+    def as_data(self) -> list[dict]:
+        """The workloads as topology data: exactly what ``import -f`` writes, read back."""
+        lines = workloads_yaml(self)
+        return (load_yaml("\n".join(lines)).data or {}).get("workloads") or [] if lines else []
+
 
 def _documents(path: Path) -> list[Manifest]:
     text = path.read_text(encoding="utf-8-sig")
