@@ -127,3 +127,43 @@ def test_batch_matches_pod_by_pod_with_windowed_scans(text, seed):
     model = ClusterModel(load_topology_text(text, "prop.yaml"))
     assert model.scheduler.feasible_to_find < model.scheduler.n_nodes
     _check_batch_matches_pod_by_pod(text, seed)
+
+
+def test_a_key_found_hopeless_is_retried_once_its_workload_binds_elsewhere():
+    """A spread-constrained pod that fits nowhere in one pass can fit after a sibling of another
+    volume scope binds (the spread minimum rose): the cross-pass hopeless set must let it be
+    retried, so that the decisions equal retrying everything (found in review)."""
+    import numpy as np
+
+    from kchaos.model.batch import schedule_pass
+    from kchaos.model.engine import ClusterModel
+    from kchaos.topology import load_topology_text
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    text = (root / "topologies" / "three-datacenters.yaml").read_text().replace(
+        "    replicas: 3\n    requests: {cpu: 4, memory: 16Gi}", "    replicas: 6\n    requests: {cpu: 1, memory: 1Gi}")
+    m = ClusterModel(load_topology_text(text, "t.yaml"))
+    sch = m.scheduler
+    w = [wl.name for wl in m.cluster.workloads].index("db")
+    pods = m.workload_pods[w]
+    dc = sch.level_of_node["datacenter"]
+    by: dict[int, list[int]] = {}
+    for p in pods:
+        by.setdefault(int(dc[m.baseline.pod_node[p]]), []).append(p)
+    first = min(pods)
+    home = int(dc[m.baseline.pod_node[first]])
+    others = next(ps for d, ps in by.items() if d != home and min(ps) > first)
+
+    def run(shared: bool):
+        pl, scope = m.baseline.copy(), list(m.baseline_scope)
+        for p in [first, *others]:
+            sch.unbind(pl, p)
+        rng = np.random.default_rng(0)
+        hopeless: set | None = set() if shared else None
+        one = schedule_pass(sch, pl, sorted([first, *others]), m.pod_pin, scope, rng, hopeless=hopeless)
+        left = [p for p, node in one if node < 0]
+        two = schedule_pass(sch, pl, left, m.pod_pin, scope, rng, hopeless=hopeless if shared else set())
+        return one, two
+
+    assert run(True) == run(False)
+    assert run(True)[1] and all(node >= 0 for _, node in run(True)[1])

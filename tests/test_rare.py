@@ -200,3 +200,11 @@ def test_check_confirms_with_importance_sampling_what_plain_sampling_cannot(caps
     assert main(["check", str(data), "-n", "3000"]) == 0
     out = capsys.readouterr().out
     assert "workloads.payments" in out and "not yet confirmed" not in out
+
+
+def test_one_failure_instance_falls_back_to_plain_sampling(make_topology):
+    """Nothing can overlap with one instance (and biasing would divide by zero up instances)."""
+    text = (ROOT / "topologies" / "three-datacenters.yaml").read_text().replace(
+        "\nslo:", "\nfailures: {node: none, server: none, rack: none, datacenter: none, regionLink: none}\n\nslo:")
+    plan = sampling_plan(make_topology(text), "auto")
+    assert plan.method == "plain" and "only one failure instance" in plan.reason

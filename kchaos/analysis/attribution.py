@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.attribution import outage
 from ..model.sketch import EpisodeSums
 from .statistics import MINUTES_PER_YEAR, Interval, unavailability_interval
 
@@ -67,12 +68,12 @@ def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, sing
         claimed: set[str] = set()
         for k, e in singles.items():
             e *= shrink
-            mine = {label: iv for label, iv in known.items() if label.startswith(f"{prefix}{k} outage")}
+            mine = {label: iv for label, iv in known.items() if label.startswith(f"{prefix}{outage(k)}")}
             claimed |= set(mine)
             simulated = sum(iv.estimate for iv in mine.values())
             if simulated <= 0:
                 if e > 0:
-                    add(f"{prefix}{k} outage (exact; not drawn in this run)", [e, e, e])
+                    add(f"{prefix}{outage(k)} (exact; not drawn in this run)", [e, e, e])
                 continue
             for label, iv in mine.items():
                 add(label, _scaled(iv, e / simulated, len(mine) == 1, e))

@@ -53,7 +53,11 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
     hists = [h for h in out.histories if h.domain_time is not None]
     if len(hists) < 2:
         return []
-    domains = [d.index for d in c.domains if c.failures.get(d.kind) is not None and c.failures[d.kind].ttf is not None]
+    # The reweighting needs memoryless times to failure: other kinds are left out (docs).
+    domains = [d.index for d in c.domains if c.failures.get(d.kind) is not None and c.failures[d.kind].ttf is not None
+               and c.failures[d.kind].ttf.kind == "exponential"]
+    if not domains:
+        return []
     rate = np.array([1.0 / c.failures[c.domains[d].kind].ttf.mean for d in domains])
     k = len(hists)
     t = np.array([h.weighted_seconds for h in hists])

@@ -24,6 +24,11 @@ from .cluster_model import ClusterModel
 KIND_ORDER = ("region", "regionLink", "datacenter", "rack", "server", "node")
 
 
+def outage(kind: str) -> str:
+    """``datacenter outage``; a region link's is a ``region-link partition``."""
+    return "region-link partition" if kind == "regionLink" else f"{kind} outage"
+
+
 def overlapping(kinds: list[str]) -> str:
     """``overlapping server failures``, ``overlapping failures (datacenter + node)``."""
     distinct = sorted(set(kinds), key=KIND_ORDER.index)
@@ -78,9 +83,9 @@ class Attribution:
             hit = self._hitting(self.members)
             links = [d for d in self.down if self.kind[d] == "regionLink"]
             if links and not hit:
-                return "region-link partition"
+                return f"quorum loss: {outage('regionLink')}"
             if len(hit) == 1 and not links:
-                return f"quorum loss: {self.kind[hit[0]]} outage"
+                return f"quorum loss: {outage(self.kind[hit[0]])}"
             return f"quorum loss: {overlapping([self.kind[d] for d in hit + links])}"
         if self.etcd.electing or self.etcd.leader < 0:
             return "leader election"
@@ -105,5 +110,5 @@ class Attribution:
         if len(hit) > 1:
             return overlapping([self.kind[d] for d in hit])
         if hit:
-            return f"{self.kind[hit[0]]} outage: {mechanism}"
+            return f"{outage(self.kind[hit[0]])}: {mechanism}"
         return mechanism

@@ -44,8 +44,10 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
     ``one_by_one`` every sibling is tried, so each can be reported). The caller records
     the volume scope of a StatefulSet pod that lands for the first time. A ``hopeless`` set
     passed in carries (workload, scope) keys that fit nowhere across passes: the caller
-    drops a key when something that could make room for it changes."""
+    drops a key when something that could make room for it changes, and the pass drops the
+    keys of every workload that got a pod bound (its spread counts rose)."""
     out: list[tuple[int, int]] = []
+    bound: set[int] = set()  # workloads that got a pod bound in this pass
     if hopeless is None:
         hopeless = set()
     i, n = 0, len(pending)
@@ -56,6 +58,7 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
             node = pick(sch, pl, p, rng, only=pod_pin[p], scope=s)
             if node >= 0:
                 sch.bind(pl, p, node)
+                bound.add(w)
             out.append((p, node))
             i += 1
             continue
@@ -70,5 +73,9 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
         out.extend(zip(run, nodes))
         if nodes and nodes[-1] < 0:
             hopeless.add((w, s))
+        if nodes and nodes[0] >= 0:
+            bound.add(w)
         i = j
+    if bound:  # a bind raises its workload's spread counts, which can let its other keys fit: retry them
+        hopeless.difference_update([key for key in hopeless if key[0] in bound])
     return out

@@ -98,6 +98,8 @@ def sampling_plan(cluster: Cluster, requested: str = "auto") -> SamplingPlan:
     if not_exp:
         problem = (f"times to failure of {', '.join(not_exp)} are not exponential, and failure biasing "
                    f"needs memoryless failure times")
+    elif len(instances) < 2:
+        problem = "there is only one failure instance, so failures cannot overlap"
     elif mean_down > MAX_MEAN_DOWN:
         problem = (f"failures overlap often ({mean_down:.2f} instances down on average), so plain "
                    f"sampling sees overlaps anyway and biasing would only add variance")
@@ -280,6 +282,8 @@ class BiasedSampler:
                 break
             if t_fail <= t_repair:
                 i = min(int(np.searchsorted(cumulative, uniform() * rate, side="right")), n - 1)
+                while intensity[i] <= 0:  # a rounding at the very end of the cumulative sum
+                    i -= 1
                 log_w += math.log(rates[i] / intensity[i])  # natural over biased density of this failure
                 log_w += fail(i, t, stretch=critical is not None and bool(critical[i]))
                 event_log_weight.append(log_w)
@@ -319,6 +323,8 @@ class BiasedSampler:
         does not foresee (elections, load) are drawn more often too."""
         up = ~np.array(down)
         natural = self.rate_arr * up
+        if not up.any():  # everything is down: nothing can fail
+            return natural, None
         score = natural * np.minimum(self.mttr, remaining)
         general = min((self.boost - 1.0) * up_rate, self.general_log / remaining)
         spread = (1.0 - UNIFORM_SHARE) * score / score.sum() + UNIFORM_SHARE * up / up.sum()

@@ -209,8 +209,9 @@ class Recorder:
         self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
 
     def recovery(self, t: float, w: int, seconds: float) -> None:
-        """A pod of ``w`` is ready again at ``t``, ``seconds`` after it was lost."""
-        self.recoveries[w].add(seconds, self._weight(t))
+        """A pod of ``w`` is ready again at ``t``, ``seconds`` after it was lost (weighted by the
+        cycle of the loss, whose failure it recovers from)."""
+        self.recoveries[w].add(seconds, self._weight(t - seconds))
 
     def pending_count(self, t: float, pending: int) -> None:
         """The pending queue is about to change at ``t``; ``pending`` pods waited since the last change."""
