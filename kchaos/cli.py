@@ -234,6 +234,44 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
+@click.option("--to", "target", type=click.Choice(["chaos-mesh"]), default="chaos-mesh", show_default=True,
+              help="The live chaos tool to write experiments for.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the manifests.")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="How many of the costliest failures to export.")
+@failures_option
+@seed_option
+@jobs_option
+@sampling_option
+@quiet_option
+def export(topology: str, target: str, out: str, top: int, failures: int, seed: int, jobs: int | None,
+           sampling: str, quiet: bool) -> int:
+    """Simulate, then write the costliest failures as live chaos experiments, each annotated
+    with what kchaos predicts for it, so that a drill can confirm it."""
+    import yaml
+
+    from .analysis.export import chaos_mesh
+    from .report.files import write_atomic
+    from .topology import load_topology
+
+    from .model.engine import ClusterModel
+    from .model.response import BlastRadius
+
+    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
+    cluster = load_topology(topology)
+    manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for m in manifests:
+        write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
+    if not quiet:
+        Console(highlight=False).print(f"wrote {len(manifests)} {target} manifests to {escape(str(folder))}: "
+                                       + ", ".join(escape(m["metadata"]["name"]) for m in manifests))
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
 def validate(topology: str) -> int:
     """Parse and check a topology; print its layout and findings.
 
