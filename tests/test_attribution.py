@@ -8,7 +8,7 @@ from kchaos.analysis import analyze
 from kchaos.analysis.importance import importance
 from kchaos.model.montecarlo import run_monte_carlo
 
-from .conftest import topology
+from .conftest import TWO_REGIONS, topology
 from .test_accuracy import P, three_on_servers
 from .test_load import SPREAD_DC
 
@@ -77,29 +77,9 @@ def test_report_shows_downtime_by_cause_and_fix_first(trap):
 def test_a_region_link_partition_is_named_as_the_exact_part_knows_it():
     """Two regions, one member each: a cut link alone loses quorum; its exact share keeps the
     simulated cause's name (it once fell out, named differently on the two sides)."""
-    text = """
-apiVersion: kchaos/v1alpha1
-kind: Topology
-metadata: {name: tworeg}
-regions:
-  - name: ra
-    datacenters:
-      - {name: a1, racks: 2, serversPerRack: 3}
-  - name: rb
-    datacenters:
-      - {name: b1, racks: 2, serversPerRack: 3}
-network:
-  regions:
-    - {between: [ra, rb], rtt: 5ms}
-controlPlane: {members: 2, placement: spread}
-workers:
-  - {pool: p, count: 4, placement: spread, capacity: {cpu: 16, memory: 64Gi, pods: 110}}
-workloads:
-  - {name: web, kind: Deployment, replicas: 4, requests: {cpu: 1, memory: 1Gi}, minAvailable: 2}
-"""
-    r = analyze(run_monte_carlo(topology(text), failures=1500, seed=1, sampling="auto"))
+    r = analyze(run_monte_carlo(topology(TWO_REGIONS), failures=1500, seed=1, sampling="auto"))
     rows = {x["cause"]: x["minutes_per_year"] for x in r["attribution"]["api"]}
     link = rows.get("quorum loss: region-link partition", 0.0)
     assert link > 0 and not any("regionLink outage" in c for c in rows)
-    # a link is down 1 h every 5 y: 11.4 min/year of quorum loss (exact), up to overlaps
+    # a link is down 1 h every 5 y: 12 min/year of quorum loss (exact), less its overlaps
     assert link == pytest.approx(60 / 5 * 0.9999, rel=0.05)

@@ -15,7 +15,7 @@ from kchaos.analysis.export import chaos_mesh, go_duration
 from kchaos.cli import main
 from kchaos.model.montecarlo import run_monte_carlo
 
-from .conftest import topology
+from .conftest import TWO_REGIONS, topology
 
 DATA = Path(__file__).parent / "data" / "chaos-mesh"
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,26 +53,7 @@ def test_exported_manifests_pass_the_crd_schemas(tmp_path, capsys):
 
 
 def test_a_region_link_becomes_a_network_partition_and_a_node_names_its_node():
-    cluster = topology("""
-apiVersion: kchaos/v1alpha1
-kind: Topology
-metadata: {name: tworeg}
-regions:
-  - name: ra
-    datacenters:
-      - {name: a1, racks: 2, serversPerRack: 3}
-  - name: rb
-    datacenters:
-      - {name: b1, racks: 2, serversPerRack: 3}
-network:
-  regions:
-    - {between: [ra, rb], rtt: 5ms}
-controlPlane: {members: 2, placement: spread}
-workers:
-  - {pool: p, count: 4, placement: spread, capacity: {cpu: 16, memory: 64Gi, pods: 110}}
-workloads:
-  - {name: web, kind: Deployment, replicas: 4, requests: {cpu: 1, memory: 1Gi}, minAvailable: 2}
-""")
+    cluster = topology(TWO_REGIONS)
     results = analyze(run_monte_carlo(cluster, failures=1500, seed=1, sampling="auto"))
     manifests = chaos_mesh(cluster, results, top=20)
     for m in manifests:
