@@ -253,7 +253,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             "outages": int(sum(h.workloads[w].sums.count for h in out.histories)),
             "recovery_seconds": {"mean": _rnd(rec.mean, 2), "p50": _rnd(rec.quantile(0.5), 2),
                                  "p99": _rnd(rec.quantile(0.99), 2), "count": rec.n,
-                                 "histogram": rec.histogram()},
+                                 "histogram": rec.histogram(log=True)},
         })
 
     hottest = out.distributions.hottest

@@ -115,15 +115,20 @@ class LogHistogram:
         above = self._order_statistic(keys, cumulative, math.ceil(rank))
         return below + (above - below) * (rank - math.floor(rank))
 
-    def histogram(self, bins: int = 30, scale: float = 1.0) -> dict:
+    def histogram(self, bins: int = 30, scale: float = 1.0, log: bool = False) -> dict:
         """``bins`` equal-width bins over [min, max] (times ``scale``), counts re-binned from
-        the log bins (each log bin's count goes to the bin holding its middle)."""
+        the log bins (each log bin's count goes to the bin holding its middle). ``log``:
+        geometric bins instead when the values span more than a decade (durations from
+        seconds to days, where equal widths would put nearly everything in the first bin)."""
         if not self.n:
             return {"edges": [], "counts": []}
         lo, hi = self.low * scale, self.high * scale
         if hi <= lo:
             hi = lo + 1.0 if lo == 0 else lo * 1.001
-        edges = np.linspace(lo, hi, bins + 1)
+        if log and lo > 0 and hi > 10 * lo:
+            edges = np.geomspace(lo, hi, bins + 1)
+        else:
+            edges = np.linspace(lo, hi, bins + 1)
         entries = list(self.bins.values())
         middles = np.clip(np.array([0.5 * (e[1] + e[2]) for e in entries]) * scale, lo, hi)
         counts, _ = np.histogram(middles, bins=edges, weights=[e[0] for e in entries])

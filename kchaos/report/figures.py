@@ -157,10 +157,14 @@ def histogram_figure(
     )
     if uniform:
         bar.update(x=[(a + b) / 2 for a, b in zip(edges, edges[1:])], width=[w * 0.96 for w in widths])
-    else:
-        bar.update(x=ranges)
-        layout["xaxis"]["type"] = "category"
-        layout["xaxis"]["tickangle"] = -30
+    else:  # uneven (geometric) bins: one category per bin, labelled by its lower edge, a few of them
+        labels = [fmt(a) for a in edges[:-1]]
+        bar.update(x=list(range(len(labels))))
+        step = max(1, len(labels) // 8)
+        layout["xaxis"].update(tickmode="array", tickvals=list(range(0, len(labels), step)),
+                               ticktext=labels[::step], tickangle=0)
+        if edges[0] > 0 and widths[-1] > 1.5 * widths[0]:
+            layout["xaxis"]["title"]["text"] = f"{x_title} (log scale)"
     fig = go.Figure(go.Bar(**bar), layout=layout)
     if vline is not None and uniform:
         x, label = vline

@@ -157,7 +157,7 @@ def format_duration(s: Any) -> str:
     if v == 0:
         return "0"
     if v < 120:
-        return f"{v:g} s"
+        return f"{v:.3g} s"
     if v < 2 * 3600:
         return f"{v / 60:.3g} min"
     if v < 2 * 86400:
