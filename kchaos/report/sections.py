@@ -174,7 +174,7 @@ def load(r: dict, figs: FigureSet) -> dict:
     block = get(r, "load", default={})
     fig = load_figure(block)
     if fig is None:
-        return {"figure": None, "above": ""}
+        return {"figure": None, "above": "", "single": ""}
     limit = num(get(block, "limit"))
     above = ""
     if get(block, "time_above_limit") is not None and limit is not None:
@@ -182,10 +182,15 @@ def load(r: dict, figs: FigureSet) -> dict:
         above = (f"Some node sits above {limit:.0%} for {format_fraction_of_time(share)}." if share
                  else f"No node went above {limit:.0%}.")
     mu = get(block, "max_node_utilization", default={})
+    low, high = num(get(mu, "p50")), num(get(mu, "max"))
+    if low is not None and high is not None and high - low <= 0.005:  # one value: a spike says nothing more
+        return {"figure": None, "above": above,
+                "single": f"After every failure that took workers down, the hottest surviving worker sat at "
+                          f"{format_percent(high)} of its cpu or memory."}
     title: Inline = ["Hottest node's utilisation after each change of state ",
                      small(f"p50 {format_percent(get(mu, 'p50'))} · p95 {format_percent(get(mu, 'p95'))}"
                            f" · max {format_percent(get(mu, 'max'))}")]
-    return {"figure": figs.add(fig, 320, title), "above": above}
+    return {"figure": figs.add(fig, 320, title), "above": above, "single": ""}
 
 
 def commit(r: dict, figs: FigureSet) -> dict:
@@ -206,7 +211,19 @@ def commit(r: dict, figs: FigureSet) -> dict:
     return {**base, "figure": figs.add(fig, 300, title)}
 
 
+#: An estimate that never moves more than this share over the run is said in a sentence, not drawn.
+FLAT = 0.02
+
+
 def convergence(r: dict, figs: FigureSet) -> dict:
+    """The estimate as histories accumulate; a sentence instead when it never moved (the exact
+    part of the control variate dominates from the first history on)."""
+    values = [num(x) for x in get(r, "convergence", "unavailability", default=[]) or []]
+    values = [v for v in values if v is not None]
+    if len(values) > 1 and max(values) - min(values) <= FLAT * max(max(values), 1e-300):
+        return {"figure": None, "empty": f"The API estimate moved by less than {FLAT:.0%} over the run "
+                                         f"({min(values):.3g} to {max(values):.3g} unavailability): its exactly "
+                                         "known part dominates, so a longer run would hardly move it."}
     fig, why = convergence_figure(r)
     if fig is None:
         return {"figure": None, "empty": why}
