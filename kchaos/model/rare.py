@@ -2,21 +2,28 @@
 
 In a well-built cluster an outage needs two failures at once, and plain sampling sees
 such an overlap about once per thousand failures: its interval stays as wide as the
-estimate. :class:`BiasedSampler` draws histories in which, while something is down
-(an *episode*), every instance that is up fails faster, so that a further failure
-arrives before the episode would end with probability about :data:`OVERLAP_BIAS`; the
-extra rate is shared equally among the up instances ("balanced failure biasing",
-Shahabuddin 1994, Management Science 40:333; Nicola, Shahabuddin & Nakayama 2001,
-Operations Research 49:788). With everything up, failures keep their natural rates and
-choices, and repairs are never biased (any repair distribution works).
+estimate. :class:`BiasedSampler` draws histories in which failures come at their natural
+times when everything is up, but:
+
+- the failure that opens an episode (strikes a fully-up cluster) is drawn partly
+  (:data:`FIRST_BIAS`) by the overlap it allows rather than by rate;
+- during the episode, the *critical* instances (:class:`Criticality`: those whose failure
+  now would lose quorum or take a workload below minAvailable) fail up to
+  :data:`CRITICAL_BOOST` times faster, at most an :data:`OVERLAP_BIAS` chance before the
+  episode would end, and every up instance gets a smaller general boost, partly shared
+  equally ("balanced failure biasing", Shahabuddin 1994, Management Science 40:333; Nicola,
+  Shahabuddin & Nakayama 2001, Operations Research 49:788; steered by failure distance,
+  Carrasco, FTCS 1991);
+- the exponential repair of an opening or critical failure is drawn :data:`REPAIR_STRETCH`
+  times longer on average (other repair distributions are never biased).
 
 Each *regenerative cycle* runs from a failure that strikes a fully-up cluster to the
-next one; its likelihood ratio (natural over biased density of its failure times and
-choices) is its ``weight``, and every figure that accrues in the cycle is multiplied by
-it: down seconds, pending pod-seconds, distributions, the cycle's own length (the
-estimators are ratios of weighted sums, as in regenerative simulation). A figure's
-expectation over the biased histories then equals its natural one: unbiased for the
-failure process, whatever the engine does with it.
+next one; its likelihood ratio (natural over biased density of its failure times,
+choices and stretched repairs) is its ``weight``, and every figure that accrues in the
+cycle is multiplied by it: down seconds, pending pod-seconds, distributions, the cycle's
+own length (the estimators are ratios of weighted sums, as in regenerative simulation).
+The failure process is then unbiased; the engine's state is assumed to regenerate at each
+cycle (docs/model.md, known limits).
 
 The method needs memoryless times to failure (exponential: the natural intensity of
 an up instance is constant) and rare overlaps (a fully-up cluster is the usual state,
@@ -183,11 +190,10 @@ class BiasedSampler:
         self.rates = [1.0 / spec.ttf.mean for spec in specs]
         self.rate_arr = np.array(self.rates)
         self.mttr = np.array([spec.ttr.mean for spec in specs])
-        self.cumulative = np.cumsum(self.rates)
         #: Expected failure events per second over all instances (stationary), as plain sampling.
         self.natural_failure_rate = sum(1.0 / (s.ttf.mean + s.ttr.mean) for s in specs)
         self.failure_rate = self.natural_failure_rate
-        self.total_rate = float(self.cumulative[-1]) if specs else 0.0
+        self.total_rate = float(sum(self.rates))
         self.bias_log = -math.log(1.0 - OVERLAP_BIAS)
         self.general_log = -math.log(1.0 - GENERAL_BIAS)
         self.critical_boost = CRITICAL_BOOST
@@ -300,14 +306,6 @@ class BiasedSampler:
                        np.array(downs, dtype=bool), np.array(sorted(initially), dtype=np.int64),
                        cycle_starts=np.array(cycle_starts), cycle_weights=np.array(cycle_weights),
                        event_log_weight=np.array(event_log_weight))
-
-    def _natural_choice(self, uniform, down: list[bool]) -> int:
-        """An instance drawn in proportion to its failure rate, among those up (rejection)."""
-        while True:
-            i = int(np.searchsorted(self.cumulative, uniform() * self.total_rate, side="right"))
-            i = min(i, len(down) - 1)
-            if not down[i]:
-                return i
 
     def _intensities(self, down: list[bool], remaining: float, up_rate: float) -> tuple[np.ndarray, np.ndarray | None]:
         """Each instance's biased failure rate for the rest of this step of an episode, and
