@@ -64,11 +64,12 @@ class Attribution:
         rec = self.rec
         api = self.api_cause() if rec.api.down else None
         work = self.work
-        usable = int(work.pl.usable.sum())
         causes = {}
+        if rec.down_workloads:  # what every workload's cause depends on, once per instant
+            shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready, len(work.pending),
+                      id(work.pl), int(work.pl.usable.sum()))
         for w in rec.down_workloads:
-            state = (self.down_version, self.api.api_ok, self.leases.controllers_ready, len(work.pending),
-                     work.ready_count[w], id(work.pl), usable)
+            state = (shared, work.ready_count[w])
             named = self.named.get(w)
             if named is None or named[0] != state:
                 named = self.named[w] = (state, self.workload_cause(w))
