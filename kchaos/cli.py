@@ -271,6 +271,28 @@ def export(topology: str, target: str, out: str, top: int, failures: int, seed: 
 
 
 @cli.command()
+@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the schema to this file instead of standard output.")
+def schema(out: str | None) -> int:
+    """Print the JSON Schema of the topology format, for editors and CI.
+
+    \b
+    VS Code (YAML extension): kchaos schema -o kchaos.schema.json, then start the topology with
+      # yaml-language-server: $schema=./kchaos.schema.json"""
+    import json
+
+    from .report.files import write_atomic
+    from .topology.json_schema import topology_schema
+
+    text = json.dumps(topology_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out:
+        write_atomic(Path(out), text)
+    else:
+        click.echo(text, nl=False)
+    return EXIT_OK
+
+
+@cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 def validate(topology: str) -> int:
     """Parse and check a topology; print its layout and findings.

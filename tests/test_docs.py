@@ -8,22 +8,13 @@
 (c) Every example in topologies/ is mentioned; docs/topology.md's complete example is
     topologies/korea-stretched.yaml as it is; every complete YAML example in the page loads.
 
-How (b) finds the keys. The schema has no declarative structure to introspect: the validator
-modules (kchaos/topology/schema*.py) read the YAML with typed readers, and every mapping's
-accepted keys are the ``keys`` argument of ``Checker.mapping`` (the one place where unknown keys
-are rejected), written as tuple literals, module constants (``_TOP_KEYS``, ``FAILURE_KINDS``)
-or computed (``tuple(shaped)``, ``(param,)`` for distributions). Parsing those expressions would
-be fragile, so the test *records* them instead: it wraps ``Checker.mapping`` (and
-``Checker.choice`` for the accepted values) and loads topologies that exercise every section.
-So that a new section cannot slip past the recording, an AST scan lists every place in the
-topology package that calls ``.mapping`` or passes it as a reader, and the test fails if one of
-them was never reached: the message says to extend ``EXERCISE`` below. The same spy also
-survives the validator being split over several modules.
+How (b) finds the keys: they are declared once, in kchaos/topology/definitions.py, which both
+the validator and ``kchaos schema`` read; a test below checks that the validator checks exactly
+the declared mappings while loading topologies that exercise every section (``EXERCISE``).
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 import re
 import sys
@@ -34,6 +25,7 @@ import pytest
 
 import kchaos.topology
 from kchaos.topology import load_topology, load_topology_text
+from kchaos.topology import definitions
 from kchaos.topology.checker import Checker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,64 +287,37 @@ slo: {controlPlane: 99.9, workloads: {api: 99.5}, maxNodeUtilization: 85%, maxPe
 """]
 
 
-def mapping_call_sites() -> list[tuple[Path, int, int, str]]:
-    """(file, first line, last line, source) of every place in the modules of the topology
-    package that use the Checker (they import kchaos.topology.checker) where ``X.mapping(...)``
-    is called or ``X.mapping`` handed to a reader (``c.get(..., c.mapping, keys=...)``)."""
-    sites = []
-    for path in sorted(TOPOLOGY_PKG.glob("*.py")):
-        if path.resolve() == CHECKER_FILE:
-            continue
-        source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source)
-        if not any(isinstance(n, ast.ImportFrom) and (n.module or "").endswith("checker") for n in ast.walk(tree)):
-            continue
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            direct = isinstance(node.func, ast.Attribute) and node.func.attr == "mapping"
-            handed = any(isinstance(a, ast.Attribute) and a.attr == "mapping" for a in node.args)
-            if direct or handed:
-                sites.append((path.resolve(), node.lineno, node.end_lineno or node.lineno,
-                              ast.get_source_segment(source, node) or ""))
-    return sites
-
-
-def _caller() -> tuple[Path, int]:
-    """File and line of the nearest frame outside checker.py and this test."""
-    frame = sys._getframe(2)
-    while frame is not None and Path(frame.f_code.co_filename).resolve() in (CHECKER_FILE, Path(__file__).resolve()):
-        frame = frame.f_back
-    assert frame is not None
-    return Path(frame.f_code.co_filename).resolve(), frame.f_lineno
-
-
 @pytest.fixture(scope="module")
 def accepted():
-    """What the schema accepts, recorded while loading EXERCISE and topologies/*.yaml:
-    {"keys": {key: {parent paths}}, "choices": {values}, "calls": {(file, line)}}."""
+    """What the format accepts, from its declarations (kchaos/topology/definitions.py):
+    {"keys": {key: {parent paths}}, "choices": {values}}."""
     keys: dict[str, set[str]] = {}
     choices: set[str] = set()
-    calls: set[tuple[Path, int]] = set()
-    mapping, choice = Checker.mapping, Checker.choice
-    mapping_sig, choice_sig = inspect.signature(mapping), inspect.signature(choice)
+    for path, node in definitions.walk(definitions.TOPOLOGY):
+        if isinstance(node, definitions.Obj):
+            for key in node.keys:
+                keys.setdefault(key, set()).add(path or "(top level)")
+        elif isinstance(node, definitions.Scalar) and node.reader == "choice" and path not in ("apiVersion", "kind"):
+            choices.update(node.options)  # the header's values are checked in test_topology_load
+    return {"keys": keys, "choices": choices}
 
-    def spy_mapping(self, *args, **kwargs):
-        calls.add(_caller())
-        bound = mapping_sig.bind(self, *args, **kwargs).arguments
-        path = bound["path"]
-        parent = ".".join("[]" if isinstance(p, int) else str(p) for p in path) or "(top level)"
-        for key in bound["keys"]:
-            keys.setdefault(key, set()).add(parent)
+
+def test_the_validator_reads_exactly_the_declared_mappings():
+    """Every mapping the validator checks has the keys of a declared ``Obj``, and every declared
+    ``Obj`` is checked, while loading EXERCISE and topologies/*.yaml: the schema that
+    ``kchaos schema`` prints from the declarations and the validator cannot drift apart."""
+    declared = {node.keys: path for path, node in definitions.walk(definitions.TOPOLOGY)
+                if isinstance(node, definitions.Obj)}
+    seen: set[tuple[str, ...]] = set()
+    mapping = Checker.mapping
+    signature = inspect.signature(mapping)
+
+    def spy(self, *args, **kwargs):
+        seen.add(tuple(signature.bind(self, *args, **kwargs).arguments["keys"]))
         return mapping(self, *args, **kwargs)
 
-    def spy_choice(self, *args, **kwargs):
-        choices.update(choice_sig.bind(self, *args, **kwargs).arguments["options"])
-        return choice(self, *args, **kwargs)
-
     mp = pytest.MonkeyPatch()
-    mp.setattr(Checker, "mapping", spy_mapping)
-    mp.setattr(Checker, "choice", spy_choice)
+    mp.setattr(Checker, "mapping", spy)
     try:
         for i, text in enumerate(EXERCISE):
             load_topology_text(text, filename=f"exercise-{i}.yaml")
@@ -360,18 +325,16 @@ def accepted():
             load_topology(path)
     finally:
         mp.undo()
-    return {"keys": keys, "choices": choices, "calls": calls}
-
-
-def test_every_mapping_of_the_schema_is_exercised(accepted):
-    sites = mapping_call_sites()
-    assert len(sites) >= 10, f"found only {len(sites)} Checker.mapping call sites; has the schema changed shape?"
-    missed = [f"{path.relative_to(ROOT) if inside(path, ROOT) else path}:{first}: {text.splitlines()[0]}"
-              for path, first, last, text in sites
-              if not any(f == path and first <= line <= last for f, line in accepted["calls"])]
-    assert not missed, ("these schema mappings were never reached while loading tests/test_docs.py's EXERCISE "
-                        "and topologies/*.yaml, so their keys cannot be checked against docs/topology.md; "
-                        "add the section to EXERCISE:\n" + "\n".join(missed))
+    # A mapping that is one of several declared alternatives ({weibull: ...} or {lognormal: ...}) is
+    # checked against the union of their keys, so that a misspelling gets a 'did you mean'.
+    unions = {tuple(k for o in node.options if isinstance(o, definitions.Obj) for k in o.keys):
+              {o.keys for o in node.options if isinstance(o, definitions.Obj)}
+              for _, node in definitions.walk(definitions.TOPOLOGY) if isinstance(node, definitions.AnyOf)}
+    undeclared = seen - set(declared) - set(unions)
+    covered = {keys for union, alternatives in unions.items() if union in seen for keys in alternatives}
+    unread = [declared[keys] or "(top level)" for keys in set(declared) - seen - covered]
+    assert not undeclared, f"the validator checks mappings with undeclared key sets: {undeclared}"
+    assert not unread, f"declared mappings never read while loading EXERCISE (extend it): {unread}"
 
 
 def documented_tokens(page: Path) -> set[str]:

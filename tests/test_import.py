@@ -210,3 +210,15 @@ def test_run_with_manifests_reproduces_the_hand_written_spread_trap(tmp_path, ca
     assert "replaces the one in" in capsys.readouterr().err
     assert runs[0] == runs[1]
     assert "spread-blocks-rescheduling" in runs[1][2]
+
+
+def test_the_imported_topology_passes_the_json_schema(tmp_path):
+    import jsonschema
+    import yaml
+
+    from kchaos.topology.json_schema import topology_schema
+
+    folder = tmp_path / "manifests"
+    write_manifests(folder)
+    document = yaml.safe_load(open(_import_with_manifests(tmp_path, folder)).read())
+    assert list(jsonschema.Draft202012Validator(topology_schema()).iter_errors(document)) == []

@@ -22,6 +22,7 @@ from typing import Any
 
 from kchaos.errors import Problem
 from kchaos.topology import units
+from kchaos.topology.definitions import NO_DEFAULT
 from kchaos.topology.yamlsafe import Path
 
 MISSING: Any = object()
@@ -58,6 +59,11 @@ def known_list(names: Collection[str], limit: int = 8) -> str:
     names = list(names)
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def is_none_word(value: Any) -> bool:
+    """``none`` in any case and spacing: the word that switches a setting off."""
+    return isinstance(value, str) and value.strip().lower() == "none"
 
 
 def is_number(value: Any) -> bool:
@@ -149,6 +155,24 @@ class Checker:
             return None
         return value
 
+    def section(self, value: Any, path: Path, declared: Any, what: str = "a mapping") -> dict[str, Any] | None:
+        """:meth:`mapping` with the keys and required keys of a declared ``Obj`` (:mod:`.definitions`)."""
+        return self.mapping(value, path, declared.keys, declared.required, what)
+
+    def field(self, mapping: dict[str, Any] | None, path: Path, declared: Any, key: str, default: Any = MISSING) -> Any:
+        """Read ``key`` as ``declared.fields[key]`` (a ``Scalar``) says: its reader, range and default.
+
+        ``default`` overrides the declared one (a default that depends on other values).
+        """
+        spec = declared.fields[key]
+        if default is MISSING:
+            default = None if spec.default is NO_DEFAULT else spec.default
+        return self.get(mapping, path, key, getattr(self, spec.reader), default=default, **spec.reader_kwargs())
+
+    def scalar(self, value: Any, path: Path, declared: Any) -> Any:
+        """Read a bare value as a declared ``Scalar`` says (one alternative of an ``AnyOf``)."""
+        return getattr(self, declared.reader)(value, path, **declared.reader_kwargs())
+
     def get(self, mapping: dict[str, Any] | None, path: Path, key: str, reader: Callable[..., Any],
             default: Any = None, **kwargs: Any) -> Any:
         """``reader(mapping[key], path + (key,), **kwargs)``, or ``default`` when the key is absent.
@@ -187,6 +211,13 @@ class Checker:
             self.error(path, f"must be true or false, got {describe(value)}")
             return None
         return value
+
+    def none_word(self, value: Any, path: Path) -> str | None:
+        """The word ``none`` (any case), which switches a setting off; not YAML's null."""
+        if is_none_word(value):
+            return "none"
+        self.error(path, f"must be none, got {describe(value)}")
+        return None
 
     def choice(self, value: Any, path: Path, options: Collection[str]) -> str | None:
         if isinstance(value, str) and value in options:
@@ -261,6 +292,20 @@ class Checker:
             self.error(path, f"must be a {sign} quantity, got {describe(value)}")
             return None
         return x
+
+    def count_or_percent(self, value: Any, path: Path) -> tuple[int | None, float | None] | None:
+        """``4`` -> (4, None), ``'66%'`` -> (None, 0.66): zero or more, at most 100%."""
+        parsed = self._unit(units.parse_count_or_percent, value, path)
+        if parsed is None:
+            return None
+        count, fraction = parsed
+        if fraction is not None and not 0 <= fraction <= 1:
+            self.error(path, f"must be between 0% and 100%, got {describe(value)}")
+            return None
+        if count is not None and count < 0:
+            self.error(path, f"must be zero or more, got {count}")
+            return None
+        return parsed
 
     def percent_target(self, value: Any, path: Path) -> float | None:
         """An availability target: ``99.99`` or ``'99.99%'`` -> 0.9999."""

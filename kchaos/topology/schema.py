@@ -30,6 +30,7 @@ from kchaos.model.cluster import (
     Slo,
     Workload,
 )
+from kchaos.topology import definitions as D
 from kchaos.topology.checker import MISSING, Checker, describe
 from kchaos.topology.schema_common import (
     API_VERSION,
@@ -48,15 +49,11 @@ from kchaos.topology.schema_common import (
 from kchaos.topology.schema_nodes import Nodes
 from kchaos.topology.schema_sites import Sites
 from kchaos.topology.schema_workloads import Workloads, failures, kubernetes, slo
-from kchaos.topology.yamlsafe import Path
 
 __all__ = [
     "API_VERSION", "KIND", "MAX_SERVERS", "MAX_NODES", "MAX_PODS", "SPREAD_LEVELS", "WORKLOAD_KINDS",
     "DOMAIN_KINDS", "DEFAULT_FAILURES", "CONTROL_PLANE_CAPACITY", "DEFAULT_SLO", "Group", "Spec", "validate",
 ]
-
-_TOP_KEYS = ("apiVersion", "kind", "metadata", "regions", "network", "controlPlane", "workers",
-             "workloads", "failures", "kubernetes", "slo")
 
 
 @dataclass
@@ -93,7 +90,7 @@ class _Validator:
         if not isinstance(data, dict):
             c.error((), f"the top level must be a mapping (apiVersion, kind, regions, ...), got {describe(data)}")
             return None
-        top = c.mapping(data, (), _TOP_KEYS)
+        top = c.mapping(data, (), D.TOPOLOGY.keys)  # required keys get messages of their own
         assert top is not None
         api_ok = self.header(top)
         if not api_ok:
@@ -155,14 +152,10 @@ class _Validator:
         c, path = self.c, ("metadata",)
         if value is MISSING or value is None:
             return self.default_name, ""
-        meta = c.mapping(value, path, ("name", "description"))
-        name = c.get(meta, path, "name", self.cluster_name, default=self.default_name)
-        description = c.get(meta, path, "description", c.string, default="")
-        return name or self.default_name, description or ""
-
-    def cluster_name(self, value: Any, path: Path) -> str | None:
-        name = self.c.name(value, path)
+        meta = c.section(value, path, D.METADATA)
+        name = c.field(meta, path, D.METADATA, "name", default=self.default_name)
         if name is not None and (name in (".", "..") or ".." in name):
-            self.c.error(path, f"must not contain '..' (it names the report directory), got {describe(name)}")
-            return None
-        return name
+            c.error(path + ("name",), f"must not contain '..' (it names the report directory), got {describe(name)}")
+            name = None
+        description = c.field(meta, path, D.METADATA, "description", default="")
+        return name or self.default_name, description or ""

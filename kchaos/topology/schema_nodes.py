@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from kchaos.model.cluster import Capacity, EtcdTiming, LeaderElectionTiming
+from kchaos.topology import definitions as D
 from kchaos.topology.checker import MISSING, Checker, describe, format_path, suggest
-from kchaos.topology.schema_common import CONTROL_PLANE_CAPACITY, MAX_NODES, MAX_PODS, Group
+from kchaos.topology.schema_common import CONTROL_PLANE_CAPACITY, Group
 from kchaos.topology.schema_sites import Sites
 from kchaos.topology.units import format_duration
 from kchaos.topology.yamlsafe import Path
+
+_API_SERVER_COUNT = D.CONTROL_PLANE.fields["apiServers"].options[0]  # type: ignore[union-attr]
+_WITHIN = D.PLACEMENT.options[2]  # {region|datacenter|rack: name}
 
 
 class Nodes:
@@ -23,16 +27,14 @@ class Nodes:
     # -- control plane -----------------------------------------------------
     def control_plane(self, value: Any) -> tuple[str, EtcdTiming, LeaderElectionTiming, list[Group]]:
         c, path = self.c, ("controlPlane",)
-        keys = ("members", "etcdTopology", "placement", "etcdPlacement", "apiServers", "etcd",
-                "leaderElection", "capacity", "excludeFromDisruption")
-        cp = {} if value is MISSING or value is None else c.mapping(value, path, keys)
-        members = c.get(cp, path, "members", c.integer, default=3, lo=1, hi=7)
+        cp = {} if value is MISSING or value is None else c.section(value, path, D.CONTROL_PLANE)
+        members = c.field(cp, path, D.CONTROL_PLANE, "members")
         if c.already_reported(path):
             members = None  # the section is misspelt or was dropped (already reported): its size is unknown
-        topology = c.get(cp, path, "etcdTopology", c.choice, default="stacked", options=("stacked", "external"))
+        topology = c.field(cp, path, D.CONTROL_PLANE, "etcdTopology")
         capacity = c.get(cp, path, "capacity", self.capacity, default=CONTROL_PLANE_CAPACITY)
         #: node.kubernetes.io/exclude-disruption on control-plane nodes (read by the caller)
-        self.exclude_from_disruption = c.get(cp, path, "excludeFromDisruption", c.boolean, default=False) or False
+        self.exclude_from_disruption = c.field(cp, path, D.CONTROL_PLANE, "excludeFromDisruption") or False
         etcd = self.etcd(cp.get("etcd", MISSING) if cp else MISSING)
         election = self.leader_election(cp.get("leaderElection", MISSING) if cp else MISSING)
         groups: list[Group] = []
@@ -46,12 +48,12 @@ class Nodes:
                 "members", runs_etcd=True))
             api, api_path = cp.get("apiServers", 3), path + ("apiServers",)
             if isinstance(api, dict):
-                am = c.mapping(api, api_path, ("count", "placement")) or {}
-                count = c.get(am, api_path, "count", c.integer, default=3, lo=1, hi=MAX_NODES)
+                am = c.section(api, api_path, D.API_SERVERS) or {}
+                count = c.field(am, api_path, D.API_SERVERS, "count")
                 groups.append(self.group("apiserver", "apiserver", count, capacity, am.get("placement", "spread"),
                                          api_path + ("placement",), "count", runs_apiserver=True))
             else:
-                count = c.integer(api, api_path, lo=1, hi=MAX_NODES) if not isinstance(api, str) else None
+                count = c.scalar(api, api_path, _API_SERVER_COUNT) if not isinstance(api, str) else None
                 if isinstance(api, str):
                     c.error(api_path, f"must be a count or {{count, placement}}, got {describe(api)}")
                 if "apiServers" not in cp and c.already_reported(api_path):
@@ -71,12 +73,9 @@ class Nodes:
         c, path = self.c, ("controlPlane", "etcd")
         if value is MISSING or value is None:
             return EtcdTiming()
-        m = c.mapping(value, path, ("heartbeatInterval", "electionTimeout", "preVote", "fsync"))
+        m = c.section(value, path, D.ETCD)
         d = EtcdTiming()
-        heartbeat = c.get(m, path, "heartbeatInterval", c.duration, default=d.heartbeat)
-        election = c.get(m, path, "electionTimeout", c.duration, default=d.election_timeout)
-        pre_vote = c.get(m, path, "preVote", c.boolean, default=d.pre_vote)
-        fsync = c.get(m, path, "fsync", c.duration, default=d.fsync, allow_zero=True)
+        heartbeat, election, pre_vote, fsync = (c.field(m, path, D.ETCD, key) for key in D.ETCD.keys)
         if heartbeat is not None and election is not None:
             where = path + ("electionTimeout",) if m and "electionTimeout" in m else path + ("heartbeatInterval",)
             if election < 5 * heartbeat:
@@ -92,10 +91,8 @@ class Nodes:
         d = LeaderElectionTiming()
         if value is MISSING or value is None:
             return d
-        m = c.mapping(value, path, ("leaseDuration", "renewDeadline", "retryPeriod"))
-        lease = c.get(m, path, "leaseDuration", c.duration, default=d.lease_duration)
-        renew = c.get(m, path, "renewDeadline", c.duration, default=d.renew_deadline)
-        retry = c.get(m, path, "retryPeriod", c.duration, default=d.retry_period)
+        m = c.section(value, path, D.LEADER_ELECTION)
+        lease, renew, retry = (c.field(m, path, D.LEADER_ELECTION, key) for key in D.LEADER_ELECTION.keys)
         if lease is not None and renew is not None and lease <= renew:
             c.error(path + ("leaseDuration",), f"must be longer than renewDeadline ({format_duration(renew)}); "
                                                "client-go's leader election refuses it otherwise")
@@ -107,12 +104,10 @@ class Nodes:
 
     def capacity(self, value: Any, path: Path) -> Capacity | None:
         c = self.c
-        m = c.mapping(value, path, ("cpu", "memory", "pods"), required=("cpu", "memory"))
+        m = c.section(value, path, D.CAPACITY)
         if m is None:
             return None
-        cpu = c.get(m, path, "cpu", c.quantity, kind="cpu", allow_zero=False)
-        memory = c.get(m, path, "memory", c.quantity, kind="memory", allow_zero=False)
-        pods = c.get(m, path, "pods", c.integer, default=110, lo=1, hi=MAX_PODS)
+        cpu, memory, pods = (c.field(m, path, D.CAPACITY, key) for key in D.CAPACITY.keys)
         if memory is not None and memory < 2**20:
             c.error(path + ("memory",), f"{describe(m['memory'])} is only {memory:g} bytes; "
                                         f"add a suffix, e.g. '{m['memory']}Gi'")
@@ -142,12 +137,12 @@ class Nodes:
                 group.servers = servers  # type: ignore[assignment]
             return group
         if isinstance(placement, dict):
-            m = c.mapping(placement, path, ("region", "datacenter", "rack"), what="a placement")
+            m = c.section(placement, path, _WITHIN, what="a placement")
             if m is not None and len(m) != 1:
                 c.error(path, "must name exactly one of region, datacenter or rack, e.g. {datacenter: kc-1}")
             elif m:
                 (level, name), = m.items()
-                if level in ("region", "datacenter", "rack"):
+                if level in D.PLACEMENT_LEVELS:
                     group.within = self.sites.resolve(name, path + (level,), level)
             return group
         hint = suggest(placement, ["spread"]) if isinstance(placement, str) else None
@@ -168,11 +163,11 @@ class Nodes:
         reserved = {g.prefix for g in cp_groups}
         for i, pool in enumerate(pools or []):
             q = path + (i,)
-            m = c.mapping(pool, q, ("pool", "count", "placement", "capacity"), required=("pool", "count", "capacity"))
+            m = c.section(pool, q, D.POOL)
             if m is None:
                 complete = False
                 continue
-            name = c.get(m, q, "pool", c.name)
+            name = c.field(m, q, D.POOL, "pool")
             if name is not None:
                 if name in seen:
                     c.error(q + ("pool",),
@@ -181,7 +176,7 @@ class Nodes:
                     c.error(q + ("pool",), f"pool '{name}' would name its nodes {name}-1, {name}-2, ... like the "
                                            "control plane's; choose another name")
                 seen.setdefault(name, c.line(q + ("pool",)))
-            count = c.get(m, q, "count", c.integer, lo=1, hi=MAX_NODES)
+            count = c.field(m, q, D.POOL, "count")
             complete &= count is not None
             capacity = c.get(m, q, "capacity", self.capacity)
             groups.append(self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kchaos.model.cluster import Domain, Network
+from kchaos.topology import definitions as D
 from kchaos.topology.checker import MISSING, Checker, describe, format_path, known_list, suggest
 from kchaos.topology.schema_common import DOMAIN_KINDS, MAX_SERVERS
 from kchaos.topology.yamlsafe import Path
+
+_RACK_COUNT = D.DATACENTER.fields["racks"].options[0]  # type: ignore[union-attr]
+_SERVER_COUNT, _SERVER_NAMES = D.RACK.fields["servers"].options  # type: ignore[union-attr]
 
 
 @dataclass
@@ -63,7 +67,7 @@ class Sites:
             self.names_ok = False
         for i, region in enumerate(regions or []):
             path = ("regions", i)
-            m = c.mapping(region, path, ("name", "datacenters"), required=("name", "datacenters"))
+            m = c.section(region, path, D.REGION)
             pos = self.site("region", m, path, None)
             dcs = c.get(m, path, "datacenters", c.sequence, what="datacenters")
             if dcs is None:
@@ -80,7 +84,7 @@ class Sites:
     def datacenter(self, value: Any, path: Path, region: int) -> bool:
         """Read one datacenter with its racks and servers; False if some servers could not be read."""
         c = self.c
-        m = c.mapping(value, path, ("name", "racks", "serversPerRack"), required=("name", "racks"))
+        m = c.section(value, path, D.DATACENTER)
         pos = self.site("datacenter", m, path, region)
         if m is None or "racks" not in m:
             return False
@@ -94,7 +98,7 @@ class Sites:
             complete = True
             for k, rack in enumerate(racks):
                 q = rpath + (k,)
-                rm = c.mapping(rack, q, ("name", "servers"), required=("name", "servers"))
+                rm = c.section(rack, q, D.RACK)
                 rack_pos = self.site("rack", rm, q, pos)
                 if rm is None or "servers" not in rm:
                     complete = False
@@ -105,13 +109,13 @@ class Sites:
             c.error(rpath, f"must be a number of racks or a list of racks, got {describe(racks)}")
             count = None
         else:
-            count = c.integer(racks, rpath, lo=1, hi=MAX_SERVERS)
+            count = c.scalar(racks, rpath, _RACK_COUNT)
         if "serversPerRack" not in m:
             if not c.already_reported(path + ("serversPerRack",)):
                 c.error(path + ("serversPerRack",),
                         "is required when racks is a count (e.g. racks: 2, serversPerRack: 4)")
             return False
-        per_rack = c.integer(m["serversPerRack"], path + ("serversPerRack",), lo=1, hi=MAX_SERVERS)
+        per_rack = c.field(m, path, D.DATACENTER, "serversPerRack")
         if count is None or per_rack is None or not self.add_servers(count * per_rack, rpath):
             return False
         dc_name = self.sites["datacenter"][pos].name
@@ -132,13 +136,13 @@ class Sites:
             if not self.add_servers(len(value), path):
                 return False
             for k, item in enumerate(value):
-                name = c.name(item, path + (k,))
+                name = c.scalar(item, path + (k,), _SERVER_NAMES.items)
                 self.add_site("server", name, rack, path + (k,), c.line(path + (k,)))
             return True
         if isinstance(value, (dict, str)) or value is None:
             c.error(path, f"must be a number of servers or a list of server names, got {describe(value)}")
             return False
-        count = c.integer(value, path, lo=1, hi=MAX_SERVERS)
+        count = c.scalar(value, path, _SERVER_COUNT)
         if count is None or not self.add_servers(count, path):
             return False
         rack_name = self.sites["rack"][rack].name
@@ -238,14 +242,10 @@ class Sites:
     # -- network -----------------------------------------------------------
     def network(self, value: Any) -> Network:
         c, path = self.c, ("network",)
-        net = None if value is MISSING or value is None else c.mapping(value, path, ("rtt", "regions"))
+        net = None if value is MISSING or value is None else c.section(value, path, D.NETWORK)
         rtt_path = path + ("rtt",)
-        rtt = c.get(net, path, "rtt", c.mapping,
-                    keys=("sameServer", "sameRack", "sameDatacenter", "sameRegion"))
-        default = Network()
-        same = {key: c.get(rtt, rtt_path, key, c.duration, default=getattr(default, attr)) or getattr(default, attr)
-                for key, attr in (("sameServer", "same_server"), ("sameRack", "same_rack"),
-                                  ("sameDatacenter", "same_datacenter"), ("sameRegion", "same_region"))}
+        rtt = c.get(net, path, "rtt", c.section, declared=D.RTT)
+        same = {key: c.field(rtt, rtt_path, D.RTT, key) or D.RTT.fields[key].default for key in D.RTT.keys}
         region_rtt: dict[tuple[int, int], float] = {}
         pair_lines: dict[tuple[int, int], int | None] = {}
         # Regions that an unreadable entry may have been about (None: any region): their missing
@@ -259,11 +259,11 @@ class Sites:
             unsure = None
         for i, entry in enumerate(entries or []):
             q = path + ("regions", i)
-            m = c.mapping(entry, q, ("between", "rtt"), required=("between", "rtt"))
+            m = c.section(entry, q, D.REGION_RTT)
             if m is None:
                 unsure = None
                 continue
-            rtt_value = c.get(m, q, "rtt", c.duration)
+            rtt_value = c.field(m, q, D.REGION_RTT, "rtt")
             between = m.get("between", MISSING)
             if between is MISSING:
                 unsure = None

@@ -15,9 +15,9 @@ from kchaos.model.cluster import (
     Spread,
     Workload,
 )
-from kchaos.topology import units
-from kchaos.topology.checker import MISSING, Checker, describe, format_path, known_list, suggest
-from kchaos.topology.schema_common import DEFAULT_FAILURES, DEFAULT_SLO, MAX_PODS, SPREAD_LEVELS, WORKLOAD_KINDS
+from kchaos.topology import definitions as D
+from kchaos.topology.checker import MISSING, Checker, describe, is_none_word, format_path, known_list, suggest
+from kchaos.topology.schema_common import DEFAULT_FAILURES, DEFAULT_SLO, MAX_PODS
 from kchaos.topology.yamlsafe import Path
 
 
@@ -39,17 +39,16 @@ class Workloads:
         items = c.sequence(value, path, "workloads", allow_empty=True)
         if items is None:
             self.names_ok = False
-        keys = ("name", "kind", "replicas", "requests", "minAvailable", "spreadOver", "spread", "volumeScope")
         result: list[Workload] = []
         seen = self.names
         pods = 0
         for i, item in enumerate(items or []):
             q = path + (i,)
-            m = c.mapping(item, q, keys, required=("name", "kind"))
+            m = c.section(item, q, D.WORKLOAD)
             if m is None:
                 self.names_ok = False
                 continue
-            name = c.get(m, q, "name", c.name)
+            name = c.field(m, q, D.WORKLOAD, "name")
             if name is None:
                 self.names_ok = False
             elif name in seen:
@@ -58,7 +57,7 @@ class Workloads:
                         f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
             else:
                 seen[name] = c.line(q + ("name",))
-            kind = c.get(m, q, "kind", c.choice, options=WORKLOAD_KINDS)
+            kind = c.field(m, q, D.WORKLOAD, "kind")
             replicas: int | None
             if kind == "DaemonSet":
                 if "replicas" in m:
@@ -67,14 +66,13 @@ class Workloads:
             elif kind is None and "replicas" not in m:
                 replicas = None  # the default depends on the kind, which is invalid (already reported)
             else:
-                replicas = c.get(m, q, "replicas", c.integer, default=1, lo=1, hi=MAX_PODS)
+                replicas = c.field(m, q, D.WORKLOAD, "replicas")
             pods += replicas or 0
-            requests = c.get(m, q, "requests", c.mapping, default={}, keys=("cpu", "memory")) or {}
-            cpu = c.get(requests, q + ("requests",), "cpu", c.quantity, default=0.0, kind="cpu")
-            memory = c.get(requests, q + ("requests",), "memory", c.quantity, default=0.0, kind="memory")
+            requests = c.get(m, q, "requests", c.section, default={}, declared=D.REQUESTS) or {}
+            cpu, memory = (c.field(requests, q + ("requests",), D.REQUESTS, key) for key in D.REQUESTS.keys)
             min_count, min_fraction = self.min_available(m, q, kind, replicas, n_workers)
             spread = self.spread(m, q, kind)
-            scope = c.get(m, q, "volumeScope", c.choice, options=SPREAD_LEVELS)
+            scope = c.field(m, q, D.WORKLOAD, "volumeScope")
             if "volumeScope" in m and kind not in (None, "StatefulSet"):
                 c.error(q + ("volumeScope",), "only applies to a StatefulSet (pods bound to their volumes)")
             if name is None or kind is None or replicas is None or cpu is None or memory is None:
@@ -90,22 +88,16 @@ class Workloads:
         c, path = self.c, q + ("minAvailable",)
         if "minAvailable" not in m:
             return (None, None) if c.already_reported(path) else (1, None)
-        try:
-            count, fraction = units.parse_count_or_percent(m["minAvailable"])
-        except units.UnitError as err:
-            c.error(path, str(err))
+        parsed = c.field(m, q, D.WORKLOAD, "minAvailable")
+        if parsed is None:
             return None, None
+        count, fraction = parsed
         if fraction is not None:
-            if not 0 <= fraction <= 1:
-                c.error(path, f"must be between 0% and 100%, got {describe(m['minAvailable'])}")
-                return None, None
             if kind == "DaemonSet" or replicas is None:
                 return None, fraction
             return math.ceil(fraction * replicas - 1e-9), fraction
         assert count is not None
-        if count < 0:
-            c.error(path, f"must be zero or more, got {count}")
-        elif kind == "DaemonSet" and n_workers and count > n_workers:
+        if kind == "DaemonSet" and n_workers and count > n_workers:
             c.error(path, f"must be at most the number of worker nodes ({n_workers}), got {count}")
         elif kind != "DaemonSet" and replicas is not None and count > replicas:
             c.error(path, f"must be at most replicas ({replicas}), got {count}: the workload could never be available")
@@ -123,17 +115,13 @@ class Workloads:
             c.error(q + (key,), "does not apply to a DaemonSet: it runs one pod per worker node")
             return None
         if key == "spreadOver":
-            over = c.choice(m[key], q + (key,), SPREAD_LEVELS)
+            over = c.field(m, q, D.WORKLOAD, key)
             return Spread(over) if over else None
         path = q + ("spread",)
-        s = c.mapping(m[key], path, ("over", "maxSkew", "whenUnsatisfiable", "nodeTaintsPolicy"), required=("over",))
+        s = c.section(m[key], path, D.SPREAD)
         if s is None or "over" not in s:
             return None
-        over = c.choice(s["over"], path + ("over",), SPREAD_LEVELS)
-        skew = c.get(s, path, "maxSkew", c.integer, default=1, lo=1, hi=MAX_PODS)
-        when = c.get(s, path, "whenUnsatisfiable", c.choice, default="DoNotSchedule",
-                     options=("DoNotSchedule", "ScheduleAnyway"))
-        taints = c.get(s, path, "nodeTaintsPolicy", c.choice, default="Ignore", options=("Ignore", "Honor"))
+        over, skew, when, taints = (c.field(s, path, D.SPREAD, key) for key in D.SPREAD.keys)
         if over is None or skew is None or when is None or taints is None:
             return None
         return Spread(over, skew, when, taints)
@@ -142,7 +130,7 @@ class Workloads:
 # -- failures, kubernetes, slo ---------------------------------------------
 def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
     path = ("failures",)
-    given = {} if value is MISSING or value is None else c.mapping(value, path, FAILURE_KINDS) or {}
+    given = {} if value is MISSING or value is None else c.section(value, path, D.FAILURES) or {}
     result: dict[str, FailureSpec] = {}
     for kind in FAILURE_KINDS:
         mtbf, mttr = DEFAULT_FAILURES[kind]
@@ -150,12 +138,12 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
         raw, q = given.get(kind, MISSING), path + (kind,)
         if raw is MISSING:
             result[kind] = FailureSpec(kind, Distribution("exponential", mtbf), default_ttr)
-        elif isinstance(raw, str) and raw.lower() == "none":
+        elif is_none_word(raw):  # D.NO_FAILURES
             result[kind] = FailureSpec(kind, None, default_ttr)
         elif isinstance(raw, dict):
-            m = c.mapping(raw, q, ("mtbf", "mttr", "ttf", "ttr"))
-            mtbf = c.get(m, q, "mtbf", c.duration, default=mtbf)
-            mttr = c.get(m, q, "mttr", c.duration, default=mttr)
+            rates = D.FAILURES.fields[kind].options[1]  # type: ignore[union-attr]
+            m = c.section(raw, q, rates)
+            mtbf, mttr = (c.field(m, q, rates, key) for key in ("mtbf", "mttr"))
             ttf = c.get(m, q, "ttf", partial(distribution, c), default=("exponential", None))
             ttr = c.get(m, q, "ttr", partial(distribution, c), default=("exponential", None))
             if None not in (mtbf, mttr, ttf, ttr):
@@ -168,15 +156,14 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
 
 def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None] | None:
     """``exponential`` | ``fixed`` | ``{weibull: {shape: k}}`` | ``{lognormal: {sigma: s}}``."""
-    shaped = {"weibull": ("shape", 0.1, 20.0, "{weibull: {shape: 1.3}}"),
-              "lognormal": ("sigma", 0.0, 5.0, "{lognormal: {sigma: 1.0}}")}
+    shaped = D.SHAPED
     if isinstance(value, str) and value in shaped:
         c.error(path, f"{value} needs a parameter: {shaped[value][3]}")
         return None
     if isinstance(value, str) or not isinstance(value, dict):
-        kind = c.choice(value, path, ("exponential", "fixed", "weibull", "lognormal"))
+        kind = c.choice(value, path, D.DISTRIBUTION.options[0].options + tuple(shaped))  # type: ignore[union-attr]
         return (kind, None) if kind else None
-    m = c.mapping(value, path, tuple(shaped), what="a distribution")
+    m = c.mapping(value, path, tuple(shaped), what="a distribution")  # D.DISTRIBUTION's alternatives
     if m is None:
         return None
     if len(m) != 1:
@@ -189,15 +176,13 @@ def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None]
     if not isinstance(params, dict):
         c.error(path + (kind,), f"must be {{{param}: ...}} as in {example}, got {describe(params)}")
         return None
-    p = c.mapping(params, path + (kind,), (param,), required=(param,))
+    declared = next(o.fields[kind] for o in D.DISTRIBUTION.options[1:] if kind in o.fields)  # type: ignore[union-attr]
+    p = c.section(params, path + (kind,), declared)
     if p is None or param not in p:
         return None
-    x = c.number(p[param], path + (kind, param), lo=lo, hi=hi, lo_open=kind == "lognormal")
+    x = c.field(p, path + (kind,), declared, param)
     return (kind, x) if x is not None else None
 
-
-#: Levels whose domains can be the `topology.kubernetes.io/zone` of the node lifecycle controller.
-ZONE_LEVELS = ("region", "datacenter", "rack", "none")
 
 
 def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
@@ -205,22 +190,15 @@ def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
     d = KubernetesTiming()
     if value is MISSING or value is None:
         return d
-    m = c.mapping(value, path, ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup",
-                                "rolloutInterval", "zoneLevel", "nodeEvictionRate", "secondaryNodeEvictionRate",
-                                "unhealthyZoneThreshold", "largeClusterSizeThreshold", "outOfServiceAfter"))
-    grace = c.get(m, path, "nodeMonitorGracePeriod", c.duration, default=d.node_monitor_grace_period)
-    toleration = c.get(m, path, "notReadyToleration", c.duration, default=d.not_ready_toleration,
-                       allow_zero=True)
-    startup = c.get(m, path, "podStartup", c.duration, default=d.pod_startup, allow_zero=True)
-    rollout_interval = none_or(c, m, path, "rolloutInterval", c.duration, d.rollout_interval)
-    out_of_service = none_or(c, m, path, "outOfServiceAfter", c.duration, d.out_of_service_after, allow_zero=True)
-    zone_level = c.get(m, path, "zoneLevel", c.choice, default=d.zone_level, options=ZONE_LEVELS)
-    rate = c.get(m, path, "nodeEvictionRate", c.number, default=d.node_eviction_rate, lo=0, lo_open=True, hi=1000)
-    secondary = c.get(m, path, "secondaryNodeEvictionRate", c.number, default=d.secondary_node_eviction_rate,
-                      lo=0, hi=1000)
-    threshold = c.get(m, path, "unhealthyZoneThreshold", c.number, default=d.unhealthy_zone_threshold, lo=0, hi=1)
-    large = c.get(m, path, "largeClusterSizeThreshold", c.integer, default=d.large_cluster_size_threshold,
-                  lo=0, hi=1_000_000)
+    m = c.section(value, path, D.KUBERNETES)
+    K = D.KUBERNETES
+    grace, toleration, startup = (c.field(m, path, K, key) for key in
+                                  ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup"))
+    rollout_interval = none_or(c, m, path, "rolloutInterval")
+    out_of_service = none_or(c, m, path, "outOfServiceAfter")
+    zone_level, rate, secondary, threshold, large = (c.field(m, path, K, key) for key in (
+        "zoneLevel", "nodeEvictionRate", "secondaryNodeEvictionRate", "unhealthyZoneThreshold",
+        "largeClusterSizeThreshold"))
 
     def given(x: Any, default: Any) -> Any:
         return default if x is None else x
@@ -239,13 +217,13 @@ def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
     )
 
 
-def none_or(c: Checker, m: Any, path: tuple, key: str, reader: Any, default: Any, **kw: Any) -> Any:
-    """A duration that may be switched off with ``none``."""
+def none_or(c: Checker, m: Any, path: tuple, key: str) -> Any:
+    """A kubernetes duration that may be switched off with ``none`` (declared ``switch_off="none"``)."""
     raw = m.get(key, MISSING) if isinstance(m, dict) else MISSING
-    if isinstance(raw, str) and raw.strip().lower() == "none":
+    if is_none_word(raw):
         return None
-    x = c.get(m, path, key, reader, default=default, **kw)
-    return default if x is None else x
+    x = c.field(m, path, D.KUBERNETES, key)
+    return D.KUBERNETES.fields[key].default if x is None else x  # type: ignore[union-attr]
 
 
 def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
@@ -253,18 +231,17 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
     d = DEFAULT_SLO
     if value is MISSING or value is None:
         return Slo(d.control_plane, {}, d.max_node_utilization, d.max_pending_pods)  # a dict of its own
-    m = c.mapping(value, path, ("controlPlane", "workloads", "maxNodeUtilization", "maxPendingPods"))
+    m = c.section(value, path, D.SLO)
     if m is None:
         return d
 
-    def optional(key: str, reader: Any, default: Any, **kw: Any) -> Any:
+    def optional(key: str) -> Any:
         if key in m and m[key] is None:
-            return None  # an explicit null switches the target off
-        return c.get(m, path, key, reader, default=default, **kw)
+            return None  # an explicit null switches the target off (declared switch_off="null")
+        return c.field(m, path, D.SLO, key)
 
-    control_plane = optional("controlPlane", c.percent_target, d.control_plane)
-    utilization = optional("maxNodeUtilization", c.fraction, d.max_node_utilization)
-    pending = optional("maxPendingPods", c.integer, None, lo=0, hi=MAX_PODS)
+    control_plane, utilization, pending = (optional(key) for key in
+                                           ("controlPlane", "maxNodeUtilization", "maxPendingPods"))
     targets: dict[str, float] = {}
     raw = m.get("workloads")
     if raw is not None:
@@ -286,7 +263,7 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
                                    + (f"known workloads: {known_list(known)}" if known
                                       else "no workloads are defined"))
                     continue
-                fraction = c.percent_target(target, q)
+                fraction = c.scalar(target, q, D.SLO.fields["workloads"].values)  # type: ignore[union-attr]
                 if fraction is not None:
                     targets[name] = fraction
     return Slo(control_plane, targets, utilization, pending)
