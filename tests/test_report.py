@@ -162,14 +162,33 @@ def test_partial_run_is_prominent(sample):
 
 def test_blast_radius_sorted_and_capped(sample):
     many = [{"id": f"node/n-{i:03d}", "kind": "node", "failures": i, "quorum_lost": False, "members_lost": 0,
-             "nodes_lost": 1, "pods_displaced": i % 7, "pods_pending": 0} for i in range(70)]
+             "nodes_lost": 1, "pods_displaced": i, "pods_pending": 0} for i in range(1, 71)]
     many.append({"id": "datacenter/dc-x", "kind": "datacenter", "quorum_lost": True, "pods_displaced": 0})
     sample["domains"] = many
     page = _without_plotly(render_html(sample))
     table = page[page.index('<section id="blast-radius"'):page.index('<section id="distributions"')]
     assert table.count("<tr") == 1 + 50
     assert "21 more domains" in table
-    assert table.index("dc-x") < table.index("n-006")  # quorum loss first, then most pods displaced
+    assert table.index("dc-x") < table.index("n-070") < table.index("n-069")  # quorum loss first, then pods
+
+
+def test_blast_radius_groups_identical_domains_and_collapses_harmless_ones(sample):
+    """47 empty servers and 6 identical racks: one sentence and one row, not 53 rows (issue 10)."""
+    empty = [{"id": f"server/s-{i}", "kind": "server", "failures": 2, "quorum_lost": False, "members_lost": 0,
+              "nodes_lost": 0, "pods_displaced": 0, "pods_pending": 0} for i in range(47)]
+    racks = [{"id": f"rack/r-{i}", "kind": "rack", "failures": 1, "quorum_lost": False, "members_lost": 0,
+              "nodes_lost": 2, "pods_displaced": 8, "pods_pending": 0, "max_node_utilization": 0.5}
+             for i in range(6)]
+    odd = {**racks[0], "id": "rack/r-odd", "pods_displaced": 9}
+    sample["domains"] = empty + racks + [odd]
+    page = _without_plotly(render_html(sample))
+    table = page[page.index('<section id="blast-radius"'):page.index('<section id="distributions"')]
+    assert table.count("<tr") == 1 + 2
+    assert "6 racks" in table and "r-0, r-1, r-2, r-3, … (2 more)" in table
+    assert "r-odd" in table and table.index("r-odd") < table.index("6 racks")  # more pods displaced first
+    assert "Cost nothing on their own" in table and "47 servers" in table and "s-3" not in table
+    row = table[table.index("6 racks"):]
+    assert '<td class="num">6</td>' in row  # failures of the six together
 
 
 def test_minimal_document_renders():

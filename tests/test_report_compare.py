@@ -344,6 +344,11 @@ def test_terminal_table(results, width):
     assert "Variants share random streams" in text
     assert text.index("API availability") < text.index("Advisories") < text.index("Report:")
     assert max(len(line) for line in text.splitlines()) <= width
+    for line in text.splitlines():  # an interval never breaks inside its brackets, nor loses its unit
+        assert line.count("[") == line.count("]"), line
+        assert not re.search(r"[\d.]+ – [\d.]+\](?! min)(?!%)", line) or "%" in line, line
+    for header in ("pod-h/year", "per year", "p50 / p99", "node p95"):
+        assert header in text, header  # headers whole, not folded
 
 
 def test_terminal_does_not_interpret_markup(results):

@@ -26,3 +26,22 @@ def test_summary_gives_rates_per_year_and_the_parts_of_the_downtime(tmp_path, ca
     assert abs(down["exact_quorum_loss"] + down["simulated_rest"] - down["estimate"]) < 2e-3
     # ... and the summary says how many quorum losses this run really drew.
     assert cp["outages"]["quorum_losses"] == 0 and "quorum loss (exact; no quorum loss in this run)" in out
+
+
+def test_the_summary_fits_80_columns_with_every_interval_whole():
+    """Issue 10: at 80 columns the value column wrapped into the interval, splitting '[a –' / 'b]'."""
+    import io
+
+    from rich.console import Console
+
+    from kchaos.report.terminal import print_summary
+
+    results = json.loads((DATA / "sample_results.json").read_text())
+    for width in (80, 100, 160):
+        console = Console(file=io.StringIO(), record=True, width=width, color_system=None)
+        print_summary(results, console, "reports/x/index.html")
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= width
+        for line in text.splitlines():
+            assert line.count("[") == line.count("]"), (width, line)
+        assert "API availability" in text and "Report: reports/x/index.html" in text

@@ -68,7 +68,7 @@ def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
     d = num(get(down, "estimate"))
     d_text = Text("n/a", style="dim") if d is None else Text(f"{format_number(d)} min", style="green" if d == 0 else "")
     if ci_pair(get(down, "ci95")):
-        d_text.append("\n" + format_interval_distinct(down["ci95"]), style="dim")
+        d_text.append("\n" + format_interval_distinct(down["ci95"]) + " min", style="dim")
     le = get(cp, "leader_elections", default={})
     e_text = Text(format_number(elections_per_year(r)))
     if get(le, "mean_ms") is not None and num(get(le, "count")):
@@ -95,12 +95,15 @@ def _terminal_cells(r: dict, narrow: bool) -> dict[str, Text]:
 AVAILABILITY_COLUMNS = ["etcd", "API availability", "95% interval", "quorum\nexact", "downtime\nper year"]
 LOAD_COLUMNS = ["elections\nper year", "commit\np50 / p99", "hottest\nnode p95", "above\nlimit",
                 "pending\npod-h/year"]
-NO_WRAP = {"etcd", "API availability", "95% interval", "quorum\nexact", "hottest\nnode p95", "commit\np50 / p99"}
+NO_WRAP = {"etcd", "API availability", "95% interval", "quorum\nexact", "hottest\nnode p95", "commit\np50 / p99",
+           "downtime\nper year", "elections\nper year"}
 
 
 def _terminal_table(title: Text | None, labels: list[str], docs: list[dict], rows: list[dict[str, Text]],
-                    columns: list[str]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+                    columns: list[str], tight: bool = False) -> Table:
+    """``tight``: one space between columns instead of two (80 columns)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  collapse_padding=tight)
     table.add_column("variant", style="bold", no_wrap=True)
     for col in columns:
         table.add_column(col, justify="left" if col in ("etcd", "API availability", "95% interval") else "right",
@@ -169,13 +172,18 @@ def print_comparison(results: list[dict], console: Console, report_path: str | N
                            "ones are missing.", style="bold red"))
     narrow = console.width < NARROW_CONSOLE
     rows = [_terminal_cells(r, narrow) for r in docs]
-    first = [c for c in AVAILABILITY_COLUMNS if not (narrow and c == "95% interval")]
     if console.width >= WIDE_CONSOLE:
-        console.print(_terminal_table(title, labels, docs, rows, first + LOAD_COLUMNS))
+        console.print(_terminal_table(title, labels, docs, rows, AVAILABILITY_COLUMNS + LOAD_COLUMNS))
+        first, second = [], []
+    elif narrow:  # 80 columns: each interval under its value, the exact quorum with the load figures
+        first = [c for c in AVAILABILITY_COLUMNS if c not in ("95% interval", "quorum\nexact")]
+        second = ["quorum\nexact"] + LOAD_COLUMNS
     else:
+        first, second = AVAILABILITY_COLUMNS, LOAD_COLUMNS
+    if first:
         console.print(_terminal_table(title, labels, docs, rows, first))
         console.print()
-        console.print(_terminal_table(None, labels, docs, rows, LOAD_COLUMNS))
+        console.print(_terminal_table(None, labels, docs, rows, second, tight=narrow))
     _printadvisory_codes(docs, labels, console)
     console.print(Text(CRN_NOTE, style="dim"))
     if sizes:

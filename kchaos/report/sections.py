@@ -76,38 +76,83 @@ def _domain_sort_key(d: dict) -> tuple:
     )
 
 
+def _domain_row(d: dict, limit: float | None) -> dict:
+    kind = str(get(d, "kind", default=""))
+    did = str(get(d, "id", default=""))
+    ql = get(d, "quorum_lost")
+    util = num(get(d, "max_node_utilization"))
+
+    def count(key: str) -> str:
+        return format_count(get(d, key)) if get(d, key) is not None else "—"
+
+    return {
+        "name": did[len(kind) + 1:] if kind and did.startswith(kind + "/") else did,
+        "kind": kind,
+        "failures": num(get(d, "failures")),
+        "quorum_lost": bool(ql),
+        "quorum_text": "no" if ql is not None else "—",  # shown when quorum was not lost
+        "members_lost": count("members_lost"),
+        "nodes_lost": count("nodes_lost"),
+        "pods_displaced": count("pods_displaced"),
+        # Without the API no replacement is created: nothing is Pending, nothing moved.
+        "pods_pending": "not replaced (no API)" if get(d, "api_down") and num(get(d, "pods_displaced")) else
+        count("pods_pending"),
+        "utilization": format_percent(util) if util is not None else "—",
+        "hot": util is not None and limit is not None and util > limit,
+        "workloads": ", ".join(str(w) for w in as_list(get(d, "workloads_unavailable"))),
+        "names": "",  # the members of a group of domains that cost the same
+    }
+
+
+def _costs_nothing(d: dict) -> bool:
+    """Losing this domain alone loses no member, node or pod and leaves every workload up."""
+    return (not get(d, "quorum_lost") and not get(d, "api_down") and not as_list(get(d, "workloads_unavailable"))
+            and not any(num(get(d, key)) for key in ("members_lost", "nodes_lost", "pods_displaced", "pods_pending")))
+
+
+_SAME_COST = ("kind", "quorum_lost", "quorum_text", "members_lost", "nodes_lost", "pods_displaced", "pods_pending",
+              "utilization", "hot", "workloads")
+_NAMES_SHOWN = 4
+
+
+def _plural(kind: str, n: int) -> str:
+    return kind if n == 1 else kind + ("es" if kind.endswith("s") else "s")
+
+
 def blast_radius(r: dict) -> dict:
-    """Each failure domain's cost on its own, worst first, at most MAX_DOMAIN_ROWS rows."""
+    """Each failure domain's cost on its own, worst first.
+
+    Domains whose failure costs exactly the same (identical servers, racks) share one row, and
+    those that cost nothing (servers without nodes) are collapsed into one sentence; at most
+    MAX_DOMAIN_ROWS rows.
+    """
     domains = sorted((d for d in as_list(get(r, "domains")) if isinstance(d, dict)), key=_domain_sort_key)
     limit = num(get(r, "load", "limit"))
+    groups: dict[tuple, list[dict]] = {}
+    harmless: dict[str, int] = {}
+    for d in domains:
+        if _costs_nothing(d):
+            kind = str(get(d, "kind", default="domain"))
+            harmless[kind] = harmless.get(kind, 0) + 1
+            continue
+        row = _domain_row(d, limit)
+        groups.setdefault(tuple(row[k] for k in _SAME_COST), []).append(row)
     rows = []
-    for d in domains[:MAX_DOMAIN_ROWS]:
-        kind = str(get(d, "kind", default=""))
-        did = str(get(d, "id", default=""))
-        ql = get(d, "quorum_lost")
-        util = num(get(d, "max_node_utilization"))
-
-        def count(key: str, d: dict = d) -> str:
-            return format_count(get(d, key)) if get(d, key) is not None else "—"
-
-        rows.append({
-            "name": did[len(kind) + 1:] if kind and did.startswith(kind + "/") else did,
-            "kind": kind,
-            "failures": count("failures"),
-            "quorum_lost": bool(ql),
-            "quorum_text": "no" if ql is not None else "—",  # shown when quorum was not lost
-            "members_lost": count("members_lost"),
-            "nodes_lost": count("nodes_lost"),
-            "pods_displaced": count("pods_displaced"),
-            # Without the API no replacement is created: nothing is Pending, nothing moved.
-            "pods_pending": "not replaced (no API)" if get(d, "api_down") and num(get(d, "pods_displaced")) else
-            count("pods_pending"),
-            "utilization": format_percent(util) if util is not None else "—",
-            "hot": util is not None and limit is not None and util > limit,
-            "workloads": ", ".join(str(w) for w in as_list(get(d, "workloads_unavailable"))),
-        })
-    return {"rows": rows, "total": format_count(len(domains)),
-            "more": format_count(len(domains) - len(rows)) if len(domains) > len(rows) else ""}
+    for members in groups.values():
+        row = dict(members[0])
+        failures = [m["failures"] for m in members if m["failures"] is not None]
+        row["failures"] = format_count(sum(failures)) if failures else "—"
+        if len(members) > 1:
+            names = [m["name"] for m in members]
+            row["name"] = f"{len(names)} {_plural(row['kind'], len(names))}"
+            row["names"] = ", ".join(names[:_NAMES_SHOWN]) + (
+                f", … ({len(names) - _NAMES_SHOWN} more)" if len(names) > _NAMES_SHOWN else "")
+        rows.append(row)
+    shown = rows[:MAX_DOMAIN_ROWS]
+    hidden = sum(len(g) for g in list(groups.values())[MAX_DOMAIN_ROWS:])
+    return {"rows": shown, "total": format_count(len(domains)),
+            "more": format_count(hidden) if hidden else "",
+            "harmless": ", ".join(f"{format_count(n)} {_plural(kind, n)}" for kind, n in harmless.items())}
 
 
 def distributions(r: dict, figs: FigureSet) -> list[dict]:

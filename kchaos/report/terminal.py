@@ -34,17 +34,34 @@ def _avail(a) -> Text:
     return Text.assemble((format_availability(a), "bold"), (f"  {format_nines(a)}", "cyan"))
 
 
-def _row(table: Table, label: str | Text, value: Text | str, interval: str = "") -> None:
-    """One figure; its 95% interval follows on the same line (rows without one use the width)."""
-    text = value if isinstance(value, Text) else Text(value)
-    if interval:
-        first, _, rest = text.plain.partition("\n")
-        shown = text[:len(first)]
-        shown.append(f"  {interval}", style="dim")
-        if rest:
-            shown.append_text(text[len(first):])
-        text = shown
-    table.add_row(label, text)
+def _row(rows: list, label: str | Text, value: Text | str, interval: str = "") -> None:
+    """One figure and its 95% interval, laid out by :func:`_table`."""
+    rows.append((label if isinstance(label, Text) else Text(label), value if isinstance(value, Text) else Text(value),
+                 interval))
+
+
+def _table(rows: list, title: Text, width: int) -> Table:
+    """The figures as a two-column table that fits ``width`` columns (80 and up).
+
+    An interval follows its value on the same line when both fit, else it takes the next line
+    whole, so that it never breaks inside its brackets or loses its unit.
+    """
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column(Text.assemble("value  ", ("[95% interval]", "dim")), overflow="fold")
+    label_width = max((label.cell_len for label, _, _ in rows), default=0)
+    value_width = max(24, width - label_width - 2)
+    for label, text, interval in rows:
+        if interval:
+            first, _, rest = text.plain.partition("\n")
+            shown = text[:len(first)]
+            fits = len(first) + 2 + len(interval) <= value_width
+            shown.append(f"  {interval}" if fits else f"\n{interval}", style="dim")
+            if rest:
+                shown.append_text(text[len(first):])
+            text = shown
+        table.add_row(label, text)
+    return table
 
 
 def _largest_cause(rows) -> str:
@@ -82,10 +99,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     if facts:
         title.append("  (" + ", ".join(facts) + ")", style="dim")
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("", style="bold", no_wrap=True)
-    table.add_column(Text.assemble("value  ", ("[95% interval]", "dim")), overflow="fold")
-
+    table: list = []  # rows, see _table
     avail = get(cp, "availability", default={})
     a = get(avail, "estimate")
     _row(table, "API availability", _avail(a), format_availability_interval_distinct(get(avail, "ci95")))
@@ -172,7 +186,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     if get(run, "partial"):
         console.print(Text("PARTIAL RUN: interrupted; numbers cover only the completed histories.", style="bold red"))
-    console.print(table)
+    console.print(_table(table, title, console.width))
 
     advisories = get(r, "advisories", default=[])
     advisories = [a for a in advisories if isinstance(a, dict)] if isinstance(advisories, list) else []
