@@ -354,7 +354,8 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
         if len(set(labels)) < len(labels):
             labels = [f"{c.name} ({t})" for c, t in zip(clusters, topologies)]
         variants = list(zip(labels, clusters))
-        name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
+        name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 \
+            else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
     ctx, callback = _progress(failures * len(variants), quiet)
     with ctx:
         results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask)
@@ -426,12 +427,14 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
                    "`kchaos validate` lists the names.")
 @click.option("--drain", "drain", multiple=True, metavar="node/NAME",
               help="A node to drain like kubectl drain --ignore-daemonsets (repeatable).")
+@click.option("--upgrade", is_flag=True,
+              help="Walk one rolling upgrade from t=0 (the topology's maintenance:, or one node at a time).")
 @click.option("--repair-after", type=PositiveDuration(), default=None,
               help="Repair the failed domains after this long (e.g. 30m); by default they stay down.")
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the scenario as JSON.")
-def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_after: float | None, seed: int,
-           as_json: bool) -> int:
+def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade: bool, repair_after: float | None,
+           seed: int, as_json: bool) -> int:
     """Play one deterministic failure scenario and show Kubernetes' reaction as events.
 
     \b
@@ -439,6 +442,7 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_
       kchaos whatif topo.yaml --fail datacenter/dc-a
       kchaos whatif topo.yaml --fail regionLink/eu-west~eu-central --repair-after 30m
       kchaos whatif topo.yaml --drain node/w3
+      kchaos whatif topo.yaml --upgrade
     """
     from .analysis.whatif import run_scenario
     from .report.files import to_json
@@ -446,7 +450,7 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], repair_
     from .topology import load_topology
 
     cluster = load_topology(topology)
-    scenario = run_scenario(cluster, list(fail), list(drain), repair_after, seed)
+    scenario = run_scenario(cluster, list(fail), list(drain), repair_after, seed, upgrade=upgrade)
     if as_json:
         click.echo(to_json(scenario), nl=False)
     else:

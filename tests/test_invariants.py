@@ -45,7 +45,7 @@ def check(run: HistoryRun, where: str) -> None:
         ready = sum(run.ready[p] for p in ids)
         if ready != run.ready_count[w]:
             errors.append(f"workload {w}: ready_count {run.ready_count[w]} != {ready}")
-        if run.wl_eps[w].down != (ready < m.workload_required[w]):
+        if run.wl_eps[w].down != (ready - run.work.rollout_short[w] < m.workload_required[w]):
             errors.append(f"workload {w}: outage state out of step")
     expected = np.zeros_like(pl.node_counts)
     for p, node in enumerate(pl.pod_node):
@@ -85,7 +85,8 @@ def component_errors(run: HistoryRun) -> list[str]:
     """Each component's own state agrees with itself and with the infrastructure."""
     m, infra, nodes = run.m, run.infra, run.nodes
     errors = []
-    if infra.node_up != [count == 0 for count in infra.down_count] or infra.up_arr.tolist() != infra.node_up:
+    if infra.node_up != [count == 0 and not stopped for count, stopped in zip(infra.down_count, infra.stopped)] \
+            or infra.up_arr.tolist() != infra.node_up:
         errors.append("node_up out of step with the down counts")
     alive = sum(1 << i for i, n in enumerate(m.member_nodes) if infra.node_up[n])
     if infra.alive != alive:

@@ -23,6 +23,7 @@ from .attribution import attribution
 from .importance import importance
 from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
+from .maintenance import maintenance_advisories, maintenance_summary
 from ..model.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
@@ -263,9 +264,12 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
     ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
+    attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
+                             workload_exact, workload_covers)
+    planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast), *eviction_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds),
-                  *fix_first_advisory(ranking)]
+                  *maintenance_advisories(c, model, planned), *fix_first_advisory(ranking)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
     avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None
@@ -324,10 +328,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                                         / (total_seconds / SECONDS_PER_YEAR), 3)
                              if total_seconds else None},
         },
-        "attribution": attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None,
-                                   losers,
-                                   workload_exact, workload_covers),
+        "attribution": attributed,
         "importance": ranking,
+        "maintenance": planned,
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,

@@ -3,12 +3,13 @@ follow what Kubernetes does, event by event, with the same engine as the Monte C
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 import numpy as np
 
 from ..errors import KchaosUsageError
-from ..model.cluster import Cluster
+from ..model.cluster import Cluster, Maintenance
 from ..model.engine import ClusterModel, HistoryRun
 from ..model.failures import History
 
@@ -38,11 +39,14 @@ def resolve(cluster: Cluster, target: str, kinds: tuple[str, ...] | None = None,
 
 
 def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = None,
-                 repair_after: float | None = None, seed: int = 1) -> dict:
-    """Play the scenario; return its events and outcome as a plain dict."""
+                 repair_after: float | None = None, seed: int = 1, upgrade: bool = False) -> dict:
+    """Play the scenario; return its events and outcome as a plain dict. ``upgrade``: one
+    rolling upgrade (the topology's ``maintenance:``, or one node at a time) starts at t=0."""
     drain = drain or []
-    if not fail and not drain:
-        raise KchaosUsageError("whatif needs at least one --fail DOMAIN or --drain node/NAME")
+    if not fail and not drain and not upgrade:
+        raise KchaosUsageError("whatif needs at least one --fail DOMAIN, --drain node/NAME or --upgrade")
+    if upgrade and cluster.maintenance is None:
+        cluster = dataclasses.replace(cluster, maintenance=Maintenance(every=DEFAULT_UPGRADE_PERIOD))
     failed = sorted({resolve(cluster, f) for f in fail})
     drained = [resolve(cluster, d, ("node",), "--drain") for d in drain]
     node_of_domain = {n.domain: n.index for n in cluster.nodes}
@@ -55,6 +59,8 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
     settle = (k.node_monitor_grace_period + 5.0 + affected / slowest + k.not_ready_toleration + k.pod_startup
               + SETTLE_MARGIN)
     horizon = (repair_after or 0.0) + settle
+    if upgrade:
+        horizon += upgrade_horizon(cluster, model)
     times = [0.0] * len(failed)
     downs = [True] * len(failed)
     doms = list(failed)
@@ -66,10 +72,53 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
                       np.empty(0, dtype=np.int64))
     events: list = []
     run = HistoryRun(model, history, np.random.default_rng(seed), events=events, rollouts=False)
+    if upgrade:
+        run.upgrade_at = 0.0
     for node in drained_nodes:
         run.start_drain(0.0, node)
     result = run.run()
-    return _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon)
+    outcome = _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon)
+    if upgrade:
+        outcome["outcome"]["upgrade"] = upgrade_outcome(cluster, model, run, result, events)
+    return outcome
+
+
+#: ``whatif --upgrade`` without a ``maintenance:`` section: monthly, one node at a time, 10 min each.
+DEFAULT_UPGRADE_PERIOD = 30 * 86400.0
+
+
+def upgrade_horizon(cluster: Cluster, model: ClusterModel) -> float:
+    """Time enough for one rolling upgrade whose drains are not blocked: each batch's drain
+    (evictions, replacements starting), reboot and return; a blocked one shows as unfinished."""
+    plan = cluster.maintenance
+    assert plan is not None
+    batches = len(model.workers) if plan.batch_count == 1 else len(model.workers)  # an upper bound
+    steps = batches + (len(model.cp_nodes) if plan.control_plane else 0)
+    return steps * (plan.per_node + 2 * cluster.kubernetes.pod_startup + 60.0)
+
+
+def upgrade_outcome(cluster: Cluster, model: ClusterModel, run, result, events: list) -> dict:
+    """How the upgrade went: finished or not, drains, what blocked them, leader transfers."""
+    stats = result.planned
+    finished = [e[0] for e in events if e[2] == "UpgradeCompleted"]
+    blocked = []
+    for node, pods in sorted(run.blocked_pods.items()):
+        still = [p for p in pods if run.pl.pod_node[p] == node]
+        if still and not run.draining.get(node):
+            budgets = sorted({model.pod_workload[p] for p in still})
+            blocked.append({"node": cluster.nodes[node].name, "pods": [run.pod_name(p) for p in still],
+                            "budgets": [{"workload": cluster.workloads[w].name,
+                                         "min_available": model.workload_required[w],
+                                         "ready": run.ready_count[w]} for w in budgets]})
+    return {
+        "completed": bool(finished), "seconds": round(finished[0], 3) if finished else None,
+        "drains": stats.drains, "blocked_drains": stats.blocked_drains,
+        "blocked_max_seconds": round(stats.blocked_max_seconds, 3), "blocked_by": dict(stats.blocked_by),
+        "blocked_now": blocked, "leader_transfers": stats.transfers,
+        "api_unavailable_seconds": round(result.api.total, 3),
+        "hottest_utilization_in_window": round(stats.hottest_in_window, 4) if stats.hottest_in_window is not None
+        else None,
+    }
 
 
 def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon) -> dict:

@@ -14,6 +14,10 @@ outage``), several (``overlapping failures``), or none (after the repair). The *
 is what keeps the pods from coming back: the API down, kube-controller-manager or
 kube-scheduler failing over their leases, replacements Pending (capacity, spread, volume
 scope: kube-scheduler's own reasons), or the recovery chain (NotReady, eviction, start-up).
+
+Planned disruption (a rolling-upgrade batch out, a Deployment's rollout wave) marks the
+cause: ``planned: ...`` when no failure instance is down, ``during maintenance: ...`` when a
+failure struck while it ran; the analysis adds these up as planned and overlap minutes.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ def overlapping(kinds: list[str]) -> str:
 class Attribution:
     """The cause of each down quantity, from the failure instances down and the components' state."""
 
-    def __init__(self, model: ClusterModel, etcd, api, leases, work, recorder):
+    def __init__(self, model: ClusterModel, etcd, api, leases, work, recorder, upgrades=None):
         self.m = model
         self.etcd, self.api, self.leases, self.work, self.rec = etcd, api, leases, work, recorder
+        self.upgrades = upgrades
         self.down: set[int] = set()  # failure instances down now
         self.kind = [d.kind for d in model.cluster.domains]
         self.nodes_of = {d: frozenset(nodes) for d, nodes in model.nodes_under.items()}
@@ -62,35 +67,53 @@ class Attribution:
     def refresh(self, t: float) -> None:
         """Something is down at the end of instant ``t``: name each cause."""
         rec = self.rec
-        api = self.api_cause() if rec.api.down else None
+        upgrading = self.upgrades is not None and self.upgrades.active
+        api = self.api_cause(upgrading) if rec.api.down else None
         work = self.work
         causes = {}
         if rec.down_workloads:  # what every workload's cause depends on, once per instant
             shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready, len(work.pending),
-                      id(work.pl), int(work.pl.usable.sum()))
+                      id(work.pl), int(work.pl.usable.sum()), upgrading, len(work.planned_loss))
         for w in rec.down_workloads:
-            state = (shared, work.ready_count[w])
+            state = (shared, work.ready_count[w], work.rollout_short[w])
             named = self.named.get(w)
             if named is None or named[0] != state:
                 named = self.named[w] = (state, self.workload_cause(w))
             causes[w] = named[1]
         rec.causes(t, api, causes)
 
+    @staticmethod
+    def marked(cause: str, planned: bool, failed: bool, what: str) -> str:
+        """Planned work's share: ``planned: what: cause`` when it alone took the quantity down,
+        ``during maintenance: cause`` when a failure struck while it ran."""
+        if failed:
+            return f"during maintenance: {cause}"
+        return f"planned: {what}: {cause}" if planned else cause
+
     def _hitting(self, nodes) -> list[int]:
         return [d for d in self.down if d in self.nodes_of and not self.nodes_of[d].isdisjoint(nodes)]
 
-    def api_cause(self) -> str:
+    def api_cause(self, upgrading: bool = False) -> str:
+        links = [d for d in self.down if self.kind[d] == "regionLink"]
+        hit = self._hitting(self.members)
         if not self.etcd.quorum_held():
-            hit = self._hitting(self.members)
-            links = [d for d in self.down if self.kind[d] == "regionLink"]
             if links and not hit:
-                return f"quorum loss: {outage('regionLink')}"
-            if len(hit) == 1 and not links:
-                return f"quorum loss: {outage(self.kind[hit[0]])}"
-            return f"quorum loss: {overlapping([self.kind[d] for d in hit + links])}"
-        if self.etcd.electing or self.etcd.leader < 0:
-            return "leader election"
-        return "no apiserver reaches the quorum"
+                cause = f"quorum loss: {outage('regionLink')}"
+            elif not hit:
+                cause = "quorum loss: members stopped"
+            elif len(hit) == 1 and not links:
+                cause = f"quorum loss: {outage(self.kind[hit[0]])}"
+            else:
+                cause = f"quorum loss: {overlapping([self.kind[d] for d in hit + links])}"
+        elif self.etcd.electing and self.etcd.election_cause == "leader-transfer":
+            return "planned: etcd leader transfer"
+        elif self.etcd.electing or self.etcd.leader < 0:
+            cause = "leader election"
+        else:
+            cause = "no apiserver reaches the quorum"
+        if not upgrading:
+            return cause
+        return self.marked(cause, True, bool(hit or links), "control-plane upgrade")
 
     def workload_cause(self, w: int) -> str:
         m, work = self.m, self.work
@@ -109,7 +132,18 @@ class Attribution:
                 p = pending[0]
                 mechanism = f"replacements Pending ({m.scheduler.blocking_filter(pl, p, work.scope[p])})"
         if len(hit) > 1:
-            return overlapping([self.kind[d] for d in hit])
-        if hit:
-            return f"{outage(self.kind[hit[0]])}: {mechanism}"
-        return mechanism
+            cause = overlapping([self.kind[d] for d in hit])
+        elif hit:
+            cause = f"{outage(self.kind[hit[0]])}: {mechanism}"
+        else:
+            cause = mechanism
+        # Planned work's part: pods a drain evicted or whose node is stopped for the upgrade,
+        # or ready replicas a rollout wave takes away (the workload would be up without them).
+        out = self.upgrades.out if self.upgrades is not None else ()
+        upgrade = any(p in work.planned_loss or pl.pod_node[p] in out for p in missing)
+        if work.rollout_short[w] > 0:
+            if hit:
+                return f"during maintenance: {cause}"
+            if work.ready_count[w] >= m.workload_required[w]:  # up but for the wave
+                return "planned: rollout wave"
+        return self.marked(cause, upgrade, bool(hit) and (upgrade or bool(out)), "node upgrade")

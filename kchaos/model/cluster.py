@@ -10,6 +10,7 @@ probabilities and utilisations are fractions.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -129,14 +130,46 @@ class Workload:
     spread: Spread | None = None
     volume_scope: str | None = None  # StatefulSet: server | rack | datacenter | region
     line: int | None = None
+    #: Deployment RollingUpdate strategy, each (count, fraction): one of the two is None.
+    #: Upstream defaults 25% and 25% (maxSurge rounds up, maxUnavailable down).
+    max_surge: tuple[int | None, float | None] = (None, 0.25)
+    max_unavailable: tuple[int | None, float | None] = (None, 0.25)
+
+    def rolling_update(self) -> tuple[int, int]:
+        """(maxSurge, maxUnavailable) as pod counts for ``replicas``, rounded as the Deployment
+        controller rounds them (``deployment/util``: ResolveFenceposts), never both 0."""
+        def resolve(value: tuple[int | None, float | None], up: bool) -> int:
+            count, fraction = value
+            if count is not None:
+                return count
+            x = (fraction or 0.0) * self.replicas
+            return int(math.ceil(x - 1e-9)) if up else int(math.floor(x + 1e-9))
+        surge, unavailable = resolve(self.max_surge, True), resolve(self.max_unavailable, False)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1  # both resolved to 0 (rounding): upstream makes maxUnavailable 1
+        return surge, unavailable
 
     def required(self, desired: int) -> int:
         """Ready replicas needed for the workload to count as available."""
         if self.min_available_fraction is not None:
-            import math
-
             return max(0, math.ceil(self.min_available_fraction * desired - 1e-9))
         return int(self.min_available if self.min_available is not None else 1)
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """Rolling upgrades (topology ``maintenance:``): every ``every`` seconds, the control-plane
+    nodes one at a time (the etcd leader's last) when ``control_plane``, then the workers in
+    batches: ``batch_count`` nodes, ``batch_fraction`` of the workers, or every node of one
+    ``batch_level`` domain (server, rack, datacenter) at a time. A batch is cordoned and
+    drained, then each node is down for ``per_node`` seconds and uncordoned."""
+
+    every: float
+    per_node: float = 600.0
+    control_plane: bool = True
+    batch_count: int | None = 1
+    batch_fraction: float | None = None
+    batch_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +261,7 @@ class Cluster:
     workloads: tuple[Workload, ...]
     slo: Slo
     advisories: tuple[Advisory, ...] = ()  # found while validating (static)
+    maintenance: Maintenance | None = None
 
     # -- derived helpers ---------------------------------------------------
     @property

@@ -19,6 +19,7 @@ import numpy as np
 from .cluster_model import ClusterModel
 from .eventlog import EventLog
 from .infrastructure import Infrastructure
+from .raft import transfer_gap
 from .recorder import Recorder
 from .timers import ELECTION_DONE, Timers
 
@@ -57,6 +58,10 @@ class Etcd:
         self.component: int | None = None  # its region group (Infrastructure.region_groups)
         self.outside_since: dict[int, float] = {}  # member alive outside the quorum since
         self.writes_ok = False
+        #: Quorum lost counting only failures (members stopped for maintenance as up): what the
+        #: exact quorum figure describes, so the API's control variate keeps to it.
+        self.failure_quorum_lost = False
+        self.up_since = [0.0] * len(model.member_nodes)  # for etcd's "longest connected" transferee
 
     def quorum_held(self) -> bool:
         return self.component is not None
@@ -98,6 +103,13 @@ class Etcd:
             else:
                 self.log.note(t, "Normal", "QuorumRestored", "etcd", f"{len(live)} of {n} members reach each other")
         self.live, self.component = live, component
+        for i in range(len(m.member_nodes)):
+            if not alive >> i & 1:
+                self.up_since[i] = float("inf")
+            elif self.up_since[i] == float("inf"):
+                self.up_since[i] = t
+        self.failure_quorum_lost = live is None if infra.failure_alive == alive else \
+            m.quorum_partition(infra.failure_alive, infra.cut)[0] is None
         self.rec.quorum_state(t, live is None)
         self.listener.partition_changed(t)
         if live is None:
@@ -117,6 +129,32 @@ class Etcd:
         elif self.leader not in live or disrupt:
             self.start_election(t, live, "leader-lost")
         self.refresh_writes(t)
+
+    def hand_over(self, t: float, node: int) -> float:
+        """The member on ``node`` is about to stop gracefully: a leader transfers its leadership
+        first (etcd does, to the member connected longest). Returns the seconds until the
+        transferee leads (0 when ``node`` does not lead or has nobody to hand over to)."""
+        i = self.m.member_of_node.get(node)
+        live = self.live
+        if i is None or i != self.leader or self.electing or live is None:
+            return 0.0
+        others = [j for j in live if j != i]
+        if not others:
+            return 0.0  # a single voting member: etcd skips the transfer
+        new = min(others, key=lambda j: (self.up_since[j], j))
+        gap = transfer_gap(self.m.rtt, i, new, live, self.m.quorum, self.c.etcd.fsync)
+        if self.log is not None:
+            self.log.note(t, "Normal", "LeaderTransfer", f"etcd/{self.member_name(i)}",
+                          f"{self.member_name(i)} hands leadership to {self.member_name(new)} before it stops")
+        self.election_started = t
+        self.leader = -1
+        self.electing = True
+        self.election_epoch += 1
+        self.election_cause = "leader-transfer"
+        self.election_end_winner = new
+        self.timers.push(t + gap, ELECTION_DONE, self.election_epoch)
+        self.refresh_writes(t)
+        return gap
 
     def start_election(self, t: float, live: tuple, cause: str) -> None:
         """Draw the election's length and winner (raft.ElectionModel); writes stop until it ends."""
@@ -143,7 +181,8 @@ class Etcd:
             return
         self.electing = False
         self.leader = self.election_end_winner
-        self.rec.election(t, t - self.election_started, self.election_cause)
+        if self.election_cause != "leader-transfer":  # a planned hand-over is counted by the upgrade
+            self.rec.election(t, t - self.election_started, self.election_cause)
         if self.log is not None:
             self.log.note(t, "Normal", "LeaderElected", f"etcd/{self.member_name(self.leader)}",
                           f"{self.member_name(self.leader)} elected leader; writes resume after "
@@ -181,5 +220,5 @@ class ApiServers:
                           "kube-apiserver",
                           "the API accepts writes again" if api_ok else "the API cannot accept writes")
         self.api_ok = api_ok
-        self.rec.api_state(t, api_ok, self.etcd.live is not None)
+        self.rec.api_state(t, api_ok, not self.etcd.failure_quorum_lost)
         self.listener.api_changed(t)

@@ -14,7 +14,8 @@ timer, and hands it to the component that owns it:
 - :class:`~.node_lifecycle.NodeLifecycle`: NotReady, taints, eviction, cut-off kubelets, with
   :class:`~.eviction.ZoneTainter` (zone states, rate-limited taint queues)
 - :class:`~.workloads.Workloads`: pods, replacements, scheduling passes
-- :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`: planned disruption
+- :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`, :class:`~.rollout_waves.RolloutWaves`,
+  :class:`~.upgrades.RollingUpgrades`: planned disruption
 - :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`), with
   :class:`~.attribution.Attribution` naming the cause of each down quantity
 
@@ -47,8 +48,10 @@ from .cycles import CycleClock
 from .recorder import Episodes, HistoryResult, Recorder
 from .timers import (
     DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
-    TAINT, Timers,
+    ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
 )
+from .rollout_waves import RolloutWaves
+from .upgrades import RollingUpgrades
 from .workloads import Workloads
 
 __all__ = [
@@ -87,9 +90,13 @@ class HistoryRun:
         self.work = work = Workloads(model, infra, leases, timers, rec, log, sched_rng)
         self.nodes = nodes = NodeLifecycle(model, infra, etcd, leases, work, timers, rng, log)
         work.lifecycle = nodes
-        self.drains = drains = Drains(model, work, timers, log)
-        self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts)
-        self.attribution = Attribution(model, etcd, api, leases, work, rec)
+        self.drains = drains = Drains(model, work, timers, log, api_ok=lambda: api.api_ok)
+        work.budget_listener = drains.budget_changed
+        self.upgrades = upgrades = RollingUpgrades(model, timers, rng, log, drains=drains, etcd=etcd, leases=leases,
+                                                   work=work, lifecycle=nodes, stop_node=self.stop_node)
+        self.waves = waves = RolloutWaves(model, timers, work, upgrades.stats)
+        self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves)
+        self.attribution = Attribution(model, etcd, api, leases, work, rec, upgrades)
         handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
         handlers[LEASE_ACQUIRE] = leases.on_acquire
@@ -101,7 +108,11 @@ class HistoryRun:
         handlers[ROLLOUT] = self.rollouts.on_rollout
         handlers[TAINT] = nodes.zones.on_taint
         handlers[OUT_OF_SERVICE] = nodes.on_out_of_service
+        handlers[UPGRADE] = upgrades.on_step
+        handlers[ROLLOUT_WAVE] = waves.on_wave
         self.handlers = handlers
+        #: When the first rolling upgrade starts (None: at a random phase of its period).
+        self.upgrade_at: float | None = None
 
     # -- main loop ----------------------------------------------------------------------
     def run(self) -> HistoryResult:
@@ -111,6 +122,7 @@ class HistoryRun:
         self.leases.choose_initial_holders()
         self.etcd.update(0.0, initial=True)
         self.rollouts.start()
+        self.upgrades.start(self.upgrade_at)
         work.report_initial_state()
         self.refresh_load(0.0)
         times, domains, downs = h.times, h.domains, h.down
@@ -142,6 +154,7 @@ class HistoryRun:
                 rec.pending_settled(len(work.pending))
         result = rec.result(h, horizon, len(work.pending))
         result.eviction = self.nodes.zones.close(horizon)
+        result.planned = self.upgrades.close(horizon)
         return result
 
     def dispatch(self, t: float, kind: int, a: int, b: int) -> None:
@@ -187,7 +200,24 @@ class HistoryRun:
             self.work.request_pass()
 
     def refresh_load(self, t: float) -> None:
-        self.rec.load(t, self.work.hottest())
+        hottest = self.work.hottest()
+        self.rec.load(t, hottest)
+        self.upgrades.load(hottest)
+
+    def stop_node(self, t: float, node: int, stopped: bool) -> None:
+        """A planned reboot: ``node`` stops (or starts again) like a failed node, but no failure
+        instance is down (Infrastructure keeps the two apart)."""
+        if not self.infra.stop(node, stopped):
+            return
+        self.rec.load_changed()
+        if stopped:
+            self.nodes.node_down(t, node, False)
+        else:
+            self.nodes.node_returns(t, node)
+        if node in self.m.cp_nodes:
+            self.etcd.update(t)
+        if not stopped and self.leases.controllers_ready:
+            self.work.request_pass()
 
     # -- ControlPlaneListener: the control plane's reports, routed ----------------------------
     def partition_changed(self, t: float) -> None:
@@ -198,6 +228,7 @@ class HistoryRun:
 
     def api_changed(self, t: float) -> None:
         self.leases.refresh(t)
+        self.drains.api_changed(t, self.api.api_ok)
 
     def leaders_changed(self, t: float, kcm_back: bool, controllers_back: bool) -> None:
         if kcm_back:

@@ -2,8 +2,9 @@
 etcd members are alive and which region links are cut.
 
 A node is down while any domain above it (server, rack, datacenter, region, or the
-node itself) is down, so each node counts its down ancestors. Region links do not
-take nodes down; they only split regions apart (``ClusterModel.components``).
+node itself) is down, so each node counts its down ancestors, or while it is stopped for
+maintenance (a planned reboot). Region links do not take nodes down; they only split
+regions apart (``ClusterModel.components``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class Infrastructure:
         self.up_arr = np.ones(n, dtype=bool)  # node_up as an array, for masks
         self.cut = 0  # bitmask of cut region links (ClusterModel.link_bit)
         self.alive = (1 << len(model.member_nodes)) - 1  # bitmask of etcd members on up nodes
+        #: Members whose nodes no failure holds down (stopped ones included): quorum by failures alone
+        self.failure_alive = self.alive
+        self.stopped = [False] * n  # nodes stopped for maintenance
 
     def apply(self, d: int, down: bool) -> list[int] | None:
         """Failure instance ``d`` fails (``down``) or is repaired. For a region link, update
@@ -40,9 +44,24 @@ class Infrastructure:
             before = self.down_count[node]
             self.down_count[node] = before + delta
             if (before == 0) != (before + delta == 0):
-                changed.append(node)
-                self._set_up(node, not down)
+                member = m.member_of_node.get(node)
+                if member is not None:
+                    self.failure_alive = self.failure_alive & ~(1 << member) if down else \
+                        self.failure_alive | 1 << member
+                if not self.stopped[node]:
+                    changed.append(node)
+                    self._set_up(node, not down)
         return changed
+
+    def stop(self, node: int, stopped: bool) -> bool:
+        """Stop (or start again) ``node`` for maintenance; True when it went down (came up)."""
+        if self.stopped[node] == stopped:
+            return False
+        self.stopped[node] = stopped
+        if self.down_count[node]:
+            return False  # a failure holds it down anyway
+        self._set_up(node, not stopped)
+        return True
 
     def _set_up(self, node: int, up: bool) -> None:
         self.node_up[node] = up

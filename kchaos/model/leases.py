@@ -116,6 +116,21 @@ class Lease:
         self.epoch += 1
         return True
 
+    def release(self, t: float) -> None:
+        """The holder stops gracefully and clears the lease (client-go ReleaseOnCancel): the
+        standbys take it at their next try, without waiting for it to expire."""
+        if self.holder < 0:
+            return
+        if self.log is not None:
+            self.log.note(t, "Normal", "LeaderElection", f"lease/{self.name}",
+                          f"{self.c.nodes[self.holder].name} released the lease as it stopped")
+        self.holder = -1
+        self.renewing = False
+        self.renewed = -inf
+        self.epoch += 1
+        self.acquire_pending = False
+        self.schedule_acquire(t)
+
     def on_lost(self, t: float, epoch: int) -> bool:
         """renewDeadline passed without a renewal: the holder steps down; True if it did."""
         if epoch != self.epoch:
@@ -156,6 +171,15 @@ class Leases:
         for lease in self.leases:
             lease.refresh(t)
         self.refresh_controllers(t)
+
+    def release_on_stop(self, t: float, node: int) -> None:
+        """``node`` stops gracefully. kube-scheduler releases its lease (ReleaseOnCancel: true in
+        cmd/kube-scheduler/app/options/options.go); kube-controller-manager does not (its
+        leaderElectAndRun sets no ReleaseOnCancel), so its lease expires as on a crash."""
+        lease = self.leases[SCHEDULER]
+        if lease.holder == node:
+            lease.release(t)
+            self.refresh_controllers(t)
 
     def on_acquire(self, t: float, index: int, token: int) -> None:
         if self.leases[index].on_acquire(t, token):

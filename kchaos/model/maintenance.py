@@ -9,6 +9,9 @@ only on a healthy cluster. Both act on pods through :class:`~.workloads.Workload
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
 from .cluster_model import ClusterModel
@@ -28,12 +31,23 @@ DRAIN_RETRY_SECONDS = 5.0
 class Drains:
     """``kubectl drain --ignore-daemonsets`` of some nodes: progress and what blocks it."""
 
-    def __init__(self, model: ClusterModel, work: Workloads, timers: Timers, log: EventLog | None):
+    def __init__(self, model: ClusterModel, work: Workloads, timers: Timers, log: EventLog | None,
+                 api_ok: Callable[[], bool] = lambda: True):
         self.m, self.c = model, model.cluster
         self.work, self.timers, self.log = work, timers, log
+        self.api_ok = api_ok  # evictions go through the API: none while it is down
         self.draining: dict[int, bool] = {}  # node -> drain finished
         self.blocked_pods: dict[int, list[int]] = {}  # drained node -> pods its budget holds
         self.drain_noted: set[int] = set()
+        self.blocked_since: dict[int, float] = {}  # node -> when a budget first held its drain up
+        self.blocked_seconds: dict[int, float] = {}  # node -> how long its finished drain was held up
+        self.blocked_workloads: dict[int, list[str]] = {}  # node -> the workloads whose budgets held it
+        #: Drains waiting between their 5 s retries: node -> (when its retries started, the
+        #: workloads whose budgets block it; empty: waiting for the API). A retry can only
+        #: succeed once one of those changes, so the engine wakes the drain then, at its next
+        #: 5 s tick, instead of playing every retry of a drain blocked for days.
+        self.waiting: dict[int, tuple[float, frozenset[int]]] = {}
+        self.on_drained: Callable[[float, int], None] | None = None
 
     def start(self, t: float, node: int) -> None:
         """Cordon ``node`` and evict its pods as `kubectl drain --ignore-daemonsets` does."""
@@ -48,6 +62,11 @@ class Drains:
     def on_drain_try(self, t: float, node: int, _: int = 0) -> None:
         """Evict what the disruption budget (minAvailable) allows; retry the rest in 5 s."""
         m, work, log = self.m, self.work, self.log
+        if self.draining.get(node) is not False:
+            return  # finished, or no longer draining (a stale retry)
+        if not self.api_ok():  # the eviction API does not answer: kubectl drain retries
+            self.waiting[node] = (t, frozenset())
+            return
         blocked = []
         for p in work.pods_on(node):
             if m.is_daemon[p]:
@@ -58,7 +77,7 @@ class Drains:
             if log is not None:
                 log.note(t, "Normal", "Evicted", f"pod/{log.pod_name(p)}",
                          f"Evicting pod default/{log.pod_name(p)} (drain of {self.c.nodes[node].name})")
-            work.remove_pod(t, p, node)
+            work.remove_pod(t, p, node, planned=True)
         work.reschedule(t)
         if blocked:
             if log is not None and node not in self.drain_noted:
@@ -68,20 +87,47 @@ class Drains:
                              "Cannot evict pod as it would violate the pod's disruption budget "
                              f"(minAvailable {m.workload_required[m.pod_workload[p]]})")
             self.blocked_pods[node] = blocked
-            self.timers.push(t + DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
+            self.blocked_since.setdefault(node, t)
+            self.blocked_workloads[node] = sorted({self.c.workloads[m.pod_workload[p]].name for p in blocked})
+            self.waiting[node] = (t, frozenset(m.pod_workload[p] for p in blocked))
         else:
             self.blocked_pods[node] = []
             self.draining[node] = True
+            since = self.blocked_since.pop(node, None)
+            if since is not None:
+                self.blocked_seconds[node] = t - since
             if log is not None:
                 log.note(t, "Normal", "Drained", f"node/{self.c.nodes[node].name}", "node drained")
+            if self.on_drained is not None:
+                self.on_drained(t, node)
+
+    def budget_changed(self, t: float, w: int) -> None:
+        """``w``'s ready count changed: drains its budget blocks retry at their next tick."""
+        if self.waiting:
+            for node, (since, blocking) in list(self.waiting.items()):
+                if w in blocking:
+                    self.retry(t, node, since)
+
+    def api_changed(self, t: float, api_ok: bool) -> None:
+        """The API answers again: drains waiting for it retry at their next tick."""
+        if api_ok and self.waiting:
+            for node, (since, blocking) in list(self.waiting.items()):
+                if not blocking:
+                    self.retry(t, node, since)
+
+    def retry(self, t: float, node: int, since: float) -> None:
+        del self.waiting[node]
+        ticks = max(1, math.ceil((t - since) / DRAIN_RETRY_SECONDS - 1e-9))
+        self.timers.push(since + ticks * DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
 
 
 class Rollouts:
     """A rolling update of every Deployment each ``rollout_interval``, if the cluster is healthy."""
 
     def __init__(self, model: ClusterModel, infra: Infrastructure, leases: Leases, lifecycle: NodeLifecycle,
-                 work: Workloads, timers: Timers, rng: np.random.Generator, enabled: bool):
+                 work: Workloads, timers: Timers, rng: np.random.Generator, enabled: bool, waves=None):
         self.m, self.c = model, model.cluster
+        self.waves = waves  # RolloutWaves: the ready replicas during each Deployment's rollout
         self.infra, self.leases, self.lifecycle, self.work = infra, leases, lifecycle, work
         self.timers, self.rng = timers, rng
         self.enabled = enabled and model.cluster.kubernetes.rollout_interval is not None
@@ -100,4 +146,6 @@ class Rollouts:
             self.timers.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
             return
         self.timers.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
+        if self.waves is not None:
+            self.waves.start(t)  # before the pods move: surge pods need room next to the old ones
         self.work.redeploy(t)

@@ -78,6 +78,19 @@ def commit_latency(rtt: np.ndarray, leader: int, up: Iterable[int], quorum: int,
     return others[need - 1] + float(fsync)
 
 
+def transfer_gap(rtt: np.ndarray, old: int, new: int, up: Iterable[int], quorum: int, fsync: float) -> float:
+    """Writes stopped while a leader hands over on a graceful stop: no election timeout.
+
+    etcd's Stop transfers leadership first (``server/etcdserver/server.go``: TransferLeadership
+    -> MoveLeader, to the longest-connected member). The leader stops taking proposals and,
+    its transferee's log being current, sends MsgTimeoutNow at once (raft ``raft.go``:
+    stepLeader MsgTransferLeader -> sendTimeoutNow); the transferee campaigns without waiting
+    for a timeout (stepFollower MsgTimeoutNow -> ``hup(campaignTransfer)``). So: half an RTT
+    to the transferee, one round for a quorum of persisted votes, one for its first commit.
+    """
+    return float(rtt[old][new]) / 2.0 + 2.0 * commit_latency(rtt, new, up, quorum, fsync)
+
+
 class _Draw:
     """Randomized election timeouts (ticks) for one election: its own pre-drawn
     values first (so a sample's result does not depend on how its batch-mates

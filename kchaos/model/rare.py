@@ -101,8 +101,10 @@ def sampling_plan(cluster: Cluster, requested: str = "auto") -> SamplingPlan:
     instances = _instances(cluster)
     not_exp = sorted({spec.kind for _, _, spec in instances if spec.ttf.kind != "exponential"})
     mean_down = sum(spec.unavailability for _, _, spec in instances)
-    problem = None
-    if not_exp:
+    problem = planned_problem(cluster)
+    if problem is not None:
+        pass
+    elif not_exp:
         problem = (f"times to failure of {', '.join(not_exp)} are not exponential, and failure biasing "
                    f"needs memoryless failure times")
     elif len(instances) < 2:
@@ -116,6 +118,21 @@ def sampling_plan(cluster: Cluster, requested: str = "auto") -> SamplingPlan:
     if requested == "importance":
         raise ValueError(f"--sampling importance cannot apply: {problem}")
     return SamplingPlan("plain", problem)
+
+
+def planned_problem(cluster: Cluster) -> str | None:
+    """Why planned disruption rules importance sampling out, or None. Upgrades and rollouts
+    run on a clock of their own, so a cycle that starts with every failure repaired does not
+    start afresh (no regeneration), and planned dips are frequent, not rare."""
+    if cluster.maintenance is not None:
+        return "rolling upgrades (maintenance:) run on a schedule, so the histories do not regenerate"
+    if cluster.kubernetes.rollout_interval is not None:
+        for wl in cluster.workloads:
+            if wl.kind == "Deployment" and wl.rolling_update()[1] > 0 \
+                    and wl.required(wl.replicas) > wl.replicas - wl.rolling_update()[1]:
+                return (f"rollouts take {wl.name} below minAvailable on a schedule (maxUnavailable "
+                        f"{wl.rolling_update()[1]}), so the histories do not regenerate")
+    return None
 
 
 class _Uniforms:

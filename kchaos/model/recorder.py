@@ -21,6 +21,7 @@ from .eviction import EvictionStats
 from .failures import History
 from .cycles import CauseBook, CycleClock, CycleSums
 from .sketch import EpisodeSums, LogHistogram
+from .upgrades import PlannedStats
 
 
 def seconds_histogram() -> LogHistogram:
@@ -114,6 +115,7 @@ class HistoryResult:
     #: and the squared and cubed sums over all cycles (:meth:`.cycles.CycleClock.domain_time`).
     domain_time: tuple[dict, tuple[float, float]] | None = None
     eviction: EvictionStats = field(default_factory=EvictionStats)  # set by the engine at the end
+    planned: PlannedStats = field(default_factory=PlannedStats)  # set by the engine at the end
 
 
 class Recorder:

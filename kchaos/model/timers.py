@@ -13,8 +13,8 @@ import heapq
 
 #: Timer kinds, and the component that handles each (see ``engine.HistoryRun``).
 (ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT, TAINT,
- OUT_OF_SERVICE) = range(10)
-N_KINDS = 10
+ OUT_OF_SERVICE, UPGRADE, ROLLOUT_WAVE) = range(12)
+N_KINDS = 12
 
 
 class Timers:

@@ -105,6 +105,10 @@ class Workloads:
         self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
+        self.rollout_short = [0] * len(model.cluster.workloads)
+        self.budget_listener = None  # called with (t, workload) when its ready count changes
+        self.planned_loss: set[int] = set()  # pods a drain evicted, until their replacement is ready
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
@@ -212,17 +216,28 @@ class Workloads:
         self.room_changed(node, usable=True)
         self.cordoned.add(node)
 
+    def uncordon(self, node: int) -> None:
+        """``kubectl uncordon``: schedulable again once it reports Ready."""
+        self.cordoned.discard(node)
+        if self.infra.node_up[node] and self.lifecycle.kubelet_reports(node) and not self.lifecycle.not_ready[node]:
+            self.pl.usable[node] = self.m.worker_mask[node]
+            self.room_changed(node, usable=True)
+            self.request_pass()
+
     def pods_on(self, node: int) -> list[int]:
         return sorted(self.node_pods[node])
 
     def budget_blocks(self, p: int) -> bool:
         """Evicting ``p`` would take its workload below minAvailable (PodDisruptionBudget)."""
         w = self.m.pod_workload[p]
-        return self.ready[p] and self.ready_count[w] - 1 < self.m.workload_required[w]
+        return self.ready[p] and self.ready_count[w] - self.rollout_short[w] - 1 < self.m.workload_required[w]
 
     # -- pods ------------------------------------------------------------------------------------
-    def remove_pod(self, t: float, p: int, node: int) -> None:
-        """The pod is deleted from ``node``; its controller creates a replacement, Pending."""
+    def remove_pod(self, t: float, p: int, node: int, planned: bool = False) -> None:
+        """The pod is deleted from ``node``; its controller creates a replacement, Pending.
+        ``planned``: evicted by a drain (the attribution counts its absence as planned)."""
+        if planned:
+            self.planned_loss.add(p)
         self.m.scheduler.unbind(self.pl, p)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
@@ -342,9 +357,21 @@ class Workloads:
 
     def set_ready(self, t: float, p: int, ready: bool) -> None:
         self.ready[p] = ready
+        if ready and self.planned_loss:
+            self.planned_loss.discard(p)
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
-        down = self.ready_count[w] < self.m.workload_required[w]
+        self._check(t, w)
+
+    def set_rollout_short(self, t: float, w: int, short: int) -> None:
+        """A rollout wave leaves ``w`` ``short`` ready replicas below its placement (0: done)."""
+        self.rollout_short[w] = short
+        self._check(t, w)
+
+    def _check(self, t: float, w: int) -> None:
+        if self.budget_listener is not None:  # waiting drains (Drains.budget_changed)
+            self.budget_listener(t, w)
+        down = self.ready_count[w] - self.rollout_short[w] < self.m.workload_required[w]
         if down != self.wl_down[w]:  # the recorder hears of changes only
             self.wl_down[w] = down
             self.rec.workload_state(t, w, down)

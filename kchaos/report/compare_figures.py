@@ -215,7 +215,7 @@ def commit_figure(docs: list[dict], labels: list[str]) -> go.Figure | None:
             x=x_cat, y=clean, name=name, marker=dict(color=colour, line=dict(width=0)),
             text=[format_ms(v) if v is not None else "" for v in clean], textposition="outside",
             cliponaxis=False, textfont=dict(size=11),
-            hovertext=[f"<b>{esc(l)}</b><br>commit {name} {format_ms(v)}" for l, v in zip(labels, clean)],
+            hovertext=[f"<b>{esc(lab)}</b><br>commit {name} {format_ms(v)}" for lab, v in zip(labels, clean)],
             hoverinfo="text"))
     finite = [v for v in p50 + p99 if v is not None and math.isfinite(v)]
     return go.Figure(traces, layout=base_layout(

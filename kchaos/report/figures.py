@@ -277,7 +277,7 @@ def convergence_figure(r: dict) -> tuple[go.Figure | None, str]:
     x = [v if (v := num(f)) is not None and math.isfinite(v) else None for f in xs]
     traces = []
     if any(v is not None for v in hi):
-        lo_filled = [l if l is not None else (yy if yy is not None else None) for l, yy in zip(lo, y)]
+        lo_filled = [low if low is not None else yy for low, yy in zip(lo, y)]
         traces.append(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False,
                                  connectgaps=True))
         traces.append(go.Scatter(x=x, y=lo_filled, mode="lines", line=dict(width=0), fill="tonexty",

@@ -9,7 +9,7 @@ the page, and by :func:`esc` inside plot labels.
 
 from __future__ import annotations
 
-from kchaos.report import downtime, sections, views
+from kchaos.report import downtime, planned, sections, views
 from kchaos.report.figures import FigureSet, esc
 from kchaos.report.formatting import get
 from kchaos.report.page import plotly_bundle, render_page
@@ -29,6 +29,7 @@ def render_html(results: dict) -> str:
         "advisories": views.advisory_section(r),
         "downtime": downtime.downtime(r, figs),
         "fix_first": downtime.fix_first(r),
+        "planned": planned.planned(r),
         "topology": sections.topology(r, figs),
         "blast": sections.blast_radius(r),
         "distributions": sections.distributions(r, figs),

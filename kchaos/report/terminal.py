@@ -20,6 +20,7 @@ from kchaos.report.formatting import (
     format_nines,
     format_number,
     format_percent,
+    format_duration,
     get,
     num,
     simulated_years,
@@ -73,6 +74,30 @@ def _largest_cause(rows) -> str:
     if not minutes:
         return ""
     return f"largest cause: {top.get('cause')}, {format_minutes(minutes)}/year"
+
+
+def _planned_text(m) -> str:
+    """``rolling upgrades: 12/year; planned 0.76 min/year (web), 6.8 during maintenance; ...``."""
+    if not isinstance(m, dict):
+        return ""
+    parts = []
+    if isinstance(get(m, "plan"), dict):
+        parts.append(f"rolling upgrades {format_number(get(m, 'upgrades_per_year'))}/year")
+    planned = {"API": num(get(m, "api_planned_minutes_per_year")) or 0.0}
+    overlap = num(get(m, "api_overlap_minutes_per_year")) or 0.0
+    for name, w in (get(m, "workloads", default={}) or {}).items():
+        planned[name] = num(get(w, "planned_minutes_per_year")) or 0.0
+        overlap = max(overlap, num(get(w, "overlap_minutes_per_year")) or 0.0)
+    worst = max(planned, key=planned.get)
+    if planned[worst] > 0:
+        parts.append(f"planned downtime up to {format_minutes(planned[worst])}/year ({worst})")
+    if overlap > 0:
+        parts.append(f"failures during maintenance up to {format_minutes(overlap)}/year")
+    blocked = get(m, "blocked_drains", default={}) or {}
+    if num(get(blocked, "count")):
+        parts.append(f"{format_count(blocked['count'])} drains held up by a budget "
+                     f"(longest {format_duration(get(blocked, 'max_seconds'))})")
+    return "; ".join(parts)
 
 
 def print_summary(results: dict, console: Console, report_path: str | None) -> None:
@@ -178,6 +203,10 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         text = (f"{format_number(per_year)} pod-hours per year ({in_run})" if per_year is not None
                 else f"{format_number(pp['pod_hours'])} pod-hours in the run ({in_run.split(', ', 1)[-1]})")
         _row(table, "pending pods", Text(text))
+
+    planned = _planned_text(get(r, "maintenance"))
+    if planned:
+        _row(table, "planned work", Text(planned))
 
     slo = get(r, "slo")
     if isinstance(slo, dict) and get(slo, "passed") is not None:

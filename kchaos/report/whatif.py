@@ -38,7 +38,8 @@ def print_scenario(scenario: dict, console: Console) -> None:
             "yellow" if e["type"] == "Warning" else "")
     o = scenario["outcome"]
     console.print()
-    what = ", ".join(scenario["failed"] + [f"drain {n}" for n in scenario["drained"]])
+    what = ", ".join(scenario["failed"] + [f"drain {n}" for n in scenario["drained"]]
+                     + (["one rolling upgrade"] if "upgrade" in o else []))
     console.print(f"[bold]outcome of {escape(what)}[/]"
                   + (f" (repaired after {since(scenario['repair_after_seconds'])})"
                      if scenario.get("repair_after_seconds") is not None else ""))
@@ -83,9 +84,31 @@ def print_scenario(scenario: dict, console: Console) -> None:
         else:
             console.print(f"  drain {escape(d['node'])}: [bold red]would block[/] on "
                           f"{escape(', '.join(d['blocked_pods']) or 'pods that cannot be evicted')}")
+    if "upgrade" in o:
+        print_upgrade(o["upgrade"], console)
     if o["recovered"]:
         console.print(f"  full recovery after {since(o['time_to_full_recovery_seconds'])}")
     elif scenario["failed"] and scenario.get("repair_after_seconds") is None:
         console.print("  [bold red]not fully recovered[/] while the failed domains stay down")
     else:
         console.print("  [bold red]not fully recovered[/] when the scenario ends")
+
+
+def print_upgrade(u: dict, console: Console) -> None:
+    """The rolling upgrade's outcome: finished or stalled, and on which budget."""
+    if u["completed"]:
+        console.print(f"  upgrade: [green]completed[/] in {since(u['seconds'])}: {u['drains']} drains, "
+                      f"{u['leader_transfers']} etcd leader transfer(s)")
+    else:
+        console.print(f"  upgrade: [bold red]STALLED[/] after {u['drains']} drains")
+    if u["blocked_drains"]:
+        by = ", ".join(f"{escape(name)} ({n})" for name, n in u["blocked_by"].items())
+        console.print(f"  drains held up by a disruption budget: {u['blocked_drains']}, the longest "
+                      f"{since(u['blocked_max_seconds'])}; budgets: {by}")
+    for b in u["blocked_now"]:
+        budgets = "; ".join(f"{escape(x['workload'])} minAvailable {x['min_available']} with {x['ready']} ready"
+                            for x in b["budgets"])
+        console.print(f"  [bold red]drain of {escape(b['node'])} blocked[/] on "
+                      f"{escape(', '.join(b['pods']))}: {budgets}")
+    if u["hottest_utilization_in_window"] is not None:
+        console.print(f"  hottest node while a batch was out: {100 * u['hottest_utilization_in_window']:.0f}%")

@@ -59,6 +59,7 @@ def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
         failures=spec.failures,
         workloads=tuple(spec.workloads),
         slo=spec.slo,
+        maintenance=spec.maintenance,
     )
     return dataclasses.replace(cluster, advisories=advise(cluster))
 

@@ -307,6 +307,17 @@ class Checker:
             return None
         return parsed
 
+    def percent_share(self, value: Any, path: Path) -> float | None:
+        """A share written as a percentage, ``'10%'`` -> 0.1, in (0%, 100%]."""
+        if not (isinstance(value, str) and value.strip().endswith("%")):
+            self.error(path, f"must be a percentage like '10%', got {describe(value)}")
+            return None
+        fraction = self._unit(units.parse_fraction, value, path)
+        if fraction is not None and not 0 < fraction <= 1:
+            self.error(path, f"must be between 0% (excluded) and 100%, got {describe(value)}")
+            return None
+        return fraction
+
     def percent_target(self, value: Any, path: Path) -> float | None:
         """An availability target: ``99.99`` or ``'99.99%'`` -> 0.9999."""
         fraction = self._unit(units.parse_percent, value, path)

@@ -236,6 +236,12 @@ SPREAD = Obj("A topologySpreadConstraint.", {
     "nodeTaintsPolicy": _choice("nodeTaintsPolicy.", ("Ignore", "Honor"), "Ignore"),
 }, required=("over",))
 
+STRATEGY = Obj("Deployment RollingUpdate strategy (rollouts: kubernetes.rolloutInterval).", {
+    "maxSurge": Scalar("count_or_percent", "Extra pods during a rollout (a number or '25%', rounded up); default 25%."),
+    "maxUnavailable": Scalar("count_or_percent", "Pods that may be unavailable during a rollout (a number or "
+                                                 "'25%', rounded down); default 25%."),
+})
+
 WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "name": _name("Workload name."),
     "kind": _choice("Workload kind.", WORKLOAD_KINDS),
@@ -246,6 +252,7 @@ WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "spreadOver": _choice("Shorthand for spread: {over: level}.", SPREAD_LEVELS),
     "spread": SPREAD,
     "volumeScope": _choice("StatefulSet: where each pod's volume lives (it can only run there).", SPREAD_LEVELS),
+    "strategy": STRATEGY,
 }, required=("name", "kind"))
 
 # -- failures ----------------------------------------------------------------------
@@ -313,6 +320,21 @@ SLO = Obj("Availability targets checked by kchaos check (null switches a target 
     "maxPendingPods": _integer("Most Pending pods acceptable at any time.", 0, MAX_PODS, None, switch_off="null"),
 })
 
+#: Levels a rolling upgrade can take as one batch (every node of one such domain at a time).
+BATCH_LEVELS = ("server", "rack", "datacenter")
+MAINTENANCE = Obj("Rolling upgrades: cordon, drain, reboot and uncordon every node once per period.", {
+    "every": _duration("One full rolling upgrade per period (e.g. 30d)."),
+    "batch": AnyOf("Nodes at a time: a number, a percentage of the workers ('10%'), or a level "
+                   "(every node of one server, rack or datacenter).", (
+                       _integer("Nodes per batch.", 1, MAX_NODES),
+                       Scalar("percent_share", "Share of the workers per batch ('10%', rounded up)."),
+                       _choice("Every node of one domain of this level per batch.", BATCH_LEVELS),
+                   )),
+    "perNode": _duration("From drain done to the node back Ready (reboot and upgrade).", 600.0),
+    "controlPlane": Scalar("boolean", "Upgrade the control-plane nodes first, one at a time, the etcd leader last.",
+                           True),
+}, required=("every",))
+
 METADATA = Obj("Name and description.", {
     "name": _name("Cluster name (names the report folder); default: the file name."),
     "description": Scalar("string", "Free text."),
@@ -330,6 +352,7 @@ TOPOLOGY = Obj("A kchaos topology: the sites, nodes and workloads of one Kuberne
     "failures": FAILURES,
     "kubernetes": KUBERNETES,
     "slo": SLO,
+    "maintenance": MAINTENANCE,
 }, required=("apiVersion", "kind", "regions"))
 
 

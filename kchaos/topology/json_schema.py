@@ -112,6 +112,8 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
     elif reader == "fraction":
         out = {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                          {"type": "string", "pattern": PERCENT_OR_NUMBER}]}
+    elif reader == "percent_share":
+        out = {"type": "string", "pattern": PERCENT}
     elif reader == "count_or_percent":
         out = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": PERCENT}]}
     else:

@@ -26,6 +26,7 @@ from kchaos.model.cluster import (
     FailureSpec,
     KubernetesTiming,
     LeaderElectionTiming,
+    Maintenance,
     Network,
     Slo,
     Workload,
@@ -48,7 +49,7 @@ from kchaos.topology.schema_common import (
 )
 from kchaos.topology.schema_nodes import Nodes
 from kchaos.topology.schema_sites import Sites
-from kchaos.topology.schema_workloads import Workloads, failures, kubernetes, slo
+from kchaos.topology.schema_workloads import Workloads, failures, kubernetes, maintenance, slo
 
 __all__ = [
     "API_VERSION", "KIND", "MAX_SERVERS", "MAX_NODES", "MAX_PODS", "SPREAD_LEVELS", "WORKLOAD_KINDS",
@@ -73,6 +74,7 @@ class Spec:
     workloads: list[Workload]
     failures: dict[str, FailureSpec]
     slo: Slo
+    maintenance: Maintenance | None = None
 
 
 def validate(data: Any, checker: Checker, default_name: str) -> Spec | None:
@@ -116,12 +118,14 @@ class _Validator:
         timings = replace(kubernetes(c, top.get("kubernetes", MISSING)),
                           exclude_control_plane=nodes.exclude_from_disruption)
         targets = slo(c, top.get("slo", MISSING), workload_reader)
+        plan = maintenance(c, top.get("maintenance", MISSING))
         if c.problems:
             return None
         return Spec(
             name=name, description=description, domains=sites.domains(), servers=sites.server_indices(),
             network=network, etcd_topology=etcd_topology, etcd=etcd, leader_election=election,
             kubernetes=timings, groups=groups, workloads=workloads, failures=failure_specs, slo=targets,
+            maintenance=plan,
         )
 
     def header(self, top: dict[str, Any]) -> bool:

@@ -11,11 +11,13 @@ from kchaos.model.cluster import (
     Distribution,
     FailureSpec,
     KubernetesTiming,
+    Maintenance,
     Slo,
     Spread,
     Workload,
 )
 from kchaos.topology import definitions as D
+from kchaos.topology import units
 from kchaos.topology.checker import MISSING, Checker, describe, is_none_word, format_path, known_list, suggest
 from kchaos.topology.schema_common import DEFAULT_FAILURES, DEFAULT_SLO, MAX_PODS
 from kchaos.topology.yamlsafe import Path
@@ -75,10 +77,11 @@ class Workloads:
             scope = c.field(m, q, D.WORKLOAD, "volumeScope")
             if "volumeScope" in m and kind not in (None, "StatefulSet"):
                 c.error(q + ("volumeScope",), "only applies to a StatefulSet (pods bound to their volumes)")
+            surge, unavailable = self.strategy(m, q, kind, replicas)
             if name is None or kind is None or replicas is None or cpu is None or memory is None:
                 continue
             result.append(Workload(name, kind, replicas, cpu, memory, min_count, min_fraction, spread, scope,
-                                   line=c.line(q)))
+                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable))
         if pods > MAX_PODS:
             c.error(path, f"the workloads add up to {pods} pods; kchaos handles at most {MAX_PODS}")
         return result
@@ -103,6 +106,22 @@ class Workloads:
             c.error(path, f"must be at most replicas ({replicas}), got {count}: the workload could never be available")
         return count, None
 
+    def strategy(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None) -> tuple[tuple, tuple]:
+        """A Deployment's RollingUpdate maxSurge and maxUnavailable, each (count, fraction)."""
+        c, default = self.c, (None, 0.25)
+        if "strategy" not in m:
+            return default, default
+        path = q + ("strategy",)
+        if kind not in (None, "Deployment"):
+            c.error(path, "only applies to a Deployment (its RollingUpdate strategy)")
+            return default, default
+        s = c.section(m["strategy"], path, D.STRATEGY)
+        surge = c.field(s, path, D.STRATEGY, "maxSurge") or default
+        unavailable = c.field(s, path, D.STRATEGY, "maxUnavailable") or default
+        if s is not None and surge[0] == 0 and unavailable[0] == 0:
+            c.error(path, "maxSurge and maxUnavailable cannot both be 0: the rollout could never progress")
+        return surge, unavailable
+
     def spread(self, m: dict[str, Any], q: Path, kind: str | None) -> Spread | None:
         c = self.c
         if "spreadOver" in m and "spread" in m:
@@ -125,6 +144,43 @@ class Workloads:
         if over is None or skew is None or when is None or taints is None:
             return None
         return Spread(over, skew, when, taints)
+
+
+# -- failures, kubernetes, slo, maintenance -------------------------------------
+def maintenance(c: Checker, value: Any) -> Maintenance | None:
+    """Rolling upgrades: ``every``, ``batch`` (a number, a percentage or a level), ``perNode``,
+    ``controlPlane``; None when the section is absent."""
+    path = ("maintenance",)
+    if value is MISSING or value is None:
+        return None
+    m = c.section(value, path, D.MAINTENANCE)
+    if m is None:
+        return None
+    every, per_node, control_plane = (c.field(m, path, D.MAINTENANCE, key)
+                                      for key in ("every", "perNode", "controlPlane"))
+    count, fraction, level = 1, None, None
+    raw = m.get("batch", MISSING)
+    as_count, as_share, as_level = D.MAINTENANCE.fields["batch"].options  # type: ignore[union-attr]
+    q = path + ("batch",)
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        count, fraction = None, c.scalar(raw, q, as_share)
+        if fraction is None:
+            return None
+    elif isinstance(raw, str):
+        count, level = None, c.scalar(raw, q, as_level)
+        if level is None:
+            return None
+    elif raw is not MISSING:
+        count = c.scalar(raw, q, as_count)
+        if count is None:
+            return None
+    if None in (every, per_node, control_plane):
+        return None
+    if per_node >= every:
+        c.error(path + ("perNode",), f"is longer than the period (every: {units.format_duration(every)}); "
+                                     "an upgrade could never finish")
+        return None
+    return Maintenance(every, per_node, control_plane, count, fraction, level)
 
 
 # -- failures, kubernetes, slo ---------------------------------------------
