@@ -276,6 +276,7 @@ workloads:
     requests: {cpu: 1, memory: 1Gi}
     minAvailable: 50%
     spread: {over: rack, maxSkew: 2, whenUnsatisfiable: ScheduleAnyway, nodeTaintsPolicy: Honor}
+    strategy: {maxSurge: 1, maxUnavailable: "0%"}
   - {name: db, kind: StatefulSet, replicas: 2, minAvailable: 1, spreadOver: server, volumeScope: rack}
   - {name: agent, kind: DaemonSet, minAvailable: 1}
 failures:
@@ -284,6 +285,7 @@ failures:
   rack: {ttf: exponential, ttr: fixed}
 kubernetes: {nodeMonitorGracePeriod: 40s, notReadyToleration: 60s, podStartup: 20s, rolloutInterval: none}
 slo: {controlPlane: 99.9, workloads: {api: 99.5}, maxNodeUtilization: 85%, maxPendingPods: 0}
+maintenance: {every: 30d, batch: rack, perNode: 10m, controlPlane: true}
 """]
 
 

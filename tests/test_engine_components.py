@@ -537,6 +537,7 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
 def test_drain_waits_for_the_disruption_budget_then_completes():
     model, infra, timers, rec, work = make_workloads()
     drains = Drains(model, work, timers, None)
+    work.budget_listener = drains.budget_changed  # as the engine wires it
     w_db, db = pods_of(model, "db")
     app1, app2 = node(model, "app-1"), node(model, "app-2")
     db_on_app2 = next(p for p in db if work.pl.pod_node[p] == app2)
@@ -547,10 +548,13 @@ def test_drain_waits_for_the_disruption_budget_then_completes():
     advance(timers, handlers, 0.0, work)
     blocked = drains.blocked_pods[app1]
     assert [model.pod_workload[p] for p in blocked] == [w_db] and drains.draining[app1] is False
-    assert sorted(e[0] for e in timers.heap if e[2] == DRAIN_TRY) == [DRAIN_RETRY_SECONDS]
+    # No retry is played every 5 s: the drain waits for db's ready count to change ...
+    assert not [e for e in timers.heap if e[2] == DRAIN_TRY] and drains.waiting[app1] == (0.0, frozenset({w_db}))
     assert [model.cluster.workloads[model.pod_workload[p]].kind for p in work.node_pods[app1]] == \
         ["StatefulSet", "DaemonSet"]  # the web pod went; db waits; the DaemonSet pod is ignored
     work.set_ready(12.0, db_on_app2, True)
+    # ... and then retries at its next 5 s tick, as kubectl drain would have.
+    assert sorted(e[0] for e in timers.heap if e[2] == DRAIN_TRY) == [3 * DRAIN_RETRY_SECONDS]
     advance(timers, handlers, 15.0, work)
     assert drains.draining[app1] is True and drains.blocked_pods[app1] == []
     assert work.pl.pod_node[blocked[0]] not in (-1, app1)  # replaced elsewhere, kept off the cordoned node

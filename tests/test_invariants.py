@@ -115,7 +115,8 @@ class CheckedRun(HistoryRun):
             check(self, f"t={t:.1f} {self.c.domains[d].id} {'down' if down else 'up'}")
 
 
-@pytest.mark.parametrize("path", ["tests/data/stress.yaml", "topologies/three-datacenters.yaml",
+@pytest.mark.parametrize("path", ["tests/data/stress.yaml", "tests/data/stress-maintenance.yaml",
+                                  "topologies/three-datacenters.yaml",
                                   "topologies/two-workers.yaml"])
 def test_bookkeeping_holds_after_every_event(path):
     cluster = load_topology(ROOT / path)

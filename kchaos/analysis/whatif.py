@@ -182,7 +182,7 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
             "members_down": members_down,
             "members_cut_off": members_cut_off,
             "members": len(model.member_nodes), "quorum_size": c.quorum,
-            "control_plane_gap_seconds": round(result.api.total, 3),
+            "control_plane_gap_seconds": round(result.api.total, 6),
             "api_available_at_end": bool(run.api_ok),
             "elections_ms": [round(g * 1000, 1) for g in result.election_samples],
             "pods_displaced": len(displaced),

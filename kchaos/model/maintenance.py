@@ -69,7 +69,7 @@ class Drains:
             return
         blocked = []
         for p in work.pods_on(node):
-            if m.is_daemon[p]:
+            if m.is_daemon[p] or work.terminating[p]:  # DaemonSets stay; a Terminating pod is already leaving
                 continue
             if work.budget_blocks(p):
                 blocked.append(p)

@@ -121,17 +121,12 @@ def sampling_plan(cluster: Cluster, requested: str = "auto") -> SamplingPlan:
 
 
 def planned_problem(cluster: Cluster) -> str | None:
-    """Why planned disruption rules importance sampling out, or None. Upgrades and rollouts
-    run on a clock of their own, so a cycle that starts with every failure repaired does not
-    start afresh (no regeneration), and planned dips are frequent, not rare."""
+    """Why planned disruption rules importance sampling out, or None. Rolling upgrades run on a
+    clock of their own, long enough to overlap most failure cycles, so a cycle that starts
+    with every failure repaired does not start afresh. (Rollout waves stay: they run only on a
+    healthy cluster, between cycles, where every weight averages to one.)"""
     if cluster.maintenance is not None:
         return "rolling upgrades (maintenance:) run on a schedule, so the histories do not regenerate"
-    if cluster.kubernetes.rollout_interval is not None:
-        for wl in cluster.workloads:
-            if wl.kind == "Deployment" and wl.rolling_update()[1] > 0 \
-                    and wl.required(wl.replicas) > wl.replicas - wl.rolling_update()[1]:
-                return (f"rollouts take {wl.name} below minAvailable on a schedule (maxUnavailable "
-                        f"{wl.rolling_update()[1]}), so the histories do not regenerate")
     return None
 
 

@@ -1,0 +1,187 @@
+"""Planned disruption (issue 11): rolling upgrades, drains through budgets, leader transfers and
+RollingUpdate waves, interleaved with failures, and what results.json and the report say."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kchaos.analysis.whatif import run_scenario
+from kchaos.cli import main
+from kchaos.model.cluster_model import ClusterModel
+from kchaos.model.raft import commit_latency, transfer_gap
+from kchaos.model.rollout_waves import rolling_update
+from kchaos.report.html import render_html
+from kchaos.topology import load_topology_text
+
+THREE_WORKERS = """\
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {{name: upgrades}}
+regions:
+  - name: r1
+    datacenters:
+      - {{name: dc1, racks: 3, serversPerRack: 2}}
+controlPlane: {{members: 3}}
+workers:
+  - {{pool: w, count: 3, capacity: {{cpu: 8, memory: 32Gi}}}}
+workloads:
+  - {{name: web, kind: Deployment, replicas: {replicas}, minAvailable: {need}, requests: {{cpu: 500m, memory: 512Mi}}}}
+{extra}
+"""
+MONTHLY = "maintenance: {every: 30d, batch: 1, perNode: 10m}"
+
+
+def topology(replicas: int = 3, need: int = 2, extra: str = MONTHLY):
+    return load_topology_text(THREE_WORKERS.format(replicas=replicas, need=need, extra=extra), filename="t.yaml")
+
+
+def run(tmp_path, text: str, failures: int = 2000) -> dict:
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    assert main(["run", str(path), "-n", str(failures), "-q", "--out", str(tmp_path / "out")]) == 0
+    return json.loads((tmp_path / "out" / "results.json").read_text())
+
+
+# -- the RollingUpdate waves, replayed from pkg/controller/deployment/rolling.go ----------------
+
+def test_rolling_update_follows_the_deployment_controller():
+    # 8 replicas, maxSurge 2, maxUnavailable 2 (25% each), pods ready 30 s after creation.
+    # t=0: new RS to 2 (total 10 = replicas + surge), old RS to 6 (6 stay available, 2 new
+    # unavailable), new RS to 4 (total 10 again). t=30: 4 new ready: old to 2, new to 8.
+    # t=60: all 8 new ready, old to 0. Ready: 6 from 0 to 60 s, then 8.
+    assert rolling_update(8, 2, 2, 30.0) == [(0.0, 6), (60.0, 8)]
+    # No room for surge pods: each new pod waits for an old pod's slot, two per 30 s.
+    assert rolling_update(8, 2, 2, 30.0, room=0) == [(0.0, 6), (120.0, 8)]
+    # maxUnavailable 0 (3 replicas: 25% rounds down): surge only, never below 3 ready.
+    assert rolling_update(3, 1, 0, 30.0) == [(0.0, 3)]
+    # maxUnavailable 0 and no room for the surge pod: the rollout cannot progress.
+    assert rolling_update(4, 1, 0, 30.0, room=0) is None
+
+
+def test_the_strategy_rounds_as_upstream():
+    c = topology(replicas=8, need=8, extra="")
+    assert c.workloads[0].rolling_update() == (2, 2)  # maxSurge 25% rounds up, maxUnavailable 25% down
+    c = topology(replicas=3, need=2, extra="")
+    assert c.workloads[0].rolling_update() == (1, 0)
+
+
+# -- a graceful control-plane stop -------------------------------------------------------------
+
+def test_leader_transfer_gap_is_half_an_rtt_and_two_commit_rounds():
+    """Three members in one datacenter (RTT 500 us, fsync 1 ms): the transferee gets MsgTimeoutNow
+    (RTT/2), collects a quorum of persisted votes (RTT + fsync) and commits its first entry
+    (RTT + fsync): 0.25 + 1.5 + 1.5 = 3.25 ms, against a ~1 s election after a crash.
+    Sources: etcd server/etcdserver/server.go (Stop -> TransferLeadership -> MoveLeader) and
+    etcd-io/raft raft.go (MsgTransferLeader -> sendTimeoutNow; MsgTimeoutNow -> hup(campaignTransfer))."""
+    model = ClusterModel(topology())
+    rtt = model.rtt
+    assert commit_latency(rtt, 1, (0, 1, 2), 2, 0.001) == pytest.approx(0.0015)
+    assert transfer_gap(rtt, 0, 1, (0, 1, 2), 2, 0.001) == pytest.approx(0.00325)
+
+
+def test_a_rolling_upgrade_hands_over_and_starts_no_election():
+    scenario = run_scenario(topology(), [], upgrade=True)
+    events = scenario["events"]
+    reasons = [e["reason"] for e in events]
+    assert reasons.count("LeaderTransfer") == 1  # the leader stops last, once
+    etcd = [e["reason"] for e in events if e["object"].startswith("etcd")]
+    assert "ElectionStarted" not in etcd and "LeaderLost" not in etcd  # followers stop without one
+    transfer = reasons.index("LeaderTransfer")
+    stops = [i for i, e in enumerate(events) if e["reason"] == "NodeRebooting" and e["object"].startswith("node/cp-")]
+    assert len(stops) == 3 and stops[-1] > transfer  # the leader's node is the last control-plane node stopped
+    o = scenario["outcome"]
+    assert o["elections_ms"] == []
+    assert o["control_plane_gap_seconds"] == pytest.approx(0.00325, abs=1e-6)  # the transfer's write gap only
+    up = o["upgrade"]
+    assert up["completed"] and up["drains"] == 6 and up["leader_transfers"] == 1
+    # kube-scheduler releases its lease (ReleaseOnCancel); kube-controller-manager's expires.
+    scheduler = [e["message"] for e in events if e["object"] == "lease/kube-scheduler"]
+    kcm = [e["message"] for e in events if e["object"] == "lease/kube-controller-manager"]
+    assert any("released the lease" in m for m in scheduler)
+    assert not any("released" in m for m in kcm) and any("wait for the lease to expire" in m for m in kcm)
+
+
+# -- what must hold (issue 11) ---------------------------------------------------------------------
+
+def test_one_node_at_a_time_with_room_in_the_budget_costs_no_planned_minute(tmp_path):
+    r = run(tmp_path, THREE_WORKERS.format(replicas=3, need=2, extra=MONTHLY))
+    m = r["maintenance"]
+    assert 11.5 <= m["upgrades_per_year"] <= 12.5  # monthly, every one completed
+    assert m["drains"] >= 6 * (m["upgrades"])  # three control-plane nodes and three workers each
+    assert m["blocked_drains"]["max_seconds"] <= 120  # held up at most until a replacement is Ready
+    assert m["workloads"]["web"]["planned_minutes_per_year"] < 0.05
+    assert r["run"]["sampling"]["method"] == "plain" and "maintenance" in r["run"]["sampling"]["reason"]
+
+
+def test_a_budget_that_allows_no_disruption_blocks_the_drains_and_says_which(tmp_path):
+    r = run(tmp_path, THREE_WORKERS.format(replicas=2, need=2, extra=MONTHLY))
+    blocked = r["maintenance"]["blocked_drains"]
+    assert blocked["count"] > 0 and blocked["max_seconds"] > 86400
+    assert blocked["by_budget"][0]["workload"] == "web" and blocked["by_budget"][0]["min_available"] == 2
+    advice = [a for a in r["advisories"] if a["code"] == "drain-blocked"]
+    assert advice and advice[0]["severity"] == "warning" and "minAvailable 2 of 2" in advice[0]["message"]
+    page = render_html(r)
+    assert "waited for a disruption budget" in page and "web (minAvailable 2 of 2" in page
+    scenario = run_scenario(topology(replicas=2, need=2), [], upgrade=True)
+    up = scenario["outcome"]["upgrade"]
+    assert not up["completed"]
+    assert up["blocked_now"][0]["budgets"][0] == {"workload": "web", "min_available": 2, "ready": 2}
+
+
+@pytest.mark.parametrize("replicas,need,extra", [(2, 2, MONTHLY), (8, 8, ""), (3, 2, MONTHLY)])
+def test_planned_overlap_and_unplanned_add_up_to_the_downtime(tmp_path, replicas, need, extra):
+    r = run(tmp_path, THREE_WORKERS.format(replicas=replicas, need=need, extra=extra).replace(
+        "count: 3,", "count: 4," if replicas == 8 else "count: 3,").replace("cpu: 8,", "cpu: 16,"))
+    m = r["maintenance"]
+    quantities = [("API", m["api_planned_minutes_per_year"], m["api_overlap_minutes_per_year"],
+                   m["api_unplanned_minutes_per_year"], r["control_plane"]["downtime_minutes_per_year"]["estimate"])]
+    for w in r["workloads"]:
+        s = m["workloads"][w["name"]]
+        quantities.append((w["name"], s["planned_minutes_per_year"], s["overlap_minutes_per_year"],
+                           s["unplanned_minutes_per_year"], w["downtime_minutes_per_year"]["estimate"]))
+    for name, planned, overlap, unplanned, total in quantities:
+        assert planned >= 0 and overlap >= 0 and unplanned >= 0
+        assert planned + overlap + unplanned == pytest.approx(total, rel=0.02, abs=1e-3), name
+
+
+def test_rollouts_below_the_budget_are_planned_minutes_and_advised(tmp_path):
+    """8 replicas, minAvailable 8, weekly rollouts: each rollout holds 6 ready for 60 s (see
+    test_rolling_update_follows_the_deployment_controller), 365.25 / 7 times a year: 52.2 min."""
+    text = THREE_WORKERS.format(replicas=8, need=8, extra="").replace("count: 3,", "count: 4,").replace(
+        "cpu: 8,", "cpu: 16,")
+    r = run(tmp_path, text, failures=3000)
+    planned = r["maintenance"]["workloads"]["web"]["planned_minutes_per_year"]
+    overlap = r["maintenance"]["workloads"]["web"]["overlap_minutes_per_year"]
+    expected = 60.0 / 60.0 * 365.25 / 7
+    assert planned + overlap == pytest.approx(expected, rel=0.03)
+    assert planned > 0.9 * expected
+    advice = [a for a in r["advisories"] if a["code"] == "rollout-below-budget"]
+    assert advice and "maxUnavailable 2 of 8" in advice[0]["message"] and "minAvailable: 6" in advice[0]["message"]
+    assert any(row["cause"] == "planned: rollout wave" for row in r["attribution"]["workloads"]["web"])
+
+
+def test_drains_wait_for_budgets_without_replaying_every_retry():
+    """A drain blocked for days costs a handful of events, not one every 5 s (the engine wakes it
+    when the blocking workload's ready count changes, at its next 5 s tick)."""
+    from kchaos.model.engine import HistoryRun
+    from kchaos.model.failures import StationarySampler
+
+    cluster = topology(replicas=2, need=2)
+    model = ClusterModel(cluster)
+    history = StationarySampler(cluster).history(0, 90 * 86400.0, seed=3)
+    run_ = HistoryRun(model, history, np.random.default_rng(0))
+    seen = []
+    dispatch = run_.dispatch
+
+    def counting(t, kind, a, b):
+        seen.append(kind)
+        dispatch(t, kind, a, b)
+
+    run_.dispatch = counting
+    result = run_.run()
+    from kchaos.model.timers import DRAIN_TRY
+    assert result.planned.blocked_drains >= 1
+    assert seen.count(DRAIN_TRY) < 2000  # 90 days of 5 s retries would be 1.5 million
