@@ -77,6 +77,11 @@ def check(run: HistoryRun, where: str) -> None:
         if not (np.array_equal(pl.res_cache[k][valid], resource_scores(sch, pl, w, valid))
                 and np.array_equal(pl.fit_cache[k][valid], sch.fits(pl, w, valid))):
             errors.append(f"memoised resource scores of request class {k} are stale")
+    recount = [0] * len(c.workloads)
+    for p in run.pending:
+        recount[m.pod_workload[p]] += 1
+    if recount != run.work.pending_of:
+        errors.append("pending pods per workload out of step")
     errors += component_errors(run)
     assert not errors, f"{where}: " + "; ".join(errors[:5])
 

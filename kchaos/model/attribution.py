@@ -72,10 +72,13 @@ class Attribution:
         work = self.work
         causes = {}
         if rec.down_workloads:  # what every workload's cause depends on, once per instant
-            shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready, len(work.pending),
+            shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready,
                       id(work.pl), int(work.pl.usable.sum()), upgrading, len(work.planned_loss))
         for w in rec.down_workloads:
-            state = (shared, work.ready_count[w], work.rollout_short[w])
+            # A Pending pod's reason (capacity, spread) moves with every other pod placed.
+            pending = work.pending_of[w]
+            state = (shared, work.ready_count[w], work.rollout_short[w], work.pending_moves[w],
+                     len(work.pending) if pending else 0)
             named = self.named.get(w)
             if named is None or named[0] != state:
                 named = self.named[w] = (state, self.workload_cause(w))
@@ -140,7 +143,8 @@ class Attribution:
         # Planned work's part: pods a drain evicted or whose node is stopped for the upgrade,
         # or ready replicas a rollout wave takes away (the workload would be up without them).
         out = self.upgrades.out if self.upgrades is not None else ()
-        upgrade = any(p in work.planned_loss or pl.pod_node[p] in out for p in missing)
+        upgrade = bool(work.planned_loss or out) and \
+            any(p in work.planned_loss or pl.pod_node[p] in out for p in missing)
         if work.rollout_short[w] > 0:
             if hit:
                 return f"during maintenance: {cause}"

@@ -103,6 +103,12 @@ class Workloads:
         self.version = [0] * m.n_pods
         self.down_since = [np.nan] * m.n_pods  # NaN: down since before the history (not a recovery)
         self.pending = {p for p, node in enumerate(self.pl.pod_node) if node < 0}
+        #: Pending pods per workload (the attribution names a workload's cause again only
+        #: when something it depends on changed, this among them).
+        self.pending_of = [0] * len(model.cluster.workloads)
+        self.pending_moves = [0] * len(model.cluster.workloads)  # pods of each that joined or left Pending
+        for p in self.pending:
+            self.pending_of[model.pod_workload[p]] += 1
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
         #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
@@ -207,7 +213,7 @@ class Workloads:
         self.node_pods[node].discard(p)
         self.version[p] += 1
         self.rec.pending_count(t, len(self.pending))
-        self.pending.add(p)
+        self._pend(p, True)
         self.rec.load_changed()
 
     # -- for drains ----------------------------------------------------------------------------
@@ -251,7 +257,18 @@ class Workloads:
             self.log.note(t, "Normal", "SuccessfulCreate",
                           f"{owner}/{self.c.workloads[self.m.pod_workload[p]].name}", f"Created pod: {new}")
         self.rec.pending_count(t, len(self.pending))
-        self.pending.add(p)
+        self._pend(p, True)
+
+    def _pend(self, p: int, pending: bool) -> None:
+        """``p`` joins (or leaves) the Pending pods."""
+        if (p in self.pending) != pending:
+            w = self.m.pod_workload[p]
+            self.pending_of[w] += 1 if pending else -1
+            self.pending_moves[w] += 1
+            if pending:
+                self.pending.add(p)
+            else:
+                self.pending.discard(p)
 
     def reschedule(self, t: float) -> None:
         """Pods were deleted: load moved; place the replacements."""
@@ -318,6 +335,9 @@ class Workloads:
         if placed:
             self.rec.pending_count(t, len(self.pending))
             self.pending.difference_update(placed)
+            for p in placed:
+                self.pending_of[m.pod_workload[p]] -= 1
+                self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
 
     def _one_by_one(self, t: float) -> list[tuple[int, int]]:
@@ -423,12 +443,12 @@ class Workloads:
         startup = self.c.kubernetes.pod_startup
         for p in m.deployment_pods:
             if self.pl.pod_node[p] < 0:
-                self.pending.add(p)
+                self._pend(p, True)
                 if self.ready[p]:
                     self.set_ready(t, p, False)
                     self.down_since[p] = t
                 continue
-            self.pending.discard(p)
+            self._pend(p, False)
             if not self.ready[p]:
                 self.version[p] += 1
                 self.timers.push(t + startup, POD_READY, p, self.version[p])
