@@ -185,3 +185,64 @@ def test_drains_wait_for_budgets_without_replaying_every_retry():
     from kchaos.model.timers import DRAIN_TRY
     assert result.planned.blocked_drains >= 1
     assert seen.count(DRAIN_TRY) < 2000  # 90 days of 5 s retries would be 1.5 million
+
+
+# -- failures during an upgrade (found in review) ------------------------------------------------
+
+def _scripted(cluster, failures, horizon=8000.0):
+    """One upgrade from t=0 with scripted failures [(t, domain id, down)]; (run, result, events)."""
+    from kchaos.model.engine import HistoryRun
+    from kchaos.model.failures import History
+
+    dom = {d.id: d.index for d in cluster.domains}
+    h = History(-1, horizon, np.array([t for t, _, _ in failures], dtype=float),
+                np.array([dom[d] for _, d, _ in failures], dtype=np.int64),
+                np.array([x for _, _, x in failures], dtype=bool), np.empty(0, dtype=np.int64))
+    events: list = []
+    run_ = HistoryRun(ClusterModel(cluster), h, np.random.default_rng(1), events=events, rollouts=False)
+    run_.upgrade_at = 0.0
+    return run_, run_.run(), events
+
+
+def test_losing_the_transferee_during_a_transfer_elects_as_after_a_leader_loss():
+    _, _, events = _scripted(topology(), [])
+    transfer = next(e for e in events if e[2] == "LeaderTransfer")
+    transferee = transfer[4].split(" hands leadership to ")[1].split()[0]
+    _, result, events = _scripted(topology(), [(transfer[0] + 0.001, f"node/{transferee}", True),
+                                               (transfer[0] + 100.0, f"node/{transferee}", False)])
+    assert any(e[2] == "LeaderElected" for e in events) and result.planned.transfers == 1
+
+
+def test_an_upgrade_waits_while_a_control_plane_node_is_down():
+    """kubeadm-style health gate: with cp-1 down by failure, no other member is stopped (that
+    would lose quorum by the upgrade's own hand)."""
+    _, result, events = _scripted(topology(), [(1.0, "node/cp-1", True), (3000.0, "node/cp-1", False)])
+    stops = [e[0] for e in events if e[2] == "NodeRebooting" and e[3].startswith("node/cp-")]
+    assert len(stops) == 3 and not [t for t in stops if 1.0 < t < 3000.0]  # the first stopped at 0, before
+
+
+def test_a_node_uncordoned_while_briefly_down_is_schedulable_once_back():
+    c = topology(extra="maintenance: {every: 30d, batch: 1, perNode: 20s, controlPlane: false}")
+    run_, _, _ = _scripted(c, [(15.0, "node/w-1", True), (25.0, "node/w-1", False)], horizon=5000.0)
+    w1 = next(n.index for n in c.nodes if n.name == "w-1")
+    assert not run_.work.cordoned and run_.work.pl.usable[w1]
+
+
+def test_a_drain_refuses_an_unready_pod_while_the_budget_is_already_short():
+    """unhealthyPodEvictionPolicy IfHealthyBudget (the default): an unready pod may be evicted
+    while the budget is healthy (2 ready of minAvailable 2), not once it is short (1 ready)."""
+    work = _scripted(topology(extra=""), [], horizon=1.0)[0].work  # three replicas ready
+    p_ready, p_other, p_down = work.m.workload_pods[0]
+    work.set_ready(0.0, p_down, False)
+    assert not work.budget_blocks(p_down) and work.budget_blocks(p_ready)
+    work.set_ready(0.0, p_other, False)
+    assert work.budget_blocks(p_down)
+
+
+def test_a_stopped_members_failure_counts_in_the_failures_only_quorum():
+    """cp-2 stopped for its upgrade; cp-3 and then cp-2 itself fail: by failures alone two of
+    three members are down, which the API's control variate must know."""
+    run_, _, _ = _scripted(topology(), [(100.0, "node/cp-3", True), (200.0, "node/cp-2", True)], horizon=300.0)
+    stopped = [run_.c.nodes[n].name for n in run_.m.cp_nodes if run_.infra.stopped[n]]
+    assert stopped == ["cp-2"]  # the first control-plane node, stopped at t=0 (the leader's goes last)
+    assert run_.etcd.failure_quorum_lost

@@ -67,13 +67,16 @@ class Attribution:
     def refresh(self, t: float) -> None:
         """Something is down at the end of instant ``t``: name each cause."""
         rec = self.rec
-        upgrading = self.upgrades is not None and self.upgrades.active
-        api = self.api_cause(upgrading) if rec.api.down else None
+        up = self.upgrades
+        upgrading = up is not None and up.active
+        # The API counts as under maintenance only while a control-plane node is out.
+        api = self.api_cause(upgrading and not self.m.cp_nodes.isdisjoint(up.out)) if rec.api.down else None
         work = self.work
         causes = {}
         if rec.down_workloads:  # what every workload's cause depends on, once per instant
             shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready,
-                      id(work.pl), int(work.pl.usable.sum()), upgrading, len(work.planned_loss))
+                      id(work.pl), int(work.pl.usable.sum()), up.out_version if up is not None else 0,
+                      len(work.planned_loss))
         for w in rec.down_workloads:
             # A Pending pod's reason (capacity, spread) moves with every other pod placed.
             pending = work.pending_of[w]
@@ -150,4 +153,4 @@ class Attribution:
                 return f"during maintenance: {cause}"
             if work.ready_count[w] >= m.workload_required[w]:  # up but for the wave
                 return "planned: rollout wave"
-        return self.marked(cause, upgrade, bool(hit) and (upgrade or bool(out)), "node upgrade")
+        return self.marked(cause, upgrade, bool(hit) and upgrade, "node upgrade")

@@ -50,6 +50,9 @@ class ClusterModel:
         self.election = ElectionModel(self.rtt, cluster.etcd)
         self.api_nodes = list(cluster.apiservers)
         self.cp_nodes = set(self.member_nodes) | set(self.api_nodes)
+        #: The failure instances above an etcd member (its node, server, rack, datacenter, region).
+        self.member_domains = {d for n in self.member_nodes
+                               for d in (nodes[n].domain, *nodes[n].ancestors)}
         self.workers = [n.index for n in nodes if n.schedulable]
         self.worker_mask = np.array([n.schedulable for n in nodes], dtype=bool)
         #: Failure instance -> workloads it takes below minAvailable on its own for as long as it

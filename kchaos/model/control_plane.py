@@ -123,7 +123,10 @@ class Etcd:
             # The election goes on while its winner-to-be stays in the quorum's partition;
             # members joining or other members leaving do not reset the candidates' timers.
             if self.election_end_winner not in live:
-                self.start_election(t, live, self.election_cause)
+                # A transfer whose transferee is lost times out (MoveLeader) and the old leader
+                # stops anyway: the members elect as after any leader loss.
+                cause = "leader-lost" if self.election_cause == "leader-transfer" else self.election_cause
+                self.start_election(t, live, cause)
         elif self.leader < 0:
             self.start_election(t, live, "quorum-restored")
         elif self.leader not in live or disrupt:

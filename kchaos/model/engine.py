@@ -92,7 +92,7 @@ class HistoryRun:
         work.lifecycle = nodes
         self.drains = drains = Drains(model, work, timers, log, api_ok=lambda: api.api_ok)
         work.budget_listener = drains.budget_changed
-        self.upgrades = upgrades = RollingUpgrades(model, timers, rng, log, drains=drains, etcd=etcd, leases=leases,
+        self.upgrades = upgrades = RollingUpgrades(model, timers, rng, log, infra=infra, drains=drains, etcd=etcd, leases=leases,
                                                    work=work, lifecycle=nodes, stop_node=self.stop_node)
         self.waves = waves = RolloutWaves(model, timers, work, upgrades.stats)
         self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves)
@@ -180,6 +180,8 @@ class HistoryRun:
                 self.etcd.update(t)
             return
         if not changed:
+            if d in m.member_domains and not initial:
+                self.etcd.update(t)  # a stopped member's failure: the failures-only quorum moved
             return
         self.rec.load_changed()  # the up workers changed
         nodes = self.nodes

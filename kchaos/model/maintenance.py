@@ -71,6 +71,9 @@ class Drains:
         for p in work.pods_on(node):
             if m.is_daemon[p] or work.terminating[p]:  # DaemonSets stay; a Terminating pod is already leaving
                 continue
+            if m.is_stateful[p] and not work.lifecycle.kubelet_reports(node):
+                blocked.append(p)  # its kubelet cannot confirm the deletion: Terminating until it reports
+                continue
             if work.budget_blocks(p):
                 blocked.append(p)
                 continue

@@ -26,8 +26,9 @@ from .cluster_model import ClusterModel
 from .eventlog import EventLog
 from .timers import UPGRADE, Timers
 
-#: An upgrade that finds the control plane down looks again this often.
-API_POLL_SECONDS = 60.0
+#: An upgrade that finds the cluster unhealthy (a control-plane node or a node of the next
+#: batch down or NotReady, no controller-manager) looks again this often.
+HEALTH_POLL_SECONDS = 60.0
 #: Yielded by the process to wait until :meth:`RollingUpgrades.wake` (a drain finished).
 PARK = -1.0
 
@@ -53,15 +54,17 @@ class RollingUpgrades:
     component owns no other component's state)."""
 
     def __init__(self, model: ClusterModel, timers: Timers, rng: np.random.Generator, log: EventLog | None,
-                 *, drains, etcd, leases, work, lifecycle, stop_node: Callable[[float, int, bool], None]):
+                 *, infra, drains, etcd, leases, work, lifecycle, stop_node: Callable[[float, int, bool], None]):
         self.m, self.c = model, model.cluster
         self.plan = model.cluster.maintenance
         self.timers, self.rng, self.log = timers, rng, log
+        self.infra = infra
         self.drains, self.etcd, self.leases, self.work, self.lifecycle = drains, etcd, leases, work, lifecycle
         self.stop_node = stop_node
         self.stats = PlannedStats()
         self.now = 0.0
         self.out: set[int] = set()  # nodes of the batch being upgraded (cordoned, drained or rebooting)
+        self.out_version = 0  # bumped whenever ``out`` changes (the attribution's cache key)
         self.window_since: float | None = None
         self.process: Iterator[float] | None = None
         self.parked = False
@@ -134,10 +137,11 @@ class RollingUpgrades:
         """Cordon and drain the batch, stop its nodes gracefully, wait, start them, uncordon."""
         plan = self.plan
         assert plan is not None
-        while not self.leases.kcm_ready:  # kubectl drain needs the API (and so does the upgrade tool)
-            yield API_POLL_SECONDS
+        while not self.healthy(batch):  # as an operator (or kubeadm's preflight) checks before each node
+            yield HEALTH_POLL_SECONDS
         self.open_window()
         self.out.update(batch)
+        self.out_version += 1
         for node in batch:
             self.drains.start(self.now, node)
         yield 0.0  # the drains' first tries come first (pushed before this wake-up)
@@ -163,7 +167,14 @@ class RollingUpgrades:
             self.drains.draining.pop(node, None)
             self.note("NodeSchedulable", f"node/{self.c.nodes[node].name}", "upgraded and uncordoned")
         self.out.difference_update(batch)
+        self.out_version += 1
         self.close_window(self.now)
+
+    def healthy(self, batch: list[int]) -> bool:
+        """The API and a controller-manager answer, and every control-plane node and every node of
+        the batch is up and Ready: an upgrade does not take down what a failure already weakened."""
+        up, not_ready = self.infra.node_up, self.lifecycle.not_ready
+        return self.leases.kcm_ready and all(up[n] and not not_ready[n] for n in (*self.m.cp_nodes, *batch))
 
     # -- statistics --------------------------------------------------------------------------
     def blocked(self, seconds: float, workloads) -> None:

@@ -225,7 +225,7 @@ class Workloads:
     def uncordon(self, node: int) -> None:
         """``kubectl uncordon``: schedulable again once it reports Ready."""
         self.cordoned.discard(node)
-        if self.infra.node_up[node] and self.lifecycle.kubelet_reports(node) and not self.lifecycle.not_ready[node]:
+        if not self.lifecycle.not_ready[node]:  # Ready as far as the scheduler knows (down but not yet NotReady too)
             self.pl.usable[node] = self.m.worker_mask[node]
             self.room_changed(node, usable=True)
             self.request_pass()
@@ -234,9 +234,12 @@ class Workloads:
         return sorted(self.node_pods[node])
 
     def budget_blocks(self, p: int) -> bool:
-        """Evicting ``p`` would take its workload below minAvailable (PodDisruptionBudget)."""
+        """The eviction API refuses ``p`` (PodDisruptionBudget): a ready pod while evicting it would
+        take its workload below minAvailable; an unready one while the budget is already
+        unhealthy (``unhealthyPodEvictionPolicy: IfHealthyBudget``, the default)."""
         w = self.m.pod_workload[p]
-        return self.ready[p] and self.ready_count[w] - self.rollout_short[w] - 1 < self.m.workload_required[w]
+        healthy = self.ready_count[w] - self.rollout_short[w]
+        return (healthy - 1 if self.ready[p] else healthy) < self.m.workload_required[w]
 
     # -- pods ------------------------------------------------------------------------------------
     def remove_pod(self, t: float, p: int, node: int, planned: bool = False) -> None:
@@ -437,6 +440,9 @@ class Workloads:
                 fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
+        if self.budget_listener is not None:  # pods left cordoned nodes: drains waiting on them look again
+            for w in fresh.deployments:
+                self.budget_listener(t, w)
         if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
             self.rec.load_changed()  # every replica placed and running: nothing restarts
             return

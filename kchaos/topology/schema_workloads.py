@@ -118,7 +118,7 @@ class Workloads:
         s = c.section(m["strategy"], path, D.STRATEGY)
         surge = c.field(s, path, D.STRATEGY, "maxSurge") or default
         unavailable = c.field(s, path, D.STRATEGY, "maxUnavailable") or default
-        if s is not None and surge[0] == 0 and unavailable[0] == 0:
+        if s is not None and 0 in (surge[0], surge[1]) and 0 in (unavailable[0], unavailable[1]):
             c.error(path, "maxSurge and maxUnavailable cannot both be 0: the rollout could never progress")
         return surge, unavailable
 
