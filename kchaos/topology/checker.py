@@ -293,13 +293,17 @@ class Checker:
             return None
         return x
 
-    def count_or_percent(self, value: Any, path: Path) -> tuple[int | None, float | None] | None:
-        """``4`` -> (4, None), ``'66%'`` -> (None, 0.66): zero or more, at most 100%."""
+    def count_or_percent(self, value: Any, path: Path, hi: float = 1.0) -> tuple[int | None, float | None] | None:
+        """``4`` -> (4, None), ``'66%'`` -> (None, 0.66): zero or more, a percentage at most ``hi``
+        (a fraction; maxSurge declares no limit)."""
         parsed = self._unit(units.parse_count_or_percent, value, path)
         if parsed is None:
             return None
         count, fraction = parsed
-        if fraction is not None and not 0 <= fraction <= 1:
+        if fraction is not None and fraction < 0:
+            self.error(path, f"must be 0% or more, got {describe(value)}")
+            return None
+        if fraction is not None and fraction > hi:
             self.error(path, f"must be between 0% and 100%, got {describe(value)}")
             return None
         if count is not None and count < 0:

@@ -67,6 +67,8 @@ class Scalar:
             return {"allow_zero": self.allow_zero}
         if self.reader == "quantity":
             return {"kind": self.kind, "allow_zero": self.allow_zero}
+        if self.reader == "count_or_percent":
+            return {"hi": 1.0 if self.hi is None else self.hi}  # a percentage up to 100% unless declared
         return {}
 
 
@@ -237,7 +239,8 @@ SPREAD = Obj("A topologySpreadConstraint.", {
 }, required=("over",))
 
 STRATEGY = Obj("Deployment RollingUpdate strategy (rollouts: kubernetes.rolloutInterval).", {
-    "maxSurge": Scalar("count_or_percent", "Extra pods during a rollout (a number or '25%', rounded up); default 25%."),
+    "maxSurge": Scalar("count_or_percent", "Extra pods during a rollout (a number or '25%', rounded up, over 100% "
+                                           "allowed); default 25%.", hi=float("inf")),
     "maxUnavailable": Scalar("count_or_percent", "Pods that may be unavailable during a rollout (a number or "
                                                  "'25%', rounded down); default 25%."),
 })
