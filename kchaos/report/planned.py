@@ -49,6 +49,9 @@ def planned(r: dict) -> dict:
                          f"{format_percent(get(r, 'load', 'baseline_max_node_utilization'))}, limit "
                          f"{format_percent(get(r, 'load', 'limit'))}).")
     rollouts = get(m, "rollouts", default={}) or {}
+    if num(get(rollouts, "count")):
+        facts.append(f"{format_count(get(rollouts, 'count'))} Deployment rollouts in the run, each in the Deployment "
+                     "controller's RollingUpdate waves (maxSurge, maxUnavailable).")
     if num(get(rollouts, "stuck")):
         facts.append(f"{format_count(get(rollouts, 'stuck'))} of {format_count(get(rollouts, 'count'))} rollouts could "
                      "not progress: no room for surge pods and maxUnavailable 0.")
