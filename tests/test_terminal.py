@@ -45,3 +45,20 @@ def test_the_summary_fits_80_columns_with_every_interval_whole():
         for line in text.splitlines():
             assert line.count("[") == line.count("]"), (width, line)
         assert "API availability" in text and "Report: reports/x/index.html" in text
+
+
+def test_many_advisories_of_one_code_are_counted_not_listed():
+    import io
+
+    from rich.console import Console
+
+    from kchaos.report.terminal import ADVISORIES_PER_CODE, print_summary
+
+    results = json.loads((DATA / "sample_results.json").read_text())
+    results["advisories"] = [{"code": "spread-blocks-rescheduling", "severity": "warning",
+                              "message": f"workload w{i} stays Pending"} for i in range(10)]
+    console = Console(file=io.StringIO(), record=True, width=120, color_system=None)
+    print_summary(results, console, None)
+    text = console.export_text()
+    assert text.count("stays Pending") == ADVISORIES_PER_CODE == 3
+    assert "and 7 more [spread-blocks-rescheduling] (all in the report and results.json)" in text

@@ -93,25 +93,30 @@ def maintenance_advisories(c: Cluster, model: ClusterModel, summary: dict) -> li
     k = c.kubernetes
     if k.rollout_interval is not None:
         per_year = SECONDS_PER_YEAR / k.rollout_interval
+        # Deployments with the same replicas, strategy and budget share one advisory.
+        groups: dict[tuple[int, int, int, int], list[str]] = {}
         for w, wl in enumerate(c.workloads):
             if wl.kind != "Deployment":
                 continue
             r, need = model.workload_desired[w], model.workload_required[w]
             surge, unavailable = wl.rolling_update()
-            if r - unavailable >= need:
-                continue
+            if r - unavailable < need:
+                groups.setdefault((r, surge, unavailable, need), []).append(wl.name)
+        for (r, surge, unavailable, need), names in groups.items():
             timeline = rolling_update(r, surge, unavailable, k.pod_startup) or []
             dip = _seconds_below(timeline, need)
-            measured = summary["workloads"].get(wl.name, {}).get("planned_minutes_per_year")
-            figure = f"{measured:.3g} min/year measured" if measured else \
-                f"about {dip * per_year / 60:.3g} min/year"
+            measured = [m for m in (summary["workloads"].get(n, {}).get("planned_minutes_per_year") for n in names) if m]
+            figure = (f"{min(measured):.3g}" + (f"-{max(measured):.3g}" if max(measured) > min(measured) else "")
+                      + " min/year measured") if measured else f"about {dip * per_year / 60:.3g} min/year"
+            who = names[0] if len(names) == 1 else \
+                f"each of {len(names)} Deployments ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})"
             out.append(Advisory(
                 "rollout-below-budget",
-                f"rollouts of {wl.name} take it below minAvailable: maxUnavailable {unavailable} of {r} replicas "
+                f"rollouts take {who} below minAvailable: maxUnavailable {unavailable} of {r} replicas "
                 f"leaves {r - unavailable} ready, but minAvailable is {need}; each rollout is down about "
                 f"{format_duration(dip)} ({figure} at one rollout every {format_duration(k.rollout_interval)}); "
                 f"set strategy maxUnavailable: 0 (maxSurge takes over, if there is room for the surge pods) "
-                f"or minAvailable: {r - unavailable}", "warning", wl.name))
+                f"or minAvailable: {r - unavailable}", "warning", names[0] if len(names) == 1 else ""))
     blocked = summary["blocked_drains"]
     for b in blocked["by_budget"]:
         never = b["min_available"] >= b["replicas"]

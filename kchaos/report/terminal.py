@@ -35,6 +35,10 @@ def _avail(a) -> Text:
     return Text.assemble((format_availability(a), "bold"), (f"  {format_nines(a)}", "cyan"))
 
 
+#: Advisories of one code printed in the summary; the others are counted in one line.
+ADVISORIES_PER_CODE = 3
+
+
 def _row(rows: list, label: str | Text, value: Text | str, interval: str = "") -> None:
     """One figure and its 95% interval, laid out by :func:`_table`."""
     rows.append((label if isinstance(label, Text) else Text(label), value if isinstance(value, Text) else Text(value),
@@ -224,13 +228,22 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         grid = Table.grid(padding=(0, 1), pad_edge=True)
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1)
+        shown: dict[str, int] = {}
         for adv in advisories:
+            code = str(get(adv, "code", default=""))
+            shown[code] = shown.get(code, 0) + 1
+            if shown[code] > ADVISORIES_PER_CODE:
+                continue  # the rest are counted below, and all are in the report and results.json
             sev = str(get(adv, "severity", default="info"))
             style = {"warning": "yellow", "error": "red"}.get(sev, "blue")
             line = Text(str(get(adv, "message", default="")))
-            if get(adv, "code"):
-                line.append(f" [{adv['code']}]", style="dim")
+            if code:
+                line.append(f" [{code}]", style="dim")
             grid.add_row(Text(f"  {sev}", style=f"bold {style}"), line)
+        more = {code: n - ADVISORIES_PER_CODE for code, n in shown.items() if n > ADVISORIES_PER_CODE}
+        if more:
+            grid.add_row(Text("  ..."), Text("and " + ", ".join(f"{n} more [{code}]" for code, n in more.items())
+                                             + " (all in the report and results.json)", style="dim"))
         console.print(grid)
     if report_path:
         console.print(Text.assemble(("Report: ", "bold"), (str(report_path), "underline")))
