@@ -95,11 +95,16 @@ class RolloutWaves:
     def start(self, t: float) -> None:
         """Every Deployment starts a rollout at ``t``."""
         startup = self.c.kubernetes.pod_startup
+        sch, pl = self.m.scheduler, self.work.pl
+        usable = pl.usable
+        # Free resources of the schedulable workers, once for all Deployments.
+        free = (sch.cap_cpu[usable] - pl.alloc_cpu[usable], sch.cap_mem[usable] - pl.alloc_mem[usable],
+                sch.cap_pods[usable] - pl.alloc_pods[usable])
         for w in self.deployments:
             wl = self.c.workloads[w]
             r = self.m.workload_desired[w]
             surge, unavailable = wl.rolling_update()
-            room = min(surge, self.room(w))
+            room = min(surge, self.room(w, free)) if surge else 0
             key = (r, room, unavailable)
             if key not in self.cache:
                 self.cache[key] = rolling_update(r, room, unavailable, startup, room=room)
@@ -108,6 +113,8 @@ class RolloutWaves:
             if timeline is None:
                 self.stats.rollouts_stuck += 1
                 continue
+            if len(timeline) == 1:
+                continue  # the ready count never moves: nothing to play
             self.epoch[w] += 1
             self.timelines[w] = timeline
             for i, (when, _) in enumerate(timeline):
@@ -120,16 +127,15 @@ class RolloutWaves:
         ready = self.timelines[w][i][1]
         self.work.set_rollout_short(t, w, self.m.workload_desired[w] - ready)
 
-    def room(self, w: int) -> int:
-        """How many more pods of ``w`` fit on the schedulable workers (resources only)."""
-        sch, pl = self.m.scheduler, self.work.pl
-        usable = pl.usable
-        if not usable.any():
+    def room(self, w: int, free: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int:
+        """How many more pods of ``w`` fit on the schedulable workers (resources only), given
+        their free cpu, memory and pod slots."""
+        sch = self.m.scheduler
+        cpu, mem, pods = free
+        if not pods.size:
             return 0
-        per_node = np.minimum((sch.cap_cpu - pl.alloc_cpu) // max(1, sch.req_cpu[w]),
-                              (sch.cap_mem - pl.alloc_mem) // max(1, sch.req_mem[w]))
-        per_node = np.minimum(per_node, sch.cap_pods - pl.alloc_pods)
-        return int(np.clip(per_node[usable], 0, None).sum())
+        per_node = np.minimum(np.minimum(cpu // max(1, sch.req_cpu[w]), mem // max(1, sch.req_mem[w])), pods)
+        return int(np.clip(per_node, 0, None).sum())
 
 
 __all__ = ["rolling_update", "RolloutWaves"]
