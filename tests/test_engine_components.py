@@ -537,7 +537,6 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
 def test_drain_waits_for_the_disruption_budget_then_completes():
     model, infra, timers, rec, work = make_workloads()
     drains = Drains(model, work, timers, None)
-    work.budget_listener = drains.budget_changed  # as the engine wires it
     w_db, db = pods_of(model, "db")
     app1, app2 = node(model, "app-1"), node(model, "app-2")
     db_on_app2 = next(p for p in db if work.pl.pod_node[p] == app2)

@@ -91,7 +91,6 @@ class HistoryRun:
         self.nodes = nodes = NodeLifecycle(model, infra, etcd, leases, work, timers, rng, log)
         work.lifecycle = nodes
         self.drains = drains = Drains(model, work, timers, log, api_ok=lambda: api.api_ok)
-        work.budget_listener = drains.budget_changed
         self.upgrades = upgrades = RollingUpgrades(model, timers, rng, log, infra=infra, drains=drains, etcd=etcd, leases=leases,
                                                    work=work, lifecycle=nodes, stop_node=self.stop_node)
         self.waves = waves = RolloutWaves(model, timers, work, upgrades.stats)

@@ -66,6 +66,7 @@ class Drains:
             return  # finished, or no longer draining (a stale retry)
         if not self.api_ok():  # the eviction API does not answer: kubectl drain retries
             self.waiting[node] = (t, frozenset())
+            work.budget_listener = self.budget_changed
             return
         blocked = []
         for p in work.pods_on(node):
@@ -93,6 +94,7 @@ class Drains:
             self.blocked_since.setdefault(node, t)
             self.blocked_workloads[node] = sorted({self.c.workloads[m.pod_workload[p]].name for p in blocked})
             self.waiting[node] = (t, frozenset(m.pod_workload[p] for p in blocked))
+            work.budget_listener = self.budget_changed  # heard only while some drain waits
         else:
             self.blocked_pods[node] = []
             self.draining[node] = True
@@ -120,6 +122,8 @@ class Drains:
 
     def retry(self, t: float, node: int, since: float) -> None:
         del self.waiting[node]
+        if not self.waiting:
+            self.work.budget_listener = None
         ticks = max(1, math.ceil((t - since) / DRAIN_RETRY_SECONDS - 1e-9))
         self.timers.push(since + ticks * DRAIN_RETRY_SECONDS, DRAIN_TRY, node)
 

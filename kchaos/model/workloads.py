@@ -113,7 +113,7 @@ class Workloads:
         self.cordoned: set[int] = set()
         #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
         self.rollout_short = [0] * len(model.cluster.workloads)
-        self.budget_listener = None  # called with (t, workload) when its ready count changes
+        self.budget_listener = None  # Drains.budget_changed while a drain waits: (t, workload) on ready changes
         self.planned_loss: set[int] = set()  # pods a drain evicted, until their replacement is ready
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
         self.pass_due = False
