@@ -293,3 +293,14 @@ def test_cards_give_rates_per_year_with_the_runs_count(sample):
     elections = sample["control_plane"]["leader_elections"]["count"]
     assert "Leader elections per year" in page and f"{elections:,} in the run" in page
     assert "Pending pod-hours per year" in page and "pod-hours in the run" in page
+
+
+def test_advisories_of_one_code_beyond_three_fold_into_details(sample):
+    sample["advisories"] = [{"code": "spread-blocks-rescheduling", "severity": "warning",
+                             "message": f"workload w{i} stays Pending"} for i in range(10)] + \
+        [{"code": "fix-first", "severity": "info", "message": "harden dc-a"}]
+    page = _without_plotly(render_html(sample))
+    section = page[page.index('<section id="advisories"'):page.index('<section id="downtime"')]
+    folded = section[section.index("<details>"):]
+    assert section.count("stays Pending") == 10 and folded.count("stays Pending") == 7
+    assert "7 more <code>spread-blocks-rescheduling</code>" in section and "harden dc-a" not in folded

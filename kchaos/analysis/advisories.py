@@ -157,7 +157,8 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
                 dead_text = f"the dead {kind}"
             else:
                 dead = sorted({x for _, ds in hits for x in ds})
-                dead_text = f"the dead {level if len(dead) == 1 else PLURAL[level]} {', '.join(dead)}"
+                shown = ", ".join(dead[:8]) + (f" and {len(dead) - 8} more" if len(dead) > 8 else "")
+                dead_text = f"the dead {level if len(dead) == 1 else PLURAL[level]} {shown}"
             out.append(Advisory(
                 "spread-blocks-rescheduling",
                 f"losing {_names(kind, names, total)}: replacements of {workload} stay Pending because "

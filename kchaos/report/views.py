@@ -299,8 +299,19 @@ def slo(r: dict) -> dict | None:
     }
 
 
+#: Advisories of one code listed in the page; the others of that code fold into a details block.
+ADVISORIES_PER_CODE = 3
+
+
 def advisory_section(r: dict) -> dict:
     items = advisory_items(r)
     n_warn = sum(1 for a in items if a["severity"] in ("warning", "error"))
-    return {"items": items,
+    shown: list[dict] = []
+    more: dict[str, list[dict]] = {}
+    for a in items:
+        if sum(1 for s in shown if s["code"] == a["code"]) < ADVISORIES_PER_CODE:
+            shown.append(a)
+        else:
+            more.setdefault(a["code"], []).append(a)
+    return {"items": shown, "more": [{"code": code, "items": rest} for code, rest in more.items()],
             "badge": badge(f"{n_warn} warning{'s' if n_warn != 1 else ''}", "b-warn") if n_warn else None}
