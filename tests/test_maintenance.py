@@ -246,3 +246,44 @@ def test_a_stopped_members_failure_counts_in_the_failures_only_quorum():
     stopped = [run_.c.nodes[n].name for n in run_.m.cp_nodes if run_.infra.stopped[n]]
     assert stopped == ["cp-2"]  # the first control-plane node, stopped at t=0 (the leader's goes last)
     assert run_.etcd.failure_quorum_lost
+
+
+def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
+    """maxSurge 1, maxUnavailable 0 and no room for the surge pod: the Deployment controller
+    cannot progress, so nothing moves (Kubernetes marks the rollout ProgressDeadlineExceeded)."""
+    from kchaos.model.engine import HistoryRun
+    from kchaos.model.failures import History
+
+    text = THREE_WORKERS.format(replicas=6, need=1, extra="kubernetes: {rolloutInterval: 1d}").replace(
+        "requests: {cpu: 500m, memory: 512Mi}}", "requests: {cpu: 4, memory: 512Mi}, "
+        "strategy: {maxSurge: 1, maxUnavailable: 0}}")
+    c = load_topology_text(text, filename="t.yaml")  # 3 workers of 8 cpu hold exactly 6 pods of 4 cpu
+    model = ClusterModel(c)
+    h = History(-1, 3 * 86400.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool),
+                np.zeros(0, dtype=np.int64))
+    run_ = HistoryRun(model, h, np.random.default_rng(0))
+    result = run_.run()
+    assert result.planned.rollouts >= 2 and result.planned.rollouts_stuck == result.planned.rollouts
+    assert run_.pl.pod_node == model.baseline.pod_node and run_.ready_count[0] == 6
+
+
+def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
+    from kchaos.model.engine import HistoryRun
+    from kchaos.model.failures import History
+
+    model = ClusterModel(topology(extra=""))
+    h = History(-1, 1.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+    run_ = HistoryRun(model, h, np.random.default_rng(0), rollouts=False)
+    run_.run()
+    work, sch = run_.work, model.scheduler
+    p = model.workload_pods[0][0]
+    home = work.pl.pod_node[p]
+    away = next(n for n in model.workers if n != home)
+    sch.unbind(work.pl, p)
+    work.node_pods[home].discard(p)
+    sch.bind(work.pl, p, away)
+    work.node_pods[away].add(p)
+    work.redeploy(10.0, keep=frozenset({0}))
+    assert work.pl.pod_node[p] == away  # a stuck rollout moves nothing
+    work.redeploy(20.0)
+    assert work.pl.pod_node == model.baseline.pod_node  # a rollout that runs places afresh

@@ -153,6 +153,5 @@ class Rollouts:
             self.timers.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
             return
         self.timers.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
-        if self.waves is not None:
-            self.waves.start(t)  # before the pods move: surge pods need room next to the old ones
-        self.work.redeploy(t)
+        stuck = self.waves.start(t) if self.waves is not None else frozenset()  # before the pods move
+        self.work.redeploy(t, keep=stuck)  # a rollout that cannot progress leaves its pods where they are

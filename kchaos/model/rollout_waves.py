@@ -92,12 +92,13 @@ class RolloutWaves:
         self.timelines: dict[int, list[tuple[float, int]]] = {}
         self.cache: dict[tuple[int, int, int], list[tuple[float, int]] | None] = {}
 
-    def start(self, t: float) -> None:
-        """Every Deployment starts a rollout at ``t``."""
+    def start(self, t: float) -> frozenset[int]:
+        """Every Deployment starts a rollout at ``t``; returns those whose rollout cannot progress."""
         startup = self.c.kubernetes.pod_startup
         sch, pl = self.m.scheduler, self.work.pl
         usable = pl.usable
         # Free resources of the schedulable workers, once for all Deployments.
+        stuck: list[int] = []
         free = (sch.cap_cpu[usable] - pl.alloc_cpu[usable], sch.cap_mem[usable] - pl.alloc_mem[usable],
                 sch.cap_pods[usable] - pl.alloc_pods[usable])
         for w in self.deployments:
@@ -112,6 +113,7 @@ class RolloutWaves:
             self.stats.rollouts += 1
             if timeline is None:
                 self.stats.rollouts_stuck += 1
+                stuck.append(w)
                 continue
             if len(timeline) == 1:
                 continue  # the ready count never moves: nothing to play
@@ -119,6 +121,7 @@ class RolloutWaves:
             self.timelines[w] = timeline
             for i, (when, _) in enumerate(timeline):
                 self.timers.push(t + when, ROLLOUT_WAVE, w, self.epoch[w] * 1024 + i)
+        return frozenset(stuck)
 
     def on_wave(self, t: float, w: int, token: int) -> None:
         epoch, i = divmod(token, 1024)

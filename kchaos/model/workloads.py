@@ -400,15 +400,20 @@ class Workloads:
             self.rec.workload_state(t, w, down)
 
     # -- rolling updates ---------------------------------------------------------------------------
-    def redeploy(self, t: float) -> None:
-        """Every Deployment pod is placed afresh (rolling update on a healthy cluster): old
-        pods stay until new ones are ready, so availability does not dip."""
+    def redeploy(self, t: float, keep: frozenset[int] = frozenset()) -> None:
+        """Every Deployment pod is placed afresh (rolling update on a healthy cluster), except
+        those of the Deployments in ``keep`` (rollouts that cannot progress): the ready count
+        during the rollout is RolloutWaves' business."""
         m, sch = self.m, self.m.scheduler
         self.rec.pending_count(t, len(self.pending))
         fresh = _fresh_start(m)
         others = fresh.others(self.pl.pod_node)
-        cached = fresh.placed.get(others) if not self.cordoned else None
-        if others == fresh.others_at_start and not self.cordoned:
+        moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
+        if keep:  # the kept pods' places are part of what the fresh placement depends on
+            others = (*others, *(self.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
+        reuse = not self.cordoned and not keep  # placements cached per position of the other pods
+        cached = fresh.placed.get(others) if reuse else None
+        if others == fresh.others_at_start and reuse:
             # Everything else sits where it started: the fresh placement is the initial one.
             self.pl = m.baseline.copy()
             self.node_pods = [set(pods) for pods in fresh.node_pods]
@@ -419,7 +424,7 @@ class Workloads:
             self.pl = pl.copy()
             self.node_pods = [set(pods) for pods in node_pods]
         else:
-            for p in m.deployment_pods:
+            for p in moving:
                 node = self.pl.pod_node[p]
                 if node >= 0:
                     sch.unbind(self.pl, p)
@@ -430,12 +435,12 @@ class Workloads:
             # its own tie-break stream, named by that position, and a scan from the first node.
             self.pl.next_start = 0
             rng = placement_rng(2, zlib.crc32(np.asarray(others, dtype=np.int64).tobytes()))
-            for p, node in schedule_pass(sch, self.pl, m.deployment_pods, m.pod_pin, self.scope, rng):
+            for p, node in schedule_pass(sch, self.pl, moving, m.pod_pin, self.scope, rng):
                 if node >= 0:
                     self.node_pods[node].add(p)
                 else:
                     all_placed = False
-            if not self.cordoned:
+            if reuse:
                 refresh_scores(sch, self.pl)
                 fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
@@ -447,7 +452,7 @@ class Workloads:
             self.rec.load_changed()  # every replica placed and running: nothing restarts
             return
         startup = self.c.kubernetes.pod_startup
-        for p in m.deployment_pods:
+        for p in moving:
             if self.pl.pod_node[p] < 0:
                 self._pend(p, True)
                 if self.ready[p]:
