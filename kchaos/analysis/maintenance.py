@@ -22,19 +22,6 @@ from .statistics import SECONDS_PER_YEAR
 PLANNED, OVERLAP = "planned: ", "during maintenance: "
 
 
-def merge(a: PlannedStats, b: PlannedStats) -> PlannedStats:
-    by = dict(a.blocked_by)
-    for name, n in b.blocked_by.items():
-        by[name] = by.get(name, 0) + n
-    hot = [x for x in (a.hottest_in_window, b.hottest_in_window) if x is not None]
-    return PlannedStats(
-        upgrades=a.upgrades + b.upgrades, drains=a.drains + b.drains, blocked_drains=a.blocked_drains + b.blocked_drains,
-        blocked_max_seconds=max(a.blocked_max_seconds, b.blocked_max_seconds), blocked_by=by,
-        transfers=a.transfers + b.transfers, window_seconds=a.window_seconds + b.window_seconds,
-        hottest_in_window=max(hot) if hot else None, rollouts=a.rollouts + b.rollouts,
-        rollouts_stuck=a.rollouts_stuck + b.rollouts_stuck)
-
-
 def split(rows: list[dict]) -> dict:
     """Planned, overlap and unplanned minutes per year of one quantity's attribution rows."""
     planned = sum(r["minutes_per_year"] for r in rows if r["cause"].startswith(PLANNED))
@@ -55,7 +42,7 @@ def transfer_gap_ms(model: ClusterModel) -> float | None:
 
 def maintenance_summary(c: Cluster, model: ClusterModel, stats: list[PlannedStats], attribution: dict,
                         total_seconds: float) -> dict:
-    s = reduce(merge, stats, PlannedStats())
+    s = reduce(PlannedStats.merge, stats, PlannedStats())
     years = total_seconds / SECONDS_PER_YEAR if total_seconds else 0.0
     plan = c.maintenance
     batch = None

@@ -92,8 +92,7 @@ def upgrade_horizon(cluster: Cluster, model: ClusterModel) -> float:
     (evictions, replacements starting), reboot and return; a blocked one shows as unfinished."""
     plan = cluster.maintenance
     assert plan is not None
-    batches = len(model.workers) if plan.batch_count == 1 else len(model.workers)  # an upper bound
-    steps = batches + (len(model.cp_nodes) if plan.control_plane else 0)
+    steps = len(model.workers) + (len(model.cp_nodes) if plan.control_plane else 0)  # at most one batch per node
     return steps * (plan.per_node + 2 * cluster.kubernetes.pod_startup + 60.0)
 
 

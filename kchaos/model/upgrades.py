@@ -48,6 +48,17 @@ class PlannedStats:
     rollouts: int = 0  # Deployment rollouts (RollingUpdate) that ran
     rollouts_stuck: int = 0  # rollouts that could not progress (no room for surge, maxUnavailable 0)
 
+    def merge(self, other: "PlannedStats") -> "PlannedStats":
+        by = dict(self.blocked_by)
+        for name, n in other.blocked_by.items():
+            by[name] = by.get(name, 0) + n
+        hot = [x for x in (self.hottest_in_window, other.hottest_in_window) if x is not None]
+        return PlannedStats(
+            self.upgrades + other.upgrades, self.drains + other.drains, self.blocked_drains + other.blocked_drains,
+            max(self.blocked_max_seconds, other.blocked_max_seconds), by, self.transfers + other.transfers,
+            self.window_seconds + other.window_seconds, max(hot) if hot else None,
+            self.rollouts + other.rollouts, self.rollouts_stuck + other.rollouts_stuck)
+
 
 class RollingUpgrades:
     """The upgrade process and what it needs from the cluster (passed in as calls, so this
