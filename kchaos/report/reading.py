@@ -50,6 +50,25 @@ def advisories(r: Any) -> list[dict]:
     return sorted(adv, key=lambda a: severity_rank(get(a, "severity", default="info")))
 
 
+#: Advisories of one code shown in full (terminal and page); the others of that code are folded.
+ADVISORIES_PER_CODE = 3
+
+
+def fold_by_code(items: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The first ADVISORIES_PER_CODE advisories of each code, in order, and the rest by code."""
+    shown: list[dict] = []
+    rest: dict[str, list] = {}
+    count: dict[str, int] = {}
+    for a in items:
+        code = str(a.get("code", ""))
+        count[code] = count.get(code, 0) + 1
+        if count[code] <= ADVISORIES_PER_CODE:
+            shown.append(a)
+        else:
+            rest.setdefault(code, []).append(a)
+    return shown, rest
+
+
 def advisory_codes(r: Any) -> list[tuple[str, str, int]]:
     """(code, worst severity, count) of one document, in order of severity, then first appearance."""
     seen: dict[str, list] = {}

@@ -25,6 +25,9 @@ from kchaos.report.formatting import (
     num,
     simulated_years,
 )
+from kchaos.report.reading import ADVISORIES_PER_CODE, fold_by_code
+
+__all__ = ["print_summary", "ADVISORIES_PER_CODE"]
 
 
 def _avail(a) -> Text:
@@ -33,10 +36,6 @@ def _avail(a) -> Text:
     if num(a) >= 1:
         return Text.assemble(("100%", "bold green"), ("  no downtime observed", "green"))
     return Text.assemble((format_availability(a), "bold"), (f"  {format_nines(a)}", "cyan"))
-
-
-#: Advisories of one code printed in the summary; the others are counted in one line.
-ADVISORIES_PER_CODE = 3
 
 
 def _row(rows: list, label: str | Text, value: Text | str, interval: str = "") -> None:
@@ -228,21 +227,17 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         grid = Table.grid(padding=(0, 1), pad_edge=True)
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1)
-        shown: dict[str, int] = {}
-        for adv in advisories:
+        shown, rest = fold_by_code(advisories)  # the rest are counted below; all are in the report
+        for adv in shown:
             code = str(get(adv, "code", default=""))
-            shown[code] = shown.get(code, 0) + 1
-            if shown[code] > ADVISORIES_PER_CODE:
-                continue  # the rest are counted below, and all are in the report and results.json
             sev = str(get(adv, "severity", default="info"))
             style = {"warning": "yellow", "error": "red"}.get(sev, "blue")
             line = Text(str(get(adv, "message", default="")))
             if code:
                 line.append(f" [{code}]", style="dim")
             grid.add_row(Text(f"  {sev}", style=f"bold {style}"), line)
-        more = {code: n - ADVISORIES_PER_CODE for code, n in shown.items() if n > ADVISORIES_PER_CODE}
-        if more:
-            grid.add_row(Text("  ..."), Text("and " + ", ".join(f"{n} more [{code}]" for code, n in more.items())
+        if rest:
+            grid.add_row(Text("  ..."), Text("and " + ", ".join(f"{len(r)} more [{code}]" for code, r in rest.items())
                                              + " (all in the report and results.json)", style="dim"))
         console.print(grid)
     if report_path:

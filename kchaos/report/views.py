@@ -30,7 +30,7 @@ from kchaos.report.formatting import (
 )
 from kchaos.report.gate import check_value, is_upper_bound
 from kchaos.report.inline import Inline, b, badge, code, small, span
-from kchaos.report.reading import advisories, as_list, severity_badge
+from kchaos.report.reading import advisories, as_list, fold_by_code, severity_badge
 
 
 def card(label: Inline, value: Inline, details: list[Inline], cls: str = "") -> dict:
@@ -299,19 +299,10 @@ def slo(r: dict) -> dict | None:
     }
 
 
-#: Advisories of one code listed in the page; the others of that code fold into a details block.
-ADVISORIES_PER_CODE = 3
-
-
 def advisory_section(r: dict) -> dict:
+    """The advisories, the first few of each code listed and the rest folded (``more``)."""
     items = advisory_items(r)
     n_warn = sum(1 for a in items if a["severity"] in ("warning", "error"))
-    shown: list[dict] = []
-    more: dict[str, list[dict]] = {}
-    for a in items:
-        if sum(1 for s in shown if s["code"] == a["code"]) < ADVISORIES_PER_CODE:
-            shown.append(a)
-        else:
-            more.setdefault(a["code"], []).append(a)
+    shown, more = fold_by_code(items)
     return {"items": shown, "more": [{"code": code, "items": rest} for code, rest in more.items()],
             "badge": badge(f"{n_warn} warning{'s' if n_warn != 1 else ''}", "b-warn") if n_warn else None}
