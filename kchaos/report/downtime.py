@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import plotly.graph_objects as go
 
 from kchaos.report.figures import FigureSet, base_layout, esc
-from kchaos.report.formatting import get, num, significant
+from kchaos.report.formatting import get, minutes_figure, num
 
 #: Causes drawn in their own colour; the rest of a run's causes share "other causes".
 MAX_CAUSES = 9
@@ -17,11 +16,6 @@ OTHER = "other causes"
 FIX_FIRST_ROWS = 10
 #: Causes listed per quantity; the rest are summed in one line.
 MAX_TABLE_ROWS = 8
-
-
-def _minutes(x: Any) -> str:
-    x = num(x)
-    return "—" if x is None else significant(x, 3)
 
 
 def attribution_figure(r: dict) -> go.Figure | None:
@@ -73,12 +67,12 @@ def downtime(r: dict, figs: FigureSet) -> dict:
             tables.append({"title": f"workload {name}", "rows": rows})
     for t in tables:
         rows, rest = t["rows"][:MAX_TABLE_ROWS], t["rows"][MAX_TABLE_ROWS:]
-        t["rows"] = [{"cause": x["cause"], "minutes": _minutes(x.get("minutes_per_year")),
-                      "interval": f"{_minutes(get(x, 'ci95', 0))} – {_minutes(get(x, 'ci95', 1))}"}
+        t["rows"] = [{"cause": x["cause"], "minutes": minutes_figure(x.get("minutes_per_year")),
+                      "interval": f"{minutes_figure(get(x, 'ci95', 0))} – {minutes_figure(get(x, 'ci95', 1))}"}
                      for x in rows]
         if rest:
             t["rows"].append({"cause": f"{len(rest)} more causes (all in results.json)",
-                              "minutes": _minutes(sum(num(x.get("minutes_per_year")) or 0.0 for x in rest)),
+                              "minutes": minutes_figure(sum(num(x.get("minutes_per_year")) or 0.0 for x in rest)),
                               "interval": ""})
     height = 170 + 46 * (1 + len((get(att, "workloads", default={}) or {})))
     return {"figure": figs.add(fig, height, ["Downtime by cause, minutes per year"]) if fig is not None else None,
@@ -96,9 +90,9 @@ def fix_first(r: dict) -> dict:
         top = sorted(((n, num(v) or 0.0) for n, v in wl.items()), key=lambda kv: -kv[1])
         rows.append({
             "domain": x.get("domain", ""), "kind": x.get("kind", ""),
-            "api": _minutes(x.get("api_minutes_per_year_saved")),
-            "api_interval": f"{_minutes(get(x, 'ci95', 'api', 0))} – {_minutes(get(x, 'ci95', 'api', 1))}",
-            "workloads": ", ".join(f"{n} {_minutes(v)}" for n, v in top if v > 0) or "—",
-            "total": _minutes(total),
+            "api": minutes_figure(x.get("api_minutes_per_year_saved")),
+            "api_interval": f"{minutes_figure(get(x, 'ci95', 'api', 0))} – {minutes_figure(get(x, 'ci95', 'api', 1))}",
+            "workloads": ", ".join(f"{n} {minutes_figure(v)}" for n, v in top if v > 0) or "—",
+            "total": minutes_figure(total),
         })
     return {"rows": rows}

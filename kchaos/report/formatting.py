@@ -173,6 +173,12 @@ def format_count(x: Any) -> str:
     return f"{v:,.0f}"
 
 
+def minutes_figure(x: Any) -> str:
+    """Minutes per year in a table cell: three significant digits, ``—`` when unknown."""
+    v = num(x)
+    return "—" if v is None else significant(v, 3)
+
+
 def format_minutes(m: Any) -> str:
     """Downtime minutes, with hours added when it is long: ``15.8 min``, ``250 min (4.2 h)``."""
     v = num(m)

@@ -4,12 +4,7 @@ the surviving nodes ran while a batch was out."""
 
 from __future__ import annotations
 
-from kchaos.report.formatting import format_count, format_duration, format_percent, get, num, significant
-
-
-def _minutes(x) -> str:
-    x = num(x)
-    return "—" if x is None else ("0" if x == 0 else significant(x, 3))
+from kchaos.report.formatting import format_count, format_duration, format_percent, get, minutes_figure, num, significant
 
 
 def planned(r: dict) -> dict:
@@ -63,5 +58,5 @@ def planned(r: dict) -> dict:
 
 def _row(label: str, planned_min, overlap, unplanned) -> dict:
     total = sum(num(x) or 0.0 for x in (planned_min, overlap, unplanned))
-    return {"label": label, "planned": _minutes(planned_min), "overlap": _minutes(overlap),
-            "unplanned": _minutes(unplanned), "total": _minutes(total)}
+    return {"label": label, "planned": minutes_figure(planned_min), "overlap": minutes_figure(overlap),
+            "unplanned": minutes_figure(unplanned), "total": minutes_figure(total)}
