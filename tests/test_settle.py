@@ -70,3 +70,24 @@ def test_settle_matches_the_engine_for_every_domain(path):
                 assert got.hottest == pytest.approx(value, abs=1e-12), (d.id, key)
             else:
                 assert getattr(got, key) == value, (d.id, key)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_settling_leaves_the_scratch_placement_healthy(path):
+    """settle works on one scratch copy of the healthy placement and undoes its changes: after
+    every domain and every pair of neighbouring domains it equals the healthy placement again
+    (memoised scores wherever both hold one), so no settle sees another's leftovers."""
+    from kchaos.model.settle import _baseline
+    model = ClusterModel(load_topology(path))
+    domains = [d.index for d in model.cluster.domains]
+    for key in [[d] for d in domains] + [list(pair) for pair in zip(domains, domains[1:])]:
+        settle(model, key)
+    scratch, healthy = _baseline(model).scratch, model.baseline
+    for name in ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "util", "counts"):
+        assert np.array_equal(getattr(scratch, name), getattr(healthy, name)), name
+    assert scratch.pod_node == healthy.pod_node and scratch.load == healthy.load
+    assert scratch.next_start == healthy.next_start
+    assert _baseline(model).scratch_scope == list(model.baseline_scope)
+    both = scratch.res_valid & healthy.res_valid
+    assert np.array_equal(scratch.res_cache[both], healthy.res_cache[both])
+    assert np.array_equal(scratch.fit_cache[both], healthy.fit_cache[both])

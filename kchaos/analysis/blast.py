@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.response import BlastRadius
-
-BLAST_KINDS = ("region", "datacenter", "rack", "server", "regionLink")
+from ..model.response import BLAST_KINDS, BlastRadius
 
 
 def domain_table(blast: BlastRadius, domain_failures: np.ndarray) -> list[dict]:

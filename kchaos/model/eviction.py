@@ -75,6 +75,22 @@ def zones_of(model: ClusterModel) -> tuple[list[int], list[int], list[str]]:
     return hit
 
 
+_ZONE_SIZES: "weakref.WeakKeyDictionary[ClusterModel, tuple[int, ...]]" = weakref.WeakKeyDictionary()
+
+
+def zone_sizes(model: ClusterModel) -> tuple[int, ...]:
+    """Per zone, the nodes that count in its state (see :func:`zones_of`). Computed once per model."""
+    hit = _ZONE_SIZES.get(model)
+    if hit is None:
+        zone, counted, names = zones_of(model)
+        size = [0] * len(names)
+        for node, z in enumerate(zone):
+            if z >= 0:
+                size[z] += counted[node]
+        hit = _ZONE_SIZES[model] = tuple(size)
+    return hit
+
+
 _KUBE_NODES: "weakref.WeakKeyDictionary[ClusterModel, list[int]]" = weakref.WeakKeyDictionary()
 
 
@@ -124,10 +140,7 @@ def zones_after(model: ClusterModel, not_ready) -> ZoneView:
     """The zone states on a healthy cluster once the ``not_ready`` nodes are NotReady."""
     k = model.cluster.kubernetes
     zone, counted, names = zones_of(model)
-    size, down = [0] * len(names), [0] * len(names)
-    for node, z in enumerate(zone):
-        if z >= 0:
-            size[z] += counted[node]
+    size, down = list(zone_sizes(model)), [0] * len(names)
     for node in not_ready:
         if zone[node] >= 0:
             down[zone[node]] += counted[node]

@@ -36,6 +36,9 @@ MIN_FAILURES_PER_HISTORY = 25
 #: Above 40 x this, histories get more numerous instead of longer, so that each takes seconds
 #: (progress moves, an interrupt loses little) whatever ``--failures`` is.
 MAX_FAILURES_PER_HISTORY = 25_000
+#: From this many nodes on, a local pool settles the single-domain responses before the
+#: histories start (below, settling them all takes well under a second).
+PARALLEL_SETTLE_NODES = 250
 
 
 @dataclass
@@ -128,6 +131,11 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     model = model or ClusterModel(cluster)
     if model.blast is None:
         model.blast = BlastRadius(model)
+        if jobs > 1 and not dask and model.n_nodes >= PARALLEL_SETTLE_NODES:
+            domains = model.blast.single_domains()
+            with open_pool(model, jobs, len(domains)) as pool:
+                if pool is not None:
+                    model.blast.prefetch(domains, pool.settle_many)
         model.cover_of_domain = workload_cover(model.blast)
     sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)
     n_hist = (fixed or history_plan(failures, sampler.failure_rate))[0]
@@ -147,7 +155,7 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
             progress(done)
 
     try:
-        with open_pool(cluster, model.cover_of_domain, jobs, n_hist, dask) as pool:
+        with open_pool(model, jobs, n_hist, dask) as pool:
             if pool is None:
                 for item in planned:
                     finished(simulate_history(model, *item))

@@ -2,15 +2,19 @@
 
 Every history carries its own seed, so where it runs does not change the result.
 The driver submits histories through :func:`open_pool` and reads the results in
-submission order, keeping a bounded window in flight. Workers build the cluster
-model once (an initializer locally; a per-process cache keyed by a run token on
-Dask workers) and reuse it for every history they play.
+submission order, keeping a bounded window in flight. Local workers receive the cluster
+model as it stands when the pool opens (inherited without a copy where processes fork;
+pickled once per worker elsewhere); Dask workers build it once per run (a per-process
+cache keyed by a run token). A local pool also settles the single-domain responses
+(:meth:`LocalPool.settle_many`), which are deterministic, so they too are the same
+wherever they run.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -21,6 +25,7 @@ from ..errors import KchaosUsageError
 from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History
+from .settle import Response, settle
 
 Item = tuple[History, np.random.SeedSequence]
 
@@ -28,15 +33,26 @@ _worker_model: ClusterModel | None = None
 _dask_models: dict[str, ClusterModel] = {}
 
 
-def _init_worker(cluster: Cluster, cover: dict[int, tuple[int, ...]]) -> None:
+def _init_worker(model: ClusterModel) -> None:
     global _worker_model
-    _worker_model = ClusterModel(cluster)
-    _worker_model.cover_of_domain = cover
+    _worker_model = model
 
 
 def _run_in_worker(item: Item) -> HistoryResult:
     assert _worker_model is not None
     return simulate_history(_worker_model, *item)
+
+
+def _settle_in_worker(keys: list[frozenset[int]]) -> list[Response]:
+    assert _worker_model is not None
+    return [settle(_worker_model, key) for key in keys]
+
+
+def _context():
+    """Fork where the platform has it: the workers then share the parent's model without
+    pickling or rebuilding it (a 5,000-node model takes seconds to build)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
 def _run_on_dask(token: str, cluster: Cluster, cover: dict[int, tuple[int, ...]], item: Item) -> HistoryResult:
@@ -57,6 +73,10 @@ class LocalPool:
     def submit(self, item: Item) -> Any:
         return self.executor.submit(_run_in_worker, item)
 
+    def settle_many(self, chunks: list[list[frozenset[int]]]) -> Iterator[list[Response]]:
+        """Settle chunks of domain sets on the workers, results in chunk order."""
+        return self.executor.map(_settle_in_worker, chunks)
+
 
 class DaskPool:
     """A dask.distributed cluster: an existing scheduler's address, or ``local``."""
@@ -74,9 +94,11 @@ class DaskPool:
 
 
 @contextmanager
-def open_pool(cluster: Cluster, cover: dict[int, tuple[int, ...]], jobs: int, histories: int,
+def open_pool(model: ClusterModel, jobs: int, histories: int,
               dask: str | None = None) -> Iterator[LocalPool | DaskPool | None]:
-    """The pool to run on; None means: play the histories in this process."""
+    """The pool to run on; None means: play the histories in this process. Local workers get
+    ``model`` as it is now: open the pool once what the histories read of it is in place."""
+    cluster, cover = model.cluster, model.cover_of_domain
     if dask:
         try:
             from distributed import Client, LocalCluster
@@ -98,5 +120,6 @@ def open_pool(cluster: Cluster, cover: dict[int, tuple[int, ...]], jobs: int, hi
     if workers <= 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cluster, cover)) as executor:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                             initargs=(model,)) as executor:
         yield LocalPool(executor, workers)

@@ -9,10 +9,18 @@ with domains x pods.
 
 from __future__ import annotations
 
+from typing import Callable, Iterable, Iterator
+
 from .cluster_model import ClusterModel
 from .settle import Response, settle
 
-__all__ = ["BlastRadius", "Response", "workload_cover"]
+__all__ = ["BlastRadius", "Response", "workload_cover", "BLAST_KINDS", "SETTLE_CHUNK"]
+
+#: The domain kinds of the blast-radius table (nodes are left out: the replacement chain
+#: repairs a node's loss, and the run's figures show it).
+BLAST_KINDS = ("region", "datacenter", "rack", "server", "regionLink")
+#: Domains settled per task when a pool settles them (the largest go one per task first).
+SETTLE_CHUNK = 32
 
 
 class BlastRadius:
@@ -28,6 +36,27 @@ class BlastRadius:
         if hit is None:
             hit = self._cache[key] = settle(self.model, key)
         return hit
+
+    def single_domains(self) -> list[int]:
+        """Every domain a run reads alone: the table's kinds and every failing domain above
+        the node level (:func:`workload_cover`)."""
+        c = self.model.cluster
+        return [d.index for d in c.domains if d.kind in BLAST_KINDS
+                or (d.kind != "node" and c.failures.get(d.kind) is not None)]
+
+    def prefetch(self, domains: Iterable[int],
+                 settle_many: Callable[[list[list[frozenset[int]]]], Iterator[list[Response]]]) -> None:
+        """Settle the single-domain responses not cached yet with ``settle_many`` (a pool's:
+        chunks in, responses out in the same order), largest domains first so the workers
+        finish together. Responses are deterministic: the same wherever they are settled."""
+        nodes_under = self.model.nodes_under
+        keys = sorted({frozenset((int(d),)) for d in domains} - self._cache.keys(),
+                      key=lambda k: (-len(nodes_under.get(next(iter(k)), ())), min(k)))
+        big = [[k] for k in keys if len(nodes_under.get(next(iter(k)), ())) > SETTLE_CHUNK]
+        rest = keys[len(big):]
+        chunks = big + [rest[i:i + SETTLE_CHUNK] for i in range(0, len(rest), SETTLE_CHUNK)]
+        for chunk, responses in zip(chunks, settle_many(chunks)):
+            self._cache.update(zip(chunk, responses))
 
 
 def workload_cover(blast: BlastRadius) -> dict[int, tuple[int, ...]]:

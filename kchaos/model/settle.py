@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batch import schedule_pass
-from .scheduler import placement_rng
+from .scheduler import Placement, placement_rng
 from .cluster_model import ClusterModel
 from .eviction import kube_nodes, zone_rate, zones_after, zones_of
 
@@ -44,6 +44,12 @@ class _Baseline:
     movable_on: dict[int, int]  # node -> pods that are not DaemonSet pods
     ready_count: tuple[int, ...]  # per workload: pods bound with every node up
     pending: tuple[int, ...]  # pods that fit nowhere with every node up
+    region_of: tuple[int, ...]  # node -> its region's domain index
+    #: A working copy of the healthy placement and volume scopes that each settle changes and
+    #: then restores (:meth:`~.scheduler.Placement.restore`): copying a placement of 150,000 pods
+    #: for each of thousands of domains would cost more than settling most of them.
+    scratch: Placement
+    scratch_scope: list[int]
 
 
 _BASELINES: "weakref.WeakKeyDictionary[ClusterModel, _Baseline]" = weakref.WeakKeyDictionary()
@@ -66,7 +72,8 @@ def _baseline(m: ClusterModel) -> _Baseline:
         hit = _BASELINES[m] = _Baseline(
             {n: tuple(ps) for n, ps in pods_on.items()}, counts_on,
             {n: sum(1 for p in ps if not m.is_daemon[p]) for n, ps in pods_on.items()}, tuple(ready),
-            tuple(p for p, node in enumerate(m.baseline.pod_node) if node < 0))
+            tuple(p for p, node in enumerate(m.baseline.pod_node) if node < 0),
+            tuple(n.region for n in m.cluster.nodes), m.baseline.copy(), list(m.baseline_scope))
     return hit
 
 
@@ -121,7 +128,25 @@ def settle_rng(domains) -> np.random.Generator:
 
 
 def settle(model: ClusterModel, domains) -> Response:
+    """The settled response to ``domains`` failing and staying down (see the module's text)."""
+    base = _baseline(model)
+    changed: tuple[set[int], list[int], set[int]] = (set(), [], set())  # nodes, pods, workloads
+    try:
+        response = _settle(model, domains, base, changed)
+    except BaseException:
+        _BASELINES.pop(model, None)  # a settle cut short leaves the scratch placement unknown
+        raise
+    nodes, pods, workloads = changed  # the scratch placement goes back to the healthy one
+    base.scratch.restore(model.baseline, nodes, pods, workloads)
+    for p in pods:
+        base.scratch_scope[p] = model.baseline_scope[p]
+    return response
+
+
+def _settle(model: ClusterModel, domains, base: _Baseline,
+            changed: tuple[set[int], list[int], set[int]]) -> Response:
     m, c = model, model.cluster
+    changed_nodes, changed_pods, changed_workloads = changed
     sch = m.scheduler
     rng = settle_rng(domains)
     doms = sorted({int(d) for d in domains})
@@ -145,7 +170,7 @@ def settle(model: ClusterModel, domains) -> Response:
             alive |= 1 << i
     live, component = m.quorum_partition(alive, cut)
     comp = m.components(cut)
-    region_of = [n.region for n in c.nodes]
+    region_of = base.region_of
 
     def in_quorum_side(node: int) -> bool:
         return component is not None and comp[region_of[node]] == component
@@ -154,9 +179,7 @@ def settle(model: ClusterModel, domains) -> Response:
     # Cut off from the quorum's side: workers and control-plane nodes alike go NotReady.
     cut_off = [n for n in kube_nodes(m) if up[n] and not in_quorum_side(n)] if cut and component is not None else []
 
-    base = _baseline(m)
-    pl = m.baseline.copy()
-    scope = list(m.baseline_scope)
+    pl, scope = base.scratch, base.scratch_scope
     placed_on_up: list[int] = []  # replacements bound (to up, usable nodes): ready by the settle time
     lost_ready = [0] * len(c.workloads)  # baseline pods that stopped counting as ready
     daemon_on_cut_off = [0] * len(c.workloads)  # bound to an up node, NotReady, never evicted: not a lasting loss
@@ -198,6 +221,10 @@ def settle(model: ClusterModel, domains) -> Response:
             placed.append(p)
         if placed:
             placed_on_up.extend(placed)
+            changed_pods.extend(placed)
+            for p in placed:
+                changed_nodes.add(pl.pod_node[p])
+                changed_workloads.add(m.pod_workload[p])
             done = set(placed)
             for key in live_keys:
                 left = [p for p in pending[key] if p not in done]
@@ -216,6 +243,7 @@ def settle(model: ClusterModel, domains) -> Response:
         for node in cut_off:
             for w, k in base.counts_on.get(node, ()):
                 lost_ready[w] += k
+        changed_nodes.update(order)
         for node in order:  # NotReady, all at one instant: the nodes leave the usable set
             pl.usable[node] = False
         forget(honors)
@@ -240,6 +268,8 @@ def settle(model: ClusterModel, domains) -> Response:
                         sch.unbind(pl, p)
                         evicted.append(p)
             forget(moved)
+            changed_workloads.update(moved)
+            changed_pods.extend(evicted)
             add_pending(evicted)
             scheduler_pass()
 
