@@ -83,3 +83,18 @@ def test_a_region_link_partition_is_named_as_the_exact_part_knows_it():
     assert link > 0 and not any("regionLink outage" in c for c in rows)
     # a link is down 1 h every 5 y: 12 min/year of quorum loss (exact), less its overlaps
     assert link == pytest.approx(60 / 5 * 0.9999, rel=0.05)
+
+
+def test_importance_leaves_planned_downtime_out():
+    """Hardening a domain removes no rollout: rollout waves (planned down time) stay out of the
+    saving. Counted in, a rollout that waits out a failure moves to a later cycle, and on the
+    benchmark topology (weekly rollouts taking its Deployments below minAvailable) eight node
+    intervals at this seed lay wholly below zero: hardening a node 'added' minutes."""
+    from pathlib import Path
+    from kchaos.topology import load_topology
+    path = Path(__file__).resolve().parent.parent / "topologies" / "benchmark-5-members.yaml"
+    results = analyze(run_monte_carlo(load_topology(path), failures=3000, seed=3, jobs=2))
+    assert any(c["cause"].startswith("planned:") for c in results["attribution"]["workloads"]["frontend"])
+    below = [(row["domain"], name, ci) for row in results["importance"]
+             for name, ci in row["ci95"]["workloads"].items() if ci[1] < 0]
+    assert below == []

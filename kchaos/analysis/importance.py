@@ -17,14 +17,43 @@ minus that; its interval is the delta method over histories (batch means).
 Where the headline figure uses a control variate, so does the saving: the exactly known
 part (quorum loss; a workload's covering domains) is recomputed exactly with the domain
 hardened, and only the simulated rest is estimated as above.
+
+Planned down time (causes ``planned: ...``: rollout waves, upgrades' leader transfers, with
+no failure instance down) is left out: hardening a domain does not remove it, and it moves
+between cycles (a rollout waits out a failure and runs in a later cycle), which the
+per-cycle reweighting would read as hardening *adding* down time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from types import SimpleNamespace
+
 from . import exact
 from .statistics import MINUTES_PER_YEAR, Z95
+
+PLANNED = "planned:"
+
+
+def _unplanned(parts, book):
+    """Cycle sums ``parts`` less the planned causes' sums in the cause ``book`` (planned time
+    only accrues while no failure instance is down, so it lies within every quantity's rest)."""
+    planned = [sums for (label, _), sums in book.sums.items() if label.startswith(PLANNED)] if book else []
+    if parts is None or not planned:
+        return parts
+
+    def less(name: str):
+        out = dict(getattr(parts, name))
+        for sums in planned:
+            for d, x in getattr(sums, name).items():
+                out[d] = out.get(d, 0.0) - x
+        return out
+    return SimpleNamespace(total=parts.total - sum(p.total for p in planned),
+                           total_t=parts.total_t - sum(p.total_t for p in planned),
+                           total_t2=parts.total_t2 - sum(p.total_t2 for p in planned),
+                           by_domain=less("by_domain"), by_domain_t=less("by_domain_t"),
+                           by_domain_t2=less("by_domain_t2"))
 
 
 def _without(parts, domains: list[int], rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,19 +105,19 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
         return (now - without) * MINUTES_PER_YEAR, half * MINUTES_PER_YEAR
 
     if quorum_exact is not None:  # exact quorum part + simulated rest
-        api, api_half = saved([h.api_only.weighted for h in hists])
+        api, api_half = saved([_unplanned(h.api_only.weighted, h.api.causes) for h in hists])
         above_members = {x for m in c.members for x in (c.nodes[m].domain, *c.nodes[m].ancestors)}
         api += np.array([(exact.quorum_availability(c, hardened=d) - quorum_exact) * MINUTES_PER_YEAR
                          if d in above_members or c.domains[d].kind == "regionLink" else 0.0 for d in domains])
     else:
-        api, api_half = saved([h.api.weighted for h in hists])
+        api, api_half = saved([_unplanned(h.api.weighted, h.api.causes) for h in hists])
     covers = covers or [None] * len(c.workloads)
     per_wl = []
     for w, cover in enumerate(covers):
         if cover is None:
-            per_wl.append(saved([h.workloads[w].weighted for h in hists]))
+            per_wl.append(saved([_unplanned(h.workloads[w].weighted, h.workloads[w].causes) for h in hists]))
             continue
-        rest, half = saved([h.workload_rest[w].weighted for h in hists])
+        rest, half = saved([_unplanned(h.workload_rest[w].weighted, h.workloads[w].causes) for h in hists])
         unavail = {d: c.failures[c.domains[d].kind].unavailability for d in cover}
         up = float(np.prod([1.0 - u for u in unavail.values()]))
         rest += np.array([(up / (1.0 - unavail[d]) - up) * MINUTES_PER_YEAR if d in unavail else 0.0
