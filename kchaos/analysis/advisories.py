@@ -9,6 +9,8 @@ from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
+from ..model.montecarlo import PARALLEL_SETTLE_NODES
+from ..model.pools import open_pool
 from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
@@ -70,11 +72,33 @@ def layout_findings(model: ClusterModel) -> list[Advisory]:
     return sorted(out, key=lambda a: a.severity != "error")
 
 
-def dynamic_advisories(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
-    """What single-domain losses reveal: headroom, the spread trap, load concentration."""
+def dynamic_advisories(model: ClusterModel, blast: BlastRadius, jobs: int = 1) -> list[Advisory]:
+    """What single-domain losses reveal: headroom, the spread trap, load concentration
+    (``jobs`` processes settle what the run has not settled yet, on large clusters)."""
     if not model.workers:
         return []
-    return _headroom(model, blast) + _load_concentration(model, blast)
+    return _headroom(model, blast, jobs) + _load_concentration(model, blast)
+
+
+def _stuck(model: ClusterModel, response) -> list[str]:
+    """Workloads left Pending by ``response`` whose spread counts dead domains (DoNotSchedule,
+    nodeTaintsPolicy: Ignore), in workload order: the spread trap's suspects."""
+    index = {w.name: i for i, w in enumerate(model.cluster.workloads)}
+    trap = {w.name for w in model.cluster.workloads if w.spread is not None
+            and w.spread.when_unsatisfiable == "DoNotSchedule" and w.spread.node_taints_policy == "Ignore"}
+    return [name for name in sorted(response.pending_by_workload, key=index.get) if name in trap]
+
+
+def _honor_variant(model: ClusterModel, domains: list[int], jobs: int) -> BlastRadius:
+    """The same cluster with every DoNotSchedule spread honouring taints, with ``domains``
+    settled (on a pool of ``jobs`` processes for a large cluster: a region of a 5,000-node
+    cluster takes seconds)."""
+    honor = BlastRadius(ClusterModel(_with_honor(model.cluster)))
+    if jobs > 1 and model.n_nodes >= PARALLEL_SETTLE_NODES and len(domains) > 1:
+        with open_pool(honor.model, jobs, len(domains)) as pool:
+            if pool is not None:
+                honor.prefetch(domains, pool.settle_many)
+    return honor
 
 
 _LEVEL_ORDER = ("server", "rack", "datacenter", "region")
@@ -111,11 +135,14 @@ def _where_pods_sit(model: ClusterModel, failed: int, kind: str, w: int) -> str:
                    f"{left}: add replicas or lower minAvailable)")
 
 
-def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
+def _headroom(model: ClusterModel, blast: BlastRadius, jobs: int = 1) -> list[Advisory]:
     """Headroom to survive each region and datacenter, and the PodTopologySpread trap."""
     c = model.cluster
     out: list[Advisory] = []
-    honor_blast = None
+    suspects = [d.index for kind in ("region", "datacenter") if len(c.domains_of_kind(kind)) >= 2
+                for d in c.domains_of_kind(kind)
+                if blast.respond([d.index]).nodes_lost and _stuck(model, blast.respond([d.index]))]
+    honor_blast = _honor_variant(model, suspects, jobs) if suspects else None
     index = {w.name: i for i, w in enumerate(c.workloads)}
     for kind in ("region", "datacenter"):
         doms = [d for d in c.domains_of_kind(kind) if blast.respond([d.index]).nodes_lost]
@@ -125,14 +152,9 @@ def _headroom(model: ClusterModel, blast: BlastRadius) -> list[Advisory]:
         trapped: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
         for d in doms:
             r = blast.respond([d.index])
-            stuck = [name for name in sorted(r.pending_by_workload, key=index.get)
-                     if any(w.name == name and w.spread is not None
-                            and w.spread.when_unsatisfiable == "DoNotSchedule"
-                            and w.spread.node_taints_policy == "Ignore" for w in c.workloads)]
+            stuck = _stuck(model, r)
             fixed = r
             if stuck:
-                if honor_blast is None:
-                    honor_blast = BlastRadius(ClusterModel(_with_honor(c)))
                 fixed = honor_blast.respond([d.index])
                 for name in stuck:
                     if fixed.pending_by_workload.get(name, 0) < r.pending_by_workload[name]:

@@ -56,19 +56,27 @@ def _unplanned(parts, book):
                            by_domain_t2=less("by_domain_t2"))
 
 
-def _without(parts, domains: list[int], rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spread(per_domain: dict, column: dict[int, int]) -> np.ndarray:
+    """A sparse {domain: value} as a vector over ``column``'s domains (0 where absent)."""
+    out = np.zeros(len(column))
+    for d, x in per_domain.items():
+        j = column.get(d)
+        if j is not None:
+            out[j] = x
+    return out
+
+
+def _without(parts, column: dict[int, int], rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per history: the down seconds (weighted CycleSums ``parts``), and per history and
     domain the down seconds had that domain never failed (second order, see above)."""
-    k, n = len(parts), len(domains)
+    k, n = len(parts), len(column)
     y = np.zeros(k)
     y_without = np.zeros((k, n))
     for h, p in enumerate(parts):
         if p is None:
             continue
         y[h] = p.total
-        yd = np.array([p.by_domain.get(d, 0.0) for d in domains])
-        z1 = np.array([p.by_domain_t.get(d, 0.0) for d in domains])
-        z2 = np.array([p.by_domain_t2.get(d, 0.0) for d in domains])
+        yd, z1, z2 = (_spread(getattr(p, name), column) for name in ("by_domain", "by_domain_t", "by_domain_t2"))
         y_without[h] = p.total - yd + rate * (p.total_t - z1) + rate * rate / 2 * (p.total_t2 - z2)
     return y, y_without
 
@@ -88,16 +96,17 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
     if not domains:
         return []
     rate = np.array([1.0 / c.failures[c.domains[d].kind].ttf.mean for d in domains])
+    column = {d: j for j, d in enumerate(domains)}
     k = len(hists)
     t = np.array([h.weighted_seconds for h in hists])
     t_without = np.zeros((k, len(domains)))
     for i, h in enumerate(hists):
         per, (t2, t3) = h.domain_time
-        own = np.array([per.get(d, (0.0, 0.0, 0.0)) for d in domains])  # [domains, 3]
-        t_without[i] = t[i] - own[:, 0] + rate * (t2 - own[:, 1]) + rate * rate / 2 * (t3 - own[:, 2])
+        own = [_spread({d: x[m] for d, x in per.items()}, column) for m in range(3)]
+        t_without[i] = t[i] - own[0] + rate * (t2 - own[1]) + rate * rate / 2 * (t3 - own[2])
 
     def saved(parts) -> tuple[np.ndarray, np.ndarray]:
-        y, y_without = _without(parts, domains, rate)
+        y, y_without = _without(parts, column, rate)
         now = y.sum() / t.sum()
         without = y_without.sum(axis=0) / t_without.sum(axis=0)
         e = (y - now * t)[:, None] / t.sum() - (y_without - without * t_without) / t_without.sum(axis=0)
@@ -123,16 +132,21 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
         rest += np.array([(up / (1.0 - unavail[d]) - up) * MINUTES_PER_YEAR if d in unavail else 0.0
                           for d in domains])
         per_wl.append((rest, half))
+    # Rounded as whole arrays (a 5,000-node cluster has 10,000 rows of 150 workloads).
+    names = [w.name for w in c.workloads]
+    value = np.array([s[0] for s in per_wl]).reshape(len(names), len(domains))
+    half = np.array([s[1] for s in per_wl]).reshape(len(names), len(domains))
+    wl_rows, lo_rows, hi_rows = (np.round(x, 4).T.tolist() for x in (value, value - half, value + half))
+    api_r, api_lo, api_hi, total = (np.round(x, 4).tolist()
+                                    for x in (api, api - api_half, api + api_half, api + value.sum(axis=0)))
     rows = []
     for j, d in enumerate(domains):
-        wl = {wl_.name: round(float(s[0][j]), 4) for wl_, s in zip(c.workloads, per_wl)}
         rows.append({
             "domain": c.domains[d].id, "kind": c.domains[d].kind,
-            "api_minutes_per_year_saved": round(float(api[j]), 4),
-            "workload_minutes_per_year_saved": wl,
-            "ci95": {"api": [round(float(api[j] - api_half[j]), 4), round(float(api[j] + api_half[j]), 4)],
-                     "workloads": {wl_.name: [round(float(s[0][j] - s[1][j]), 4), round(float(s[0][j] + s[1][j]), 4)]
-                                   for wl_, s in zip(c.workloads, per_wl)}},
-            "total_minutes_per_year_saved": round(float(api[j] + sum(s[0][j] for s in per_wl)), 4),
+            "api_minutes_per_year_saved": api_r[j],
+            "workload_minutes_per_year_saved": dict(zip(names, wl_rows[j])),
+            "ci95": {"api": [api_lo[j], api_hi[j]],
+                     "workloads": {name: [lo, hi] for name, lo, hi in zip(names, lo_rows[j], hi_rows[j])}},
+            "total_minutes_per_year_saved": total[j],
         })
     return sorted(rows, key=lambda r: -r["total_minutes_per_year_saved"])
