@@ -66,7 +66,7 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
         while j < n and pod_pin[pending[j]] < 0 and sch.pod_workload[pending[j]] == w and scope[pending[j]] == s:
             j += 1
         run = pending[i:j]
-        if (w, s) in hopeless and not one_by_one:
+        if (w, s) in hopeless and w not in bound and not one_by_one:  # a bind this pass may have opened it
             i = j
             continue
         nodes = place_batch(sch, pl, run, rng, s)
