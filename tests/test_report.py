@@ -304,3 +304,19 @@ def test_advisories_of_one_code_beyond_three_fold_into_details(sample):
     folded = section[section.index("<details>"):]
     assert section.count("stays Pending") == 10 and folded.count("stays Pending") == 7
     assert "7 more <code>spread-blocks-rescheduling</code>" in section and "harden dc-a" not in folded
+
+
+def test_results_json_writes_what_json_lacks_as_null_and_any_key_as_a_string():
+    """results.json is written with orjson: NaN and infinity (numpy's too) become null, numpy
+    scalars their values, tuples arrays, and a key that is not a string a string, as the
+    standard library would, so no document is lost after a long run for its keys' types."""
+    import json
+
+    import numpy as np
+
+    from kchaos.report.files import to_json
+    text = to_json({"nan": float("nan"), "inf": np.float64("inf"), "f32": np.float32(0.5), "i": np.int64(3),
+                    "pair": (1, 2), 7: "seven", "nested": [{"x": -float("inf")}]})
+    assert json.loads(text) == {"nan": None, "inf": None, "f32": 0.5, "i": 3, "pair": [1, 2], "7": "seven",
+                                "nested": [{"x": None}]}
+    assert text.endswith("}\n") and "\n  \"nan\": null" in text

@@ -4,12 +4,13 @@ topology layer). Domains with the same finding share one advisory."""
 
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from ..model.montecarlo import PARALLEL_SETTLE_NODES
+from ..model import montecarlo
 from ..model.pools import open_pool
 from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
@@ -74,7 +75,7 @@ def layout_findings(model: ClusterModel) -> list[Advisory]:
 
 def dynamic_advisories(model: ClusterModel, blast: BlastRadius, jobs: int = 1) -> list[Advisory]:
     """What single-domain losses reveal: headroom, the spread trap, load concentration
-    (``jobs`` processes settle what the run has not settled yet, on large clusters)."""
+    (``jobs`` local processes settle what the run has not settled yet, on large clusters)."""
     if not model.workers:
         return []
     return _headroom(model, blast, jobs) + _load_concentration(model, blast)
@@ -94,10 +95,13 @@ def _honor_variant(model: ClusterModel, domains: list[int], jobs: int) -> BlastR
     settled (on a pool of ``jobs`` processes for a large cluster: a region of a 5,000-node
     cluster takes seconds)."""
     honor = BlastRadius(ClusterModel(_with_honor(model.cluster)))
-    if jobs > 1 and model.n_nodes >= PARALLEL_SETTLE_NODES and len(domains) > 1:
+    if jobs > 1 and model.n_nodes >= montecarlo.PARALLEL_SETTLE_NODES and len(domains) > 1:
         with open_pool(honor.model, jobs, len(domains)) as pool:
             if pool is not None:
-                honor.prefetch(domains, pool.settle_many)
+                try:
+                    honor.prefetch(domains, pool.settle_many)
+                except BrokenProcessPool:  # a worker died: the rest is settled here, as read
+                    pass
     return honor
 
 

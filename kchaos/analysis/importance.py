@@ -18,17 +18,17 @@ Where the headline figure uses a control variate, so does the saving: the exactl
 part (quorum loss; a workload's covering domains) is recomputed exactly with the domain
 hardened, and only the simulated rest is estimated as above.
 
-Planned down time (causes ``planned: ...``: rollout waves, upgrades' leader transfers, with
-no failure instance down) is left out: hardening a domain does not remove it, and it moves
+Planned down time (causes ``planned: ...``: rollout waves, upgrades' leader transfers, when
+no failure instance that is down touches the quantity) is left out: hardening a domain does not remove it, and it moves
 between cycles (a rollout waits out a failure and runs in a later cycle), which the
 per-cycle reweighting would read as hardening *adding* down time.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from types import SimpleNamespace
+
+import numpy as np
 
 from . import exact
 from .statistics import MINUTES_PER_YEAR, Z95
@@ -36,10 +36,13 @@ from .statistics import MINUTES_PER_YEAR, Z95
 PLANNED = "planned:"
 
 
-def _unplanned(parts, book):
-    """Cycle sums ``parts`` less the planned causes' sums in the cause ``book`` (planned time
-    only accrues while no failure instance is down, so it lies within every quantity's rest)."""
-    planned = [sums for (label, _), sums in book.sums.items() if label.startswith(PLANNED)] if book else []
+def _unplanned(parts, book, rest_only: bool = False):
+    """Cycle sums ``parts`` less the planned causes' sums in the cause ``book``. A cause is
+    (label, exact): with ``rest_only`` (``parts`` holds only the down time the exact part does
+    not explain: ``api_only``, ``workload_rest``), only the planned time outside that part is
+    taken away, so nothing is subtracted that ``parts`` never held."""
+    planned = [sums for (label, exact_part), sums in book.sums.items()
+               if label.startswith(PLANNED) and not (rest_only and exact_part)] if book else []
     if parts is None or not planned:
         return parts
 
@@ -114,7 +117,7 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
         return (now - without) * MINUTES_PER_YEAR, half * MINUTES_PER_YEAR
 
     if quorum_exact is not None:  # exact quorum part + simulated rest
-        api, api_half = saved([_unplanned(h.api_only.weighted, h.api.causes) for h in hists])
+        api, api_half = saved([_unplanned(h.api_only.weighted, h.api.causes, rest_only=True) for h in hists])
         above_members = {x for m in c.members for x in (c.nodes[m].domain, *c.nodes[m].ancestors)}
         api += np.array([(exact.quorum_availability(c, hardened=d) - quorum_exact) * MINUTES_PER_YEAR
                          if d in above_members or c.domains[d].kind == "regionLink" else 0.0 for d in domains])
@@ -126,7 +129,8 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
         if cover is None:
             per_wl.append(saved([_unplanned(h.workloads[w].weighted, h.workloads[w].causes) for h in hists]))
             continue
-        rest, half = saved([_unplanned(h.workload_rest[w].weighted, h.workloads[w].causes) for h in hists])
+        rest, half = saved([_unplanned(h.workload_rest[w].weighted, h.workloads[w].causes, rest_only=True)
+                            for h in hists])
         unavail = {d: c.failures[c.domains[d].kind].unavailability for d in cover}
         up = float(np.prod([1.0 - u for u in unavail.values()]))
         rest += np.array([(up / (1.0 - unavail[d]) - up) * MINUTES_PER_YEAR if d in unavail else 0.0

@@ -267,7 +267,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
                              workload_exact, workload_covers)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
-    advisories = [*layout_findings(model), *dynamic_advisories(model, blast, out.jobs), *eviction_advisories(model, blast),
+    local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
+    advisories = [*layout_findings(model), *dynamic_advisories(model, blast, local_jobs), *eviction_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds),
                   *maintenance_advisories(c, model, planned), *fix_first_advisory(ranking)]
 

@@ -47,7 +47,9 @@ class _Baseline:
     region_of: tuple[int, ...]  # node -> its region's domain index
     #: A working copy of the healthy placement and volume scopes that each settle changes and
     #: then restores (:meth:`~.scheduler.Placement.restore`): copying a placement of 150,000 pods
-    #: for each of thousands of domains would cost more than settling most of them.
+    #: for each of thousands of domains would cost more than settling most of them. Mutable
+    #: inside this frozen record, so settling one model is not reentrant (nor thread-safe):
+    #: one settle at a time per model, as the blast radius and the pool workers do.
     scratch: Placement
     scratch_scope: list[int]
 
@@ -131,15 +133,17 @@ def settle(model: ClusterModel, domains) -> Response:
     """The settled response to ``domains`` failing and staying down (see the module's text)."""
     base = _baseline(model)
     changed: tuple[set[int], list[int], set[int]] = (set(), [], set())  # nodes, pods, workloads
+    done = False
     try:
         response = _settle(model, domains, base, changed)
-    except BaseException:
-        _BASELINES.pop(model, None)  # a settle cut short leaves the scratch placement unknown
-        raise
-    nodes, pods, workloads = changed  # the scratch placement goes back to the healthy one
-    base.scratch.restore(model.baseline, nodes, pods, workloads)
-    for p in pods:
-        base.scratch_scope[p] = model.baseline_scope[p]
+        nodes, pods, workloads = changed  # the scratch placement goes back to the healthy one
+        base.scratch.restore(model.baseline, nodes, pods, workloads)
+        for p in pods:
+            base.scratch_scope[p] = model.baseline_scope[p]
+        done = True
+    finally:
+        if not done:  # a settle or restore cut short leaves the scratch placement unknown
+            _BASELINES.pop(model, None)
     return response
 
 
