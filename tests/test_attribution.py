@@ -98,3 +98,17 @@ def test_importance_leaves_planned_downtime_out():
     below = [(row["domain"], name, ci) for row in results["importance"]
              for name, ci in row["ci95"]["workloads"].items() if ci[1] < 0]
     assert below == []
+
+
+def test_the_spread_trap_advice_is_the_same_when_a_pool_settles_the_honor_variant(monkeypatch):
+    """Large clusters settle the single domains, and the trap's Honor variant, on the local
+    pool (forced here on a small one): the results, advisories included, equal one process's."""
+    from kchaos.model import montecarlo
+    monkeypatch.setattr(montecarlo, "PARALLEL_SETTLE_NODES", 0)
+    cluster = topology(SPREAD_DC % "Ignore")
+    one, two = (analyze(run_monte_carlo(cluster, failures=400, seed=2, jobs=jobs)) for jobs in (1, 2))
+    for r in (one, two):
+        r["run"].pop("wall_seconds")
+        r["run"].pop("jobs")
+    assert any(a["code"] == "spread-blocks-rescheduling" for a in one["advisories"])
+    assert one == two
