@@ -320,3 +320,26 @@ def test_results_json_writes_what_json_lacks_as_null_and_any_key_as_a_string():
     assert json.loads(text) == {"nan": None, "inf": None, "f32": 0.5, "i": 3, "pair": [1, 2], "7": "seven",
                                 "nested": [{"x": None}]}
     assert text.endswith("}\n") and "\n  \"nan\": null" in text
+
+
+def test_a_cluster_of_many_workloads_shows_the_worst_and_tables_the_rest(sample):
+    """150 workloads would be 150 cards, 151 bars and tables: the page shows the 8 with the most
+    downtime as cards and all of them in one table (worst first), and draws and tables the
+    causes of the API and the 15 workloads with the most downtime (issue 7: Kubernetes' limits)."""
+    base = sample["workloads"][0]
+    sample["workloads"] = [{**copy.deepcopy(base), "name": f"app-{i}",
+                            "downtime_minutes_per_year": {"estimate": float(i), "ci95": [0.0, 2.0 * i]}}
+                           for i in range(1, 41)]
+    causes = lambda i: [{"cause": "recovery chain", "minutes_per_year": float(i), "ci95": [0.0, 2.0 * i]}]  # noqa: E731
+    sample["attribution"] = {"api": causes(1), "workloads": {f"app-{i}": causes(i) for i in range(1, 41)}}
+    page = _without_plotly(render_html(sample))
+    head = page[page.index('<section id="headline"'):page.index('<section id="slo"')]
+    cards = head[:head.index("<details>")]
+    assert "the 8 with the most downtime, of 40" in cards
+    assert "app-40" in cards and "app-33" in cards and "app-32" not in cards
+    table = head[head.index("<details>"):]
+    assert table.count("<tr>") == 1 + 40 and table.index("app-40") < table.index("app-39") < table.index("app-1<")
+    downtime = page[page.index('<section id="downtime"'):page.index('<section id="fix-first"')]
+    assert "workload app-26" in downtime and "workload app-25" not in downtime
+    assert "25 more with downtime are in results.json" in downtime
+    assert downtime.count('<div class="subhead">') == 1 + 15  # the API's table and 15 workloads'

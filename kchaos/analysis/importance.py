@@ -140,8 +140,9 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
     names = [w.name for w in c.workloads]
     value = np.array([s[0] for s in per_wl]).reshape(len(names), len(domains))
     half = np.array([s[1] for s in per_wl]).reshape(len(names), len(domains))
-    wl_rows, lo_rows, hi_rows = (np.round(x, 4).T.tolist() for x in (value, value - half, value + half))
-    api_r, api_lo, api_hi, total = (np.round(x, 4).tolist()
+    # (+ 0.0 turns the -0.0 of a tiny negative rounded away into 0.0)
+    wl_rows, lo_rows, hi_rows = ((np.round(x, 4) + 0.0).T.tolist() for x in (value, value - half, value + half))
+    api_r, api_lo, api_hi, total = ((np.round(x, 4) + 0.0).tolist()
                                     for x in (api, api - api_half, api + api_half, api + value.sum(axis=0)))
     rows = []
     for j, d in enumerate(domains):

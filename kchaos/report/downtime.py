@@ -16,16 +16,32 @@ OTHER = "other causes"
 FIX_FIRST_ROWS = 10
 #: Causes listed per quantity; the rest are summed in one line.
 MAX_TABLE_ROWS = 8
+#: Workloads drawn and tabled, the most downtime first (a cluster may run hundreds).
+MAX_WORKLOADS = 15
+#: Workloads named per fix-first row; the rest are counted.
+FIX_FIRST_WORKLOADS = 5
+
+
+def _minutes(rows: list[dict]) -> float:
+    return sum(num(x.get("minutes_per_year")) or 0.0 for x in rows)
+
+
+def _quantities(r: dict) -> tuple[list[tuple[str, list[dict]]], int]:
+    """(label, causes) of the API and of the workloads with the most downtime (at most
+    :data:`MAX_WORKLOADS`, in the document's order), and how many workloads with downtime were
+    left out."""
+    att = get(r, "attribution", default={})
+    down = [(name, rows or []) for name, rows in (get(att, "workloads", default={}) or {}).items() if _minutes(rows or [])]
+    keep = {name for name, _ in sorted(down, key=lambda nr: -_minutes(nr[1]))[:MAX_WORKLOADS]}
+    out = [("API", get(att, "api", default=[]) or [])]
+    out += [(f"workload {name}", rows) for name, rows in down if name in keep]
+    return [(label, rows) for label, rows in out if _minutes(rows)], len(down) - len(keep)
 
 
 def attribution_figure(r: dict) -> go.Figure | None:
     """One horizontal bar per quantity (the API, each workload), stacked by cause, in minutes
     per year; the causes with the most minutes over all bars get their own colour."""
-    att = get(r, "attribution", default={})
-    bars: list[tuple[str, list[dict]]] = [("API", get(att, "api", default=[]) or [])]
-    for name, rows in (get(att, "workloads", default={}) or {}).items():
-        bars.append((f"workload {name}", rows or []))
-    bars = [(label, rows) for label, rows in bars if any(num(x.get("minutes_per_year")) for x in rows)]
+    bars, _ = _quantities(r)
     if not bars:
         return None
     weight: dict[str, float] = {}
@@ -55,16 +71,11 @@ def attribution_figure(r: dict) -> go.Figure | None:
 
 
 def downtime(r: dict, figs: FigureSet) -> dict:
-    """The stacked bars and, per quantity, its causes in a table (largest first)."""
+    """The stacked bars and, per quantity, its causes in a table (largest first); a cluster
+    with many workloads shows the :data:`MAX_WORKLOADS` with the most downtime."""
     fig = attribution_figure(r)
-    att = get(r, "attribution", default={})
-    tables = []
-    api_rows = get(att, "api", default=[]) or []
-    if api_rows:
-        tables.append({"title": "API", "rows": api_rows})
-    for name, rows in (get(att, "workloads", default={}) or {}).items():
-        if rows:
-            tables.append({"title": f"workload {name}", "rows": rows})
+    quantities, left_out = _quantities(r)
+    tables = [{"title": label, "rows": rows} for label, rows in quantities]
     for t in tables:
         rows, rest = t["rows"][:MAX_TABLE_ROWS], t["rows"][MAX_TABLE_ROWS:]
         t["rows"] = [{"cause": x["cause"], "minutes": minutes_figure(x.get("minutes_per_year")),
@@ -74,9 +85,11 @@ def downtime(r: dict, figs: FigureSet) -> dict:
             t["rows"].append({"cause": f"{len(rest)} more causes (all in results.json)",
                               "minutes": minutes_figure(sum(num(x.get("minutes_per_year")) or 0.0 for x in rest)),
                               "interval": ""})
-    height = 170 + 46 * (1 + len((get(att, "workloads", default={}) or {})))
+    height = 170 + 46 * len(quantities)
+    note = (f"The {len(quantities) - 1} workloads with the most downtime are shown; {left_out} more with downtime "
+            f"are in results.json (attribution).") if left_out else ""
     return {"figure": figs.add(fig, height, ["Downtime by cause, minutes per year"]) if fig is not None else None,
-            "tables": tables}
+            "tables": tables, "note": note}
 
 
 def fix_first(r: dict) -> dict:
@@ -92,7 +105,15 @@ def fix_first(r: dict) -> dict:
             "domain": x.get("domain", ""), "kind": x.get("kind", ""),
             "api": minutes_figure(x.get("api_minutes_per_year_saved")),
             "api_interval": f"{minutes_figure(get(x, 'ci95', 'api', 0))} – {minutes_figure(get(x, 'ci95', 'api', 1))}",
-            "workloads": ", ".join(f"{n} {minutes_figure(v)}" for n, v in top if v > 0) or "—",
+            "workloads": _named([f"{n} {minutes_figure(v)}" for n, v in top if v > 0]),
             "total": minutes_figure(total),
         })
     return {"rows": rows}
+
+
+def _named(items: list[str]) -> str:
+    """The first :data:`FIX_FIRST_WORKLOADS` items, and how many more."""
+    if not items:
+        return "—"
+    shown = ", ".join(items[:FIX_FIRST_WORKLOADS])
+    return shown + (f" and {len(items) - FIX_FIRST_WORKLOADS} more" if len(items) > FIX_FIRST_WORKLOADS else "")

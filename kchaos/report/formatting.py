@@ -176,7 +176,7 @@ def format_count(x: Any) -> str:
 def minutes_figure(x: Any) -> str:
     """Minutes per year in a table cell: three significant digits, ``—`` when unknown."""
     v = num(x)
-    return "—" if v is None else significant(v, 3)
+    return "—" if v is None else significant(v + 0.0, 3)  # + 0.0: no "-0" for a rounded-away negative
 
 
 def format_minutes(m: Any) -> str:

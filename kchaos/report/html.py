@@ -25,6 +25,7 @@ def render_html(results: dict) -> str:
         "header": views.header(r),
         "cards": views.control_plane_cards(r) + views.load_cards(r),
         "workload_cards": views.workload_cards(r),
+        "workload_table": views.workload_table(r),
         "slo": views.slo(r),
         "advisories": views.advisory_section(r),
         "downtime": downtime.downtime(r, figs),

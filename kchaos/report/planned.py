@@ -4,6 +4,7 @@ the surviving nodes ran while a batch was out."""
 
 from __future__ import annotations
 
+from kchaos.report.downtime import MAX_WORKLOADS
 from kchaos.report.formatting import format_count, format_duration, format_percent, get, minutes_figure, num, significant
 
 
@@ -14,9 +15,14 @@ def planned(r: dict) -> dict:
         return {"rows": [], "facts": [], "note": "The results carry no maintenance figures."}
     rows = [_row("API", get(m, "api_planned_minutes_per_year"), get(m, "api_overlap_minutes_per_year"),
                  get(m, "api_unplanned_minutes_per_year"))]
-    for name, w in (get(m, "workloads", default={}) or {}).items():
-        rows.append(_row(f"workload {name}", get(w, "planned_minutes_per_year"), get(w, "overlap_minutes_per_year"),
-                         get(w, "unplanned_minutes_per_year")))
+    workloads = list((get(m, "workloads", default={}) or {}).items())
+    # Hundreds of workloads: the ones planned work costs the most (in the document's order).
+    keep = {name for name, w in sorted(workloads, key=lambda nw: -_planned_part(nw[1]))[:MAX_WORKLOADS]}
+    for name, w in workloads:
+        if name in keep:
+            rows.append(_row(f"workload {name}", get(w, "planned_minutes_per_year"),
+                             get(w, "overlap_minutes_per_year"), get(w, "unplanned_minutes_per_year")))
+    left_out = len(workloads) - len(keep)
     facts = []
     plan = get(m, "plan")
     if isinstance(plan, dict):
@@ -53,7 +59,13 @@ def planned(r: dict) -> dict:
     any_planned = any(row["planned"] != "0" or row["overlap"] != "0" for row in rows)
     note = "" if any_planned or plan else ("No planned downtime: rollouts never take a workload below minAvailable. "
                                            "Add a maintenance: section to simulate rolling upgrades.")
-    return {"rows": rows if (any_planned or plan) else [], "facts": facts, "note": note}
+    shown = (f"The {len(keep)} workloads planned work costs the most are shown; {left_out} more are in "
+             f"results.json (maintenance).") if left_out else ""
+    return {"rows": rows if (any_planned or plan) else [], "facts": facts, "note": note, "shown": shown}
+
+
+def _planned_part(w: dict) -> float:
+    return (num(get(w, "planned_minutes_per_year")) or 0.0) + (num(get(w, "overlap_minutes_per_year")) or 0.0)
 
 
 def _row(label: str, planned_min, overlap, unplanned) -> dict:

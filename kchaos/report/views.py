@@ -227,30 +227,65 @@ def load_cards(r: dict) -> list[dict]:
     return cards
 
 
+#: Up to this many workloads each get a card; a larger cluster shows the ones with the most
+#: downtime as cards and every workload in a table (150 cards would bury the page).
+MAX_WORKLOAD_CARDS = 12
+WORST_WORKLOAD_CARDS = 8
+
+
+def _downtime_of(w: dict) -> float:
+    return num(get(w, "downtime_minutes_per_year", "estimate")) or 0.0
+
+
+def _workloads_worst_first(r: dict) -> list[dict]:
+    """The workloads, the most downtime first (ties in the document's order)."""
+    return sorted((w for w in as_list(get(r, "workloads")) if isinstance(w, dict)), key=lambda w: -_downtime_of(w))
+
+
 def workload_cards(r: dict) -> list[dict]:
-    cards = []
-    for w in as_list(get(r, "workloads")):
-        if not isinstance(w, dict):
-            continue
+    """A card per workload, or for a large cluster, per workload with the most downtime."""
+    listed = [w for w in as_list(get(r, "workloads")) if isinstance(w, dict)]
+    if len(listed) > MAX_WORKLOAD_CARDS:
+        listed = _workloads_worst_first(r)[:WORST_WORKLOAD_CARDS]
+    return [_workload_card(w) for w in listed]
+
+
+def workload_table(r: dict) -> dict | None:
+    """Every workload in one table, the most downtime first, when there are too many for cards."""
+    listed = _workloads_worst_first(r)
+    if len(listed) <= MAX_WORKLOAD_CARDS:
+        return None
+    rows = []
+    for w in listed:
         av = get(w, "availability", default={})
-        details: list[Inline] = []
-        if get(av, "ci95"):
-            details.append(["95% interval " + format_availability_interval(av["ci95"])])
-        dm = get(w, "downtime_minutes_per_year", default={})
-        if get(dm, "estimate") is not None:
-            details.append([f"{format_minutes(dm['estimate'])} down per year"])
-        shape = []
-        if get(w, "replicas") is not None:
-            shape.append(f"{format_count(w['replicas'])} replicas")
-        if get(w, "min_available") is not None:
-            shape.append(f"needs {format_count(w['min_available'])}")
-        if shape:
-            details.append([", ".join(shape)])
-        label: Inline = [str(get(w, "name", default="?"))]
-        if get(w, "kind"):
-            label += [" ", small(f"({w['kind']})")]
-        cards.append(card(label, avail_value(get(av, "estimate")), details, "workload"))
-    return cards
+        rows.append({"name": str(get(w, "name", default="?")), "kind": str(get(w, "kind", default="")),
+                     "availability": avail_value(get(av, "estimate")),
+                     "interval": format_availability_interval(av["ci95"]) if get(av, "ci95") else "",
+                     "downtime": format_minutes(_downtime_of(w)),
+                     "replicas": format_count(w["replicas"]) if get(w, "replicas") is not None else "",
+                     "needs": format_count(w["min_available"]) if get(w, "min_available") is not None else ""})
+    return {"rows": rows, "shown": min(WORST_WORKLOAD_CARDS, len(listed)), "total": len(listed)}
+
+
+def _workload_card(w: dict) -> dict:
+    av = get(w, "availability", default={})
+    details: list[Inline] = []
+    if get(av, "ci95"):
+        details.append(["95% interval " + format_availability_interval(av["ci95"])])
+    dm = get(w, "downtime_minutes_per_year", default={})
+    if get(dm, "estimate") is not None:
+        details.append([f"{format_minutes(dm['estimate'])} down per year"])
+    shape = []
+    if get(w, "replicas") is not None:
+        shape.append(f"{format_count(w['replicas'])} replicas")
+    if get(w, "min_available") is not None:
+        shape.append(f"needs {format_count(w['min_available'])}")
+    if shape:
+        details.append([", ".join(shape)])
+    label: Inline = [str(get(w, "name", default="?"))]
+    if get(w, "kind"):
+        label += [" ", small(f"({w['kind']})")]
+    return card(label, avail_value(get(av, "estimate")), details, "workload")
 
 
 def slo(r: dict) -> dict | None:
