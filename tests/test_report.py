@@ -343,3 +343,13 @@ def test_a_cluster_of_many_workloads_shows_the_worst_and_tables_the_rest(sample)
     assert "workload app-26" in downtime and "workload app-25" not in downtime
     assert "25 more with downtime are in results.json" in downtime
     assert downtime.count('<div class="subhead">') == 1 + 15  # the API's table and 15 workloads'
+
+
+def test_the_terminal_summary_of_many_workloads_shows_the_worst_and_counts_the_rest(sample):
+    base = sample["workloads"][0]
+    sample["workloads"] = [{**copy.deepcopy(base), "name": f"app-{i}",
+                            "downtime_minutes_per_year": {"estimate": float(i), "ci95": [0.0, 2.0 * i]}}
+                           for i in range(1, 41)]
+    text = _summary(sample)
+    assert "workload app-40" in text and "workload app-33" in text and "workload app-32 " not in text
+    assert "32 more workloads" in text

@@ -167,3 +167,19 @@ def workload(r: dict, name: str) -> dict:
         if isinstance(w, dict) and str(get(w, "name")) == name:
             return w
     return {}
+
+
+#: Up to this many workloads are each shown (a card, a terminal row); a larger cluster shows the
+#: ones with the most downtime and lists every workload in a table (150 cards would bury the page).
+MAX_WORKLOAD_CARDS = 12
+WORST_WORKLOAD_CARDS = 8
+
+
+def downtime_of(w: dict) -> float:
+    """A workload's estimated downtime in minutes per year (0 when unknown)."""
+    return num(get(w, "downtime_minutes_per_year", "estimate")) or 0.0
+
+
+def workloads_worst_first(r: dict) -> list[dict]:
+    """The workloads, the most downtime first (ties in the document's order)."""
+    return sorted((w for w in as_list(get(r, "workloads")) if isinstance(w, dict)), key=lambda w: -downtime_of(w))

@@ -25,7 +25,8 @@ from kchaos.report.formatting import (
     num,
     simulated_years,
 )
-from kchaos.report.reading import ADVISORIES_PER_CODE, fold_by_code
+from kchaos.report.reading import (ADVISORIES_PER_CODE, MAX_WORKLOAD_CARDS, WORST_WORKLOAD_CARDS, as_list, fold_by_code,
+                                   workloads_worst_first)
 
 __all__ = ["print_summary", "ADVISORIES_PER_CODE"]
 
@@ -171,10 +172,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         mean = f", mean {format_ms(wc['mean'])}" if get(wc, "mean") is not None else ""
         _row(table, "write commit", Text(f"p50 {format_ms(get(wc, 'p50'))}{mean}, p99 {format_ms(get(wc, 'p99'))}"))
 
-    workloads = get(r, "workloads", default=[])
-    for w in workloads if isinstance(workloads, list) else []:
-        if not isinstance(w, dict):
-            continue
+    workloads = [w for w in as_list(get(r, "workloads")) if isinstance(w, dict)]
+    many = len(workloads) > MAX_WORKLOAD_CARDS  # hundreds of workloads: the worst, as the report's cards
+    for w in workloads_worst_first(r)[:WORST_WORKLOAD_CARDS] if many else workloads:
         av = get(w, "availability", default={})
         est = get(av, "estimate")
         label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
@@ -183,6 +183,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         if cause:
             text.append(f"\n{cause}", style="dim")
         _row(table, label, text, format_availability_interval(get(av, "ci95")))
+    if many:
+        _row(table, f"{len(workloads) - WORST_WORKLOAD_CARDS} more workloads",
+             Text("with no more downtime than these: every one in the report and results.json", style="dim"))
 
     mu = get(load, "max_node_utilization", default={})
     limit = num(get(load, "limit"))

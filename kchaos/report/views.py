@@ -30,7 +30,8 @@ from kchaos.report.formatting import (
 )
 from kchaos.report.gate import check_value, is_upper_bound
 from kchaos.report.inline import Inline, b, badge, code, small, span
-from kchaos.report.reading import advisories, as_list, fold_by_code, severity_badge
+from kchaos.report.reading import (MAX_WORKLOAD_CARDS, WORST_WORKLOAD_CARDS, advisories, as_list, downtime_of, fold_by_code,
+                                   severity_badge, workloads_worst_first)
 
 
 def card(label: Inline, value: Inline, details: list[Inline], cls: str = "") -> dict:
@@ -227,32 +228,17 @@ def load_cards(r: dict) -> list[dict]:
     return cards
 
 
-#: Up to this many workloads each get a card; a larger cluster shows the ones with the most
-#: downtime as cards and every workload in a table (150 cards would bury the page).
-MAX_WORKLOAD_CARDS = 12
-WORST_WORKLOAD_CARDS = 8
-
-
-def _downtime_of(w: dict) -> float:
-    return num(get(w, "downtime_minutes_per_year", "estimate")) or 0.0
-
-
-def _workloads_worst_first(r: dict) -> list[dict]:
-    """The workloads, the most downtime first (ties in the document's order)."""
-    return sorted((w for w in as_list(get(r, "workloads")) if isinstance(w, dict)), key=lambda w: -_downtime_of(w))
-
-
 def workload_cards(r: dict) -> list[dict]:
     """A card per workload, or for a large cluster, per workload with the most downtime."""
     listed = [w for w in as_list(get(r, "workloads")) if isinstance(w, dict)]
     if len(listed) > MAX_WORKLOAD_CARDS:
-        listed = _workloads_worst_first(r)[:WORST_WORKLOAD_CARDS]
+        listed = workloads_worst_first(r)[:WORST_WORKLOAD_CARDS]
     return [_workload_card(w) for w in listed]
 
 
 def workload_table(r: dict) -> dict | None:
     """Every workload in one table, the most downtime first, when there are too many for cards."""
-    listed = _workloads_worst_first(r)
+    listed = workloads_worst_first(r)
     if len(listed) <= MAX_WORKLOAD_CARDS:
         return None
     rows = []
@@ -261,7 +247,7 @@ def workload_table(r: dict) -> dict | None:
         rows.append({"name": str(get(w, "name", default="?")), "kind": str(get(w, "kind", default="")),
                      "availability": avail_value(get(av, "estimate")),
                      "interval": format_availability_interval(av["ci95"]) if get(av, "ci95") else "",
-                     "downtime": format_minutes(_downtime_of(w)),
+                     "downtime": format_minutes(downtime_of(w)),
                      "replicas": format_count(w["replicas"]) if get(w, "replicas") is not None else "",
                      "needs": format_count(w["min_available"]) if get(w, "min_available") is not None else ""})
     return {"rows": rows, "shown": min(WORST_WORKLOAD_CARDS, len(listed)), "total": len(listed)}
