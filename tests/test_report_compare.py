@@ -357,3 +357,18 @@ def test_terminal_does_not_interpret_markup(results):
     text = _terminal(results)
     assert "[bold red]x[/]" in text
     assert "[link=file:///etc]y[/link]" in text
+
+
+def test_a_comparison_of_many_workloads_draws_the_least_available(results):
+    """150 workloads would be 150 series: the figure draws the 8 least available (in any
+    variant) and says so; the table keeps every workload."""
+    for k, r in enumerate(results):
+        base = r["workloads"][0]
+        r["workloads"] = [{**copy.deepcopy(base), "name": f"app-{i}",
+                           "availability": {"estimate": 1 - 1e-4 * (i + k), "ci95": [1 - 2e-4 * (i + k), 1.0]}}
+                          for i in range(1, 31)]
+    page = _without_plotly(render_comparison_html(results))
+    series = [t["name"] for t in _figures(page)[3]["data"]]
+    assert series == [f"app-{i}" for i in range(23, 31)]
+    assert "the 8 least available of 30 workloads" in page
+    assert all(f">app-{i}<" in page for i in range(1, 31))

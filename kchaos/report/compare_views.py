@@ -30,6 +30,7 @@ from kchaos.report.formatting import (
 )
 from kchaos.report.inline import BR, Inline, b, badge, code, joined, small, span
 from kchaos.report.reading import (
+    WORST_WORKLOAD_CARDS,
     advisory_codes,
     advisory_severities,
     ci_pair,
@@ -171,7 +172,14 @@ def workloads(docs: list[dict], labels: list[str], figs: FigureSet) -> dict | No
     names = workload_names(docs)
     if not names:
         return None
-    fig = workload_figure(docs, labels, names)
+    drawn = names
+    if len(names) > WORST_WORKLOAD_CARDS:  # a cluster of hundreds: draw the least available
+        def lowest(name: str) -> float:
+            values = [num(get(workload(r, name), "availability", "estimate")) for r in docs]
+            return min((v for v in values if v is not None), default=1.0)
+        drawn = sorted(names, key=lowest)[:WORST_WORKLOAD_CARDS]
+        drawn = [name for name in names if name in drawn]
+    fig = workload_figure(docs, labels, drawn)
     rows = []
     for name in names:
         cells = []
@@ -187,9 +195,11 @@ def workloads(docs: list[dict], labels: list[str], figs: FigureSet) -> dict | No
             cells.append(value_cell(format_availability(est), detail))
         kind = get(next((workload(r, name) for r in docs if workload(r, name)), {}), "kind")
         rows.append(row(name, str(kind) if kind else "", cells))
+    title = ["Workload availability in nines per variant ", small("95% interval")]
+    if len(drawn) < len(names):
+        title.append(small(f"; the {len(drawn)} least available of {len(names)} workloads, every one in the table"))
     return {
-        "figure": figs.add(fig, 380, ["Workload availability in nines per variant ", small("95% interval")])
-        if fig is not None else None,
+        "figure": figs.add(fig, 380, title) if fig is not None else None,
         "table": table("workload", labels, rows),
     }
 
