@@ -19,14 +19,12 @@ part (quorum loss; a workload's covering domains) is recomputed exactly with the
 hardened, and only the simulated rest is estimated as above.
 
 Planned down time (causes ``planned: ...``: rollout waves, upgrades' leader transfers, when
-no failure instance that is down touches the quantity) is left out: hardening a domain does not remove it, and it moves
-between cycles (a rollout waits out a failure and runs in a later cycle), which the
+no failure instance that is down touches the quantity) is left out: hardening a domain does
+not remove it, and it moves between cycles (a rollout waits out a failure and runs in a later cycle), which the
 per-cycle reweighting would read as hardening *adding* down time.
 """
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -45,18 +43,7 @@ def _unplanned(parts, book, rest_only: bool = False):
                if label.startswith(PLANNED) and not (rest_only and exact_part)] if book else []
     if parts is None or not planned:
         return parts
-
-    def less(name: str):
-        out = dict(getattr(parts, name))
-        for sums in planned:
-            for d, x in getattr(sums, name).items():
-                out[d] = out.get(d, 0.0) - x
-        return out
-    return SimpleNamespace(total=parts.total - sum(p.total for p in planned),
-                           total_t=parts.total_t - sum(p.total_t for p in planned),
-                           total_t2=parts.total_t2 - sum(p.total_t2 for p in planned),
-                           by_domain=less("by_domain"), by_domain_t=less("by_domain_t"),
-                           by_domain_t2=less("by_domain_t2"))
+    return parts.less(planned)
 
 
 def _spread(per_domain: dict, column: dict[int, int]) -> np.ndarray:

@@ -100,6 +100,20 @@ class CycleSums:
                 self.cycle = k
             self.part += seconds * rate
 
+    def less(self, others: list["CycleSums"]) -> "CycleSums":
+        """These sums less ``others``' (a part of the same quantity, such as one cause's down
+        time): the totals and the per-domain sums that the importance estimate reads."""
+        out = CycleSums(total=self.total - sum(o.total for o in others),
+                        total_t=self.total_t - sum(o.total_t for o in others),
+                        total_t2=self.total_t2 - sum(o.total_t2 for o in others))
+        for name in ("by_domain", "by_domain_t", "by_domain_t2"):
+            per = dict(getattr(self, name))
+            for o in others:
+                for d, x in getattr(o, name).items():
+                    per[d] = per.get(d, 0.0) - x
+            setattr(out, name, per)
+        return out
+
     def flush(self, clock: CycleClock) -> None:
         if self.part:
             k = self.cycle
