@@ -169,6 +169,12 @@ class Criticality:
                 if node >= 0:
                     self.pods[node, w] += 1.0
         self.slack = np.array([d - r for d, r in zip(model.workload_desired, model.workload_required)], dtype=float)
+        #: What each instance takes when everything is up: members and pods per workload. What it
+        #: would add now is that less its overlap with the nodes already down (few), so a state
+        #: costs instances x down nodes x workloads, not instances x nodes x workloads. The
+        #: counts are small integers, so the float sums are exact either way.
+        self.takes_members = self.takes @ self.members
+        self.takes_pods = self.takes @ self.pods
         self.cache: dict[frozenset, np.ndarray] = {}
 
     def critical(self, down: list[bool]) -> np.ndarray:
@@ -180,10 +186,12 @@ class Criticality:
         down_nodes = self.takes[idx].max(axis=0) if idx else np.zeros(self.takes.shape[1])
         members_down = float(down_nodes @ self.members)
         lost = down_nodes @ self.pods  # [workloads]
-        new = self.takes * (1.0 - down_nodes)  # [instances, nodes]: what each would add
-        out = (members_down <= self.members_spare) & (members_down + new @ self.members > self.members_spare)
+        dn = np.flatnonzero(down_nodes)
+        overlap = self.takes[:, dn]  # [instances, down nodes]: what each would take that is down already
+        add_members = self.takes_members - overlap @ self.members[dn]
+        out = (members_down <= self.members_spare) & (members_down + add_members > self.members_spare)
         if self.pods.shape[1]:
-            more = new @ self.pods  # [instances, workloads]
+            more = self.takes_pods - overlap @ self.pods[dn]  # [instances, workloads]: what each would add
             out |= ((lost <= self.slack) & (lost + more > self.slack)).any(axis=1)
         out[idx] = False
         if len(self.cache) >= self.CACHE:

@@ -267,9 +267,16 @@ class Scheduler:
             usable = usable & self.scope_mask(scope)
             if not usable.any() and pl.usable.any():
                 return "volume scope"
-        if not (usable & self.fits(pl, self.pod_workload[pod])).any():
-            return "capacity"
-        return "spread"
+        # The memoised fits of the pod's request class (placement.refresh_class keeps them
+        # current on the nodes whose load changed) where they are valid, computed elsewhere.
+        k = self.req_class[self.pod_workload[pod]]
+        valid = usable & pl.res_valid[k]
+        if (valid & pl.fit_cache[k]).any():
+            return "spread"
+        stale = (usable & ~valid).nonzero()[0]
+        if stale.size and self.fits(pl, self.pod_workload[pod], stale).any():
+            return "spread"
+        return "capacity"
 
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
