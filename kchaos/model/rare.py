@@ -177,8 +177,8 @@ class Criticality:
         self.takes_pods = self.takes @ self.pods
         self.cache: dict[frozenset, np.ndarray] = {}
 
-    def critical(self, down: list[bool]) -> np.ndarray:
-        key = frozenset(i for i, d in enumerate(down) if d)
+    def critical(self, key: frozenset[int]) -> np.ndarray:
+        """Per instance, whether it is critical while the instances in ``key`` are down."""
         hit = self.cache.get(key)
         if hit is not None:
             return hit
@@ -225,8 +225,8 @@ class BiasedSampler:
         natural = self.rate_arr / self.total_rate if specs else self.rate_arr
         lasting = self.rate_arr * self.mttr
         if self.criticality is not None and specs:
-            partners = np.array([float(self.rate_arr @ self.criticality.critical(
-                [j == i for j in range(len(specs))])) for i in range(len(specs))])
+            partners = np.array([float(self.rate_arr @ self.criticality.critical(frozenset((i,))))
+                                 for i in range(len(specs))])
             lasting = lasting * np.where(partners > 0, partners, partners[partners > 0].min(initial=1.0))
         first = (1.0 - FIRST_BIAS) * natural + FIRST_BIAS * lasting / lasting.sum() if specs else natural
         self.first_cumulative = np.cumsum(first) / (first.sum() if specs else 1.0)
@@ -241,11 +241,13 @@ class BiasedSampler:
         inst, rates = self.instances, self.rates
         n = len(inst)
         repairs: list[tuple[float, int]] = []  # (time, instance) of the instances down
-        down = [False] * n
+        down_set: set[int] = set()  # the instances down (the key of their criticality)
+        up = np.ones(n, dtype=bool)  # the instances up, as the intensities' mask
         initially = []
         for i, (dom, _, spec) in enumerate(inst):
             if uniform() < spec.unavailability:
-                down[i] = True
+                down_set.add(i)
+                up[i] = False
                 initially.append(dom)
                 heapq.heappush(repairs, (float(_draw_residual(spec.ttr, rng, 1)[0]), i))
         times: list[float] = []
@@ -255,7 +257,7 @@ class BiasedSampler:
         cycle_starts: list[float] = []
         cycle_weights: list[float] = []
         log_w = 0.0  # log likelihood ratio of the current cycle so far
-        down_rate = sum(rates[i] for i in range(n) if down[i])
+        down_rate = sum(rates[i] for i in range(n) if not up[i])
         t = 0.0
 
         def fail(i: int, at: float, stretch: bool = False) -> float:
@@ -263,7 +265,8 @@ class BiasedSampler:
             draw: an exponential repair is stretched for the failure that opens an episode and
             for a critical one, since the overlap they make grows with it."""
             nonlocal down_rate
-            down[i] = True
+            down_set.add(i)
+            up[i] = False
             down_rate += rates[i]
             spec = inst[i][2]
             ratio = 0.0
@@ -295,7 +298,7 @@ class BiasedSampler:
             episode_end = max(r for r, _ in repairs)
             remaining = max(episode_end - t, 1e-9)
             up_rate = self.total_rate - down_rate
-            intensity, critical = self._intensities(down, remaining, up_rate)
+            intensity, critical = self._intensities(up, frozenset(down_set), remaining, up_rate)
             cumulative = np.cumsum(intensity)
             rate = float(cumulative[-1])
             extra = rate - up_rate
@@ -315,7 +318,8 @@ class BiasedSampler:
                 event_log_weight.append(log_w)
             else:
                 _, i = heapq.heappop(repairs)
-                down[i] = False
+                down_set.discard(i)
+                up[i] = True
                 down_rate -= rates[i]
                 times.append(t)
                 doms.append(inst[i][0])
@@ -327,7 +331,8 @@ class BiasedSampler:
                        cycle_starts=np.array(cycle_starts), cycle_weights=np.array(cycle_weights),
                        event_log_weight=np.array(event_log_weight))
 
-    def _intensities(self, down: list[bool], remaining: float, up_rate: float) -> tuple[np.ndarray, np.ndarray | None]:
+    def _intensities(self, up: np.ndarray, down: frozenset[int], remaining: float,
+                     up_rate: float) -> tuple[np.ndarray, np.ndarray | None]:
         """Each instance's biased failure rate for the rest of this step of an episode, and
         which instances are critical (None without a model).
 
@@ -338,8 +343,8 @@ class BiasedSampler:
         shares a smaller general rate (up to :data:`OVERLAP_BOOST` times the natural one, at
         most a :data:`GENERAL_BIAS` chance before the end), mostly in that same proportion and
         a little equally, so that no instance is starved and overlaps the criticality test
-        does not foresee (elections, load) are drawn more often too."""
-        up = ~np.array(down)
+        does not foresee (elections, load) are drawn more often too. ``up``: the up instances
+        (a mask); ``down``: the down ones (a set)."""
         natural = self.rate_arr * up
         if not up.any():  # everything is down: nothing can fail
             return natural, None
