@@ -53,9 +53,11 @@ class Attribution:
         self.nodes_of = {d: frozenset(nodes) for d, nodes in model.nodes_under.items()}
         self.members = frozenset(model.member_nodes)
         self.down_version = 0
-        #: Per workload: (the state its cause was named in, the cause). Most instants change
-        #: nothing a cause depends on, so the cause is named again only when that state moves.
-        self.named: dict[int, tuple[tuple, str]] = {}
+        #: Per workload: (the state its cause was named in, the Pending count it was named at,
+        #: the cause's context, the cause). Most instants change nothing a cause depends on, so
+        #: the cause is named again only when that state moves; when only other pods'
+        #: scheduling moved, only a Pending pod's scheduler reason is looked at again.
+        self.named: dict[int, tuple[tuple, int, tuple, str]] = {}
 
     def domain(self, d: int, down: bool) -> None:
         if down:
@@ -78,14 +80,18 @@ class Attribution:
                       id(work.pl), int(work.pl.usable.sum()), up.out_version if up is not None else 0,
                       len(work.planned_loss))
         for w in rec.down_workloads:
+            own = (shared, work.ready_count[w], work.rollout_short[w], work.pending_moves[w])
             # A Pending pod's reason (capacity, spread) moves with every other pod placed.
-            pending = work.pending_of[w]
-            state = (shared, work.ready_count[w], work.rollout_short[w], work.pending_moves[w],
-                     len(work.pending) if pending else 0)
+            others = len(work.pending) if work.pending_of[w] else 0
             named = self.named.get(w)
-            if named is None or named[0] != state:
-                named = self.named[w] = (state, self.workload_cause(w))
-            causes[w] = named[1]
+            if named is None or named[0] != own:
+                context = self._context(w)
+                named = self.named[w] = (own, others, context, self._compose(context))
+            elif named[1] != others:
+                context = named[2]
+                named = self.named[w] = (own, others, context,
+                                         self._compose(context) if context[2] >= 0 else named[3])
+            causes[w] = named[3]
         rec.causes(t, api, causes)
 
     @staticmethod
@@ -121,12 +127,17 @@ class Attribution:
             return cause
         return self.marked(cause, True, bool(hit or links), "control-plane upgrade")
 
-    def workload_cause(self, w: int) -> str:
+    def _context(self, w: int) -> tuple[list[str], str, int, bool, bool, bool]:
+        """What ``w``'s cause is made of: the kinds of the failure instances hitting its missing
+        pods, the mechanism (empty: a Pending pod's scheduler reason, asked for when composed),
+        that Pending pod (-1: none), whether an upgrade holds some of its pods out, whether a
+        rollout wave runs, and whether it would be up but for the wave."""
         m, work = self.m, self.work
         pl = work.pl
         missing = [p for p in m.workload_pods[w] if not work.ready[p]]
         nodes = {pl.pod_node[p] if pl.pod_node[p] >= 0 else m.baseline.pod_node[p] for p in missing}
-        hit = self._hitting(nodes)
+        hit = [self.kind[d] for d in self._hitting(nodes)]
+        pending_pod = -1
         if not self.api.api_ok:
             mechanism = "control plane down"
         elif not self.leases.controllers_ready:
@@ -135,22 +146,29 @@ class Attribution:
             pending = [p for p in missing if pl.pod_node[p] < 0 and p in work.pending]
             mechanism = "recovery chain"
             if pending:
-                p = pending[0]
-                mechanism = f"replacements Pending ({m.scheduler.blocking_filter(pl, p, work.scope[p])})"
-        if len(hit) > 1:
-            cause = overlapping([self.kind[d] for d in hit])
-        elif hit:
-            cause = f"{outage(self.kind[hit[0]])}: {mechanism}"
-        else:
-            cause = mechanism
+                pending_pod, mechanism = pending[0], ""
         # Planned work's part: pods a drain evicted or whose node is stopped for the upgrade,
         # or ready replicas a rollout wave takes away (the workload would be up without them).
         out = self.upgrades.out if self.upgrades is not None else ()
         upgrade = bool(work.planned_loss or out) and \
             any(p in work.planned_loss or pl.pod_node[p] in out for p in missing)
-        if work.rollout_short[w] > 0:
+        return (hit, mechanism, pending_pod, upgrade, work.rollout_short[w] > 0,
+                work.ready_count[w] >= m.workload_required[w])
+
+    def _compose(self, context: tuple[list[str], str, int, bool, bool, bool]) -> str:
+        hit, mechanism, p, upgrade, rolling, up_but_for_wave = context
+        if p >= 0:
+            work = self.work
+            mechanism = f"replacements Pending ({self.m.scheduler.blocking_filter(work.pl, p, work.scope[p])})"
+        if len(hit) > 1:
+            cause = overlapping(hit)
+        elif hit:
+            cause = f"{outage(hit[0])}: {mechanism}"
+        else:
+            cause = mechanism
+        if rolling:
             if hit:
                 return f"during maintenance: {cause}"
-            if work.ready_count[w] >= m.workload_required[w]:  # up but for the wave
+            if up_but_for_wave:
                 return "planned: rollout wave"
         return self.marked(cause, upgrade, bool(hit) and upgrade, "node upgrade")
