@@ -37,3 +37,20 @@ def test_unreachable_dask_scheduler_is_a_usage_error(tmp_path, capsys):
     pytest.importorskip("distributed")
     assert main(["run", TOPOLOGY, "-n", "100", "--out", str(tmp_path), "-q", "--dask", "tcp://127.0.0.1:9"]) == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_an_interrupt_drops_the_pool_work_not_started():
+    """Ctrl-C (or a SIGINT to the main process alone) while a local pool has work queued: the
+    work not started is cancelled, not waited for (a SIGINT during the pool's settling once
+    left the run hanging at exit, its workers waiting for work that never came)."""
+    import time
+
+    from kchaos.model.engine import ClusterModel
+    from kchaos.model.pools import open_pool
+    from kchaos.topology import load_topology
+    model = ClusterModel(load_topology(Path(__file__).resolve().parent.parent / "topologies" / "one-rack.yaml"))
+    with pytest.raises(KeyboardInterrupt):
+        with open_pool(model, 2, 10) as pool:
+            futures = [pool.executor.submit(time.sleep, 0.3) for _ in range(20)]
+            raise KeyboardInterrupt
+    assert sum(f.cancelled() for f in futures) >= 10  # at most the few already started ran

@@ -121,6 +121,11 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
     if workers <= 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
-                             initargs=(model,)) as executor:
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(model,))
+    try:
         yield LocalPool(executor, workers)
+    except BaseException:  # an interrupt, say: the work not started yet is dropped, not waited for
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
