@@ -4,14 +4,13 @@ topology layer). Domains with the same finding share one advisory."""
 
 from __future__ import annotations
 
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
 from ..model import montecarlo
-from ..model.pools import open_pool
+from ..model.pools import settle_on_pool
 from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
@@ -96,12 +95,7 @@ def _honor_variant(model: ClusterModel, domains: list[int], jobs: int) -> BlastR
     cluster takes seconds)."""
     honor = BlastRadius(ClusterModel(_with_honor(model.cluster)))
     if jobs > 1 and model.n_nodes >= montecarlo.PARALLEL_SETTLE_NODES and len(domains) > 1:
-        with open_pool(honor.model, jobs, len(domains)) as pool:
-            if pool is not None:
-                try:
-                    honor.prefetch(domains, pool.settle_many)
-                except BrokenProcessPool:  # a worker died: the rest is settled here, as read
-                    pass
+        settle_on_pool(honor, domains, jobs)
     return honor
 
 

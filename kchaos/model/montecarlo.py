@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -25,7 +24,7 @@ from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
 from .rare import BiasedSampler, SamplingPlan, sampling_plan
-from .pools import open_pool
+from .pools import open_pool, settle_on_pool
 from .recorder import seconds_histogram, utilization_histogram
 from .sketch import LogHistogram
 from .response import BlastRadius, workload_cover
@@ -134,13 +133,7 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     if model.blast is None:
         model.blast = BlastRadius(model)
         if jobs > 1 and not dask and model.n_nodes >= PARALLEL_SETTLE_NODES:
-            domains = model.blast.single_domains()
-            with open_pool(model, jobs, len(domains)) as pool:
-                if pool is not None:
-                    try:
-                        model.blast.prefetch(domains, pool.settle_many)
-                    except BrokenProcessPool:  # a worker died (out of memory, say): the
-                        pass  # responses still missing are settled here, as they are read
+            settle_on_pool(model.blast, model.blast.single_domains(), jobs)
         model.cover_of_domain = workload_cover(model.blast)
     sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)
     n_hist = (fixed or history_plan(failures, sampler.failure_rate))[0]

@@ -17,6 +17,7 @@ import multiprocessing
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -26,6 +27,7 @@ from ..errors import KchaosUsageError
 from .cluster import Cluster
 from .engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History
+from .response import BlastRadius
 from .settle import Response, settle
 
 Item = tuple[History, np.random.SeedSequence]
@@ -129,3 +131,15 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
+
+
+def settle_on_pool(blast: BlastRadius, domains: list[int], jobs: int) -> None:
+    """Settle ``domains``' single-domain responses into ``blast``'s cache on a local pool of
+    ``jobs`` processes. If a worker dies (out of memory, say), the responses still missing are
+    settled in this process as they are read."""
+    with open_pool(blast.model, jobs, len(domains)) as pool:
+        if pool is not None:
+            try:
+                blast.prefetch(domains, pool.settle_many)
+            except BrokenProcessPool:
+                pass

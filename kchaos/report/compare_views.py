@@ -32,6 +32,7 @@ from kchaos.report.inline import BR, Inline, b, badge, code, joined, small, span
 from kchaos.report.reading import (
     WORST_WORKLOAD_CARDS,
     advisory_codes,
+    largest_in_order,
     advisory_severities,
     ci_pair,
     elections_per_year,
@@ -177,8 +178,7 @@ def workloads(docs: list[dict], labels: list[str], figs: FigureSet) -> dict | No
         def lowest(name: str) -> float:
             values = [num(get(workload(r, name), "availability", "estimate")) for r in docs]
             return min((v for v in values if v is not None), default=1.0)
-        drawn = sorted(names, key=lowest)[:WORST_WORKLOAD_CARDS]
-        drawn = [name for name in names if name in drawn]
+        drawn = largest_in_order(names, lambda name: -lowest(name), WORST_WORKLOAD_CARDS)
     fig = workload_figure(docs, labels, drawn)
     rows = []
     for name in names:

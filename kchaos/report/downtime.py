@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from kchaos.report.figures import FigureSet, base_layout, esc
 from kchaos.report.formatting import get, minutes_figure, num
+from kchaos.report.reading import largest_in_order
 
 #: Causes drawn in their own colour; the rest of a run's causes share "other causes".
 MAX_CAUSES = 9
@@ -32,9 +33,8 @@ def _quantities(r: dict) -> tuple[list[tuple[str, list[dict]]], int]:
     left out."""
     att = get(r, "attribution", default={})
     down = [(name, rows or []) for name, rows in (get(att, "workloads", default={}) or {}).items() if _minutes(rows or [])]
-    keep = {name for name, _ in sorted(down, key=lambda nr: -_minutes(nr[1]))[:MAX_WORKLOADS]}
-    out = [("API", get(att, "api", default=[]) or [])]
-    out += [(f"workload {name}", rows) for name, rows in down if name in keep]
+    keep = largest_in_order(down, lambda nr: _minutes(nr[1]), MAX_WORKLOADS)
+    out = [("API", get(att, "api", default=[]) or [])] + [(f"workload {name}", rows) for name, rows in keep]
     return [(label, rows) for label, rows in out if _minutes(rows)], len(down) - len(keep)
 
 

@@ -5,6 +5,7 @@ the surviving nodes ran while a batch was out."""
 from __future__ import annotations
 
 from kchaos.report.downtime import MAX_WORKLOADS
+from kchaos.report.reading import largest_in_order
 from kchaos.report.formatting import format_count, format_duration, format_percent, get, minutes_figure, num, significant
 
 
@@ -17,11 +18,10 @@ def planned(r: dict) -> dict:
                  get(m, "api_unplanned_minutes_per_year"))]
     workloads = list((get(m, "workloads", default={}) or {}).items())
     # Hundreds of workloads: the ones planned work costs the most (in the document's order).
-    keep = {name for name, w in sorted(workloads, key=lambda nw: -_planned_part(nw[1]))[:MAX_WORKLOADS]}
-    for name, w in workloads:
-        if name in keep:
-            rows.append(_row(f"workload {name}", get(w, "planned_minutes_per_year"),
-                             get(w, "overlap_minutes_per_year"), get(w, "unplanned_minutes_per_year")))
+    keep = largest_in_order(workloads, lambda nw: _planned_part(nw[1]), MAX_WORKLOADS)
+    for name, w in keep:
+        rows.append(_row(f"workload {name}", get(w, "planned_minutes_per_year"),
+                         get(w, "overlap_minutes_per_year"), get(w, "unplanned_minutes_per_year")))
     left_out = len(workloads) - len(keep)
     facts = []
     plan = get(m, "plan")

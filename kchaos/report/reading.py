@@ -183,3 +183,10 @@ def downtime_of(w: dict) -> float:
 def workloads_worst_first(r: dict) -> list[dict]:
     """The workloads, the most downtime first (ties in the document's order)."""
     return sorted((w for w in as_list(get(r, "workloads")) if isinstance(w, dict)), key=lambda w: -downtime_of(w))
+
+
+def largest_in_order(items: list, key, n: int) -> list:
+    """The ``n`` items with the largest ``key`` (ties: the earlier), in their own order: a long
+    list cut to what costs most, still read in the document's order."""
+    keep = set(sorted(range(len(items)), key=lambda i: -key(items[i]))[:n])
+    return [item for i, item in enumerate(items) if i in keep]
