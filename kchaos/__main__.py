@@ -1,7 +1,5 @@
 """`python -m kchaos`: the same as the `kchaos` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

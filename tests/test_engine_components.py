@@ -516,7 +516,7 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
         kind = model.cluster.workloads[model.pod_workload[p]].kind
         if kind == "Deployment":
             assert work.pl.pod_node[p] not in (-1, app1) and p not in work.pending
-            assert (360.0 + STARTUP, POD_READY, p) in [(e[0], e[2], e[3]) for e in timers.heap]
+            assert p in [q for q, _ in work.starting[360.0 + STARTUP]]
         else:
             assert work.pl.pod_node[p] == app1 and work.terminating[p] == (kind == "StatefulSet")
     # The node returns: the Terminating StatefulSet pod is deleted at last, created afresh and
@@ -528,8 +528,9 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
     assert sts in work.pending and work.pass_due
     work.flush(400.0)
     assert sts not in work.pending and model.scope_of(sts, work.pl.pod_node[sts]) == work.scope[sts]
-    for t, _, kind, p, version in sorted(timers.heap):
-        work.on_pod_ready(t, p, version)
+    assert sorted(e[0] for e in timers.heap if e[2] == POD_READY) == sorted(work.starting) == [390.0, 430.0]
+    for t, _, kind, _, _ in sorted(timers.heap):  # one timer per instant for all the pods due then
+        work.on_pod_ready(t)
     assert work.ready_count[w_db] == 3 and all(work.ready)
     assert rec.recoveries[w_db].n == 1 and rec.recoveries[w_db].quantile(0.5) == 430.0 - 10.0
 

@@ -116,12 +116,13 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                     progress: Callable[[int], None] | None = None,
                     model: ClusterModel | None = None,
                     fixed: tuple[int, float] | None = None, dask: str | None = None,
-                    sampling: str = "plain") -> SimulationOutput:
+                    sampling: str = "plain", on_started: Callable[[], None] | None = None) -> SimulationOutput:
     """Simulate ``failures`` failure events; ``progress`` gets the failures done so far.
     ``fixed`` = (histories, horizon) simulates a set time instead (comparisons); ``dask``
     (a scheduler address or ``local``) plays the histories on a Dask cluster. ``sampling``:
     ``auto`` (importance sampling of overlaps where it applies, see :mod:`.rare`),
-    ``importance`` or ``plain``."""
+    ``importance`` or ``plain``. ``on_started`` is called once the histories run on other
+    processes (never when they run in this one), so the caller can prepare what follows meanwhile."""
     if failures < 1:
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
     try:
@@ -161,6 +162,9 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                 in_flight: deque = deque()
                 for item in planned:  # a window of 2 x workers keeps every core busy, in order
                     in_flight.append(pool.submit(item))
+                    if on_started is not None:  # the workers exist now (forked at the first submit)
+                        on_started()
+                        on_started = None
                     if len(in_flight) >= 2 * pool.workers:
                         finished(in_flight.popleft().result())
                 while in_flight:

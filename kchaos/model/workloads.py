@@ -9,7 +9,8 @@ controller-manager and a scheduler lead. A pod turns Ready ``pod_startup`` after
 is bound to, or its node returns to, a node whose kubelet reports.
 
 Each pod's ``version`` changes whenever a start in progress becomes moot, so a stale
-POD_READY timer is dropped. The node lifecycle, drains and rollouts act on pods only
+start is dropped when its POD_READY timer comes (one timer for all the pods due at the
+same instant: the pods one scheduling pass bound, or one node's pods). The node lifecycle, drains and rollouts act on pods only
 through the methods here.
 """
 
@@ -118,6 +119,8 @@ class Workloads:
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
+        #: Pods starting, by the instant they turn ready: [(pod, version)], in start order.
+        self.starting: dict[float, list[tuple[int, int]]] = {}
 
     def report_initial_state(self) -> None:
         for w in range(len(self.c.workloads)):
@@ -144,15 +147,14 @@ class Workloads:
         if was_not_ready:
             self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
             self.room_changed(node, usable=True)
-        startup = self.c.kubernetes.pod_startup
+        ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
         for p in sorted(self.node_pods[node]):
             if self.terminating[p]:  # its deletion completes; the StatefulSet creates it afresh
                 self.recreate(t, p, node)
                 recreated = True
                 continue
-            self.version[p] += 1
-            self.timers.push(t + startup, POD_READY, p, self.version[p])
+            self.start(ready_at, p)
         if recreated:
             self.request_pass()
 
@@ -332,9 +334,10 @@ class Workloads:
                 self.scope[p] = m.scope_of(p, node)
             self.node_pods[node].add(p)
             placed.append(p)
-            self.version[p] += 1
             if node_up[node]:
-                self.timers.push(t + self.c.kubernetes.pod_startup, POD_READY, p, self.version[p])
+                self.start(t + self.c.kubernetes.pod_startup, p)
+            else:
+                self.version[p] += 1
         if placed:
             self.rec.pending_count(t, len(self.pending))
             self.pending.difference_update(placed)
@@ -363,7 +366,22 @@ class Workloads:
             out.append((p, node))
         return out
 
-    def on_pod_ready(self, t: float, p: int, version: int) -> None:
+    def start(self, ready_at: float, p: int) -> None:
+        """``p``'s containers start: it turns ready at ``ready_at`` unless its start becomes moot
+        first (its version moves on)."""
+        self.version[p] += 1
+        due = self.starting.get(ready_at)
+        if due is None:
+            due = self.starting[ready_at] = []
+            self.timers.push(ready_at, POD_READY)
+        due.append((p, self.version[p]))
+
+    def on_pod_ready(self, t: float, _a: int = 0, _b: int = 0) -> None:
+        """The POD_READY timer of the pods due now."""
+        for p, version in self.starting.pop(t, ()):
+            self.pod_ready(t, p, version)
+
+    def pod_ready(self, t: float, p: int, version: int) -> None:
         if version != self.version[p] or self.ready[p]:
             return
         node = self.pl.pod_node[p]
@@ -451,7 +469,7 @@ class Workloads:
         if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
             self.rec.load_changed()  # every replica placed and running: nothing restarts
             return
-        startup = self.c.kubernetes.pod_startup
+        ready_at = t + self.c.kubernetes.pod_startup
         for p in moving:
             if self.pl.pod_node[p] < 0:
                 self._pend(p, True)
@@ -461,6 +479,5 @@ class Workloads:
                 continue
             self._pend(p, False)
             if not self.ready[p]:
-                self.version[p] += 1
-                self.timers.push(t + startup, POD_READY, p, self.version[p])
+                self.start(ready_at, p)
         self.rec.load_changed()

@@ -41,6 +41,27 @@ def environment() -> Environment:
     return env
 
 
+def prepare_page() -> None:
+    """The first page's one-off costs: Jinja2 compiles the templates (kept in the environment's
+    cache), plotly imports the figure classes the pages draw with, plotly.js is read."""
+    env = environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    plotly_bundle()
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from kchaos.report.figures import base_layout
+
+    line = dict(width=1)  # every nested property class the figures set (plotly imports each lazily)
+    layout = base_layout(annotations=[dict(text="", font=dict(size=1))], shapes=[dict(type="line", line=line)],
+                         legend=dict(x=0), xaxis=dict(title=dict(font=dict(size=1))),
+                         yaxis=dict(title=dict(font=dict(size=1))))
+    figure = go.Figure([go.Bar(marker=dict(line=line)), go.Scatter(line=line, marker=dict(size=1)),
+                        go.Sunburst(marker=dict(line=line))], layout=layout)
+    pio.to_json(figure, validate=False)
+
+
 def render_page(template: str, view: dict, figures: FigureSet) -> str:
     """One self-contained page: ``view`` is plain data, ``figures`` are drawn by one script at the end."""
     return environment().get_template(template).render(
