@@ -54,3 +54,32 @@ def test_an_interrupt_drops_the_pool_work_not_started():
             futures = [pool.executor.submit(time.sleep, 0.3) for _ in range(20)]
             raise KeyboardInterrupt
     assert sum(f.cancelled() for f in futures) >= 10  # at most the few already started ran
+
+
+def test_the_caller_prepares_while_the_histories_run_on_other_processes():
+    """``on_started`` is called once the workers run histories (the CLI imports the analysis
+    and readies the report then), once per run, and never when this process plays them."""
+    from kchaos.model.montecarlo import run_monte_carlo
+    from kchaos.topology import load_topology
+    cluster = load_topology(TOPOLOGY)
+    calls = []
+    run_monte_carlo(cluster, failures=300, seed=3, jobs=2, on_started=lambda: calls.append("pool"))
+    run_monte_carlo(cluster, failures=300, seed=3, jobs=1, on_started=lambda: calls.append("alone"))
+    assert calls == ["pool"]
+
+
+def test_the_command_exits_with_its_code_after_flushing(tmp_path):
+    """`python -m kchaos` ends with a hard exit (no module teardown): its exit code and its
+    output still arrive whole."""
+    import subprocess
+    import sys
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: kchaos/v1alpha1\nkind: Topology\nmetadata: {name: x}\ncontrolPlane: {members: 9}\n")
+    done = subprocess.run([sys.executable, "-m", "kchaos", "validate", str(bad)], capture_output=True, text=True)
+    assert done.returncode == 2 and "members" in done.stderr and "Traceback" not in done.stderr
+    out = tmp_path / "r"
+    done = subprocess.run([sys.executable, "-m", "kchaos", "run", str(ROOT / "topologies" / "one-rack.yaml"), "-n", "50",
+                           "-j", "2", "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0 and "index.html" in done.stdout
+    assert json.loads((out / "results.json").read_text())["run"]["failures_injected"] == 50
+    assert (out / "index.html").read_text().rstrip().endswith("</html>")
