@@ -138,7 +138,7 @@ class RolloutWaves:
         if not pods.size:
             return 0
         per_node = np.minimum(np.minimum(cpu // max(1, sch.req_cpu[w]), mem // max(1, sch.req_mem[w])), pods)
-        return int(np.clip(per_node, 0, None).sum())
+        return int(np.maximum(per_node, 0).sum())
 
 
 __all__ = ["rolling_update", "RolloutWaves"]
