@@ -353,3 +353,18 @@ def test_the_terminal_summary_of_many_workloads_shows_the_worst_and_counts_the_r
     text = _summary(sample)
     assert "workload app-40" in text and "workload app-33" in text and "workload app-32 " not in text
     assert "32 more workloads" in text
+
+
+def test_preparing_the_report_ahead_changes_nothing_in_it():
+    """The CLI readies the report while the histories run (templates compiled, plotly's classes
+    imported): the page is byte for byte the one a cold process renders. Two fresh processes,
+    since both caches live for the process."""
+    import subprocess
+    import sys
+    code = ("import sys; from pathlib import Path; import json; from kchaos.report.html import prepare, render_html\n"
+            f"doc = json.loads(Path({str(SAMPLE)!r}).read_text())\n"
+            "if sys.argv[1] == 'ahead': prepare()\n"
+            "sys.stdout.write(render_html(doc))\n")
+    cold, ahead = (subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, check=True).stdout
+                   for how in ("cold", "ahead"))
+    assert cold == ahead and cold.rstrip().endswith("</html>")
