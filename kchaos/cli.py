@@ -327,7 +327,8 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests)
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
+                       report=out is not None)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)
@@ -426,8 +427,12 @@ def entry() -> None:
     Every file is written and closed by then; tearing down pandas, scipy and plotly's modules
     would only add about 0.3 s to each run (as mypy's ``hard_exit`` avoids the same cost)."""
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None when the process started with that descriptor closed
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed file: nothing more to deliver
+            pass
     import os
 
     os._exit(code)

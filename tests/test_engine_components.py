@@ -516,7 +516,7 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
         kind = model.cluster.workloads[model.pod_workload[p]].kind
         if kind == "Deployment":
             assert work.pl.pod_node[p] not in (-1, app1) and p not in work.pending
-            assert p in [q for q, _ in work.starting[360.0 + STARTUP]]
+            assert any(e[0] == 360.0 + STARTUP and p in [q for q, _ in work.starting[e[3]]] for e in timers.heap)
         else:
             assert work.pl.pod_node[p] == app1 and work.terminating[p] == (kind == "StatefulSet")
     # The node returns: the Terminating StatefulSet pod is deleted at last, created afresh and
@@ -528,9 +528,9 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
     assert sts in work.pending and work.pass_due
     work.flush(400.0)
     assert sts not in work.pending and model.scope_of(sts, work.pl.pod_node[sts]) == work.scope[sts]
-    assert sorted(e[0] for e in timers.heap if e[2] == POD_READY) == sorted(work.starting) == [390.0, 430.0]
-    for t, _, kind, _, _ in sorted(timers.heap):  # one timer per instant for all the pods due then
-        work.on_pod_ready(t)
+    assert sorted(e[0] for e in timers.heap if e[2] == POD_READY) == [390.0, 430.0]  # one timer per pass
+    for t, _, kind, key, _ in sorted(timers.heap):
+        work.on_pod_ready(t, key)
     assert work.ready_count[w_db] == 3 and all(work.ready)
     assert rec.recoveries[w_db].n == 1 and rec.recoveries[w_db].quantile(0.5) == 430.0 - 10.0
 
@@ -572,3 +572,29 @@ def test_history_run_views_follow_the_owning_component(stress):
     assert run.pl is run.work.pl and run.node_pods is run.work.node_pods
     assert run.api_ok is run.api.api_ok and run.live == run.etcd.live
     assert run.pod_name(0) == stress.initial_pod_names()[0]
+
+
+def test_pods_started_together_share_a_timer_and_pop_as_their_own_timers_would():
+    """One POD_READY timer serves the pods started one after another for one instant; a timer
+    pushed in between (any kind) starts a new group, so the order within the instant is the
+    order separate timers would have had (push order)."""
+    model, infra, timers, rec, work = make_workloads()
+    _, web = pods_of(model, "web")
+    _, db = pods_of(model, "db")
+    for p in (*web, db[0]):
+        work.set_ready(0.0, p, False)
+    work.start(100.0, web[0])
+    work.start(100.0, web[1])  # joins web[0]'s timer
+    timers.push(100.0, DRAIN_TRY, 7)
+    work.start(100.0, web[2])  # after another timer: a new group
+    work.start(200.0, db[0])  # another instant
+    popped = [heapq.heappop(timers.heap) for _ in range(len(timers.heap))]
+    assert [(e[0], e[2]) for e in popped] == [(100.0, POD_READY), (100.0, DRAIN_TRY), (100.0, POD_READY),
+                                               (200.0, POD_READY)]
+    assert [[p for p, _ in work.starting[e[3]]] for e in popped if e[2] == POD_READY] == \
+        [[web[0], web[1]], [web[2]], [db[0]]]
+    work.start(150.0, web[1])  # restarted before its first start was done: that one is stale
+    work.on_pod_ready(100.0, popped[0][3])
+    assert work.ready[web[0]] and not work.ready[web[1]] and not work.ready[web[2]]
+    work.on_pod_ready(100.0, popped[2][3])
+    assert work.ready[web[2]] and not work.ready[web[1]]

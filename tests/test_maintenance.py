@@ -287,3 +287,32 @@ def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
     assert work.pl.pod_node[p] == away  # a stuck rollout moves nothing
     work.redeploy(20.0)
     assert work.pl.pod_node == model.baseline.pod_node  # a rollout that runs places afresh
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_drain_that_completes_during_a_rollout_stops_listening_at_once(seed):
+    """A rollout tells the drains waiting on budgets that pods moved, one Deployment after
+    another; a drain that completes on the first clears the listener, and the next Deployment
+    must not call it (it crashed with "'NoneType' object is not callable": pod starts as long
+    as the upgrade's per-node time keep drains waiting through rollouts)."""
+    from pathlib import Path
+
+    from kchaos.model.montecarlo import run_monte_carlo
+    from kchaos.topology import load_topology
+    path = Path(__file__).parent / "data" / "stress-maintenance.yaml"
+    cluster = load_topology(path, overrides={"kubernetes.podStartup": "600s"})
+    out = run_monte_carlo(cluster, failures=1500, seed=seed, jobs=1, sampling="plain")
+    assert sum(h.failures for h in out.histories) == 1500
+    assert sum(h.planned.drains for h in out.histories) > 0
+
+
+def test_blocked_workloads_are_counted_in_the_order_met_whatever_the_hash_seed():
+    """results.json must not depend on PYTHONHASHSEED: a drain's blocking workloads are
+    counted once each, in the order they were met (a set's order follows string hashes)."""
+    from types import SimpleNamespace
+
+    from kchaos.model.upgrades import PlannedStats, RollingUpgrades
+    names = [f"w{i:02d}" for i in range(40, 0, -3)]
+    upgrades = SimpleNamespace(stats=PlannedStats())
+    RollingUpgrades.blocked(upgrades, 5.0, names + names[:3])
+    assert list(upgrades.stats.blocked_by) == names and set(upgrades.stats.blocked_by.values()) == {1}

@@ -83,3 +83,29 @@ def test_the_command_exits_with_its_code_after_flushing(tmp_path):
     assert done.returncode == 0 and "index.html" in done.stdout
     assert json.loads((out / "results.json").read_text())["run"]["failures_injected"] == 50
     assert (out / "index.html").read_text().rstrip().endswith("</html>")
+
+
+def test_an_interrupt_before_any_history_writes_nothing(tmp_path, monkeypatch, capsys):
+    """Ctrl-C before the first history is done: "interrupted", exit 130, no half-written report
+    (it once reached the analysis with no history at all and ended in a traceback)."""
+    import kchaos.model.montecarlo as montecarlo
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(montecarlo, "simulate_history", interrupted)
+    out = tmp_path / "r"
+    assert main(["run", TOPOLOGY, "-n", "100", "-j", "1", "--out", str(out), "-q"]) == 130
+    assert "interrupted" in capsys.readouterr().err and not out.exists()
+    assert main(["compare", TOPOLOGY, "--etcd-sizes", "3,5", "-n", "100", "-j", "1", "--out", str(out), "-q"]) == 130
+    assert not out.exists()
+
+
+def test_the_command_survives_a_closed_standard_output(tmp_path):
+    """A CI step that closes stdout (`kchaos check ... >&-`): the exit code is still the
+    command's own, not a crash while flushing before the hard exit."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "kchaos", "validate", TOPOLOGY], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, pass_fds=(), close_fds=True,
+                          preexec_fn=lambda: __import__("os").close(1))
+    assert done.returncode == 0, done.stderr

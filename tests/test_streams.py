@@ -21,8 +21,14 @@ def test_a_rekeyed_stream_is_the_keyed_philox_stream_whatever_came_before():
 
 
 def test_streams_differ_by_seed_history_and_instance():
-    keys = {instance_key(s, h, d) for s in (1, 2) for h in (0, 1, 2**32 + 1) for d in ("node/a", "server/a")}
-    assert len(keys) == 8  # history 2**32 + 1 wraps to history 1: 2 seeds x 2 histories x 2 instances
+    triples = [(s, h, d) for s in (0, 1, 2**32 - 1) for h in (0, 1, 401_000) for d in ("node/a", "server/a")]
+    keys = {instance_key(*triple) for triple in triples}
+    assert len(keys) == len(triples)
+    # Names that a 32-bit hash (crc32) gives the same stream get two streams here.
+    import zlib
+    twins = ("node/gke-prod-pool-1-c5352582-lzmo", "node/gke-prod-pool-1-8895b843-k0gz")
+    assert zlib.crc32(twins[0].encode()) == zlib.crc32(twins[1].encode())
+    assert instance_key(1, 0, twins[0]) != instance_key(1, 0, twins[1])
     streams = InstanceStreams()
     draws = {k: streams.stream(k).random() for k in keys}
     assert len(set(draws.values())) == len(keys)

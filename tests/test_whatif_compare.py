@@ -134,6 +134,10 @@ failures:
 """
 
 
+#: z of a two-sided 1 - 0.05/7 interval over z of a 95% one.
+BONFERRONI_7 = 2.6901 / 1.95996
+
+
 def binomial_unavailability(n: int, p: float) -> float:
     q = n // 2 + 1
     return sum(comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(n - q + 1, n + 1))
@@ -152,7 +156,10 @@ def test_etcd_sizes_one_to_seven_follow_the_binomial(tmp_path):
         exact = 1 - binomial_unavailability(n, p)
         qa = cp["quorum_availability"]
         assert qa["exact"] == pytest.approx(exact, abs=1e-9)
-        assert qa["ci95"][0] <= exact <= qa["ci95"][1], (n, qa, exact)
+        # Seven intervals checked at once: each widened from 95% to 1 - 5%/7 (Bonferroni), so the
+        # test as a whole errs 5% of seeds, not a third of them.
+        low, high = (qa["estimate"] + BONFERRONI_7 * (end - qa["estimate"]) for end in qa["ci95"])
+        assert low <= exact <= high, (n, qa, exact)
         got[n] = 1 - qa["estimate"]
     order = sorted(got, key=got.get, reverse=True)
     assert order == [2, 1, 4, 3, 6, 5, 7]

@@ -55,7 +55,13 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
         def tick(n, base=done):
             if progress:
                 progress(base + n)
-        sim = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs, progress=tick, fixed=plan, dask=dask)
+        try:
+            sim = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs, progress=tick, fixed=plan,
+                                  dask=dask)
+        except KeyboardInterrupt:  # before any history of this variant: the ones done so far stand
+            if not out:
+                raise
+            break
         results = analyze(sim)
         results["variant"] = label
         results["run"]["common_random_numbers"] = True

@@ -162,7 +162,7 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                 in_flight: deque = deque()
                 for item in planned:  # a window of 2 x workers keeps every core busy, in order
                     in_flight.append(pool.submit(item))
-                    if on_started is not None:  # the workers exist now (forked at the first submit)
+                    if on_started is not None:  # the workers run (where processes fork, all of them now)
                         on_started()
                         on_started = None
                     if len(in_flight) >= 2 * pool.workers:
@@ -170,6 +170,8 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                 while in_flight:
                     finished(in_flight.popleft().result())
     except KeyboardInterrupt:
+        if not results:  # nothing done yet: nothing partial to report either
+            raise
         partial = True
     return SimulationOutput(cluster, model, results, distributions, failures, seed, jobs,
                             time.perf_counter() - start, partial, sampler.failure_rate, plan, dask)

@@ -192,7 +192,7 @@ class RollingUpgrades:
         s = self.stats
         s.blocked_drains += 1
         s.blocked_max_seconds = max(s.blocked_max_seconds, seconds)
-        for name in set(workloads):
+        for name in dict.fromkeys(workloads):  # once each, in order (a set's order follows the hash seed)
             s.blocked_by[name] = s.blocked_by.get(name, 0) + 1
 
     def open_window(self) -> None:

@@ -9,9 +9,10 @@ controller-manager and a scheduler lead. A pod turns Ready ``pod_startup`` after
 is bound to, or its node returns to, a node whose kubelet reports.
 
 Each pod's ``version`` changes whenever a start in progress becomes moot, so a stale
-start is dropped when its POD_READY timer comes (one timer for all the pods due at the
-same instant: the pods one scheduling pass bound, or one node's pods). The node lifecycle, drains and rollouts act on pods only
-through the methods here.
+start is dropped when its POD_READY timer comes. Pods started one after another, with no
+other timer pushed in between, for the same instant (the pods one scheduling pass bound,
+one node's pods) share one timer: they pop in the order separate timers would. The node
+lifecycle, drains and rollouts act on pods only through the methods here.
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ class Workloads:
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
-        #: Pods starting, by the instant they turn ready: [(pod, version)], in start order.
-        self.starting: dict[float, list[tuple[int, int]]] = {}
+        #: Pods starting, by their POD_READY timer's key: [(pod, version)], in start order.
+        self.starting: dict[int, list[tuple[int, int]]] = {}
+        self._open: tuple[float, int] = (-1.0, -1)  # (instant, key) of the group that may grow
 
     def report_initial_state(self) -> None:
         for w in range(len(self.c.workloads)):
@@ -368,17 +370,20 @@ class Workloads:
 
     def start(self, ready_at: float, p: int) -> None:
         """``p``'s containers start: it turns ready at ``ready_at`` unless its start becomes moot
-        first (its version moves on)."""
+        first (its version moves on). It joins the last group if that is due at the same instant
+        and no timer was pushed since (its timer's key is its push count); else a new group."""
         self.version[p] += 1
-        due = self.starting.get(ready_at)
-        if due is None:
-            due = self.starting[ready_at] = []
-            self.timers.push(ready_at, POD_READY)
-        due.append((p, self.version[p]))
+        at, key = self._open
+        if at != ready_at or key != self.timers.seq or key not in self.starting:
+            key = self.timers.seq + 1  # the count this push gets
+            self.timers.push(ready_at, POD_READY, key)
+            self.starting[key] = []
+            self._open = (ready_at, key)
+        self.starting[key].append((p, self.version[p]))
 
-    def on_pod_ready(self, t: float, _a: int = 0, _b: int = 0) -> None:
-        """The POD_READY timer of the pods due now."""
-        for p, version in self.starting.pop(t, ()):
+    def on_pod_ready(self, t: float, key: int, _b: int = 0) -> None:
+        """A POD_READY timer: its group of pods is due."""
+        for p, version in self.starting.pop(key):
             self.pod_ready(t, p, version)
 
     def pod_ready(self, t: float, p: int, version: int) -> None:
@@ -463,9 +468,11 @@ class Workloads:
                 fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
-        if self.budget_listener is not None:  # pods left cordoned nodes: drains waiting on them look again
-            for w in fresh.deployments:
-                self.budget_listener(t, w)
+        for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
+            listener = self.budget_listener  # re-read: a drain that completes stops listening
+            if listener is None:
+                break
+            listener(t, w)
         if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
             self.rec.load_changed()  # every replica placed and running: nothing restarts
             return
