@@ -108,9 +108,9 @@ class Ahead:
             import kchaos.analysis  # noqa: F401
 
             if self.report:
-                from .report.html import prepare
+                from .report.page import prepare_page  # the report package with it
 
-                prepare()
+                prepare_page()
         except Exception:  # the main thread meets the same error where it has a message for it
             pass
 

@@ -173,9 +173,9 @@ def test_same_seed_same_results():
 def test_jobs_do_not_change_results(monkeypatch, pool_settles):
     """Histories on a pool, and (large clusters; forced here) the single-domain responses
     settled on it too, give exactly what one process gives."""
-    from kchaos.model import montecarlo
+    from kchaos.model import pools
     if pool_settles:
-        monkeypatch.setattr(montecarlo, "PARALLEL_SETTLE_NODES", 0)
+        monkeypatch.setattr(pools, "PARALLEL_SETTLE_NODES", 0)
     cluster = topology(TWO_PLUS_ONE)
     a = analyze(run_monte_carlo(cluster, failures=1200, seed=5, jobs=1))
     b = analyze(run_monte_carlo(cluster, failures=1200, seed=5, jobs=2))

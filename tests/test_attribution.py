@@ -103,8 +103,8 @@ def test_importance_leaves_planned_downtime_out():
 def test_the_spread_trap_advice_is_the_same_when_a_pool_settles_the_honor_variant(monkeypatch):
     """Large clusters settle the single domains, and the trap's Honor variant, on the local
     pool (forced here on a small one): the results, advisories included, equal one process's."""
-    from kchaos.model import montecarlo
-    monkeypatch.setattr(montecarlo, "PARALLEL_SETTLE_NODES", 0)
+    from kchaos.model import pools
+    monkeypatch.setattr(pools, "PARALLEL_SETTLE_NODES", 0)
     cluster = topology(SPREAD_DC % "Ignore")
     one, two = (analyze(run_monte_carlo(cluster, failures=400, seed=2, jobs=jobs)) for jobs in (1, 2))
     for r in (one, two):

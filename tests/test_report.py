@@ -361,9 +361,10 @@ def test_preparing_the_report_ahead_changes_nothing_in_it():
     since both caches live for the process."""
     import subprocess
     import sys
-    code = ("import sys; from pathlib import Path; import json; from kchaos.report.html import prepare, render_html\n"
+    code = ("import sys; from pathlib import Path; import json; from kchaos.report.html import render_html\n"
+            "from kchaos.report.page import prepare_page\n"
             f"doc = json.loads(Path({str(SAMPLE)!r}).read_text())\n"
-            "if sys.argv[1] == 'ahead': prepare()\n"
+            "if sys.argv[1] == 'ahead': prepare_page()\n"
             "sys.stdout.write(render_html(doc))\n")
     cold, ahead = (subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, check=True).stdout
                    for how in ("cold", "ahead"))

@@ -9,7 +9,6 @@ from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from ..model import montecarlo
 from ..model.pools import settle_on_pool
 from ..model.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
@@ -94,8 +93,7 @@ def _honor_variant(model: ClusterModel, domains: list[int], jobs: int) -> BlastR
     settled (on a pool of ``jobs`` processes for a large cluster: a region of a 5,000-node
     cluster takes seconds)."""
     honor = BlastRadius(ClusterModel(_with_honor(model.cluster)))
-    if jobs > 1 and model.n_nodes >= montecarlo.PARALLEL_SETTLE_NODES and len(domains) > 1:
-        settle_on_pool(honor, domains, jobs)
+    settle_on_pool(honor, domains, jobs)
     return honor
 
 

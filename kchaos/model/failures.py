@@ -161,8 +161,18 @@ def instance_key(seed: int, history: int, domain_id: str) -> tuple[int, int]:
     so variants that share an instance share its failures (common random numbers). The id
     goes in as a 64-bit hash (32 bits would give two of 5,000 imported node names the same
     stream about once in 300 topologies); seeds are below 2^32, histories far below."""
+    return history_word(seed, history), id_word(domain_id)
+
+
+def history_word(seed: int, history: int) -> int:
+    """The first key word: the run seed and the history."""
+    return (int(seed) & 0xFFFFFFFF) | (int(history) << 32)
+
+
+def id_word(domain_id: str) -> int:
+    """The second key word: the instance id's 64-bit hash (computed once per instance)."""
     digest = hashlib.blake2b(domain_id.encode(), digest_size=8, person=b"kchaos-fail").digest()
-    return (int(seed) & 0xFFFFFFFF) | (int(history) << 32), int.from_bytes(digest, "little")
+    return int.from_bytes(digest, "little")
 
 
 class InstanceStreams:
@@ -190,18 +200,19 @@ class StationarySampler:
 
     def __init__(self, cluster: Cluster):
         self.streams = InstanceStreams()
-        self.instances: list[tuple[int, str, FailureSpec]] = []
+        self.instances: list[tuple[int, int, FailureSpec]] = []  # (domain, id_word of its id, spec)
         for d in cluster.domains:
             spec = cluster.failures.get(d.kind)
             if spec is not None and spec.ttf is not None:
-                self.instances.append((d.index, d.id, spec))
+                self.instances.append((d.index, id_word(d.id), spec))
         #: Expected failure events per second over all instances (stationary).
         self.failure_rate = sum(1.0 / (spec.ttf.mean + spec.ttr.mean) for _, _, spec in self.instances)
 
     def history(self, index: int, horizon: float, seed: int) -> History:
         doms, times, downs, init = [], [], [], []
-        for dom, dom_id, spec in self.instances:
-            rng = self.streams.stream(instance_key(seed, index, dom_id))
+        first = history_word(seed, index)
+        for dom, word, spec in self.instances:
+            rng = self.streams.stream((first, word))  # instance_key(seed, index, the domain's id)
             t, initially_down = _instance_transitions(spec, horizon, rng)
             if initially_down:
                 init.append(dom)

@@ -36,9 +36,6 @@ MIN_FAILURES_PER_HISTORY = 25
 #: Above 40 x this, histories get more numerous instead of longer, so that each takes seconds
 #: (progress moves, an interrupt loses little) whatever ``--failures`` is.
 MAX_FAILURES_PER_HISTORY = 25_000
-#: From this many nodes on, a local pool settles the single-domain responses before the
-#: histories start (below, settling them all takes about a second at most: 0.3 s at 100 nodes).
-PARALLEL_SETTLE_NODES = 250
 
 
 @dataclass
@@ -133,7 +130,7 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
     model = model or ClusterModel(cluster)
     if model.blast is None:
         model.blast = BlastRadius(model)
-        if jobs > 1 and not dask and model.n_nodes >= PARALLEL_SETTLE_NODES:
+        if not dask:  # large clusters: on the local pool, before the histories start
             settle_on_pool(model.blast, model.blast.single_domains(), jobs)
         model.cover_of_domain = workload_cover(model.blast)
     sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)

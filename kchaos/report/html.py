@@ -12,7 +12,7 @@ from __future__ import annotations
 from kchaos.report import downtime, planned, sections, views
 from kchaos.report.figures import FigureSet, esc
 from kchaos.report.formatting import get
-from kchaos.report.page import plotly_bundle, prepare_page, render_page
+from kchaos.report.page import plotly_bundle, render_page
 from kchaos.report.sections import MAX_DOMAIN_ROWS
 
 
@@ -43,9 +43,4 @@ def render_html(results: dict) -> str:
     return render_page("report.html", view, figs)
 
 
-def prepare() -> None:
-    """Pay the first report's one-off costs now (the CLI does it while the histories run)."""
-    prepare_page()
-
-
-__all__ = ["render_html", "prepare", "plotly_bundle", "esc", "MAX_DOMAIN_ROWS"]
+__all__ = ["render_html", "plotly_bundle", "esc", "MAX_DOMAIN_ROWS"]
