@@ -15,7 +15,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kchaos.model.cluster import EtcdTiming  # noqa: E402
-from kchaos.model.raft import CLIENT_RETRY, ElectionModel  # noqa: E402
+from kchaos.model.controlplane.raft import CLIENT_RETRY, ElectionModel  # noqa: E402
 
 # etcd 3.4.23 on loopback, leader SIGKILLed 25 times, pre-vote off (ms)
 MEASURED = [

@@ -146,8 +146,8 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
     know (failure rates, round trips, workloads)."""
     from .report.files import write_atomic
     from .topology import load_topology_text
-    from .topology.kube_import import read_nodes, topology_text
-    from .topology.kube_manifests import read_manifests, workloads_from, workloads_yaml
+    from .kube.nodes import read_nodes, topology_text
+    from .kube.manifests import read_manifests, workloads_from, workloads_yaml
 
     nodes = read_nodes(nodes_file, rack_label, host_label)
     workloads = None
@@ -184,12 +184,12 @@ def export(topology: str, target: str, out: str, top: int, failures: int, seed: 
     with what kchaos predicts for it, so that a drill can confirm it."""
     import yaml
 
-    from .analysis.export import chaos_mesh
+    from .kube.chaos_mesh import chaos_mesh
     from .report.files import write_atomic
     from .topology import load_topology
 
     from .model.engine import ClusterModel
-    from .model.response import BlastRadius
+    from .model.scheduling.response import BlastRadius
 
     results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
     cluster = load_topology(topology)

@@ -45,7 +45,7 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
     """Overrides that add the manifests' workloads to the topology's (a manifest's workload
     replaces one of the same name, and a note says so)."""
     from .topology import load_topology
-    from .topology.kube_manifests import read_manifests, workloads_from
+    from .kube.manifests import read_manifests, workloads_from
     from .topology.yamlsafe import load_yaml
 
     base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
@@ -70,7 +70,7 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
              report: bool = False) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run."""
-    from .model.montecarlo import run_monte_carlo
+    from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
     if manifests:

@@ -10,7 +10,7 @@ import pytest
 
 from kchaos.analysis import analyze
 from kchaos.analysis.exact import quorum_availability
-from kchaos.model.montecarlo import run_monte_carlo
+from kchaos.model.sampling.montecarlo import run_monte_carlo
 
 from .conftest import topology
 
@@ -173,7 +173,7 @@ def test_same_seed_same_results():
 def test_jobs_do_not_change_results(monkeypatch, pool_settles):
     """Histories on a pool, and (large clusters; forced here) the single-domain responses
     settled on it too, give exactly what one process gives."""
-    from kchaos.model import pools
+    from kchaos.model.sampling import pools
     if pool_settles:
         monkeypatch.setattr(pools, "PARALLEL_SETTLE_NODES", 0)
     cluster = topology(TWO_PLUS_ONE)

@@ -6,7 +6,7 @@ import pytest
 
 from kchaos.analysis import analyze
 from kchaos.analysis.importance import importance
-from kchaos.model.montecarlo import run_monte_carlo
+from kchaos.model.sampling.montecarlo import run_monte_carlo
 
 from .conftest import TWO_REGIONS, topology
 from .test_accuracy import P, three_on_servers
@@ -103,7 +103,7 @@ def test_importance_leaves_planned_downtime_out():
 def test_the_spread_trap_advice_is_the_same_when_a_pool_settles_the_honor_variant(monkeypatch):
     """Large clusters settle the single domains, and the trap's Honor variant, on the local
     pool (forced here on a small one): the results, advisories included, equal one process's."""
-    from kchaos.model import pools
+    from kchaos.model.sampling import pools
     monkeypatch.setattr(pools, "PARALLEL_SETTLE_NODES", 0)
     cluster = topology(SPREAD_DC % "Ignore")
     one, two = (analyze(run_monte_carlo(cluster, failures=400, seed=2, jobs=jobs)) for jobs in (1, 2))

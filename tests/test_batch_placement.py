@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kchaos.model.batch import place_batch
-from kchaos.model.placement import pick
+from kchaos.model.scheduling.batch import place_batch
+from kchaos.model.scheduling.placement import pick
 from kchaos.model.engine import ClusterModel
 from kchaos.topology import load_topology_text
 
@@ -135,7 +135,7 @@ def test_a_key_found_hopeless_is_retried_once_its_workload_binds_elsewhere():
     retried, so that the decisions equal retrying everything (found in review)."""
     import numpy as np
 
-    from kchaos.model.batch import schedule_pass
+    from kchaos.model.scheduling.batch import schedule_pass
     from kchaos.model.engine import ClusterModel
     from kchaos.topology import load_topology_text
 
@@ -174,8 +174,8 @@ def test_a_hopeless_key_is_retried_in_the_pass_where_its_workload_binds():
     spread minimum) fits once a sibling of another volume scope binds earlier in the pass and
     raises the minimum, as pod-by-pod scheduling finds. Skipping it for the whole pass left a
     replica Pending (seen on the benchmark topology once keys stayed hopeless longer)."""
-    from kchaos.model.batch import schedule_pass
-    from kchaos.model.placement import BatchPlacer
+    from kchaos.model.scheduling.batch import schedule_pass
+    from kchaos.model.scheduling.placement import BatchPlacer
     from pathlib import Path
 
     text = (Path(__file__).resolve().parent.parent / "topologies" / "three-datacenters.yaml").read_text().replace(

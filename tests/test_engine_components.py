@@ -15,20 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kchaos.model.sketch import EpisodeSums
+from kchaos.model.recording.sketch import EpisodeSums
 
 from kchaos.model.cluster_model import ClusterModel
-from kchaos.model.control_plane import ApiServers, Etcd
+from kchaos.model.controlplane.etcd import ApiServers, Etcd
 from kchaos.model.engine import HistoryRun
-from kchaos.model.failures import History
+from kchaos.model.sampling.failures import History
 from kchaos.model.infrastructure import Infrastructure
-from kchaos.model.leases import KCM, SCHEDULER, Leases
-from kchaos.model.maintenance import DRAIN_RETRY_SECONDS, Drains
-from kchaos.model.node_lifecycle import NodeLifecycle
-from kchaos.model.recorder import Episodes, Recorder
+from kchaos.model.controlplane.leases import KCM, SCHEDULER, Leases
+from kchaos.model.workloads.maintenance import DRAIN_RETRY_SECONDS, Drains
+from kchaos.model.nodes.lifecycle import NodeLifecycle
+from kchaos.model.recording.recorder import Episodes, Recorder
 from kchaos.model.timers import (DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, NOT_READY,
                                  OUT_OF_SERVICE, POD_READY, TAINT, Timers)
-from kchaos.model.workloads import Workloads
+from kchaos.model.workloads.controllers import Workloads
 from kchaos.topology import load_topology
 
 from .conftest import topology

@@ -13,8 +13,8 @@ import pytest
 
 from kchaos.analysis.whatif import run_scenario
 from kchaos.model.engine import ClusterModel, HistoryRun
-from kchaos.model.eviction import FULL, NORMAL, PARTIAL, TaintQueue, zone_rate, zone_state
-from kchaos.model.failures import History
+from kchaos.model.nodes.eviction import FULL, NORMAL, PARTIAL, TaintQueue, zone_rate, zone_state
+from kchaos.model.sampling.failures import History
 from kchaos.topology import load_topology_text
 
 HEAD = "apiVersion: kchaos/v1alpha1\nkind: Topology\nmetadata: {name: %s}\n"

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from kchaos.analysis import analyze
-from kchaos.analysis.export import chaos_mesh, go_duration
+from kchaos.kube.chaos_mesh import chaos_mesh, go_duration
 from kchaos.cli import main
-from kchaos.model.montecarlo import run_monte_carlo
+from kchaos.model.sampling.montecarlo import run_monte_carlo
 
 from .conftest import TWO_REGIONS, topology
 

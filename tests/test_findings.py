@@ -11,7 +11,7 @@ import pytest
 from kchaos.analysis.advisories import dynamic_advisories, layout_findings
 from kchaos.cli import main
 from kchaos.model.engine import ClusterModel
-from kchaos.model.response import BlastRadius
+from kchaos.model.scheduling.response import BlastRadius
 from kchaos.topology import load_topology, load_topology_text
 
 ROOT = Path(__file__).resolve().parent.parent

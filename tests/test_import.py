@@ -140,7 +140,7 @@ def test_an_imported_zone_spread_constraint_is_the_hand_written_trap(tmp_path):
     results = []
     for text in (imported, hand):
         model = ClusterModel(load_topology_text(text, "x.yaml"))
-        from kchaos.model.response import BlastRadius
+        from kchaos.model.scheduling.response import BlastRadius
         blast = BlastRadius(model)
         zone = next(d.index for d in model.cluster.domains if d.id == "datacenter/eu-west-1a")
         r = blast.respond([zone])

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kchaos.model.placement import resource_scores
+from kchaos.model.scheduling.placement import resource_scores
 import pytest
 
 from kchaos.model.engine import ClusterModel, HistoryRun
-from kchaos.model.failures import StationarySampler
+from kchaos.model.sampling.failures import StationarySampler
 from kchaos.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kchaos.model.failures import History
-from kchaos.model.response import BlastRadius
+from kchaos.model.sampling.failures import History
+from kchaos.model.scheduling.response import BlastRadius
 from kchaos.model.engine import ClusterModel, HistoryRun
 
 from .conftest import topology
@@ -140,7 +140,7 @@ def test_spread_counts_dead_datacenter_with_ignore_and_not_with_honor():
 
 def test_spread_trap_is_advised():
     from kchaos.analysis import analyze
-    from kchaos.model.montecarlo import run_monte_carlo
+    from kchaos.model.sampling.montecarlo import run_monte_carlo
 
     results = analyze(run_monte_carlo(topology(SPREAD_DC % "Ignore"), failures=300, seed=1))
     codes = {a["code"] for a in results["advisories"]}

@@ -11,8 +11,8 @@ import pytest
 from kchaos.analysis.whatif import run_scenario
 from kchaos.cli import main
 from kchaos.model.cluster_model import ClusterModel
-from kchaos.model.raft import commit_latency, transfer_gap
-from kchaos.model.rollout_waves import rolling_update
+from kchaos.model.controlplane.raft import commit_latency, transfer_gap
+from kchaos.model.workloads.rollout_waves import rolling_update
 from kchaos.report.html import render_html
 from kchaos.topology import load_topology_text
 
@@ -167,7 +167,7 @@ def test_drains_wait_for_budgets_without_replaying_every_retry():
     """A drain blocked for days costs a handful of events, not one every 5 s (the engine wakes it
     when the blocking workload's ready count changes, at its next 5 s tick)."""
     from kchaos.model.engine import HistoryRun
-    from kchaos.model.failures import StationarySampler
+    from kchaos.model.sampling.failures import StationarySampler
 
     cluster = topology(replicas=2, need=2)
     model = ClusterModel(cluster)
@@ -192,7 +192,7 @@ def test_drains_wait_for_budgets_without_replaying_every_retry():
 def _scripted(cluster, failures, horizon=8000.0):
     """One upgrade from t=0 with scripted failures [(t, domain id, down)]; (run, result, events)."""
     from kchaos.model.engine import HistoryRun
-    from kchaos.model.failures import History
+    from kchaos.model.sampling.failures import History
 
     dom = {d.id: d.index for d in cluster.domains}
     h = History(-1, horizon, np.array([t for t, _, _ in failures], dtype=float),
@@ -252,7 +252,7 @@ def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
     """maxSurge 1, maxUnavailable 0 and no room for the surge pod: the Deployment controller
     cannot progress, so nothing moves (Kubernetes marks the rollout ProgressDeadlineExceeded)."""
     from kchaos.model.engine import HistoryRun
-    from kchaos.model.failures import History
+    from kchaos.model.sampling.failures import History
 
     text = THREE_WORKERS.format(replicas=6, need=1, extra="kubernetes: {rolloutInterval: 1d}").replace(
         "requests: {cpu: 500m, memory: 512Mi}}", "requests: {cpu: 4, memory: 512Mi}, "
@@ -269,7 +269,7 @@ def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
 
 def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
     from kchaos.model.engine import HistoryRun
-    from kchaos.model.failures import History
+    from kchaos.model.sampling.failures import History
 
     model = ClusterModel(topology(extra=""))
     h = History(-1, 1.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
@@ -297,7 +297,7 @@ def test_a_drain_that_completes_during_a_rollout_stops_listening_at_once(seed):
     as the upgrade's per-node time keep drains waiting through rollouts)."""
     from pathlib import Path
 
-    from kchaos.model.montecarlo import run_monte_carlo
+    from kchaos.model.sampling.montecarlo import run_monte_carlo
     from kchaos.topology import load_topology
     path = Path(__file__).parent / "data" / "stress-maintenance.yaml"
     cluster = load_topology(path, overrides={"kubernetes.podStartup": "600s"})
@@ -311,7 +311,7 @@ def test_blocked_workloads_are_counted_in_the_order_met_whatever_the_hash_seed()
     counted once each, in the order they were met (a set's order follows string hashes)."""
     from types import SimpleNamespace
 
-    from kchaos.model.upgrades import PlannedStats, RollingUpgrades
+    from kchaos.model.workloads.upgrades import PlannedStats, RollingUpgrades
     names = [f"w{i:02d}" for i in range(40, 0, -3)]
     upgrades = SimpleNamespace(stats=PlannedStats())
     RollingUpgrades.blocked(upgrades, 5.0, names + names[:3])

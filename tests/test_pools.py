@@ -46,7 +46,7 @@ def test_an_interrupt_drops_the_pool_work_not_started():
     import time
 
     from kchaos.model.engine import ClusterModel
-    from kchaos.model.pools import open_pool
+    from kchaos.model.sampling.pools import open_pool
     from kchaos.topology import load_topology
     model = ClusterModel(load_topology(Path(__file__).resolve().parent.parent / "topologies" / "one-rack.yaml"))
     with pytest.raises(KeyboardInterrupt):
@@ -59,7 +59,7 @@ def test_an_interrupt_drops_the_pool_work_not_started():
 def test_the_caller_prepares_while_the_histories_run_on_other_processes():
     """``on_started`` is called once the workers run histories (the CLI imports the analysis
     and readies the report then), once per run, and never when this process plays them."""
-    from kchaos.model.montecarlo import run_monte_carlo
+    from kchaos.model.sampling.montecarlo import run_monte_carlo
     from kchaos.topology import load_topology
     cluster = load_topology(TOPOLOGY)
     calls = []
@@ -88,7 +88,7 @@ def test_the_command_exits_with_its_code_after_flushing(tmp_path):
 def test_an_interrupt_before_any_history_writes_nothing(tmp_path, monkeypatch, capsys):
     """Ctrl-C before the first history is done: "interrupted", exit 130, no half-written report
     (it once reached the analysis with no history at all and ended in a traceback)."""
-    import kchaos.model.montecarlo as montecarlo
+    import kchaos.model.sampling.montecarlo as montecarlo
 
     def interrupted(*_args):
         raise KeyboardInterrupt

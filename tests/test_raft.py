@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kchaos.model import raft
+from kchaos.model.controlplane import raft
 from kchaos.model.cluster import EtcdTiming
-from kchaos.model.raft import CLIENT_RETRY, ElectionModel, _Draw, _simulate, commit_latency, quorum_of
+from kchaos.model.controlplane.raft import CLIENT_RETRY, ElectionModel, _Draw, _simulate, commit_latency, quorum_of
 
 LOOPBACK = 1e-4
 # (members, heartbeat, election timeout, measured mean, measured p50), seconds

@@ -1,4 +1,4 @@
-"""Importance sampling of overlapping failures (kchaos/model/rare.py): unbiased weights,
+"""Importance sampling of overlapping failures (kchaos/model/sampling/rare.py): unbiased weights,
 tighter intervals than plain sampling where outages need two failures at once."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from kchaos.analysis import analyze
 from kchaos.analysis.exact import quorum_availability
 from kchaos.cli import main
 from kchaos.model.engine import ClusterModel
-from kchaos.model.montecarlo import run_monte_carlo
-from kchaos.model.rare import BiasedSampler, sampling_plan
-from kchaos.model.sketch import LogHistogram
+from kchaos.model.sampling.montecarlo import run_monte_carlo
+from kchaos.model.sampling.rare import BiasedSampler, sampling_plan
+from kchaos.model.recording.sketch import LogHistogram
 from kchaos.topology import load_topology
 
 from .conftest import topology

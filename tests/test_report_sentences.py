@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kchaos.analysis import analyze
-from kchaos.model.montecarlo import run_monte_carlo
+from kchaos.model.sampling.montecarlo import run_monte_carlo
 from kchaos.report import render_html
 from kchaos.topology import load_topology
 

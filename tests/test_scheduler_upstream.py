@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from kchaos.model.engine import ClusterModel
-from kchaos.model.placement import BatchPlacer, balanced_allocation, least_allocated
-from kchaos.model.scheduler import num_feasible_nodes_to_find, zone_interleaved_order
+from kchaos.model.scheduling.placement import BatchPlacer, balanced_allocation, least_allocated
+from kchaos.model.scheduling.scheduler import num_feasible_nodes_to_find, zone_interleaved_order
 from kchaos.topology import load_topology_text
 
 

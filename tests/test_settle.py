@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kchaos.model import node_lifecycle
+from kchaos.model.nodes import lifecycle as node_lifecycle
 from kchaos.model.engine import ClusterModel, HistoryRun
-from kchaos.model.failures import History
-from kchaos.model.settle import settle, settle_rng
+from kchaos.model.sampling.failures import History
+from kchaos.model.scheduling.settle import settle, settle_rng
 from kchaos.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def test_settling_leaves_the_scratch_placement_healthy(path):
     """settle works on one scratch copy of the healthy placement and undoes its changes: after
     every domain and every pair of neighbouring domains it equals the healthy placement again
     (memoised scores wherever both hold one), so no settle sees another's leftovers."""
-    from kchaos.model.settle import _baseline
+    from kchaos.model.scheduling.settle import _baseline
     model = ClusterModel(load_topology(path))
     domains = [d.index for d in model.cluster.domains]
     for key in [[d] for d in domains] + [list(pair) for pair in zip(domains, domains[1:])]:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kchaos.model.sketch import EpisodeSums, LogHistogram
+from kchaos.model.recording.sketch import EpisodeSums, LogHistogram
 
 
 @settings(max_examples=60, deadline=None)

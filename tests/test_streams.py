@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kchaos.model.failures import InstanceStreams, instance_key
+from kchaos.model.sampling.failures import InstanceStreams, instance_key
 
 
 def test_a_rekeyed_stream_is_the_keyed_philox_stream_whatever_came_before():

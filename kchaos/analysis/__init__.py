@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model.montecarlo import SimulationOutput
+from ..model.sampling.montecarlo import SimulationOutput
 from . import slo
 from .summary import summarize
 

@@ -9,8 +9,8 @@ from math import floor, log10
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from ..model.pools import settle_on_pool
-from ..model.response import BlastRadius
+from ..model.sampling.pools import settle_on_pool
+from ..model.scheduling.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
 PLURAL = {"region": "regions", "datacenter": "datacenters", "rack": "racks", "server": "servers"}

@@ -1,7 +1,7 @@
 """Down time by cause (results.json ``attribution``): where the minutes per year come from.
 
 The engine splits each quantity's down time by cause as it happens
-(:mod:`kchaos.model.attribution`). Where the headline figure uses a control variate, the
+(:mod:`kchaos.model.recording.attribution`). Where the headline figure uses a control variate, the
 part known exactly (quorum loss for the API; a covering domain down for a workload) is
 what the simulation's causes of that part are scaled to, so the causes of one quantity add
 up to its headline downtime. Each cause carries a 95% interval from the same estimator as
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.attribution import outage
-from ..model.sketch import EpisodeSums
+from ..model.recording.attribution import outage
+from ..model.recording.sketch import EpisodeSums
 from .statistics import MINUTES_PER_YEAR, Interval, unavailability_interval
 
 #: The cause named when the exactly known overlaps were not drawn in this run at all.

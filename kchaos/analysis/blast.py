@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.response import BLAST_KINDS, BlastRadius
+from ..model.scheduling.response import BLAST_KINDS, BlastRadius
 
 
 def domain_table(blast: BlastRadius, domain_failures: np.ndarray) -> list[dict]:

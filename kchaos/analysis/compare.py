@@ -13,8 +13,8 @@ from typing import Callable
 
 from ..errors import KchaosUsageError
 from ..model.cluster import Cluster
-from ..model.failures import StationarySampler
-from ..model.montecarlo import history_plan, run_monte_carlo
+from ..model.sampling.failures import StationarySampler
+from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from . import analyze
 
 CRN_NOTE = ("Variants share random streams (common random numbers): the same simulated histories, "

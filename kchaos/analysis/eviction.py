@@ -13,8 +13,8 @@ from functools import reduce
 
 from ..model.cluster import Advisory, Cluster
 from ..model.engine import ClusterModel
-from ..model.eviction import FULL, PARTIAL, EvictionStats, zone_rate, zones_after, zones_of
-from ..model.response import BlastRadius
+from ..model.nodes.eviction import FULL, PARTIAL, EvictionStats, zone_rate, zones_after, zones_of
+from ..model.scheduling.response import BlastRadius
 from .statistics import SECONDS_PER_YEAR
 
 #: Levels whose single loss the advisories examine (nodes are too many and too small to bite).

@@ -3,7 +3,7 @@ histories, without a run per domain.
 
 If domain d never failed, the cycles it failed in would not happen, and every other cycle
 would be that much likelier: its likelihood ratio gains exp(a) for d's not failing in it,
-a = rate_d x the cycle's length (``kchaos/model/cycles.py`` keeps, per domain, the down time
+a = rate_d x the cycle's length (``kchaos/model/recording/cycles.py`` keeps, per domain, the down time
 and the lengths of the cycles it failed in). With exp(a) to second order (a cycle is short
 beside any one domain's time to failure), a quantity's unavailability without d is
 

@@ -13,9 +13,9 @@ from functools import reduce
 
 from ..model.cluster import Advisory, Cluster
 from ..model.cluster_model import ClusterModel
-from ..model.raft import transfer_gap
-from ..model.rollout_waves import rolling_update
-from ..model.upgrades import PlannedStats
+from ..model.controlplane.raft import transfer_gap
+from ..model.workloads.rollout_waves import rolling_update
+from ..model.workloads.upgrades import PlannedStats
 from ..topology.units import format_duration
 from .statistics import SECONDS_PER_YEAR
 

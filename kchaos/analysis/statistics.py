@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaincinv  # scipy.stats would add half a second to every start
 
-from ..model.sketch import EpisodeSums
+from ..model.recording.sketch import EpisodeSums
 
 Z95 = 1.959963984540054
 MINUTES_PER_YEAR = 525_600.0

@@ -14,17 +14,17 @@ import pandas as pd
 from .. import __version__
 from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
-from ..model.montecarlo import SimulationOutput
-from ..model.rare import FIRST_BIAS
+from ..model.sampling.montecarlo import SimulationOutput
+from ..model.sampling.rare import FIRST_BIAS
 from . import exact
 from .advisories import dynamic_advisories, fix_first_advisory, layout_findings, undersampling_advisory
-from ..model.response import BlastRadius
+from ..model.scheduling.response import BlastRadius
 from .attribution import attribution
 from .importance import importance
 from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from .maintenance import maintenance_advisories, maintenance_summary
-from ..model.sketch import EpisodeSums
+from ..model.recording.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import KchaosUsageError
 from ..model.cluster import Cluster, Maintenance
 from ..model.engine import ClusterModel, HistoryRun
-from ..model.failures import History
+from ..model.sampling.failures import History
 
 #: After the last scheduled change, time for NotReady, eviction, startup and lease takeovers.
 SETTLE_MARGIN = 300.0

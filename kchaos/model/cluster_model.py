@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .cluster import Cluster
-from .raft import ElectionModel, commit_latency
-from .batch import schedule_pass
-from .placement import refresh_scores
-from .scheduler import Placement, Scheduler, placement_rng
+from .controlplane.raft import ElectionModel, commit_latency
+from .scheduling.batch import schedule_pass
+from .scheduling.placement import refresh_scores
+from .scheduling.scheduler import Placement, Scheduler, placement_rng
 
 #: Hottest-node utilisation above which load counts as too high, unless the SLO sets one.
 DEFAULT_UTILIZATION_LIMIT = 0.9
@@ -59,7 +59,7 @@ class ClusterModel:
         #: is down (set by the analysis from the blast radius; lets statistics subtract the
         #: exactly known part of each workload's down time).
         self.cover_of_domain: dict[int, tuple[int, ...]] = {}
-        self.blast = None  # the cached single-domain responses (kchaos.model.response.BlastRadius)
+        self.blast = None  # the cached single-domain responses (kchaos.model.scheduling.response.BlastRadius)
         self._partition_cache: dict[tuple[int, int], tuple] = {}
         self._components_cache: dict[int, dict[int, int]] = {}
         self._commit_cache: dict[tuple, float] = {}

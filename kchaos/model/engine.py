@@ -36,23 +36,23 @@ from math import inf
 import numpy as np
 
 from .cluster_model import DEFAULT_UTILIZATION_LIMIT, ClusterModel
-from .attribution import Attribution
-from .control_plane import ApiServers, Etcd
+from .recording.attribution import Attribution
+from .controlplane.etcd import ApiServers, Etcd
 from .eventlog import EventLog
-from .failures import History
+from .sampling.failures import History
 from .infrastructure import Infrastructure
-from .leases import KCM, LEASE_JITTER, LEASE_NAMES, SCHEDULER, Leases
-from .maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, Drains, Rollouts
-from .node_lifecycle import NodeLifecycle
-from .cycles import CycleClock
-from .recorder import Episodes, HistoryResult, Recorder
+from .controlplane.leases import KCM, LEASE_JITTER, LEASE_NAMES, SCHEDULER, Leases
+from .workloads.maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, Drains, Rollouts
+from .nodes.lifecycle import NodeLifecycle
+from .recording.cycles import CycleClock
+from .recording.recorder import Episodes, HistoryResult, Recorder
 from .timers import (
     DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
     ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
 )
-from .rollout_waves import RolloutWaves
-from .upgrades import RollingUpgrades
-from .workloads import Workloads
+from .workloads.rollout_waves import RolloutWaves
+from .workloads.upgrades import RollingUpgrades
+from .workloads.controllers import Workloads
 
 __all__ = [
     "ClusterModel", "HistoryRun", "HistoryResult", "Episodes", "simulate_history", "DEFAULT_UTILIZATION_LIMIT",

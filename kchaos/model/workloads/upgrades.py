@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .eventlog import EventLog
-from .timers import UPGRADE, Timers
+from ..cluster_model import ClusterModel
+from ..eventlog import EventLog
+from ..timers import UPGRADE, Timers
 
 #: An upgrade that finds the cluster unhealthy (a control-plane node or a node of the next
 #: batch down or NotReady, no controller-manager) looks again this often.

@@ -31,8 +31,8 @@ import numpy as np
 
 from .batch import schedule_pass
 from .scheduler import Placement, placement_rng
-from .cluster_model import ClusterModel
-from .eviction import kube_nodes, zone_rate, zones_after, zones_of
+from ..cluster_model import ClusterModel
+from ..nodes.eviction import kube_nodes, zone_rate, zones_after, zones_of
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .timers import ROLLOUT_WAVE, Timers
+from ..cluster_model import ClusterModel
+from ..timers import ROLLOUT_WAVE, Timers
 
 
 def rolling_update(replicas: int, surge: int, unavailable: int, startup: float,

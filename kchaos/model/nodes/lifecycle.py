@@ -29,14 +29,14 @@ import math
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .control_plane import Etcd
-from .eventlog import EventLog
+from ..cluster_model import ClusterModel
+from ..controlplane.etcd import Etcd
+from ..eventlog import EventLog
 from .eviction import ZoneTainter, kube_nodes, zones_of
-from .infrastructure import Infrastructure
-from .leases import Leases
-from .timers import EVICT, NOT_READY, OUT_OF_SERVICE, Timers
-from .workloads import Workloads
+from ..infrastructure import Infrastructure
+from ..controlplane.leases import Leases
+from ..timers import EVICT, NOT_READY, OUT_OF_SERVICE, Timers
+from ..workloads.controllers import Workloads
 
 #: kubelet node lease renewals (25% of nodeLeaseDurationSeconds 40) and the controller's
 #: nodeMonitorPeriod, in seconds.

@@ -16,12 +16,12 @@ from typing import Protocol
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .eventlog import EventLog
-from .infrastructure import Infrastructure
+from ..cluster_model import ClusterModel
+from ..eventlog import EventLog
+from ..infrastructure import Infrastructure
 from .raft import transfer_gap
-from .recorder import Recorder
-from .timers import ELECTION_DONE, Timers
+from ..recording.recorder import Recorder
+from ..timers import ELECTION_DONE, Timers
 
 
 class ControlPlaneListener(Protocol):

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .eviction import EvictionStats
-from .failures import History
+from ..cluster_model import ClusterModel
+from ..nodes.eviction import EvictionStats
+from ..sampling.failures import History
 from .cycles import CauseBook, CycleClock, CycleSums
 from .sketch import EpisodeSums, LogHistogram
-from .upgrades import PlannedStats
+from ..workloads.upgrades import PlannedStats
 
 
 def seconds_histogram() -> LogHistogram:

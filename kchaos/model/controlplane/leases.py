@@ -15,11 +15,11 @@ from math import inf
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .control_plane import ApiServers, ControlPlaneListener
-from .eventlog import EventLog
-from .infrastructure import Infrastructure
-from .timers import LEASE_ACQUIRE, LEASE_LOST, Timers
+from ..cluster_model import ClusterModel
+from .etcd import ApiServers, ControlPlaneListener
+from ..eventlog import EventLog
+from ..infrastructure import Infrastructure
+from ..timers import LEASE_ACQUIRE, LEASE_LOST, Timers
 
 KCM, SCHEDULER = 0, 1
 LEASE_NAMES = ("kube-controller-manager", "kube-scheduler")

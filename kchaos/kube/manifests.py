@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
-from .units import UnitError, format_cpu, format_memory, parse_cpu, parse_memory
-from .yamlsafe import YamlFatal, load_yaml
+from ..topology.units import UnitError, format_cpu, format_memory, parse_cpu, parse_memory
+from ..topology.yamlsafe import YamlFatal, load_yaml
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 LEVEL_OF_KEY = {"topology.kubernetes.io/zone": "datacenter", "topology.kubernetes.io/region": "region",

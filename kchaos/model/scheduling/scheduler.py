@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cluster import Cluster
+from ..cluster import Cluster
 
 LEVEL_ATTR = {"server": "server", "rack": "rack", "datacenter": "datacenter", "region": "region"}
 

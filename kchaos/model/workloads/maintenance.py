@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .eventlog import EventLog
-from .infrastructure import Infrastructure
-from .leases import Leases
-from .node_lifecycle import NodeLifecycle
-from .timers import DRAIN_TRY, ROLLOUT, Timers
-from .workloads import Workloads
+from ..cluster_model import ClusterModel
+from ..eventlog import EventLog
+from ..infrastructure import Infrastructure
+from ..controlplane.leases import Leases
+from ..nodes.lifecycle import NodeLifecycle
+from ..timers import DRAIN_TRY, ROLLOUT, Timers
+from .controllers import Workloads
 
 #: A rollout that finds the cluster degraded waits this long and tries again.
 ROLLOUT_RETRY_SECONDS = 3600.0

@@ -23,12 +23,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import KchaosUsageError
-from .cluster import Cluster
-from .engine import ClusterModel, HistoryResult, simulate_history
+from ...errors import KchaosUsageError
+from ..cluster import Cluster
+from ..engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History
-from .response import BlastRadius
-from .settle import Response, settle
+from ..scheduling.response import BlastRadius
+from ..scheduling.settle import Response, settle
 
 Item = tuple[History, np.random.SeedSequence]
 

@@ -62,7 +62,7 @@ def _annotations(row: dict, blast: dict | None, rank: int) -> dict[str, str]:
 
 def chaos_mesh(cluster: Cluster, results: dict, top: int = 5, blast_radius=None) -> list[dict[str, Any]]:
     """Up to ``top`` Chaos Mesh manifests, costliest first. ``blast_radius`` (a
-    :class:`~kchaos.model.response.BlastRadius`) predicts the domains the results' blast-radius
+    :class:`~kchaos.model.scheduling.response.BlastRadius`) predicts the domains the results' blast-radius
     table leaves out (nodes)."""
     by_id = {d.id: d for d in cluster.domains}
     blast = {row["id"]: row for row in results.get("domains") or []}

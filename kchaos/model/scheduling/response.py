@@ -1,6 +1,6 @@
 """Blast radius: what losing a set of domains costs, starting from the healthy cluster.
 
-Each response is the settled end state (:func:`kchaos.model.settle.settle`: quorum,
+Each response is the settled end state (:func:`kchaos.model.scheduling.settle.settle`: quorum,
 NotReady, eviction, replacement and scheduling, as the engine plays them), keeping
 only the figures the analysis reads, cached by the set of failed domains. Nothing of
 the engine's per-pod state is kept, so memory grows with the number of domains, not
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from .cluster_model import ClusterModel
+from ..cluster_model import ClusterModel
 from .settle import Response, settle
 
 __all__ = ["BlastRadius", "Response", "workload_cover", "BLAST_KINDS", "SETTLE_CHUNK"]

@@ -19,15 +19,15 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import KchaosUsageError
-from .cluster import Cluster
-from .engine import ClusterModel, HistoryResult, simulate_history
+from ...errors import KchaosUsageError
+from ..cluster import Cluster
+from ..engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
 from .rare import BiasedSampler, SamplingPlan, sampling_plan
 from .pools import open_pool, settle_on_pool
-from .recorder import seconds_histogram, utilization_histogram
-from .sketch import LogHistogram
-from .response import BlastRadius, workload_cover
+from ..recording.recorder import seconds_histogram, utilization_histogram
+from ..recording.sketch import LogHistogram
+from ..scheduling.response import BlastRadius, workload_cover
 
 #: Histories per run when there are enough failures: enough independent batches
 #: for an honest between-history variance, long enough that each holds many failures.

@@ -35,9 +35,9 @@ from typing import Callable
 
 import numpy as np
 
-from .cluster_model import ClusterModel
-from .eventlog import EventLog
-from .timers import TAINT, Timers
+from ..cluster_model import ClusterModel
+from ..eventlog import EventLog
+from ..timers import TAINT, Timers
 
 NORMAL, PARTIAL, FULL = "Normal", "PartialDisruption", "FullDisruption"
 #: The taint queues are tried every NodeEvictionPeriod (100 ms) upstream; here at the instant.

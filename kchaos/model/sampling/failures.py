@@ -17,7 +17,7 @@ from math import gamma, log
 
 import numpy as np
 
-from .cluster import Cluster, Distribution, FailureSpec
+from ..cluster import Cluster, Distribution, FailureSpec
 
 
 @dataclass(frozen=True)

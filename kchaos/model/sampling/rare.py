@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cluster import Cluster, FailureSpec
-from .cluster_model import ClusterModel
+from ..cluster import Cluster, FailureSpec
+from ..cluster_model import ClusterModel
 from .failures import History, _draw, _draw_residual
 
 #: Probability, in the biased histories, of a further failure before an episode would end.

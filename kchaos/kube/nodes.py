@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
-from .units import UnitError, format_cpu, format_memory, parse_cpu, parse_memory
-from .yamlsafe import YamlFatal, load_yaml
+from ..topology.units import UnitError, format_cpu, format_memory, parse_cpu, parse_memory
+from ..topology.yamlsafe import YamlFatal, load_yaml
 
 LABEL_REGION = "topology.kubernetes.io/region"
 LABEL_ZONE = "topology.kubernetes.io/zone"

@@ -22,7 +22,7 @@ failure struck while it ran; the analysis adds these up as planned and overlap m
 
 from __future__ import annotations
 
-from .cluster_model import ClusterModel
+from ..cluster_model import ClusterModel
 
 #: Broad to narrow, for naming overlapping failures in a steady order.
 KIND_ORDER = ("region", "regionLink", "datacenter", "rack", "server", "node")

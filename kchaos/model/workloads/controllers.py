@@ -26,15 +26,15 @@ from typing import Callable
 
 import numpy as np
 
-from .batch import schedule_pass
-from .placement import pick, refresh_scores
-from .cluster_model import ClusterModel
-from .eventlog import EventLog
-from .infrastructure import Infrastructure
-from .leases import Leases
-from .recorder import Recorder
-from .scheduler import placement_rng
-from .timers import POD_READY, Timers
+from ..scheduling.batch import schedule_pass
+from ..scheduling.placement import pick, refresh_scores
+from ..cluster_model import ClusterModel
+from ..eventlog import EventLog
+from ..infrastructure import Infrastructure
+from ..controlplane.leases import Leases
+from ..recording.recorder import Recorder
+from ..scheduling.scheduler import placement_rng
+from ..timers import POD_READY, Timers
 
 
 @dataclass(frozen=True)
