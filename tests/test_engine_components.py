@@ -29,6 +29,7 @@ from kchaos.model.recording.recorder import Episodes, Recorder
 from kchaos.model.timers import (DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, NOT_READY,
                                  OUT_OF_SERVICE, POD_READY, TAINT, Timers)
 from kchaos.model.workloads.controllers import Workloads
+from kchaos.model.workloads.fresh_placement import redeploy
 from kchaos.topology import load_topology
 
 from .conftest import topology
@@ -568,7 +569,7 @@ def test_history_run_views_follow_the_owning_component(stress):
                 np.zeros(0, dtype=np.int64))
     run = HistoryRun(stress, h, np.random.default_rng(0))
     run.run()
-    run.work.redeploy(5.0)  # replaces the placement object
+    redeploy(run.work, 5.0)  # replaces the placement object
     assert run.pl is run.work.pl and run.node_pods is run.work.node_pods
     assert run.api_ok is run.api.api_ok and run.live == run.etcd.live
     assert run.pod_name(0) == stress.initial_pod_names()[0]

@@ -270,6 +270,7 @@ def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
 def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
     from kchaos.model.engine import HistoryRun
     from kchaos.model.sampling.failures import History
+    from kchaos.model.workloads.fresh_placement import redeploy
 
     model = ClusterModel(topology(extra=""))
     h = History(-1, 1.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
@@ -283,9 +284,9 @@ def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
     work.node_pods[home].discard(p)
     sch.bind(work.pl, p, away)
     work.node_pods[away].add(p)
-    work.redeploy(10.0, keep=frozenset({0}))
+    redeploy(work, 10.0, keep=frozenset({0}))
     assert work.pl.pod_node[p] == away  # a stuck rollout moves nothing
-    work.redeploy(20.0)
+    redeploy(work, 20.0)
     assert work.pl.pod_node == model.baseline.pod_node  # a rollout that runs places afresh
 
 

@@ -12,71 +12,23 @@ Each pod's ``version`` changes whenever a start in progress becomes moot, so a s
 start is dropped when its POD_READY timer comes. Pods started one after another, with no
 other timer pushed in between, for the same instant (the pods one scheduling pass bound,
 one node's pods) share one timer: they pop in the order separate timers would. The node
-lifecycle, drains and rollouts act on pods only through the methods here.
+lifecycle, drains and rollouts act on pods only through the methods here (a rollout's fresh
+placement: :mod:`.fresh_placement`).
 """
 
 from __future__ import annotations
 
-import operator
-import weakref
-import zlib
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ..scheduling.batch import schedule_pass
-from ..scheduling.placement import pick, refresh_scores
+from ..scheduling.placement import pick
 from ..cluster_model import ClusterModel
 from ..eventlog import EventLog
 from ..infrastructure import Infrastructure
 from ..controlplane.leases import Leases
 from ..recording.recorder import Recorder
-from ..scheduling.scheduler import placement_rng
 from ..timers import POD_READY, Timers
-
-
-@dataclass(frozen=True)
-class _FreshStart:
-    """The initial placement, indexed for rollouts (computed once per model)."""
-
-    others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
-    others_at_start: tuple
-    node_pods: tuple[frozenset, ...]
-    deployments: tuple[int, ...]  # Deployment workload indices
-    deployments_all_placed: bool
-    #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
-    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
-    placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
-
-
-#: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
-FRESH_PLACEMENTS = 64
-
-_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
-
-
-def _fresh_start(m: ClusterModel) -> _FreshStart:
-    hit = _FRESH.get(m)
-    if hit is None:
-        base = m.baseline.pod_node
-        if len(m.other_pods) > 1:
-            pick = operator.itemgetter(*m.other_pods)
-        elif m.other_pods:
-            only = m.other_pods[0]
-            pick = lambda nodes: (nodes[only],)  # noqa: E731
-        else:
-            pick = lambda nodes: ()  # noqa: E731
-        node_pods: list[set] = [set() for _ in range(m.n_nodes)]
-        for p, node in enumerate(base):
-            if node >= 0:
-                node_pods[node].add(p)
-        hit = _FRESH[m] = _FreshStart(
-            pick, pick(base), tuple(frozenset(s) for s in node_pods),
-            tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
-            all(base[p] >= 0 for p in m.deployment_pods))
-    return hit
 
 
 class Workloads:
@@ -217,7 +169,7 @@ class Workloads:
         self.node_pods[node].discard(p)
         self.version[p] += 1
         self.rec.pending_count(t, len(self.pending))
-        self._pend(p, True)
+        self.set_pending(p, True)
         self.rec.load_changed()
 
     # -- for drains ----------------------------------------------------------------------------
@@ -264,9 +216,9 @@ class Workloads:
             self.log.note(t, "Normal", "SuccessfulCreate",
                           f"{owner}/{self.c.workloads[self.m.pod_workload[p]].name}", f"Created pod: {new}")
         self.rec.pending_count(t, len(self.pending))
-        self._pend(p, True)
+        self.set_pending(p, True)
 
-    def _pend(self, p: int, pending: bool) -> None:
+    def set_pending(self, p: int, pending: bool) -> None:
         """``p`` joins (or leaves) the Pending pods."""
         if (p in self.pending) != pending:
             w = self.m.pod_workload[p]
@@ -421,70 +373,3 @@ class Workloads:
         if down != self.wl_down[w]:  # the recorder hears of changes only
             self.wl_down[w] = down
             self.rec.workload_state(t, w, down)
-
-    # -- rolling updates ---------------------------------------------------------------------------
-    def redeploy(self, t: float, keep: frozenset[int] = frozenset()) -> None:
-        """Every Deployment pod is placed afresh (rolling update on a healthy cluster), except
-        those of the Deployments in ``keep`` (rollouts that cannot progress): the ready count
-        during the rollout is RolloutWaves' business."""
-        m, sch = self.m, self.m.scheduler
-        self.rec.pending_count(t, len(self.pending))
-        fresh = _fresh_start(m)
-        others = fresh.others(self.pl.pod_node)
-        moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
-        if keep:  # the kept pods' places are part of what the fresh placement depends on
-            others = (*others, *(self.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-        reuse = not self.cordoned and not keep  # placements cached per position of the other pods
-        cached = fresh.placed.get(others) if reuse else None
-        if others == fresh.others_at_start and reuse:
-            # Everything else sits where it started: the fresh placement is the initial one.
-            self.pl = m.baseline.copy()
-            self.node_pods = [set(pods) for pods in fresh.node_pods]
-            all_placed = fresh.deployments_all_placed
-        elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
-            fresh.placed.move_to_end(others)
-            pl, node_pods, all_placed = cached
-            self.pl = pl.copy()
-            self.node_pods = [set(pods) for pods in node_pods]
-        else:
-            for p in moving:
-                node = self.pl.pod_node[p]
-                if node >= 0:
-                    sch.unbind(self.pl, p)
-                    self.room_changed()
-                    self.node_pods[node].discard(p)
-            all_placed = True
-            # A fresh placement depends only on where the other pods are (so it is cacheable):
-            # its own tie-break stream, named by that position, and a scan from the first node.
-            self.pl.next_start = 0
-            rng = placement_rng(2, zlib.crc32(np.asarray(others, dtype=np.int64).tobytes()))
-            for p, node in schedule_pass(sch, self.pl, moving, m.pod_pin, self.scope, rng):
-                if node >= 0:
-                    self.node_pods[node].add(p)
-                else:
-                    all_placed = False
-            if reuse:
-                refresh_scores(sch, self.pl)
-                fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
-                if len(fresh.placed) > FRESH_PLACEMENTS:
-                    fresh.placed.popitem(last=False)
-        for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
-            listener = self.budget_listener  # re-read: a drain that completes stops listening
-            if listener is None:
-                break
-            listener(t, w)
-        if all_placed and all(self.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
-            self.rec.load_changed()  # every replica placed and running: nothing restarts
-            return
-        ready_at = t + self.c.kubernetes.pod_startup
-        for p in moving:
-            if self.pl.pod_node[p] < 0:
-                self._pend(p, True)
-                if self.ready[p]:
-                    self.set_ready(t, p, False)
-                    self.down_since[p] = t
-                continue
-            self._pend(p, False)
-            if not self.ready[p]:
-                self.start(ready_at, p)
-        self.rec.load_changed()

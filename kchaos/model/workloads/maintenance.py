@@ -21,6 +21,7 @@ from ..controlplane.leases import Leases
 from ..nodes.lifecycle import NodeLifecycle
 from ..timers import DRAIN_TRY, ROLLOUT, Timers
 from .controllers import Workloads
+from .fresh_placement import redeploy
 
 #: A rollout that finds the cluster degraded waits this long and tries again.
 ROLLOUT_RETRY_SECONDS = 3600.0
@@ -154,4 +155,4 @@ class Rollouts:
             return
         self.timers.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
         stuck = self.waves.start(t) if self.waves is not None else frozenset()  # before the pods move
-        self.work.redeploy(t, keep=stuck)  # a rollout that cannot progress leaves its pods where they are
+        redeploy(self.work, t, keep=stuck)  # a rollout that cannot progress leaves its pods where they are

@@ -1,0 +1,137 @@
+"""A rolling update's fresh placement: every Deployment pod placed afresh on a healthy cluster.
+
+Pods never move back after a repair; a rollout is what re-places them. The placement a
+rollout makes depends only on where the other pods (StatefulSet, DaemonSet, and the kept
+Deployments) sit, so it is computed once per such position and cached per model (the
+initial placement is the common case). The ready count during the rollout is
+:class:`~.rollout_waves.RolloutWaves`' business.
+"""
+
+from __future__ import annotations
+
+import operator
+import weakref
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..cluster_model import ClusterModel
+from ..scheduling.batch import schedule_pass
+from ..scheduling.placement import refresh_scores
+from ..scheduling.scheduler import placement_rng
+
+if TYPE_CHECKING:
+    from .controllers import Workloads
+
+
+@dataclass(frozen=True)
+class _FreshStart:
+    """The initial placement, indexed for rollouts (computed once per model)."""
+
+    others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
+    others_at_start: tuple
+    node_pods: tuple[frozenset, ...]
+    deployments: tuple[int, ...]  # Deployment workload indices
+    deployments_all_placed: bool
+    #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
+    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
+    placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
+
+
+#: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
+FRESH_PLACEMENTS = 64
+
+_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
+
+
+def _fresh_start(m: ClusterModel) -> _FreshStart:
+    hit = _FRESH.get(m)
+    if hit is None:
+        base = m.baseline.pod_node
+        if len(m.other_pods) > 1:
+            pick = operator.itemgetter(*m.other_pods)
+        elif m.other_pods:
+            only = m.other_pods[0]
+            pick = lambda nodes: (nodes[only],)  # noqa: E731
+        else:
+            pick = lambda nodes: ()  # noqa: E731
+        node_pods: list[set] = [set() for _ in range(m.n_nodes)]
+        for p, node in enumerate(base):
+            if node >= 0:
+                node_pods[node].add(p)
+        hit = _FRESH[m] = _FreshStart(
+            pick, pick(base), tuple(frozenset(s) for s in node_pods),
+            tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
+            all(base[p] >= 0 for p in m.deployment_pods))
+    return hit
+
+
+
+def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) -> None:
+    """Every Deployment pod is placed afresh (rolling update on a healthy cluster), except
+    those of the Deployments in ``keep`` (rollouts that cannot progress): the ready count
+    during the rollout is RolloutWaves' business."""
+    m, sch = work.m, work.m.scheduler
+    work.rec.pending_count(t, len(work.pending))
+    fresh = _fresh_start(m)
+    others = fresh.others(work.pl.pod_node)
+    moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
+    if keep:  # the kept pods' places are part of what the fresh placement depends on
+        others = (*others, *(work.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
+    reuse = not work.cordoned and not keep  # placements cached per position of the other pods
+    cached = fresh.placed.get(others) if reuse else None
+    if others == fresh.others_at_start and reuse:
+        # Everything else sits where it started: the fresh placement is the initial one.
+        work.pl = m.baseline.copy()
+        work.node_pods = [set(pods) for pods in fresh.node_pods]
+        all_placed = fresh.deployments_all_placed
+    elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
+        fresh.placed.move_to_end(others)
+        pl, node_pods, all_placed = cached
+        work.pl = pl.copy()
+        work.node_pods = [set(pods) for pods in node_pods]
+    else:
+        for p in moving:
+            node = work.pl.pod_node[p]
+            if node >= 0:
+                sch.unbind(work.pl, p)
+                work.room_changed()
+                work.node_pods[node].discard(p)
+        all_placed = True
+        # A fresh placement depends only on where the other pods are (so it is cacheable):
+        # its own tie-break stream, named by that position, and a scan from the first node.
+        work.pl.next_start = 0
+        rng = placement_rng(2, zlib.crc32(np.asarray(others, dtype=np.int64).tobytes()))
+        for p, node in schedule_pass(sch, work.pl, moving, m.pod_pin, work.scope, rng):
+            if node >= 0:
+                work.node_pods[node].add(p)
+            else:
+                all_placed = False
+        if reuse:
+            refresh_scores(sch, work.pl)
+            fresh.placed[others] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed)
+            if len(fresh.placed) > FRESH_PLACEMENTS:
+                fresh.placed.popitem(last=False)
+    for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
+        listener = work.budget_listener  # re-read: a drain that completes stops listening
+        if listener is None:
+            break
+        listener(t, w)
+    if all_placed and all(work.ready_count[w] == m.workload_desired[w] for w in fresh.deployments):
+        work.rec.load_changed()  # every replica placed and running: nothing restarts
+        return
+    ready_at = t + work.c.kubernetes.pod_startup
+    for p in moving:
+        if work.pl.pod_node[p] < 0:
+            work.set_pending(p, True)
+            if work.ready[p]:
+                work.set_ready(t, p, False)
+                work.down_since[p] = t
+            continue
+        work.set_pending(p, False)
+        if not work.ready[p]:
+            work.start(ready_at, p)
+    work.rec.load_changed()
