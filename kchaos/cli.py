@@ -356,16 +356,18 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
-@click.option("--fail", "fail", multiple=True, metavar="KIND/NAME",
-              help="A failure domain to fail at t=0 (repeatable): region/NAME, datacenter/NAME, rack/NAME, "
-                   "server/NAME, node/NAME, or regionLink/A~B for a cut between regions A and B. "
-                   "`kchaos validate` lists the names.")
+@click.option("--fail", "fail", multiple=True, metavar="KIND/NAME[+FOR][@AT]",
+              help="A failure domain to fail (repeatable): region/NAME, datacenter/NAME, rack/NAME, "
+                   "server/NAME, node/NAME, or regionLink/A~B for a cut between regions A and B "
+                   "(`kchaos validate` lists the names); +FOR repairs it after that long (else --repair-after), "
+                   "@AT fails it at that time (else at t=0): server/s1+4h, node/w3+10m@2m.")
 @click.option("--drain", "drain", multiple=True, metavar="node/NAME",
               help="A node to drain like kubectl drain --ignore-daemonsets (repeatable).")
 @click.option("--upgrade", is_flag=True,
               help="Walk one rolling upgrade from t=0 (the topology's maintenance:, or one node at a time).")
 @click.option("--repair-after", type=PositiveDuration(), default=None,
-              help="Repair the failed domains after this long (e.g. 30m); by default they stay down.")
+              help="Repair each failed domain without +FOR this long after it failed (e.g. 30m); by default "
+                   "they stay down.")
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the scenario as JSON.")
 def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade: bool, repair_after: float | None,
@@ -376,6 +378,7 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
     Examples:
       kchaos whatif topo.yaml --fail datacenter/dc-a
       kchaos whatif topo.yaml --fail regionLink/eu-west~eu-central --repair-after 30m
+      kchaos whatif topo.yaml --fail server/dc-a-r1-s2+4h --fail node/general-3+10m@1m
       kchaos whatif topo.yaml --drain node/w3
       kchaos whatif topo.yaml --upgrade
     """

@@ -277,8 +277,10 @@ workloads:
     minAvailable: 50%
     spread: {over: rack, maxSkew: 2, whenUnsatisfiable: ScheduleAnyway, nodeTaintsPolicy: Honor}
     strategy: {maxSurge: 1, maxUnavailable: "0%"}
-  - {name: db, kind: StatefulSet, replicas: 2, minAvailable: 1, spreadOver: server, volumeScope: rack}
-  - {name: agent, kind: DaemonSet, minAvailable: 1}
+  - {name: db, kind: StatefulSet, replicas: 2, minAvailable: 1, spreadOver: server, volumeScope: rack,
+     podManagementPolicy: Parallel, volume: {accessMode: ReadWriteOnce, attach: 30s},
+     rollouts: {every: 14d, bad: {probability: 5%, detectedBy: users, detect: 15m, rollback: 5m}}}
+  - {name: agent, kind: DaemonSet, minAvailable: 1, dependsOn: [db]}
 failures:
   node: none
   server: {mtbf: 2y, mttr: 6h, ttf: {weibull: {shape: 1.3}}, ttr: {lognormal: {sigma: 1.0}}}
@@ -286,6 +288,7 @@ failures:
 kubernetes: {nodeMonitorGracePeriod: 40s, notReadyToleration: 60s, podStartup: 20s, rolloutInterval: none}
 slo: {controlPlane: 99.9, workloads: {api: 99.5}, maxNodeUtilization: 85%, maxPendingPods: 0}
 maintenance: {every: 30d, batch: rack, perNode: 10m, controlPlane: true}
+addons: none
 """]
 
 

@@ -158,7 +158,7 @@ def test_infrastructure_counts_nested_failures_and_links(stress):
     assert sorted(infra.apply(domain(stress, "datacenter/a1"), False)) == [cp1, g5]
     assert not infra.node_up[g2] and not infra.up_arr[g2] and infra.alive == 0b111
     assert infra.apply(server, False) == [g2]
-    assert infra.all_workers_up()
+    assert infra.up_arr.all()
     link = domain(stress, LINK)
     assert infra.apply(link, True) is None
     groups = infra.region_groups()

@@ -212,5 +212,5 @@ def test_a_controller_manager_takeover_restarts_the_not_ready_clock():
     # queue (node order), so the worker's taint may wait for the next token.
     taint = next(e[0] for e in events if e[2] == "NoExecuteTaint" and e[3] == f"node/{worker.name}")
     assert taint - not_ready in (pytest.approx(0.0), pytest.approx(10.0))
-    eviction = next(e[0] for e in events if e[2] == "TaintManagerEviction")
+    eviction = next(e[0] for e in events if e[2] == "TaintManagerEviction" and e[3].startswith("pod/web"))
     assert eviction == pytest.approx(taint + 300.0)

@@ -109,11 +109,11 @@ def test_manifests_become_workloads_with_their_budgets(tmp_path):
     folder = tmp_path / "manifests"
     write_manifests(folder)
     c = load_topology(_import_with_manifests(tmp_path, folder))
-    wl = {w.name: w for w in c.workloads}
+    wl = {w.name: w for w in c.workloads if not w.addon}  # kubeadm's CoreDNS is added to any topology
     assert set(wl) == {"web", "queue-worker", "db", "log-agent"}
     model = ClusterModel(c)
-    desired = dict(zip((w.name for w in c.workloads), model.workload_desired))
-    required = dict(zip((w.name for w in c.workloads), model.workload_required))
+    desired = {w.name: n for w, n in zip(c.workloads, model.workload_desired) if not w.addon}
+    required = {w.name: n for w, n in zip(c.workloads, model.workload_required) if not w.addon}
     # replicas (default 1); a DaemonSet on each of the 9 workers
     assert desired == {"web": 6, "queue-worker": 1, "db": 3, "log-agent": 9}
     # PDB minAvailable 4; maxUnavailable 1 of 3; maxUnavailable 34% of 9 rounds the allowance up (4);

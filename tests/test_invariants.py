@@ -31,8 +31,8 @@ def check(run: HistoryRun, where: str) -> None:
                 errors.append(f"pod {p} bound to {node} but not in its pod set")
             if p in run.pending:
                 errors.append(f"pod {p} both bound and pending")
-        elif p not in run.pending:
-            errors.append(f"pod {p} neither bound nor pending")
+        elif p not in run.pending and p not in run.work.ordered.absent:
+            errors.append(f"pod {p} neither bound, pending, nor waiting for its turn (OrderedReady)")
         if run.ready[p] and (node < 0 or not run.node_up[node]):
             errors.append(f"pod {p} ready on a down or missing node")
         if run.ready[p] and run.unreachable[node] and run.not_ready[node]:
@@ -45,8 +45,12 @@ def check(run: HistoryRun, where: str) -> None:
         ready = sum(run.ready[p] for p in ids)
         if ready != run.ready_count[w]:
             errors.append(f"workload {w}: ready_count {run.ready_count[w]} != {ready}")
-        if run.wl_eps[w].down != (ready - run.work.rollout_short[w] < m.workload_required[w]):
+        own_down = ready - run.work.rollout_short[w] < m.workload_required[w]
+        if run.work.wl_down[w] != own_down:
             errors.append(f"workload {w}: outage state out of step")
+    own = [w for w in range(len(c.workloads)) if run.work.wl_down[w]]
+    for w in m.with_dependents(own) ^ {w for w in range(len(c.workloads)) if run.wl_eps[w].down}:
+        errors.append(f"workload {w}: down {run.wl_eps[w].down}, but its own state and its dependencies' say otherwise")
     expected = np.zeros_like(pl.node_counts)
     for p, node in enumerate(pl.pod_node):
         if node >= 0 and not run.terminating[p]:

@@ -254,7 +254,7 @@ def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
     from kchaos.model.engine import HistoryRun
     from kchaos.model.sampling.failures import History
 
-    text = THREE_WORKERS.format(replicas=6, need=1, extra="kubernetes: {rolloutInterval: 1d}").replace(
+    text = THREE_WORKERS.format(replicas=6, need=1, extra="kubernetes: {rolloutInterval: 1d}\naddons: none").replace(
         "requests: {cpu: 500m, memory: 512Mi}}", "requests: {cpu: 4, memory: 512Mi}, "
         "strategy: {maxSurge: 1, maxUnavailable: 0}}")
     c = load_topology_text(text, filename="t.yaml")  # 3 workers of 8 cpu hold exactly 6 pods of 4 cpu

@@ -44,7 +44,9 @@ def engine_response(model: ClusterModel, d: int) -> dict:
         bound_up = sum(1 for p in model.workload_pods[w] if run.pl.pod_node[p] >= 0
                        and run.node_up[run.pl.pod_node[p]] and not run.terminating[p])
         if run.ready_count[w] < model.workload_required[w] and bound_up < model.workload_required[w]:
-            ready_unavailable.append(wl.name)
+            ready_unavailable.append(w)
+    ready_unavailable = [wl.name for w, wl in enumerate(model.cluster.workloads)
+                         if w in model.with_dependents(ready_unavailable)]
     pending_by: dict[str, int] = {}
     for p in run.pending:
         name = model.cluster.workloads[model.pod_workload[p]].name

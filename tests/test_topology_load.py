@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kchaos.model.cluster import FAILURE_KINDS, Cluster, EtcdTiming, KubernetesTiming, LeaderElectionTiming
+from kchaos.topology.addons import coredns
 from kchaos.topology import load_topology, load_topology_text
 from kchaos.topology.placement import spread
 
@@ -111,8 +112,9 @@ def test_korea_example_matches_the_spec() -> None:
     assert c.etcd == EtcdTiming(0.1, 1.0, True, 0.001)
     assert c.leader_election == LeaderElectionTiming(15.0, 10.0, 2.0)
     assert c.kubernetes == KubernetesTiming(50.0, 300.0, 30.0)
-    web, db, agent = c.workloads
+    web, db, agent, dns = c.workloads  # kubeadm's CoreDNS last, and every workload needs it
     assert (web.replicas, web.cpu, web.memory, web.min_available) == (6, 2.0, 4 * 2**30, 4)
+    assert dns == coredns() and web.depends_on == db.depends_on == agent.depends_on == ("coredns",)
     assert web.spread is not None and web.spread.over == "datacenter" and web.spread.max_skew == 1
     assert web.spread.when_unsatisfiable == "DoNotSchedule" and web.spread.node_taints_policy == "Ignore"
     assert db.kind == "StatefulSet" and db.volume_scope == "datacenter"
@@ -147,7 +149,7 @@ def test_benchmark_size() -> None:
 @pytest.mark.parametrize(("name", "replicas"), [("two-workers", 12), ("three-workers", 18)])
 def test_worker_examples_run_at_sixty_percent(name: str, replicas: int) -> None:
     c = load_topology(ROOT / "topologies" / f"{name}.yaml")
-    app, = c.workloads
+    app, _ = c.workloads  # and kubeadm's CoreDNS
     workers = [c.nodes[i] for i in c.workers]
     assert app.replicas == replicas and app.spread is None
     assert all(w.capacity.cpu == 10 for w in workers)
@@ -167,7 +169,7 @@ def test_minimal_file_gets_every_default() -> None:
     assert c.failures["node"].ttf.mean == 90 * 86400 and c.failures["node"].ttr.mean == 600  # type: ignore[union-attr]
     assert c.failures["region"].ttr.mean == 24 * 3600
     assert c.slo.control_plane == 0.9999 and c.slo.max_node_utilization == 0.9
-    assert c.workloads == () and c.domains_of_kind("regionLink") == ()
+    assert c.workloads == (coredns(),) and c.domains_of_kind("regionLink") == ()  # kubeadm's CoreDNS only
     assert load_topology_text(ONE_DC).name == "topology"
 
 
@@ -261,7 +263,7 @@ def test_workers_placements_and_workloads() -> None:
     assert names(c, [n.server for n in workers[:5]]) == ["b-r1-s1", "b-r1-s2", "a-r1-s1", "a-r1-s1", "a-r2-s2"]
     assert workers[2].pool == "big" and workers[2].capacity.pods == 50 and workers[0].capacity.pods == 110
     assert workers[5].capacity.memory == 1e9
-    web, db, agent, one = c.workloads
+    web, db, agent, one, _ = c.workloads  # and kubeadm's CoreDNS
     assert (web.min_available, web.min_available_fraction) == (2, 0.66) and web.required(3) == 2
     assert db.spread is not None and (db.spread.over, db.spread.max_skew, db.spread.node_taints_policy) == (
         "rack", 2, "Honor")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,6 +14,7 @@ from ..errors import KchaosUsageError
 from ..model.cluster import Cluster, Maintenance
 from ..model.engine import ClusterModel, HistoryRun
 from ..model.sampling.failures import History
+from ..topology.units import UnitError, parse_duration
 
 #: After the last scheduled change, time for NotReady, eviction, startup and lease takeovers.
 SETTLE_MARGIN = 300.0
@@ -38,16 +41,78 @@ def resolve(cluster: Cluster, target: str, kinds: tuple[str, ...] | None = None,
     raise KchaosUsageError(f"{option} {target}: no such {'/'.join(kinds) if kinds else 'failure domain'}{hint}")
 
 
+@dataclass(frozen=True)
+class Failure:
+    """One ``--fail KIND/NAME+FOR@AT``: the domain fails at ``at`` and is repaired at ``until``
+    (None: it stays down)."""
+
+    domain: int
+    at: float
+    until: float | None
+
+
+def parse_failure(cluster: Cluster, text: str, repair_after: float | None) -> Failure:
+    """``KIND/NAME``, with ``+FOR`` (down this long; else ``--repair-after``, else for good) and
+    ``@AT`` (from this time on; else at once): ``server/s1+4h``, ``node/w3+10m@2m``. A name that
+    itself holds ``+`` or ``@`` is read whole first."""
+    try:
+        return Failure(resolve(cluster, text), 0.0, repair_after)
+    except KchaosUsageError:
+        match = _FAIL_SPEC.fullmatch(text)
+        if match is None or not (match["for"] or match["at"]):
+            raise
+    at = _duration(text, match["at"], "@AT") if match["at"] else 0.0
+    down_for = _duration(text, match["for"], "+FOR") if match["for"] else repair_after
+    if down_for is not None and down_for <= 0:
+        raise KchaosUsageError(f"--fail {text}: +FOR must be longer than zero")
+    return Failure(resolve(cluster, match["target"]), at, None if down_for is None else at + down_for)
+
+
+#: ``KIND/NAME``, then ``+FOR`` and ``@AT``, each optional.
+_FAIL_SPEC = re.compile(r"(?P<target>.+?)(?:\+(?P<for>[^+@]+))?(?:@(?P<at>[^+@]+))?")
+
+
+def _duration(text: str, value: str, what: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except UnitError as exc:
+        raise KchaosUsageError(f"--fail {text}: {what}: {exc}") from None
+    if seconds < 0:
+        raise KchaosUsageError(f"--fail {text}: {what} must not be negative")
+    return seconds
+
+
+def failure_history(cluster: Cluster, failures: list[Failure], horizon: float) -> History:
+    """The scenario's failure history: each failure and its repair, in time order (a domain
+    failed twice must be repaired in between)."""
+    by_domain: dict[int, list[Failure]] = {}
+    for f in failures:
+        by_domain.setdefault(f.domain, []).append(f)
+    for d, fs in by_domain.items():
+        fs.sort(key=lambda f: f.at)
+        for a, b in zip(fs, fs[1:]):
+            if a.until is None or a.until > b.at:
+                raise KchaosUsageError(f"--fail {cluster.domains[d].id}: fails again at +{b.at:g} s while still "
+                                       "down; give the first failure a +FOR that ends before")
+    changes = sorted([(f.at, 1, f.domain, True) for f in failures]
+                     + [(f.until, 0, f.domain, False) for f in failures if f.until is not None])
+    return History(-1, horizon, np.array([c[0] for c in changes], dtype=float),
+                   np.array([c[2] for c in changes], dtype=np.int64), np.array([c[3] for c in changes], dtype=bool),
+                   np.empty(0, dtype=np.int64))
+
+
 def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = None,
                  repair_after: float | None = None, seed: int = 1, upgrade: bool = False) -> dict:
-    """Play the scenario; return its events and outcome as a plain dict. ``upgrade``: one
-    rolling upgrade (the topology's ``maintenance:``, or one node at a time) starts at t=0."""
+    """Play the scenario; return its events and outcome as a plain dict. ``fail``: domains as
+    ``KIND/NAME+FOR@AT`` (:func:`parse_failure`); ``upgrade``: one rolling upgrade (the
+    topology's ``maintenance:``, or one node at a time) starts at t=0."""
     drain = drain or []
     if not fail and not drain and not upgrade:
         raise KchaosUsageError("whatif needs at least one --fail DOMAIN, --drain node/NAME or --upgrade")
     if upgrade and cluster.maintenance is None:
         cluster = dataclasses.replace(cluster, maintenance=Maintenance(every=DEFAULT_UPGRADE_PERIOD))
-    failed = sorted({resolve(cluster, f) for f in fail})
+    failures = [parse_failure(cluster, f, repair_after) for f in fail]
+    failed = sorted({f.domain for f in failures})
     drained = [resolve(cluster, d, ("node",), "--drain") for d in drain]
     node_of_domain = {n.domain: n.index for n in cluster.nodes}
     drained_nodes = [node_of_domain[d] for d in drained]
@@ -57,19 +122,12 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
     affected = sum(len(model.nodes_under.get(d, ())) for d in failed) or len(cluster.nodes)
     slowest = min(r for r in (k.node_eviction_rate, k.secondary_node_eviction_rate) if r > 0)
     settle = (k.node_monitor_grace_period + 5.0 + affected / slowest + k.not_ready_toleration + k.pod_startup
-              + SETTLE_MARGIN)
-    horizon = (repair_after or 0.0) + settle
+              + SETTLE_MARGIN + scenario_slack(cluster))
+    last = max([f.until if f.until is not None else f.at for f in failures], default=0.0)
+    horizon = last + settle
     if upgrade:
         horizon += upgrade_horizon(cluster, model)
-    times = [0.0] * len(failed)
-    downs = [True] * len(failed)
-    doms = list(failed)
-    if repair_after is not None:
-        times += [repair_after] * len(failed)
-        downs += [False] * len(failed)
-        doms += failed
-    history = History(-1, horizon, np.array(times), np.array(doms, dtype=np.int64), np.array(downs, dtype=bool),
-                      np.empty(0, dtype=np.int64))
+    history = failure_history(cluster, failures, horizon)
     events: list = []
     run = HistoryRun(model, history, np.random.default_rng(seed), events=events, rollouts=False)
     if upgrade:
@@ -78,9 +136,20 @@ def run_scenario(cluster: Cluster, fail: list[str], drain: list[str] | None = No
         run.start_drain(0.0, node)
     result = run.run()
     outcome = _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_after, horizon)
+    outcome["failures"] = [{"domain": cluster.domains[f.domain].id, "at_seconds": f.at, "repair_at_seconds": f.until}
+                           for f in failures]
     if upgrade:
         outcome["outcome"]["upgrade"] = upgrade_outcome(cluster, model, run, result, events)
     return outcome
+
+
+def scenario_slack(cluster: Cluster) -> float:
+    """Time beyond the last change for the slow chains: a StatefulSet's ordered restarts
+    (podManagementPolicy OrderedReady: one pod after another), volume attaches."""
+    k = cluster.kubernetes
+    per_pod = k.pod_startup + max((wl.volume.attach for wl in cluster.workloads if wl.volume is not None),
+                                  default=0.0)
+    return max((wl.replicas * per_pod for wl in cluster.workloads if wl.kind == "StatefulSet"), default=0.0)
 
 
 #: ``whatif --upgrade`` without a ``maintenance:`` section: monthly, one node at a time, 10 min each.

@@ -118,6 +118,36 @@ class Spread:
     node_taints_policy: str = "Ignore"  # or Honor
 
 
+# -- what a workload needs beyond its pods (issue 25: volumes, releases, dependencies) ------------
+@dataclass(frozen=True)
+class Volume:
+    """A workload's persistent volume (one per pod for a StatefulSet, shared by a Deployment's
+    pods): ``access_mode`` ReadWriteOnce (one node at a time: the attach/detach controller's
+    Multi-Attach rule) or ReadWriteMany; ``attach``: seconds to attach it to a new node."""
+
+    access_mode: str
+    attach: float
+
+
+@dataclass(frozen=True)
+class BadRelease:
+    """A share of a workload's releases is bad: caught by the readiness probe (the rollout stalls
+    after its first wave) or by users (the workload is down), then rolled back."""
+
+    probability: float
+    detected_by: str  # readiness | users
+    detect: float  # seconds from the rollout's start until someone acts
+    rollback: float | None  # seconds the rollback takes (None: kubernetes.podStartup)
+
+
+@dataclass(frozen=True)
+class Releases:
+    """The workload's own release cadence (``every``: None = ``kubernetes.rolloutInterval``)."""
+
+    every: float | None = None
+    bad: BadRelease | None = None
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -134,6 +164,17 @@ class Workload:
     #: Upstream defaults 25% and 25% (maxSurge rounds up, maxUnavailable down).
     max_surge: tuple[int | None, float | None] = (None, 0.25)
     max_unavailable: tuple[int | None, float | None] = (None, 0.25)
+    # -- issue 25 --------------------------------------------------------------------------------
+    #: StatefulSet spec.podManagementPolicy: OrderedReady (upstream default) or Parallel.
+    pod_management: str = "OrderedReady"
+    volume: Volume | None = None
+    #: Workloads this one needs: it is up only while each of them is up.
+    depends_on: tuple[str, ...] = ()
+    releases: Releases | None = None
+    #: Tolerates node-role.kubernetes.io/control-plane:NoSchedule (kubeadm's CoreDNS does).
+    tolerates_control_plane: bool = False
+    #: Added by kchaos as the cluster's installer deploys it (kubeadm's CoreDNS), not by the file.
+    addon: bool = False
 
     def rolling_update(self) -> tuple[int, int]:
         """(maxSurge, maxUnavailable) as pod counts for ``replicas``, rounded as the Deployment

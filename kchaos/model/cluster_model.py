@@ -84,17 +84,38 @@ class ClusterModel:
         self.n_pods = len(self.pod_workload)
         self.workload_desired = [len(p) for p in self.workload_pods]
         self.workload_required = [wl.required(d) for wl, d in zip(cluster.workloads, self.workload_desired)]
+        index = {wl.name: w for w, wl in enumerate(cluster.workloads)}
+        #: Per workload, the workloads it depends on directly (dependsOn; CoreDNS).
+        self.workload_needs = [tuple(index[name] for name in wl.depends_on) for wl in cluster.workloads]
         self.is_daemon = [cluster.workloads[w].kind == "DaemonSet" for w in self.pod_workload]
         self.deployment_pods = [p for p, w in enumerate(self.pod_workload) if cluster.workloads[w].kind == "Deployment"]
         self.other_pods = [p for p, w in enumerate(self.pod_workload) if cluster.workloads[w].kind != "Deployment"]
         self.is_stateful = [cluster.workloads[w].kind == "StatefulSet" for w in self.pod_workload]
         self.scope_level = [cluster.workloads[w].volume_scope for w in self.pod_workload]
         self.scheduler = Scheduler(cluster, self.pod_workload)
+        #: The nodes a rollout's fresh placement may put Deployment pods on: the workers, and the
+        #: control-plane nodes when a Deployment tolerates their taint (CoreDNS). A rollout waits
+        #: until all of them are up and Ready.
+        tolerant = any(wl.kind == "Deployment" and wl.tolerates_control_plane for wl in cluster.workloads)
+        self.rollout_mask = self.worker_mask | (self.scheduler.is_cp_kube if tolerant else False)
+        self.rollout_nodes = np.flatnonzero(self.rollout_mask).tolist()
         self.baseline, self.baseline_scope = self._initial_placement()
         util = self.scheduler.utilization(self.baseline)
         self.baseline_hottest = float(util[self.worker_mask].max()) if self.workers else 0.0
         slo_limit = cluster.slo.max_node_utilization
         self.utilization_limit = slo_limit if slo_limit is not None else DEFAULT_UTILIZATION_LIMIT
+
+    def with_dependents(self, down) -> set[int]:
+        """The workloads in ``down`` and every workload that depends on one of them, transitively."""
+        out = set(down)
+        changed = bool(out)
+        while changed:
+            changed = False
+            for w, needs in enumerate(self.workload_needs):
+                if w not in out and any(d in out for d in needs):
+                    out.add(w)
+                    changed = True
+        return out
 
     def initial_pod_names(self) -> list[str]:
         """Readable pod names: web-0.. for replicas, agent-<node> for DaemonSet pods."""

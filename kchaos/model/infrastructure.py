@@ -76,6 +76,3 @@ class Infrastructure:
     def region_groups(self) -> dict[int, int]:
         """Region -> id of the group of regions still joined by uncut links."""
         return self.m.components(self.cut)
-
-    def all_workers_up(self) -> bool:
-        return bool(self.up_arr[self.m.worker_mask].all())

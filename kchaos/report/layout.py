@@ -28,10 +28,11 @@ def pods_by_node(model: ClusterModel) -> dict[int, str]:
 
 def _node_label(cluster: Cluster, node_index: int, pods: str = "") -> str:
     n = cluster.nodes[node_index]
+    extra = f" {escape(pods)}" if pods else ""  # pods tolerating the control-plane taint (CoreDNS)
     if n.runs_etcd:
-        return f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''})"
+        return f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''}){extra}"
     if n.runs_apiserver:
-        return f"[bold blue]{escape(n.name)}[/] (apiserver)"
+        return f"[bold blue]{escape(n.name)}[/] (apiserver){extra}"
     cap = n.capacity
     return (f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
             + (f" {escape(pods)}" if pods else ""))

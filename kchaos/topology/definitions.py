@@ -245,6 +245,28 @@ STRATEGY = Obj("Deployment RollingUpdate strategy (rollouts: kubernetes.rolloutI
                                                  "'25%', rounded down); default 25%."),
 })
 
+# What a workload needs beyond its pods (issue 25): volumes, releases, dependencies.
+VOLUME = Obj("A persistent volume: one per pod for a StatefulSet (volumeClaimTemplates), one shared by "
+             "a Deployment's pods.", {
+    "accessMode": _choice("The PersistentVolumeClaim's access mode: ReadWriteOnce (attached to one node at a "
+                          "time) or ReadWriteMany.", ("ReadWriteOnce", "ReadWriteMany")),
+    "attach": _duration("Time to attach the volume to a new node; default 20s for ReadWriteOnce, 0 for "
+                        "ReadWriteMany (a shared file system is mounted, not attached).", allow_zero=True),
+}, required=("accessMode",))
+BAD_RELEASE = Obj("Bad releases: how often, who notices, how fast they are rolled back.", {
+    "probability": Scalar("fraction", "Share of releases that are bad ('5%' or 0.05)."),
+    "detectedBy": _choice("readiness: the new pods never turn Ready and the rollout stalls; users: they turn "
+                          "Ready and fail requests, the workload is down.", ("readiness", "users")),
+    "detect": _duration("From the rollout's start until someone acts; default for a Deployment caught by "
+                        "readiness: its progressDeadlineSeconds, 10m."),
+    "rollback": _duration("How long the rollback takes; default kubernetes.podStartup.", allow_zero=True),
+}, required=("probability", "detectedBy"))
+ROLLOUTS = Obj("The workload's releases (Deployment or StatefulSet).", {
+    "every": _duration("How often it is released; default kubernetes.rolloutInterval."),
+    "bad": BAD_RELEASE,
+})
+POD_MANAGEMENT = ("OrderedReady", "Parallel")
+
 WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "name": _name("Workload name."),
     "kind": _choice("Workload kind.", WORKLOAD_KINDS),
@@ -256,6 +278,13 @@ WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "spread": SPREAD,
     "volumeScope": _choice("StatefulSet: where each pod's volume lives (it can only run there).", SPREAD_LEVELS),
     "strategy": STRATEGY,
+    "podManagementPolicy": _choice("StatefulSet: OrderedReady creates a missing pod only once every lower "
+                                   "ordinal is Running and Ready; Parallel does not wait.", POD_MANAGEMENT,
+                                   "OrderedReady"),
+    "volume": VOLUME,
+    "dependsOn": Seq("Workloads this one needs: it is up only while each of them is up.",
+                     _name("A workload name."), min_items=0),
+    "rollouts": ROLLOUTS,
 }, required=("name", "kind"))
 
 # -- failures ----------------------------------------------------------------------
@@ -338,6 +367,9 @@ MAINTENANCE = Obj("Rolling upgrades: cordon, drain, reboot and uncordon every no
                            True),
 }, required=("every",))
 
+#: The add-ons an installer deploys: kubeadm's CoreDNS, or none.
+ADDONS = ("kubeadm", "none")
+
 METADATA = Obj("Name and description.", {
     "name": _name("Cluster name (names the report folder); default: the file name."),
     "description": Scalar("string", "Free text."),
@@ -356,6 +388,8 @@ TOPOLOGY = Obj("A kchaos topology: the sites, nodes and workloads of one Kuberne
     "kubernetes": KUBERNETES,
     "slo": SLO,
     "maintenance": MAINTENANCE,
+    "addons": _choice("Cluster add-ons kchaos adds as the installer deploys them: kubeadm (CoreDNS, which every "
+                      "workload depends on) or none.", ADDONS, "kubeadm"),
 }, required=("apiVersion", "kind", "regions"))
 
 

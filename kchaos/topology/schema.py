@@ -32,6 +32,7 @@ from kchaos.model.cluster import (
     Workload,
 )
 from kchaos.topology import definitions as D
+from kchaos.topology.addons import with_addons
 from kchaos.topology.checker import MISSING, Checker, describe
 from kchaos.topology.schema_common import (
     API_VERSION,
@@ -119,12 +120,14 @@ class _Validator:
                           exclude_control_plane=nodes.exclude_from_disruption)
         targets = slo(c, top.get("slo", MISSING), workload_reader)
         plan = maintenance(c, top.get("maintenance", MISSING))
+        addons = c.field(top, (), D.TOPOLOGY, "addons")
         if c.problems:
             return None
         return Spec(
             name=name, description=description, domains=sites.domains(), servers=sites.server_indices(),
             network=network, etcd_topology=etcd_topology, etcd=etcd, leader_election=election,
-            kubernetes=timings, groups=groups, workloads=workloads, failures=failure_specs, slo=targets,
+            kubernetes=timings, groups=groups, workloads=with_addons(workloads, addons), failures=failure_specs,
+            slo=targets,
             maintenance=plan,
         )
 

@@ -8,12 +8,15 @@ from typing import Any
 
 from kchaos.model.cluster import (
     FAILURE_KINDS,
+    BadRelease,
     Distribution,
     FailureSpec,
     KubernetesTiming,
     Maintenance,
+    Releases,
     Slo,
     Spread,
+    Volume,
     Workload,
 )
 from kchaos.topology import definitions as D
@@ -21,6 +24,33 @@ from kchaos.topology import units
 from kchaos.topology.checker import MISSING, Checker, describe, is_none_word, format_path, known_list, suggest
 from kchaos.topology.schema_common import DEFAULT_FAILURES, DEFAULT_SLO, MAX_PODS
 from kchaos.topology.yamlsafe import Path
+
+
+#: Volume attach time when the file gives none: a cloud block volume (ReadWriteOnce) is attached to
+#: the node by the attach/detach controller, which commonly takes 10-30 s (assumption: 20 s); a
+#: shared file system (ReadWriteMany: NFS, CephFS, EFS) is mounted by the kubelet, not attached.
+DEFAULT_ATTACH = {"ReadWriteOnce": 20.0, "ReadWriteMany": 0.0}
+#: Deployment spec.progressDeadlineSeconds default (apps/v1): a rollout making no progress for
+#: this long is marked ProgressDeadlineExceeded, the readiness-caught bad release's signal.
+PROGRESS_DEADLINE_SECONDS = 600.0
+
+
+def _cycle(start: str, needs: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """A dependency chain from ``start`` back to a workload already on it, or None."""
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        if name in path:
+            return path[path.index(name):] + [name]
+        path.append(name)
+        for dep in needs.get(name, ()):
+            found = visit(dep)
+            if found:
+                return found
+        path.pop()
+        return None
+
+    return visit(start)
 
 
 class Workloads:
@@ -31,6 +61,8 @@ class Workloads:
         self.names: dict[str, int | None] = {}  # valid names -> line
         self.names_ok = True  # every workload was read with a valid name (references can be checked)
         self.repeats = 0  # names defined twice: each may stand where another name was meant
+        self.references: list[tuple[Path, tuple[str, ...]]] = []  # dependsOn lists, checked at the end
+        self.index: dict[str, int] = {}  # name -> its position in the file
 
     def read(self, value: Any, n_workers: int | None) -> list[Workload]:
         """``n_workers`` is None when the worker pools could not all be read (already reported)."""
@@ -59,6 +91,7 @@ class Workloads:
                         f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
             else:
                 seen[name] = c.line(q + ("name",))
+                self.index[name] = i
             kind = c.field(m, q, D.WORKLOAD, "kind")
             replicas: int | None
             if kind == "DaemonSet":
@@ -78,13 +111,118 @@ class Workloads:
             if "volumeScope" in m and kind not in (None, "StatefulSet"):
                 c.error(q + ("volumeScope",), "only applies to a StatefulSet (pods bound to their volumes)")
             surge, unavailable = self.strategy(m, q, kind, replicas)
-            if name is None or kind is None or replicas is None or cpu is None or memory is None:
+            needs = self.needs(m, q, kind, replicas)
+            if name is None or kind is None or replicas is None or cpu is None or memory is None or needs is None:
                 continue
             result.append(Workload(name, kind, replicas, cpu, memory, min_count, min_fraction, spread, scope,
-                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable))
+                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable, **needs))
         if pods > MAX_PODS:
             c.error(path, f"the workloads add up to {pods} pods; kchaos handles at most {MAX_PODS}")
+        self.check_dependencies(result)
         return result
+
+    # -- issue 25: pod management, volume, dependencies, releases --------------------------------
+    def needs(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None) -> dict[str, Any] | None:
+        """The keys beyond pods and placement, as Workload fields (None: something is invalid)."""
+        c, ok = self.c, True
+        out: dict[str, Any] = {}
+        if "podManagementPolicy" in m:
+            if kind not in (None, "StatefulSet"):
+                c.error(q + ("podManagementPolicy",), "only applies to a StatefulSet")
+            policy = c.field(m, q, D.WORKLOAD, "podManagementPolicy")
+            ok &= policy is not None
+            out["pod_management"] = policy or "OrderedReady"
+        if "volume" in m:
+            out["volume"] = volume = self.volume(m["volume"], q + ("volume",), kind, replicas)
+            ok &= volume is not None
+        if "dependsOn" in m:
+            items = c.sequence(m["dependsOn"], q + ("dependsOn",), "workload names", allow_empty=True)
+            names = [c.name(x, q + ("dependsOn", i)) for i, x in enumerate(items or [])]
+            ok &= items is not None and None not in names
+            out["depends_on"] = tuple(dict.fromkeys(n for n in names if n is not None))
+            self.references.append((q + ("dependsOn",), out["depends_on"]))
+        if "rollouts" in m:
+            out["releases"] = releases = self.releases(m["rollouts"], q + ("rollouts",), kind)
+            ok &= releases is not None
+        return out if ok else None
+
+    def volume(self, value: Any, path: Path, kind: str | None, replicas: int | None) -> Volume | None:
+        c = self.c
+        if kind == "DaemonSet":
+            c.error(path, "only applies to a Deployment or a StatefulSet")
+            return None
+        v = c.section(value, path, D.VOLUME)
+        if v is None or "accessMode" not in v:
+            return None
+        mode = c.field(v, path, D.VOLUME, "accessMode")
+        attach = c.field(v, path, D.VOLUME, "attach", default=None)
+        if mode is None or (attach is None and "attach" in v):
+            return None
+        if mode == "ReadWriteOnce" and kind == "Deployment" and replicas is not None and replicas > 1:
+            c.error(path + ("accessMode",),
+                    f"a Deployment's {replicas} replicas share one ReadWriteOnce volume, which attaches to one "
+                    "node at a time (pods elsewhere fail with Multi-Attach); use replicas: 1, ReadWriteMany, "
+                    "or a StatefulSet (one volume per pod)")
+            return None
+        if attach is None:
+            attach = DEFAULT_ATTACH[mode]
+        return Volume(mode, attach)
+
+    def releases(self, value: Any, path: Path, kind: str | None) -> Releases | None:
+        c = self.c
+        if kind == "DaemonSet":
+            c.error(path, "only applies to a Deployment or a StatefulSet")
+            return None
+        r = c.section(value, path, D.ROLLOUTS)
+        if r is None:
+            return None
+        every = c.field(r, path, D.ROLLOUTS, "every", default=None)
+        if every is None and "every" in r:
+            return None
+        bad = None
+        if "bad" in r:
+            q = path + ("bad",)
+            b = c.section(r["bad"], q, D.BAD_RELEASE)
+            if b is None or "probability" not in b or "detectedBy" not in b:
+                return None
+            probability, detected_by = (c.field(b, q, D.BAD_RELEASE, key) for key in ("probability", "detectedBy"))
+            detect, rollback = (c.field(b, q, D.BAD_RELEASE, key, default=None) for key in ("detect", "rollback"))
+            if None in (probability, detected_by) or (detect is None and "detect" in b) \
+                    or (rollback is None and "rollback" in b):
+                return None
+            if detect is None:
+                if detected_by == "readiness" and kind == "Deployment":
+                    detect = PROGRESS_DEADLINE_SECONDS
+                else:
+                    c.error(q, "needs detect: how long until someone acts on the bad release (only a "
+                               "Deployment caught by readiness has a default, its progressDeadlineSeconds)")
+                    return None
+            bad = BadRelease(probability, detected_by, detect, rollback)  # rollback None: podStartup
+        return Releases(every, bad)
+
+    def check_dependencies(self, workloads: list[Workload]) -> None:
+        """Every dependsOn names a declared workload other than itself, and no chain loops."""
+        c = self.c
+        if not self.names_ok:
+            return
+        known = list(self.names)
+        for path, names in self.references:
+            for i, name in enumerate(names):
+                if name not in known:
+                    hint = suggest(name, known)
+                    c.error(path + (i,), f"unknown workload '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
+                            + (f" known workloads: {known_list(known)}" if known else ""))
+        needs = {w.name: w.depends_on for w in workloads}
+        for w in workloads:
+            if w.name in w.depends_on:
+                c.error(self.reference_path(w.name), f"workload '{w.name}' cannot depend on itself")
+                continue
+            loop = _cycle(w.name, needs)
+            if loop and loop[0] == w.name == min(loop):  # each loop once, at its first name
+                c.error(self.reference_path(w.name), "dependencies loop: " + " -> ".join(loop))
+
+    def reference_path(self, name: str) -> Path:
+        return next((path for path, names in self.references if path[1] == self.index[name]), ("workloads",))
 
     def min_available(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None,
                       n_workers: int | None) -> tuple[int | None, float | None]:

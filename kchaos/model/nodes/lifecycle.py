@@ -77,9 +77,6 @@ class NodeLifecycle:
         """The node is up and its kubelet reaches the API (its pods can turn Ready)."""
         return self.infra.node_up[node] and not self.unreachable[node]
 
-    def all_workers_ready(self) -> bool:
-        return not any(self.not_ready[n] or self.unreachable[n] for n in self.m.workers)
-
     # -- when NotReady lands ------------------------------------------------------------------
     def next_tick(self, x: float) -> float:
         """The controller's first check strictly after ``x``."""

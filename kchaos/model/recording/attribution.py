@@ -8,12 +8,14 @@ The API: quorum lost (naming the kinds of the failure instances that took member
 "overlapping" when several did), a region-link partition, a leader election with quorum
 held, or no apiserver reaching the quorum.
 
-A workload: the *trigger* is the failure instances now down under the nodes its missing
-pods sit on (for a Pending replacement, its pod's initial node): one (``datacenter
+A workload down while its own pods are up is down for a dependency (``dependsOn``, CoreDNS):
+its cause is ``<the dependency's trigger>: dependency NAME down``. Otherwise the *trigger* is
+the failure instances now down under the nodes its missing pods sit on (for a Pending replacement, its pod's initial node): one (``datacenter
 outage``), several (``overlapping failures``), or none (after the repair). The *mechanism*
 is what keeps the pods from coming back: the API down, kube-controller-manager or
 kube-scheduler failing over their leases, replacements Pending (capacity, spread, volume
-scope: kube-scheduler's own reasons), or the recovery chain (NotReady, eviction, start-up).
+scope: kube-scheduler's own reasons), a StatefulSet pod not created again until a lower
+ordinal is Ready (OrderedReady), or the recovery chain (NotReady, eviction, start-up).
 
 Planned disruption (a rolling-upgrade batch out, a Deployment's rollout wave) marks the
 cause: ``planned: ...`` when no failure instance is down, ``during maintenance: ...`` when a
@@ -75,17 +77,21 @@ class Attribution:
         api = self.api_cause(upgrading and not self.m.cp_nodes.isdisjoint(up.out)) if rec.api.down else None
         work = self.work
         causes = {}
+        deps = work.deps
         if rec.down_workloads:  # what every workload's cause depends on, once per instant
             shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready,
                       id(work.pl), int(work.pl.usable.sum()), up.out_version if up is not None else 0,
-                      len(work.planned_loss))
+                      len(work.planned_loss), deps.version if deps is not None else 0)
         for w in rec.down_workloads:
-            own = (shared, work.ready_count[w], work.rollout_short[w], work.pending_moves[w])
+            # Down while its own pods are up: a dependency is to blame, named by its own state.
+            root = deps.root(w) if deps is not None else None
+            x = w if root is None else root
+            own = (shared, x, work.ready_count[x], work.rollout_short[x], work.pending_moves[x])
             # A Pending pod's reason (capacity, spread) moves with every other pod placed.
-            others = len(work.pending) if work.pending_of[w] else 0
+            others = len(work.pending) if work.pending_of[x] else 0
             named = self.named.get(w)
             if named is None or named[0] != own:
-                context = self._context(w)
+                context = self._context(x, via=root is not None)
                 named = self.named[w] = (own, others, context, self._compose(context))
             elif named[1] != others:
                 context = named[2]
@@ -127,12 +133,16 @@ class Attribution:
             return cause
         return self.marked(cause, True, bool(hit or links), "control-plane upgrade")
 
-    def _context(self, w: int) -> tuple[list[str], str, int, bool, bool, bool]:
+    def _context(self, w: int, via: bool = False) -> tuple[list[str], str, int, bool, bool, bool]:
         """What ``w``'s cause is made of: the kinds of the failure instances hitting its missing
         pods, the mechanism (empty: a Pending pod's scheduler reason, asked for when composed),
         that Pending pod (-1: none), whether an upgrade holds some of its pods out, whether a
-        rollout wave runs, and whether it would be up but for the wave."""
+        rollout wave runs, and whether it would be up but for the wave. ``via``: ``w`` is the
+        dependency another workload is down for: the mechanism names it."""
         m, work = self.m, self.work
+        if via:
+            hit, _, _, upgrade, rolling, up_but_for_wave = self._context(w)
+            return hit, f"dependency {m.cluster.workloads[w].name} down", -1, upgrade, rolling, up_but_for_wave
         pl = work.pl
         missing = [p for p in m.workload_pods[w] if not work.ready[p]]
         nodes = {pl.pod_node[p] if pl.pod_node[p] >= 0 else m.baseline.pod_node[p] for p in missing}
@@ -147,6 +157,8 @@ class Attribution:
             mechanism = "recovery chain"
             if pending:
                 pending_pod, mechanism = pending[0], ""
+            elif work.ordered.waiting[w]:  # a pod not created again until a lower ordinal is Ready
+                mechanism = "StatefulSet ordered restart (OrderedReady)"
         # Planned work's part: pods a drain evicted or whose node is stopped for the upgrade,
         # or ready replicas a rollout wave takes away (the workload would be up without them).
         out = self.upgrades.out if self.upgrades is not None else ()
@@ -160,8 +172,9 @@ class Attribution:
         if p >= 0:
             work = self.work
             mechanism = f"replacements Pending ({self.m.scheduler.blocking_filter(work.pl, p, work.scope[p])})"
+        via = mechanism.startswith("dependency ")  # the trigger is the dependency's, named after it
         if len(hit) > 1:
-            cause = overlapping(hit)
+            cause = f"{overlapping(hit)}: {mechanism}" if via else overlapping(hit)
         elif hit:
             cause = f"{outage(hit[0])}: {mechanism}"
         else:
@@ -170,5 +183,5 @@ class Attribution:
             if hit:
                 return f"during maintenance: {cause}"
             if up_but_for_wave:
-                return "planned: rollout wave"
+                return f"planned: rollout wave: {mechanism}" if via else "planned: rollout wave"
         return self.marked(cause, upgrade, bool(hit) and upgrade, "node upgrade")

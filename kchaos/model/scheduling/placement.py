@@ -141,7 +141,7 @@ class BatchPlacer:
 
     def __init__(self, sch: Scheduler, pl: Placement, w: int, scope: int = -1):
         self.sch, self.pl, self.w = sch, pl, w
-        static = pl.usable
+        static = sch.schedulable(pl, w)
         if scope >= 0:
             static = static & sch.scope_mask(scope)
         self.static = static

@@ -111,6 +111,9 @@ class Placement:
     #: kept up to date by bind and unbind for the hottest-node figure.
     util: np.ndarray
     next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
+    #: Control-plane nodes (with a kubelet) without an untolerated taint other than their
+    #: NoSchedule control-plane one: where a pod tolerating that taint may also go (CoreDNS).
+    cp_usable: np.ndarray | None = None
 
     @property
     def node_counts(self) -> np.ndarray:
@@ -125,7 +128,7 @@ class Placement:
                          self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
                          list(self.pod_node), self.counts.copy(), self.count_slice,
                          self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), list(self.load),
-                         self.util.copy(), self.next_start)
+                         self.util.copy(), self.next_start, self.cp_usable.copy())
 
     def restore(self, base: "Placement", nodes, pods, workloads) -> None:
         """Undo what binds, unbinds, spread counts and NotReady changed since this placement
@@ -133,7 +136,8 @@ class Placement:
         (their node) and the spread counts of ``workloads``. Settling many domains reuses one
         scratch placement this way instead of copying a large cluster's placement each time."""
         idx = np.fromiter(nodes, dtype=np.int64)
-        for name in ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "util"):
+        for name in ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "util",
+                     "cp_usable"):
             getattr(self, name)[idx] = getattr(base, name)[idx]
         for name in ("res_cache", "fit_cache", "res_valid"):
             getattr(self, name)[:, idx] = getattr(base, name)[:, idx]
@@ -159,6 +163,10 @@ class Scheduler:
         self.cap_mem = np.array([max(round(n.capacity.memory), 1) for n in nodes], dtype=np.int64)
         self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=np.int64)
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
+        #: Control-plane nodes that run a kubelet (not external etcd hosts), and the workloads
+        #: whose pods tolerate their NoSchedule taint.
+        self.is_cp_kube = np.array([n.role in ("control-plane", "apiserver") for n in nodes], dtype=bool)
+        self.tolerates_cp = [wl.tolerates_control_plane for wl in cluster.workloads]
         self.cap_cpu_list = self.cap_cpu.tolist()  # for one-node arithmetic
         self.cap_mem_list = self.cap_mem.tolist()
         self.pod_workload = pod_workload
@@ -224,6 +232,10 @@ class Scheduler:
                      for key, skew in SYSTEM_DEFAULT_SPREAD if key == "hostname" or self.zone_level)
 
     # -- helpers -----------------------------------------------------------------
+    def schedulable(self, pl: Placement, w: int) -> np.ndarray:
+        """The nodes without a taint workload ``w``'s pods do not tolerate."""
+        return pl.usable | pl.cp_usable if self.tolerates_cp[w] else pl.usable
+
     def scope_mask(self, domain: int) -> np.ndarray:
         mask = self._scope_masks.get(domain)
         if mask is None:
@@ -238,7 +250,7 @@ class Scheduler:
                          self.is_worker.copy(), [-1] * n_pods,
                          np.zeros((n_wl, self.n_count_columns), dtype=np.int64), self.count_slice,
                          np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool),
-                         [(0, 0, 0, 0, 0)] * self.n_nodes, np.zeros(self.n_nodes))
+                         [(0, 0, 0, 0, 0)] * self.n_nodes, np.zeros(self.n_nodes), 0, self.is_cp_kube.copy())
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
@@ -262,10 +274,11 @@ class Scheduler:
         its volume's domain), ``capacity`` (none with room: taints, cpu, memory, pod count) or
         ``spread`` (room, but PodTopologySpread's DoNotSchedule forbids it): what
         :meth:`explain` says at length, for the downtime attribution."""
-        usable = pl.usable
+        usable = self.schedulable(pl, self.pod_workload[pod])
         if scope >= 0:
+            anywhere = usable.any()
             usable = usable & self.scope_mask(scope)
-            if not usable.any() and pl.usable.any():
+            if not usable.any() and anywhere:
                 return "volume scope"
         # The memoised fits of the pod's request class (placement.refresh_class keeps them
         # current on the nodes whose load changed) where they are valid, computed elsewhere.
@@ -291,7 +304,7 @@ class Scheduler:
             return ~mask
 
         left = np.ones(self.n_nodes, dtype=bool)
-        left &= add("node(s) had untolerated taint(s)", left & ~pl.usable)
+        left &= add("node(s) had untolerated taint(s)", left & ~self.schedulable(pl, w))
         if scope >= 0:
             left &= add("node(s) had volume node affinity conflict", left & ~self.scope_mask(scope))
         left &= add("Insufficient cpu", left & (pl.alloc_cpu + self.req_cpu[w] > self.cap_cpu))

@@ -249,7 +249,7 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
                 lost_ready[w] += k
         changed_nodes.update(order)
         for node in order:  # NotReady, all at one instant: the nodes leave the usable set
-            pl.usable[node] = False
+            pl.usable[node] = pl.cp_usable[node] = False
         forget(honors)
         scheduler_pass()
         groups = eviction_groups(m, order)
@@ -286,9 +286,10 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
     # Pods bound to up nodes and not Terminating come back by themselves (a DaemonSet pod on
     # a worker cut off by a region link, or any pod there that its zone's state kept from
     # eviction): not counted as a lasting loss.
-    unavailable = tuple(wl.name for w, wl in enumerate(c.workloads)
-                        if ready_count[w] < m.workload_required[w]
-                        and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w])
+    own = [w for w in range(len(c.workloads)) if ready_count[w] < m.workload_required[w]
+           and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w]]
+    down = m.with_dependents(own)  # a workload is down while a workload it depends on is
+    unavailable = tuple(wl.name for w, wl in enumerate(c.workloads) if w in down)
     pending_by: dict[str, int] = {}
     for p in pending:
         name = c.workloads[m.pod_workload[p]].name

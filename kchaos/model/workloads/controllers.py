@@ -27,8 +27,10 @@ from ..cluster_model import ClusterModel
 from ..eventlog import EventLog
 from ..infrastructure import Infrastructure
 from ..controlplane.leases import Leases
+from ..recording.dependencies import Dependencies
 from ..recording.recorder import Recorder
 from ..timers import POD_READY, Timers
+from .statefulset import OrderedReady
 
 
 class Workloads:
@@ -70,8 +72,14 @@ class Workloads:
         self.budget_listener = None  # Drains.budget_changed while a drain waits: (t, workload) on ready changes
         self.planned_loss: set[int] = set()  # pods a drain evicted, until their replacement is ready
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
+        #: Workloads that need others (dependsOn, CoreDNS): their state as users see it is composed
+        #: there; without any, the recorder hears the workloads' own states directly.
+        self.deps = Dependencies(m, recorder.workload_state) if any(wl.depends_on for wl in self.c.workloads) \
+            else None
+        self.report_state = self.deps.own_state if self.deps is not None else recorder.workload_state
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
+        self.ordered = OrderedReady(self)  # StatefulSet pods created in ordinal order
         #: Pods starting, by their POD_READY timer's key: [(pod, version)], in start order.
         self.starting: dict[int, list[tuple[int, int]]] = {}
         self._open: tuple[float, int] = (-1.0, -1)  # (instant, key) of the group that may grow
@@ -79,7 +87,7 @@ class Workloads:
     def report_initial_state(self) -> None:
         for w in range(len(self.c.workloads)):
             self.wl_down[w] = self.ready_count[w] < self.m.workload_required[w]
-            self.rec.workload_state(0.0, w, self.wl_down[w])
+            self.report_state(0.0, w, self.wl_down[w])
 
     def hottest(self) -> float:
         """Utilisation of the hottest worker that is up (0 when none is)."""
@@ -99,8 +107,7 @@ class Workloads:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
         m = self.m
         if was_not_ready:
-            self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
-            self.room_changed(node, usable=True)
+            self.set_schedulable(node, node not in self.cordoned)
         ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
         for p in sorted(self.node_pods[node]):
@@ -115,8 +122,7 @@ class Workloads:
     def node_not_ready(self, t: float, node: int, up: bool) -> None:
         """``node`` is NotReady: no longer schedulable; if it is up (cut off, not dead) its
         pods stop counting as ready."""
-        self.pl.usable[node] = False
-        self.room_changed(node, usable=True)
+        self.set_schedulable(node, False)
         if up:
             for p in self.node_pods[node]:
                 self.version[p] += 1
@@ -133,7 +139,7 @@ class Workloads:
                 continue  # DaemonSet pods tolerate unreachable nodes forever
             if self.log is not None:
                 self.log.note(t, "Normal", "TaintManagerEviction", f"pod/{self.log.pod_name(p)}",
-                              f"Marking for deletion Pod default/{self.log.pod_name(p)}"
+                              f"Marking for deletion Pod {self.log.pod_ref(p)}"
                               + (" (stays Terminating until its node returns: StatefulSet identity)"
                                  if m.is_stateful[p] else ""))
             if m.is_stateful[p]:
@@ -161,30 +167,47 @@ class Workloads:
         self.reschedule(t)
 
     def recreate(self, t: float, p: int, node: int) -> None:
-        """A Terminating StatefulSet pod is gone at last: the same pod, Pending (its volume
-        keeps it in its scope; without a volume it may land anywhere)."""
+        """A Terminating StatefulSet pod is gone at last: the controller creates the same pod
+        again, Pending (its volume keeps it in its scope; without a volume it may land
+        anywhere), at once or, with OrderedReady, once every lower ordinal is Running and Ready."""
         self.terminating[p] = False
         self.m.scheduler.unbind(self.pl, p, counted=False)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
         self.version[p] += 1
+        self.rec.load_changed()
+        if self.ordered.deleted(t, p):
+            self.created(t, p)
+
+    def created(self, t: float, p: int) -> None:
+        """The StatefulSet controller created ``p`` (again): Pending."""
+        if self.log is not None:
+            name = self.c.workloads[self.m.pod_workload[p]].name
+            self.log.note(t, "Normal", "SuccessfulCreate", f"statefulset/{name}",
+                          f"create Pod {self.log.pod_name(p)} in StatefulSet {name} successful")
         self.rec.pending_count(t, len(self.pending))
         self.set_pending(p, True)
-        self.rec.load_changed()
+        self.request_pass()
 
     # -- for drains ----------------------------------------------------------------------------
     def cordon(self, node: int) -> None:
-        self.pl.usable[node] = False
-        self.room_changed(node, usable=True)
+        self.set_schedulable(node, False)
         self.cordoned.add(node)
 
     def uncordon(self, node: int) -> None:
         """``kubectl uncordon``: schedulable again once it reports Ready."""
         self.cordoned.discard(node)
         if not self.lifecycle.not_ready[node]:  # Ready as far as the scheduler knows (down but not yet NotReady too)
-            self.pl.usable[node] = self.m.worker_mask[node]
-            self.room_changed(node, usable=True)
+            self.set_schedulable(node, True)
             self.request_pass()
+
+    def set_schedulable(self, node: int, on: bool) -> None:
+        """``node`` loses (or regains) its NotReady or cordon taint: a worker for every pod, a
+        control-plane node for the pods that tolerate its own taint."""
+        sch = self.m.scheduler
+        self.pl.usable[node] = on and sch.is_worker[node]
+        self.pl.cp_usable[node] = on and sch.is_cp_kube[node]
+        self.room_changed(node, usable=True)
 
     def pods_on(self, node: int) -> list[int]:
         return sorted(self.node_pods[node])
@@ -250,7 +273,7 @@ class Workloads:
             w, scope = key
             spread = sch.workloads[w].spread
             if w == workload or (usable and spread is not None and spread.node_taints_policy == "Honor") or (
-                    node is not None and pl.usable[node] and (scope < 0 or sch.scope_mask(scope)[node])
+                    node is not None and sch.schedulable(pl, w)[node] and (scope < 0 or sch.scope_mask(scope)[node])
                     and sch.fits_on(pl, w, node)):
                 self.hopeless.discard(key)
 
@@ -316,7 +339,7 @@ class Workloads:
                 sch.bind(self.pl, p, node)
                 self.failed_noted.discard(p)
                 log.note(t, "Normal", "Scheduled", f"pod/{log.pod_name(p)}",
-                         f"Successfully assigned default/{log.pod_name(p)} to {self.c.nodes[node].name}")
+                         f"Successfully assigned {log.pod_ref(p)} to {self.c.nodes[node].name}")
             out.append((p, node))
         return out
 
@@ -360,6 +383,8 @@ class Workloads:
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
         self._check(t, w)
+        if ready and self.ordered.waiting[w]:
+            self.ordered.pod_ready(t, w)
 
     def set_rollout_short(self, t: float, w: int, short: int) -> None:
         """A rollout wave leaves ``w`` ``short`` ready replicas below its placement (0: done)."""
@@ -372,4 +397,4 @@ class Workloads:
         down = self.ready_count[w] - self.rollout_short[w] < self.m.workload_required[w]
         if down != self.wl_down[w]:  # the recorder hears of changes only
             self.wl_down[w] = down
-            self.rec.workload_state(t, w, down)
+            self.report_state(t, w, down)

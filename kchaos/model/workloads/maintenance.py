@@ -81,7 +81,7 @@ class Drains:
                 continue
             if log is not None:
                 log.note(t, "Normal", "Evicted", f"pod/{log.pod_name(p)}",
-                         f"Evicting pod default/{log.pod_name(p)} (drain of {self.c.nodes[node].name})")
+                         f"Evicting pod {log.pod_ref(p)} (drain of {self.c.nodes[node].name})")
             work.remove_pod(t, p, node, planned=True)
         work.reschedule(t)
         if blocked:
@@ -146,7 +146,9 @@ class Rollouts:
             self.timers.push(float(self.rng.random()) * self.c.kubernetes.rollout_interval, ROLLOUT)
 
     def healthy(self) -> bool:
-        return self.leases.controllers_ready and self.infra.all_workers_up() and self.lifecycle.all_workers_ready()
+        life, up = self.lifecycle, self.infra.up_arr
+        return self.leases.controllers_ready and bool(up[self.m.rollout_mask].all()) and \
+            not any(life.not_ready[n] or life.unreachable[n] for n in self.m.rollout_nodes)
 
     def on_rollout(self, t: float, _a: int = 0, _b: int = 0) -> None:
         """Roll every Deployment now, or an hour later if the cluster is degraded."""

@@ -96,12 +96,17 @@ class RolloutWaves:
         """Every Deployment starts a rollout at ``t``; returns those whose rollout cannot progress."""
         startup = self.c.kubernetes.pod_startup
         sch, pl = self.m.scheduler, self.work.pl
-        usable = pl.usable
-        # Free resources of the schedulable workers, once for all Deployments.
+        # Free resources of the nodes Deployment pods may use (workers; control-plane nodes too for
+        # those that tolerate their taint), once for each kind of Deployment.
         stuck: list[int] = []
-        free = (sch.cap_cpu[usable] - pl.alloc_cpu[usable], sch.cap_mem[usable] - pl.alloc_mem[usable],
-                sch.cap_pods[usable] - pl.alloc_pods[usable])
+        frees: dict[bool, tuple] = {}
         for w in self.deployments:
+            tolerant = sch.tolerates_cp[w]
+            if tolerant not in frees:
+                usable = sch.schedulable(pl, w)
+                frees[tolerant] = (sch.cap_cpu[usable] - pl.alloc_cpu[usable],
+                                   sch.cap_mem[usable] - pl.alloc_mem[usable], sch.cap_pods[usable] - pl.alloc_pods[usable])
+            free = frees[tolerant]
             wl = self.c.workloads[w]
             r = self.m.workload_desired[w]
             surge, unavailable = wl.rolling_update()

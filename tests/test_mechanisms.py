@@ -1,0 +1,86 @@
+"""The mechanisms behind long real outages (issue 25), each pinned to upstream's behaviour with a
+scenario that fails without it: StatefulSet ordering, volumes, endpoints, dependencies, bad
+releases, and `whatif --fail KIND/NAME+FOR@AT`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from kchaos.analysis.whatif import run_scenario
+from kchaos.errors import KchaosUsageError
+from kchaos.topology import load_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def three_datacenters(**db_changes):
+    cluster = load_topology(ROOT / "topologies/three-datacenters.yaml")
+    workloads = tuple(dataclasses.replace(w, **db_changes) if w.name == "db" else w for w in cluster.workloads)
+    return dataclasses.replace(cluster, workloads=workloads)
+
+
+def unavailable(scenario: dict, name: str) -> float:
+    return next(w["unavailable_seconds"] for w in scenario["outcome"]["workloads"] if w["name"] == name)
+
+
+def server_of_pod(cluster, pod: str) -> str:
+    """The server under the node where ``pod`` starts (``db-0``)."""
+    from kchaos.model.cluster_model import ClusterModel
+    model = ClusterModel(cluster)
+    p = model.initial_pod_names().index(pod)
+    return cluster.domains[cluster.nodes[model.baseline.pod_node[p]].server].id
+
+
+def node_of_pod(cluster, pod: str) -> str:
+    from kchaos.model.cluster_model import ClusterModel
+    model = ClusterModel(cluster)
+    p = model.initial_pod_names().index(pod)
+    return "node/" + cluster.nodes[model.baseline.pod_node[p]].name
+
+
+# -- StatefulSet podManagementPolicy --------------------------------------------------------------
+# pkg/controller/statefulset/stateful_set_control.go (updateStatefulSet, processReplica): with
+# OrderedReady the walk over ordinals stops at the first pod that is not Running and Ready (a
+# Terminating one included), so a missing higher ordinal is not created; Parallel creates it.
+@pytest.mark.parametrize("policy, low, high", [("OrderedReady", 4 * 3600.0, 4 * 3600.0 + 120.0),
+                                               ("Parallel", 600.0, 720.0)])
+def test_ordered_ready_keeps_a_higher_ordinal_waiting_for_a_terminating_lower_one(policy, low, high):
+    """db-0 stuck Terminating on a server down 4 h; db-2's node back after 10 min. OrderedReady:
+    db-2 is created only after db-0 is back and Ready, so db (minAvailable 2 of 3) is down ~4 h;
+    Parallel: ~10.5 min (the node's return, then start-up)."""
+    cluster = three_datacenters(pod_management=policy)
+    scenario = run_scenario(cluster, [f"{server_of_pod(cluster, 'db-0')}+4h",
+                                      f"{node_of_pod(cluster, 'db-2')}+10m"])
+    assert low <= unavailable(scenario, "db") <= high
+    reasons = [e["reason"] for e in scenario["events"] if e["object"] == "statefulset/db"]
+    assert ("WaitingForOrdinal" in reasons) == (policy == "OrderedReady")
+
+
+# -- whatif --fail KIND/NAME+FOR@AT ----------------------------------------------------------------
+def test_each_failure_has_its_own_start_and_repair():
+    cluster = three_datacenters()
+    scenario = run_scenario(cluster, ["node/general-3+10m@2m", "node/general-1@1m", "node/general-2"],
+                            repair_after=1800.0)
+    got = {f["domain"]: (f["at_seconds"], f["repair_at_seconds"]) for f in scenario["failures"]}
+    assert got == {"node/general-3": (120.0, 720.0), "node/general-1": (60.0, 1860.0),
+                   "node/general-2": (0.0, 1800.0)}
+    ups = {e["object"]: e["t"] for e in scenario["events"] if e["reason"] == "DomainUp"}
+    assert ups == {"node/general-3": 720.0, "node/general-1": 1860.0, "node/general-2": 1800.0}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("node/general-3+0s", r"\+FOR must be longer than zero"),
+    ("node/general-3+soon", r"\+FOR: cannot read"),
+    ("node/nope+10m", "no such failure domain"),
+])
+def test_bad_failure_specs_are_usage_errors(spec, message):
+    with pytest.raises(KchaosUsageError, match=message):
+        run_scenario(three_datacenters(), [spec])
+
+
+def test_a_domain_failed_again_while_down_is_refused():
+    with pytest.raises(KchaosUsageError, match="fails again"):
+        run_scenario(three_datacenters(), ["node/general-3+10m", "node/general-3@5m"])
