@@ -84,3 +84,68 @@ def test_bad_failure_specs_are_usage_errors(spec, message):
 def test_a_domain_failed_again_while_down_is_refused():
     with pytest.raises(KchaosUsageError, match="fails again"):
         run_scenario(three_datacenters(), ["node/general-3+10m", "node/general-3@5m"])
+
+
+# -- volumes: the attach/detach controller ---------------------------------------------------------
+RWO = """
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: rwo}
+regions:
+  - name: r1
+    datacenters:
+      - {name: d1, racks: 2, serversPerRack: 4}
+controlPlane: {members: 3}
+workers:
+  - {pool: w, count: 4, capacity: {cpu: 8, memory: 32Gi}}
+workloads:
+  - {name: git, kind: Deployment, replicas: 1, requests: {cpu: 1, memory: 1Gi}%s}
+%s
+"""
+
+
+def git_scenario(volume: str = "", extra: str = "", down: str = "1h") -> dict:
+    from kchaos.topology import load_topology_text
+    cluster = load_topology_text(RWO % (volume, extra), filename="rwo.yaml")
+    return run_scenario(cluster, [f"{node_of_pod(cluster, 'git-0')}+{down}"])
+
+
+def event_time(scenario: dict, reason: str) -> float:
+    return next(e["t"] for e in scenario["events"] if e["reason"] == reason)
+
+
+def test_a_read_write_once_replacement_waits_for_the_old_pods_node():
+    """pkg/controller/volume/attachdetach: the evicted pod stays Terminating on its dead node
+    (util.DetermineVolumeAction keeps its volume desired there: IsPodTerminated is false), so the
+    reconciler never detaches it, maxWaitForUnmountDuration's 6 min included, and
+    attachDesiredVolumes refuses a second node: Multi-Attach until the node returns (1 h), then
+    attach (20 s) and start (30 s). Without the volume the replacement runs after NotReady + 300 s
+    + 30 s."""
+    plain = git_scenario()
+    assert 40 + 300 + 30 <= unavailable(plain, "git") <= 55 + 300 + 30
+    held = git_scenario(", volume: {accessMode: ReadWriteOnce}")
+    assert unavailable(held, "git") == pytest.approx(3600 + 20 + 30)
+    assert unavailable(held, "git") >= event_time(held, "NodeNotReady") + 300 + 360  # at least the 6 min too
+    multi = next(e for e in held["events"] if e["reason"] == "FailedAttachVolume")
+    assert multi["type"] == "Warning" and "Multi-Attach error" in multi["message"] and "git-0" in multi["message"]
+    assert event_time(held, "SuccessfulAttachVolume") == pytest.approx(3600.0)
+
+
+def test_the_out_of_service_taint_detaches_at_once():
+    """reconciler.go: hasOutOfServiceTaint skips the unmount wait, and the pod GC force-deletes the
+    Terminating pod: the replacement attaches as soon as the operator taints the node."""
+    held = git_scenario(", volume: {accessMode: ReadWriteOnce, attach: 45s}", "kubernetes: {outOfServiceAfter: 10m}")
+    not_ready = event_time(held, "NodeNotReady")
+    assert unavailable(held, "git") == pytest.approx(not_ready + 600 + 45 + 30)
+
+
+def test_a_read_write_many_volume_only_costs_its_attach():
+    shared = git_scenario(", volume: {accessMode: ReadWriteMany, attach: 15s}")
+    assert "FailedAttachVolume" not in {e["reason"] for e in shared["events"]}
+    assert unavailable(shared, "git") == pytest.approx(unavailable(git_scenario(), "git") + 15)
+
+
+def test_a_shared_read_write_once_volume_needs_one_replica():
+    from kchaos.topology import load_topology_text
+    with pytest.raises(Exception, match="share one ReadWriteOnce volume"):
+        load_topology_text(RWO.replace("replicas: 1", "replicas: 2") % (", volume: {accessMode: ReadWriteOnce}", ""))

@@ -176,6 +176,12 @@ class Workload:
     #: Added by kchaos as the cluster's installer deploys it (kubeadm's CoreDNS), not by the file.
     addon: bool = False
 
+    @property
+    def exclusive_volume(self) -> bool:
+        """A Deployment whose pods share one ReadWriteOnce volume: a replacement can attach it
+        only once the old pod is gone (Multi-Attach)."""
+        return self.kind == "Deployment" and self.volume is not None and self.volume.access_mode == "ReadWriteOnce"
+
     def rolling_update(self) -> tuple[int, int]:
         """(maxSurge, maxUnavailable) as pod counts for ``replicas``, rounded as the Deployment
         controller rounds them (``deployment/util``: ResolveFenceposts), never both 0."""

@@ -88,7 +88,7 @@ def print_scenario(scenario: dict, console: Console) -> None:
         print_upgrade(o["upgrade"], console)
     if o["recovered"]:
         console.print(f"  full recovery after {since(o['time_to_full_recovery_seconds'])}")
-    elif scenario["failed"] and scenario.get("repair_after_seconds") is None:
+    elif any(f["repair_at_seconds"] is None for f in scenario.get("failures", ())):
         console.print("  [bold red]not fully recovered[/] while the failed domains stay down")
     else:
         console.print("  [bold red]not fully recovered[/] when the scenario ends")

@@ -15,7 +15,8 @@ outage``), several (``overlapping failures``), or none (after the repair). The *
 is what keeps the pods from coming back: the API down, kube-controller-manager or
 kube-scheduler failing over their leases, replacements Pending (capacity, spread, volume
 scope: kube-scheduler's own reasons), a StatefulSet pod not created again until a lower
-ordinal is Ready (OrderedReady), or the recovery chain (NotReady, eviction, start-up).
+ordinal is Ready (OrderedReady), a replacement waiting for a ReadWriteOnce volume still attached
+to the old pod's node (Multi-Attach), or the recovery chain (NotReady, eviction, start-up).
 
 Planned disruption (a rolling-upgrade batch out, a Deployment's rollout wave) marks the
 cause: ``planned: ...`` when no failure instance is down, ``during maintenance: ...`` when a
@@ -159,6 +160,8 @@ class Attribution:
                 pending_pod, mechanism = pending[0], ""
             elif work.ordered.waiting[w]:  # a pod not created again until a lower ordinal is Ready
                 mechanism = "StatefulSet ordered restart (OrderedReady)"
+            elif work.volumes is not None and work.volumes.waits(w):
+                mechanism = "volume still attached to the old node (Multi-Attach)"
         # Planned work's part: pods a drain evicted or whose node is stopped for the upgrade,
         # or ready replicas a rollout wave takes away (the workload would be up without them).
         out = self.upgrades.out if self.upgrades is not None else ()

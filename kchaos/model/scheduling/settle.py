@@ -240,6 +240,7 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
                 if scope[p] < 0 and m.scope_level[p] is not None:
                     scope[p] = m.scope_of(p, pl.pod_node[p])
 
+    held: set[int] = set()  # Deployments whose ReadWriteOnce volume a Terminating pod keeps (volumes.py)
     if api_ok:
         # The NotReady events come in this order: down nodes as their domains list them,
         # then nodes cut off by a region link.
@@ -266,6 +267,8 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
                     if m.is_daemon[p]:
                         continue
                     moved.add(m.pod_workload[p])
+                    if c.workloads[m.pod_workload[p]].exclusive_volume:  # its volume stays with the old pod
+                        held.add(m.pod_workload[p])
                     if m.is_stateful[p]:  # Terminating: its identity is held until the node returns
                         sch.count(pl, p, node, -1)
                     else:
@@ -282,7 +285,8 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
     for w in range(len(c.workloads)):
         ready_count[w] -= lost_ready[w]
     for p in placed_on_up:
-        ready_count[m.pod_workload[p]] += 1
+        if m.pod_workload[p] not in held:  # a replacement whose volume never comes stays unready
+            ready_count[m.pod_workload[p]] += 1
     # Pods bound to up nodes and not Terminating come back by themselves (a DaemonSet pod on
     # a worker cut off by a region link, or any pod there that its zone's state kept from
     # eviction): not counted as a lasting loss.

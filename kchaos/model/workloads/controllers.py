@@ -31,6 +31,7 @@ from ..recording.dependencies import Dependencies
 from ..recording.recorder import Recorder
 from ..timers import POD_READY, Timers
 from .statefulset import OrderedReady
+from .volumes import AttachDetach
 
 
 class Workloads:
@@ -80,6 +81,8 @@ class Workloads:
         self.pass_due = False
         self.failed_noted: set[int] = set()  # FailedScheduling already logged
         self.ordered = OrderedReady(self)  # StatefulSet pods created in ordinal order
+        #: Volumes to attach and, for a shared ReadWriteOnce one, held by a Terminating pod.
+        self.volumes = AttachDetach(self) if any(wl.volume is not None for wl in self.c.workloads) else None
         #: Pods starting, by their POD_READY timer's key: [(pod, version)], in start order.
         self.starting: dict[int, list[tuple[int, int]]] = {}
         self._open: tuple[float, int] = (-1.0, -1)  # (instant, key) of the group that may grow
@@ -110,6 +113,8 @@ class Workloads:
             self.set_schedulable(node, node not in self.cordoned)
         ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
+        if self.volumes is not None:  # its Terminating pods are gone at last: their volumes detach
+            self.volumes.released(t, node)
         for p in sorted(self.node_pods[node]):
             if self.terminating[p]:  # its deletion completes; the StatefulSet creates it afresh
                 self.recreate(t, p, node)
@@ -148,6 +153,8 @@ class Workloads:
                     sch.count(self.pl, p, node, -1)
                     self.room_changed(workload=m.pod_workload[p])
                 continue
+            if self.volumes is not None:  # its volume stays with it while it is Terminating
+                self.volumes.deleted(p, node, self.log.pod_name(p) if self.log is not None else "")
             self.remove_pod(t, p, node)
         self.reschedule(t)
 
@@ -164,6 +171,8 @@ class Workloads:
                 self.recreate(t, p, node)
             else:
                 self.remove_pod(t, p, node)
+        if self.volumes is not None:  # the reconciler detaches at once from an out-of-service node
+            self.volumes.released(t, node)
         self.reschedule(t)
 
     def recreate(self, t: float, p: int, node: int) -> None:
@@ -311,10 +320,13 @@ class Workloads:
                 self.scope[p] = m.scope_of(p, node)
             self.node_pods[node].add(p)
             placed.append(p)
-            if node_up[node]:
-                self.start(t + self.c.kubernetes.pod_startup, p)
+            delay = 0.0 if self.volumes is None else self.volumes.start_delay(p, node)
+            if node_up[node] and delay is not None:
+                self.start(t + delay + self.c.kubernetes.pod_startup, p)
             else:
                 self.version[p] += 1
+                if delay is None:  # its volume is still attached to the old pod's node (Multi-Attach)
+                    self.volumes.wait(t, p, node)
         if placed:
             self.rec.pending_count(t, len(self.pending))
             self.pending.difference_update(placed)
