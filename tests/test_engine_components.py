@@ -373,7 +373,7 @@ def test_dead_node_goes_not_ready_is_tainted_then_evicted_after_toleration(stres
     assert life.not_ready[g2] and life.zones.tainted[g2] and not life.evicted[g2]
     advance(timers, handlers, 1e9)
     assert life.evicted[g2]
-    assert pod_calls(work) == [("node_lost", 100.0, g2, False), ("node_not_ready", 147.5, g2, False),
+    assert pod_calls(work) == [("node_lost", 100.0, g2, False, False), ("node_not_ready", 147.5, g2, False),
                                ("evict_node", 447.5, g2)]
 
 
@@ -517,7 +517,8 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
         kind = model.cluster.workloads[model.pod_workload[p]].kind
         if kind == "Deployment":
             assert work.pl.pod_node[p] not in (-1, app1) and p not in work.pending
-            assert any(e[0] == 360.0 + STARTUP and p in [q for q, _ in work.starting[e[3]]] for e in timers.heap)
+            assert any(e[0] == 360.0 + STARTUP and e[2] == POD_READY and p in [q for q, _ in work.starting[e[3]]]
+                       for e in timers.heap)
         else:
             assert work.pl.pod_node[p] == app1 and work.terminating[p] == (kind == "StatefulSet")
     # The node returns: the Terminating StatefulSet pod is deleted at last, created afresh and
@@ -531,7 +532,8 @@ def test_eviction_replaces_deployment_pods_keeps_statefulset_and_daemonset_pods(
     assert sts not in work.pending and model.scope_of(sts, work.pl.pod_node[sts]) == work.scope[sts]
     assert sorted(e[0] for e in timers.heap if e[2] == POD_READY) == [390.0, 430.0]  # one timer per pass
     for t, _, kind, key, _ in sorted(timers.heap):
-        work.on_pod_ready(t, key)
+        if kind == POD_READY:
+            work.on_pod_ready(t, key)
     assert work.ready_count[w_db] == 3 and all(work.ready)
     assert rec.recoveries[w_db].n == 1 and rec.recoveries[w_db].quantile(0.5) == 430.0 - 10.0
 

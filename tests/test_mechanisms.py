@@ -149,3 +149,71 @@ def test_a_shared_read_write_once_volume_needs_one_replica():
     from kchaos.topology import load_topology_text
     with pytest.raises(Exception, match="share one ReadWriteOnce volume"):
         load_topology_text(RWO.replace("replicas: 1", "replicas: 2") % (", volume: {accessMode: ReadWriteOnce}", ""))
+
+
+# -- traffic to dead endpoints ---------------------------------------------------------------------
+TEN = """
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: ten}
+regions:
+  - name: r1
+    datacenters:
+      - {name: d1, racks: 2, serversPerRack: 8}
+controlPlane: {members: 3}
+workers:
+  - {pool: w, count: 10, capacity: {cpu: 8, memory: 32Gi}}
+workloads:
+  - {name: web, kind: Deployment, replicas: 10, requests: {cpu: 1, memory: 1Gi}, minAvailable: 5,
+     spread: {over: server, whenUnsatisfiable: ScheduleAnyway}}
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_dead_nodes_endpoints_take_their_share_of_requests_until_not_ready(seed):
+    """One of 10 replicas dies with its node: its endpoint is listed until the node lifecycle
+    controller marks it NotReady (40-55 s, MarkPodsNotReady) and kube-proxy drops it (1 s), so 1/10
+    of the requests fail meanwhile: 4-5.6 s of full-outage-equivalent, the workload itself up."""
+    from kchaos.topology import load_topology_text
+    cluster = load_topology_text(TEN, filename="ten.yaml")
+    scenario = run_scenario(cluster, ["node/w-3"], seed=seed)
+    web = next(w for w in scenario["outcome"]["workloads"] if w["name"] == "web")
+    not_ready = event_time(scenario, "NodeNotReady")
+    assert web["unavailable_seconds"] == 0.0
+    assert web["failed_request_seconds"] == pytest.approx((not_ready + 1.0) / 10, abs=1e-3)
+    assert 4.0 <= web["failed_request_seconds"] <= 6.0
+
+
+def test_mark_pods_not_ready_is_throttled_by_the_controller_managers_client():
+    """3,000 pods on 100 nodes going NotReady at once: one node status and one pod status update
+    each, through kube-controller-manager's client (QPS 20, burst 30): the last pod leaves the
+    endpoints (3,100 - 30) / 20 s + 1 s later, about 155 s."""
+    from kchaos.model.nodes.endpoints import Endpoints
+    from kchaos.model.timers import Timers
+
+    class Model:
+        pod_workload = [0] * 3000
+        cluster = dataclasses.replace(three_datacenters(), workloads=three_datacenters().workloads[:1])
+
+    class Work:
+        node_pods = [set(range(30 * n, 30 * n + 30)) for n in range(100)]
+        ready_count = [0]
+
+    class Recorder:
+        def endpoints(self, t, w, stale, listed):
+            self.share = (stale, listed)
+
+    timers = Timers()
+    ep = Endpoints(Model(), Work(), timers, Recorder())
+    for p in range(3000):
+        ep.died(0.0, p)
+    for n in range(100):
+        ep.node_not_ready(50.0, n, 0)
+    last = max(t for t, *_ in timers.heap)
+    assert last == pytest.approx(50.0 + (3100 - 30) / 20 + 1.0)
+    first = min(t for t, *_ in timers.heap)
+    assert first == pytest.approx(51.0)  # the burst
+    while timers.heap:
+        t, _, _, key, _ = timers.heap.pop()
+        ep.on_unlist(t, key)
+    assert not ep.stale and ep.rec.share == (0, 0)

@@ -245,11 +245,13 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             workload_exact[-1] = 1.0 - up
             workload_covers[-1] = covering
         intervals[f"workloads.{wl.name}"] = iv
+        requests = request_interval(out, w, seconds, iv)
         rec = out.distributions.recoveries[w]
         workloads.append({
             "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
             "min_available": model.workload_required[w],
             "availability": {**_availability(iv), "method": method},
+            "request_availability": _availability(requests),
             "downtime_minutes_per_year": _downtime(iv),
             "outages": int(sum(h.workloads[w].sums.count for h in out.histories)),
             "recovery_seconds": {"mean": _rnd(rec.mean, 2), "p50": _rnd(rec.quantile(0.5), 2),
@@ -339,6 +341,19 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
+
+
+def request_interval(out: SimulationOutput, w: int, seconds: np.ndarray, down: Interval) -> Interval:
+    """The share of ``w``'s requests that fail: every request while it is down (``down``, the
+    pod-level interval) and, while it is up, the dead endpoints' share (requests the Services
+    still sent to pods on dead nodes). The two intervals' bounds add up (a conservative sum)."""
+    parts = [h.requests[w] for h in out.histories] if out.histories and out.histories[0].requests else []
+    if not parts:
+        return down
+    lost = unavailability_interval(episode_sums(parts, out.weighted),
+                                   np.array([down_seconds(p, out.weighted) for p in parts]), seconds, 0.0)
+    return Interval(min(1.0, down.estimate + lost.estimate), min(1.0, down.low + lost.low),
+                    min(1.0, down.high + lost.high))
 
 
 def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:

@@ -231,6 +231,8 @@ def _outcome(cluster, model, run, result, failed, drained_nodes, events, repair_
         workloads.append({"name": wl.name, "kind": wl.kind, "ready": run.ready_count[w],
                           "desired": model.workload_desired[w], "min_available": model.workload_required[w],
                           "unavailable_seconds": round(eps.total, 3),
+                          # every request while it is down, and dead endpoints' share while it is up
+                          "failed_request_seconds": round(eps.total + result.requests[w].total, 3),
                           "available_at_end": run.ready_count[w] >= model.workload_required[w]})
     drains = []
     for node in drained_nodes:

@@ -257,6 +257,9 @@ class KubernetesTiming:
     #: controlPlane.excludeFromDisruption: control-plane nodes carry
     #: node.kubernetes.io/exclude-disruption and do not count in their zone's state.
     exclude_control_plane: bool = False
+    #: From a pod marked NotReady to every kube-proxy's rules without it (EndpointSlice
+    #: controller, then kube-proxy's --iptables-min-sync-period, 1 s).
+    endpoint_propagation: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from .nodes.lifecycle import NodeLifecycle
 from .recording.cycles import CycleClock
 from .recording.recorder import Episodes, HistoryResult, Recorder
 from .timers import (
-    DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
-    ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
+    DRAIN_TRY, ELECTION_DONE, ENDPOINTS, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY,
+    ROLLOUT, ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
 )
 from .workloads.rollout_waves import RolloutWaves
 from .workloads.upgrades import RollingUpgrades
@@ -109,6 +109,7 @@ class HistoryRun:
         handlers[OUT_OF_SERVICE] = nodes.on_out_of_service
         handlers[UPGRADE] = upgrades.on_step
         handlers[ROLLOUT_WAVE] = waves.on_wave
+        handlers[ENDPOINTS] = work.endpoints.on_unlist
         self.handlers = handlers
         #: When the first rolling upgrade starts (None: at a random phase of its period).
         self.upgrade_at: float | None = None
@@ -212,7 +213,7 @@ class HistoryRun:
             return
         self.rec.load_changed()
         if stopped:
-            self.nodes.node_down(t, node, False)
+            self.nodes.node_down(t, node, False, graceful=True)
         else:
             self.nodes.node_returns(t, node)
         if node in self.m.cp_nodes:

@@ -179,6 +179,10 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         est = get(av, "estimate")
         label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
         text = _avail(est)
+        served = get(w, "request_availability", "estimate")
+        if num(served) is not None and num(est) is not None and num(served) < num(est):
+            text.append(f"\nrequests served {format_availability(served)} (dead endpoints still sent traffic)",
+                        style="dim")
         cause = _largest_cause(get(r, "attribution", "workloads", get(w, "name"), default=[]))
         if cause:
             text.append(f"\n{cause}", style="dim")

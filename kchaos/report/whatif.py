@@ -76,6 +76,9 @@ def print_scenario(scenario: dict, console: Console) -> None:
         else:
             mark = "[bold red]UNAVAILABLE[/]"
             extra = " (still, when the scenario ends)"
+        lost = w.get("failed_request_seconds", 0.0) - w["unavailable_seconds"]
+        if lost > 0.0005:  # requests sent to dead endpoints while it was up
+            extra += f"; requests to dead endpoints: {lost:.1f} s of traffic failed"
         console.print(f"  {escape(w['kind'])} {escape(w['name'])}: {w['ready']}/{w['desired']} ready "
                       f"(minAvailable {w['min_available']}) {mark}{extra}")
     for d in o["drains"]:

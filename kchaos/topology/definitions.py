@@ -340,6 +340,8 @@ KUBERNETES = Obj("Kubernetes timings and kube-controller-manager flags.", {
                                           K8S_DEFAULTS.large_cluster_size_threshold),
     "outOfServiceAfter": _duration("Time after which an operator taints a dead node out-of-service (none: never).",
                                    K8S_DEFAULTS.out_of_service_after, allow_zero=True, switch_off="none"),
+    "endpointPropagation": _duration("From a pod marked NotReady to its removal from every kube-proxy's rules.",
+                                     K8S_DEFAULTS.endpoint_propagation, allow_zero=True),
 })
 
 SLO = Obj("Availability targets checked by kchaos check (null switches a target off).", {

@@ -390,9 +390,9 @@ def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
                                   ("nodeMonitorGracePeriod", "notReadyToleration", "podStartup"))
     rollout_interval = none_or(c, m, path, "rolloutInterval")
     out_of_service = none_or(c, m, path, "outOfServiceAfter")
-    zone_level, rate, secondary, threshold, large = (c.field(m, path, K, key) for key in (
+    zone_level, rate, secondary, threshold, large, propagation = (c.field(m, path, K, key) for key in (
         "zoneLevel", "nodeEvictionRate", "secondaryNodeEvictionRate", "unhealthyZoneThreshold",
-        "largeClusterSizeThreshold"))
+        "largeClusterSizeThreshold", "endpointPropagation"))
 
     def given(x: Any, default: Any) -> Any:
         return default if x is None else x
@@ -408,6 +408,7 @@ def kubernetes(c: Checker, value: Any) -> KubernetesTiming:
         unhealthy_zone_threshold=given(threshold, d.unhealthy_zone_threshold),
         large_cluster_size_threshold=given(large, d.large_cluster_size_threshold),
         out_of_service_after=out_of_service,
+        endpoint_propagation=given(propagation, d.endpoint_propagation),
     )
 
 

@@ -91,12 +91,13 @@ class NodeLifecycle:
                          self.node_epoch[node])
 
     # -- nodes going and coming -----------------------------------------------------------
-    def node_down(self, t: float, node: int, initial: bool) -> None:
-        """``node`` died (Infrastructure already marked it down): its pods stop; NotReady follows."""
+    def node_down(self, t: float, node: int, initial: bool, graceful: bool = False) -> None:
+        """``node`` died (Infrastructure already marked it down), or was stopped (``graceful``:
+        its kubelet took its pods out of the endpoints first): its pods stop; NotReady follows."""
         if self.unreachable[node]:
             self.unreachable[node] = False
             self.n_unreachable -= 1
-        self.work.node_lost(t, node, initial)
+        self.work.node_lost(t, node, initial, graceful)
         if not self.not_ready[node]:
             self.start_grace(t, node)
         else:  # NotReady already (cut off by a region link), now dead

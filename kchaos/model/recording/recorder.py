@@ -83,6 +83,44 @@ class Episodes:
 
 
 @dataclass
+class PartialFailures:
+    """Requests lost while a workload is up but some of its endpoints are dead (their share of
+    the requests fails, :mod:`kchaos.model.nodes.endpoints`): seconds x the failing share,
+    in episodes (a stretch with some dead endpoint listed) and, with a clock, cycle by cycle."""
+
+    share: float = 0.0
+    since: float = 0.0
+    part: float = 0.0  # the open episode's failed request-seconds
+    sums: EpisodeSums = field(default_factory=EpisodeSums)
+    clock: CycleClock | None = None
+    weighted: CycleSums | None = None
+
+    @property
+    def total(self) -> float:
+        return self.sums.total
+
+    def set(self, t: float, share: float) -> None:
+        if share == self.share:
+            return
+        if self.share > 0.0:
+            self.part += (t - self.since) * self.share
+            if self.clock is not None:
+                if self.weighted is None:
+                    self.weighted = CycleSums()
+                self.weighted.add(self.clock, self.since, t, self.share)
+            if share == 0.0:
+                self.sums.add(self.part)
+                self.part = 0.0
+        self.share, self.since = share, t
+
+    def close(self, t: float) -> None:
+        self.set(t, 0.0)
+        if self.weighted is not None:
+            self.weighted.flush(self.clock)
+        self.clock = None
+
+
+@dataclass
 class HistoryResult:
     """Streamed figures of one history; :mod:`kchaos.analysis` combines them."""
 
@@ -116,6 +154,11 @@ class HistoryResult:
     domain_time: tuple[dict, tuple[float, float]] | None = None
     eviction: EvictionStats = field(default_factory=EvictionStats)  # set by the engine at the end
     planned: PlannedStats = field(default_factory=PlannedStats)  # set by the engine at the end
+    #: Per workload: requests failed on dead endpoints while it was up (request-level availability).
+    requests: list[PartialFailures] = field(default_factory=list)
+    #: Per workload: down seconds while a domain that alone takes it down is down, and the
+    #: seconds such a domain is down (the control variate's own check: equal unless pods drifted).
+    cover_seconds: list[tuple[float, float]] = field(default_factory=list)
 
 
 class Recorder:
@@ -139,6 +182,8 @@ class Recorder:
         self.wl_rest = [Episodes(clock=clock) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
+        self.requests = [PartialFailures(clock=clock) for _ in range(n_wl)]
+        self.request_inputs = [(0, 0)] * n_wl  # per workload: (dead endpoints listed, endpoints listed)
         self.elections = seconds_histogram()
         self.after_leader_loss = 0
         self.election_samples: list[float] = []
@@ -192,6 +237,18 @@ class Recorder:
             self.down_workloads.add(w)
         else:
             self.down_workloads.discard(w)
+        if self.request_inputs[w][0]:
+            self._request_share(t, w)
+
+    def endpoints(self, t: float, w: int, stale: int, listed: int) -> None:
+        """``w`` has ``listed`` endpoints, ``stale`` of them dead, from ``t`` on."""
+        self.request_inputs[w] = (stale, listed)
+        self._request_share(t, w)
+
+    def _request_share(self, t: float, w: int) -> None:
+        stale, listed = self.request_inputs[w]
+        down = self.wl_eps[w].down  # then every request fails: the pod-level down time counts it
+        self.requests[w].set(t, 0.0 if down or not listed else stale / listed)
 
     def causes(self, t: float, api: str | None, workloads: dict[int, str]) -> None:
         """Why the API and each down workload are down from ``t`` on (the attribution's verdict)."""
@@ -251,6 +308,8 @@ class Recorder:
         """Close what is open at ``horizon`` (``pending`` pods still waiting) and return the figures."""
         for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps, *self.wl_rest):
             eps.close(horizon)
+        for partial in self.requests:
+            partial.close(horizon)
         self.commit_latency(horizon, None)
         self.pending_count(horizon, pending)
         if self.peak is not None:
@@ -281,4 +340,5 @@ class Recorder:
             weighted_seconds=h.weighted_seconds(),
             overlap_cycles=(int(overlapping.size), float(overlapping.sum())),
             domain_time=self.clock.domain_time() if self.clock is not None else None,
-            hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest)
+            hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest,
+            requests=self.requests)

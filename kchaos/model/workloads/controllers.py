@@ -30,6 +30,7 @@ from ..controlplane.leases import Leases
 from ..recording.dependencies import Dependencies
 from ..recording.recorder import Recorder
 from ..timers import POD_READY, Timers
+from ..nodes.endpoints import Endpoints
 from .statefulset import OrderedReady
 from .volumes import AttachDetach
 
@@ -83,6 +84,8 @@ class Workloads:
         self.ordered = OrderedReady(self)  # StatefulSet pods created in ordinal order
         #: Volumes to attach and, for a shared ReadWriteOnce one, held by a Terminating pod.
         self.volumes = AttachDetach(self) if any(wl.volume is not None for wl in self.c.workloads) else None
+        #: Endpoints still listed for pods on dead nodes (their requests fail).
+        self.endpoints = Endpoints(m, self, timers, recorder)
         #: Pods starting, by their POD_READY timer's key: [(pod, version)], in start order.
         self.starting: dict[int, list[tuple[int, int]]] = {}
         self._open: tuple[float, int] = (-1.0, -1)  # (instant, key) of the group that may grow
@@ -98,13 +101,17 @@ class Workloads:
         return float(np.maximum.reduce(up)) if up.size else 0.0
 
     # -- what the node lifecycle reports -----------------------------------------------------
-    def node_lost(self, t: float, node: int, initial: bool) -> None:
-        """``node`` died: its pods stop (starting ones will not start)."""
+    def node_lost(self, t: float, node: int, initial: bool, graceful: bool = False) -> None:
+        """``node`` died: its pods stop (starting ones will not start); those that were ready
+        stay listed as endpoints until NotReady (a ``graceful`` stop takes them out itself)."""
+        stale = not initial and not graceful
         for p in self.node_pods[node]:
             self.version[p] += 1
             if self.ready[p]:
                 self.set_ready(t, p, False)
                 self.down_since[p] = np.nan if initial else t
+                if stale:
+                    self.endpoints.died(t, p)
 
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
@@ -113,6 +120,7 @@ class Workloads:
             self.set_schedulable(node, node not in self.cordoned)
         ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
+        self.endpoints.node_reports(t, node)  # its kubelet updates its pods' status itself
         if self.volumes is not None:  # its Terminating pods are gone at last: their volumes detach
             self.volumes.released(t, node)
         for p in sorted(self.node_pods[node]):
@@ -126,7 +134,9 @@ class Workloads:
 
     def node_not_ready(self, t: float, node: int, up: bool) -> None:
         """``node`` is NotReady: no longer schedulable; if it is up (cut off, not dead) its
-        pods stop counting as ready."""
+        pods stop counting as ready. The node lifecycle controller marks the pods the API still
+        shows Ready NotReady (MarkPodsNotReady): they leave the endpoints."""
+        self.endpoints.node_not_ready(t, node, sum(self.ready[p] for p in self.node_pods[node]) if up else 0)
         self.set_schedulable(node, False)
         if up:
             for p in self.node_pods[node]:
@@ -242,6 +252,8 @@ class Workloads:
         if self.ready[p]:
             self.set_ready(t, p, False)
             self.down_since[p] = t
+        if p in self.endpoints.stale:  # a deleted pod leaves its endpoints
+            self.endpoints.unlist(t, p)
         if self.log is not None:
             owner = "statefulset" if self.m.is_stateful[p] else "replicaset"
             new = self.log.renamed(p)
@@ -395,6 +407,8 @@ class Workloads:
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
         self._check(t, w)
+        if self.endpoints.stale_of[w]:  # the dead endpoints' share of requests moved
+            self.endpoints.report(t, w)
         if ready and self.ordered.waiting[w]:
             self.ordered.pod_ready(t, w)
 

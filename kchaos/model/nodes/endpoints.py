@@ -1,0 +1,88 @@
+"""Traffic to dead endpoints: a Service keeps sending a dead node's pods their share of requests.
+
+A pod whose node dies is still listed, Ready, in its Service's EndpointSlices: nothing on the
+node can say otherwise. It leaves them only once the node lifecycle controller, at NotReady,
+marks the node's pods NotReady (``monitorNodeHealth`` -> ``MarkPodsNotReady``,
+``pkg/controller/nodelifecycle/node_lifecycle_controller.go``, ``pkg/controller/util/node``:
+one pod status update per Ready pod, after the node's own status update) and the EndpointSlice
+controller and every kube-proxy have caught up (``kubernetes.endpointPropagation``: kube-proxy's
+``--iptables-min-sync-period``, 1 s). Those updates go through the node controller's API client,
+rate-limited to kube-controller-manager's ``--kube-api-qps`` 20 with ``--kube-api-burst`` 30
+(a token bucket per controller client, client-go's ``flowcontrol``): a zone of 3,000 pods takes
+about 150 s to mark. Until then each dead endpoint's share of requests fails.
+
+A node that reports again (its kubelet back) updates its pods' status itself: they leave the
+endpoints at once. kchaos counts, per workload, the listed endpoints whose pod is not running
+(``stale``); the recorder turns stale / (ready + stale) into failed request-seconds while the
+workload is up (when it is down every request fails, counted by the pod-level figure).
+"""
+
+from __future__ import annotations
+
+from ..timers import ENDPOINTS
+
+#: kube-controller-manager --kube-api-qps and --kube-api-burst defaults.
+KCM_API_QPS = 20.0
+KCM_API_BURST = 30.0
+
+
+class Endpoints:
+    """Listed endpoints whose pod is not running, per workload, and the API client's bucket."""
+
+    def __init__(self, model, work, timers, recorder):
+        self.m, self.work, self.timers, self.rec = model, work, timers, recorder
+        self.propagation = model.cluster.kubernetes.endpoint_propagation
+        self.stale: set[int] = set()
+        self.stale_of = [0] * len(model.cluster.workloads)
+        self.tokens, self.last = KCM_API_BURST, 0.0
+        self.groups: dict[int, list[int]] = {}  # ENDPOINTS timer key -> the pods it unlists
+
+    def died(self, t: float, p: int) -> None:
+        """``p`` stopped running with its node, still listed as a Ready endpoint."""
+        self.stale.add(p)
+        w = self.m.pod_workload[p]
+        self.stale_of[w] += 1
+        self.report(t, w)
+
+    def report(self, t: float, w: int) -> None:
+        """``w``'s stale or ready count moved: the recorder's failing share."""
+        stale = self.stale_of[w]
+        self.rec.endpoints(t, w, stale, self.work.ready_count[w] + stale)
+
+    def node_not_ready(self, t: float, node: int, ready_pods: int) -> None:
+        """NotReady: the node's status, then one status update per pod it still shows Ready
+        (its stale pods, or the ``ready_pods`` of a cut-off node), each when the client's
+        token bucket allows; each stale pod leaves the endpoints ``propagation`` later."""
+        stale = [p for p in sorted(self.work.node_pods[node]) if p in self.stale]
+        calls = 1 + len(stale) + ready_pods
+        self.tokens = min(KCM_API_BURST, self.tokens + KCM_API_QPS * (t - self.last))
+        self.last = t
+        first = self.tokens  # calls 1 .. first go at once, the rest one per 1/QPS
+        self.tokens -= calls
+        at_key: dict[float, int] = {}
+        for i, p in enumerate(stale, 2):  # call 1 is the node's own status
+            at = t + max(0.0, (i - first) / KCM_API_QPS) + self.propagation
+            key = at_key.get(at)
+            if key is None:
+                key = at_key[at] = self.timers.seq + 1
+                self.timers.push(at, ENDPOINTS, key)
+                self.groups[key] = []
+            self.groups[key].append(p)
+
+    def on_unlist(self, t: float, key: int, _b: int = 0) -> None:
+        """An ENDPOINTS timer: these pods are out of every kube-proxy's rules now."""
+        for p in self.groups.pop(key):
+            self.unlist(t, p)
+
+    def unlist(self, t: float, p: int) -> None:
+        if p in self.stale:
+            self.stale.discard(p)
+            w = self.m.pod_workload[p]
+            self.stale_of[w] -= 1
+            self.report(t, w)
+
+    def node_reports(self, t: float, node: int) -> None:
+        """The kubelet is back: it updates its pods' status itself, so none stays listed."""
+        if self.stale:
+            for p in self.work.node_pods[node]:
+                self.unlist(t, p)
