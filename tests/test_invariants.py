@@ -45,7 +45,7 @@ def check(run: HistoryRun, where: str) -> None:
         ready = sum(run.ready[p] for p in ids)
         if ready != run.ready_count[w]:
             errors.append(f"workload {w}: ready_count {run.ready_count[w]} != {ready}")
-        own_down = ready - run.work.rollout_short[w] < m.workload_required[w]
+        own_down = ready - run.work.rollout_short[w] < m.workload_required[w] or run.work.bad_release[w] == 2
         if run.work.wl_down[w] != own_down:
             errors.append(f"workload {w}: outage state out of step")
     own = [w for w in range(len(c.workloads)) if run.work.wl_down[w]]

@@ -217,3 +217,53 @@ def test_mark_pods_not_ready_is_throttled_by_the_controller_managers_client():
         t, _, _, key, _ = timers.heap.pop()
         ep.on_unlist(t, key)
     assert not ep.stale and ep.rec.share == (0, 0)
+
+
+# -- change-induced failures -----------------------------------------------------------------------
+RELEASES = """
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: releases}
+regions:
+  - name: r1
+    datacenters:
+      - {name: d1, racks: 1, serversPerRack: 6}
+controlPlane: {members: 3}
+workers:
+  - {pool: w, count: 3, capacity: {cpu: 8, memory: 32Gi}}
+workloads:
+  - {name: web, kind: Deployment, replicas: 4, requests: {cpu: 1, memory: 1Gi}, minAvailable: %d,
+     rollouts: {every: 7d, bad: %s}}
+failures: {node: {mtbf: 5y, mttr: 10m}, server: none, rack: none, datacenter: none, region: none, regionLink: none}
+"""
+
+
+def bad_rollout_minutes(min_available: int, bad: str) -> tuple[dict, dict]:
+    from kchaos.analysis import analyze
+    from kchaos.model.sampling.montecarlo import run_monte_carlo
+    from kchaos.topology import load_topology_text
+    cluster = load_topology_text(RELEASES % (min_available, bad), filename="releases.yaml")
+    results = analyze(run_monte_carlo(cluster, failures=200, seed=3, sampling="plain"))
+    rows = results["attribution"]["workloads"]["web"]
+    return next(r for r in rows if r["cause"] == "bad rollout"), results
+
+
+def test_bad_releases_users_catch_take_the_workload_down_for_detect_plus_rollback():
+    """Weekly releases, 5% bad, users notice in 15 min, rollback 5 min: 365/7 x 5% x 20 min =
+    52.1 min a year, attributed to "bad rollout" (its interval holds it)."""
+    row, results = bad_rollout_minutes(3, "{probability: 5%, detectedBy: users, detect: 15m, rollback: 5m}")
+    expected = 365 / 7 * 0.05 * 20
+    assert row["ci95"][0] <= expected <= row["ci95"][1] and row["minutes_per_year"] == pytest.approx(expected, rel=0.15)
+    assert results["maintenance"]["rollouts"]["bad"] > 0
+    # Hardening a failure domain removes no bad release: fix-first leaves it out.
+    saved = sum(r["workload_minutes_per_year_saved"].get("web", 0.0) for r in results["importance"])
+    assert saved < 5.0
+
+
+def test_bad_releases_readiness_catch_stall_the_rollout_until_the_progress_deadline():
+    """Caught by readiness: the rollout stalls after its first wave, maxUnavailable (1 of 4) pods
+    short, for progressDeadlineSeconds (600 s) + the rollback (podStartup, 30 s): with minAvailable
+    4 the workload is down that long, 50% of 52 releases a year: 275.7 min a year."""
+    row, _ = bad_rollout_minutes(4, "{probability: 50%, detectedBy: readiness}")
+    expected = 365 / 7 * 0.5 * 630 / 60
+    assert row["ci95"][0] <= expected <= row["ci95"][1]

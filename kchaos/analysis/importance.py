@@ -19,7 +19,7 @@ part (quorum loss; a workload's covering domains) is recomputed exactly with the
 hardened, and only the simulated rest is estimated as above.
 
 Planned down time (causes ``planned: ...``: rollout waves, upgrades' leader transfers, when
-no failure instance that is down touches the quantity) is left out: hardening a domain does
+no failure instance that is down touches the quantity) and bad releases (``bad rollout``) are left out: hardening a domain does
 not remove it, and it moves between cycles (a rollout waits out a failure and runs in a later cycle), which the
 per-cycle reweighting would read as hardening *adding* down time.
 """
@@ -29,9 +29,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import exact
+from ..model.recording.attribution import BAD_ROLLOUT
 from .statistics import MINUTES_PER_YEAR, Z95
 
 PLANNED = "planned:"
+#: Causes no failure domain's hardening removes: planned work and bad releases.
+NOT_FROM_DOMAINS = (PLANNED, BAD_ROLLOUT)
 
 
 def _unplanned(parts, book, rest_only: bool = False):
@@ -40,7 +43,7 @@ def _unplanned(parts, book, rest_only: bool = False):
     not explain: ``api_only``, ``workload_rest``), only the planned time outside that part is
     taken away, so nothing is subtracted that ``parts`` never held."""
     planned = [sums for (label, exact_part), sums in book.sums.items()
-               if label.startswith(PLANNED) and not (rest_only and exact_part)] if book else []
+               if label.startswith(NOT_FROM_DOMAINS) and not (rest_only and exact_part)] if book else []
     if parts is None or not planned:
         return parts
     return parts.less(planned)

@@ -66,7 +66,7 @@ def maintenance_summary(c: Cluster, model: ClusterModel, stats: list[PlannedStat
         "leader_transfer_gap_ms": round(gap, 3) if (gap := transfer_gap_ms(model)) is not None else None,
         "window_hours_per_year": round(s.window_seconds / 3600.0 / years, 3) if years else None,
         "hottest_node_in_window": round(s.hottest_in_window, 4) if s.hottest_in_window is not None else None,
-        "rollouts": {"count": s.rollouts, "stuck": s.rollouts_stuck},
+        "rollouts": {"count": s.rollouts, "stuck": s.rollouts_stuck, "bad": s.bad_releases},
         "api_planned_minutes_per_year": api["planned_minutes_per_year"],
         "api_overlap_minutes_per_year": api["overlap_minutes_per_year"],
         "api_unplanned_minutes_per_year": api["unplanned_minutes_per_year"],

@@ -47,9 +47,10 @@ from .nodes.lifecycle import NodeLifecycle
 from .recording.cycles import CycleClock
 from .recording.recorder import Episodes, HistoryResult, Recorder
 from .timers import (
-    DRAIN_TRY, ELECTION_DONE, ENDPOINTS, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY,
+    BAD_RELEASE, DRAIN_TRY, ELECTION_DONE, ENDPOINTS, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY,
     ROLLOUT, ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
 )
+from .workloads.releases import BadReleases
 from .workloads.rollout_waves import RolloutWaves
 from .workloads.upgrades import RollingUpgrades
 from .workloads.controllers import Workloads
@@ -94,7 +95,9 @@ class HistoryRun:
         self.upgrades = upgrades = RollingUpgrades(model, timers, rng, log, infra=infra, drains=drains, etcd=etcd, leases=leases,
                                                    work=work, lifecycle=nodes, stop_node=self.stop_node)
         self.waves = waves = RolloutWaves(model, timers, work, upgrades.stats)
-        self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves)
+        releases = BadReleases(model, work, waves, timers, rng, upgrades.stats) \
+            if any(wl.releases is not None and wl.releases.bad is not None for wl in model.cluster.workloads) else None
+        self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves, releases)
         self.attribution = Attribution(model, etcd, api, leases, work, rec, upgrades)
         handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
@@ -110,6 +113,8 @@ class HistoryRun:
         handlers[UPGRADE] = upgrades.on_step
         handlers[ROLLOUT_WAVE] = waves.on_wave
         handlers[ENDPOINTS] = work.endpoints.on_unlist
+        if releases is not None:
+            handlers[BAD_RELEASE] = releases.on_rolled_back
         self.handlers = handlers
         #: When the first rolling upgrade starts (None: at a random phase of its period).
         self.upgrade_at: float | None = None

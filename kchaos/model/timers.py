@@ -13,8 +13,8 @@ import heapq
 
 #: Timer kinds, and the component that handles each (see ``engine.HistoryRun``).
 (ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT, TAINT,
- OUT_OF_SERVICE, UPGRADE, ROLLOUT_WAVE, ENDPOINTS) = range(13)
-N_KINDS = 13
+ OUT_OF_SERVICE, UPGRADE, ROLLOUT_WAVE, ENDPOINTS, BAD_RELEASE) = range(14)
+N_KINDS = 14
 
 
 class Timers:

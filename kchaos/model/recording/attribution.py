@@ -18,7 +18,9 @@ scope: kube-scheduler's own reasons), a StatefulSet pod not created again until 
 ordinal is Ready (OrderedReady), a replacement waiting for a ReadWriteOnce volume still attached
 to the old pod's node (Multi-Attach), or the recovery chain (NotReady, eviction, start-up).
 
-Planned disruption (a rolling-upgrade batch out, a Deployment's rollout wave) marks the
+A bad release (``rollouts.bad``) that alone takes a workload down is ``bad rollout``, and its
+dependents' ``bad rollout: dependency NAME down``: change-induced, neither planned nor a failure
+domain's. Planned disruption (a rolling-upgrade batch out, a Deployment's rollout wave) marks the
 cause: ``planned: ...`` when no failure instance is down, ``during maintenance: ...`` when a
 failure struck while it ran; the analysis adds these up as planned and overlap minutes.
 """
@@ -26,7 +28,10 @@ failure struck while it ran; the analysis adds these up as planned and overlap m
 from __future__ import annotations
 
 from ..cluster_model import ClusterModel
+from ..workloads.controllers import BROKEN
 
+#: The cause of down time a bad release brings (rollouts.bad), not a failure domain's.
+BAD_ROLLOUT = "bad rollout"
 #: Broad to narrow, for naming overlapping failures in a steady order.
 KIND_ORDER = ("region", "regionLink", "datacenter", "rack", "server", "node")
 
@@ -87,7 +92,7 @@ class Attribution:
             # Down while its own pods are up: a dependency is to blame, named by its own state.
             root = deps.root(w) if deps is not None else None
             x = w if root is None else root
-            own = (shared, x, work.ready_count[x], work.rollout_short[x], work.pending_moves[x])
+            own = (shared, x, work.ready_count[x], work.rollout_short[x], work.pending_moves[x], work.bad_release[x])
             # A Pending pod's reason (capacity, spread) moves with every other pod placed.
             others = len(work.pending) if work.pending_of[x] else 0
             named = self.named.get(w)
@@ -142,8 +147,13 @@ class Attribution:
         dependency another workload is down for: the mechanism names it."""
         m, work = self.m, self.work
         if via:
-            hit, _, _, upgrade, rolling, up_but_for_wave = self._context(w)
-            return hit, f"dependency {m.cluster.workloads[w].name} down", -1, upgrade, rolling, up_but_for_wave
+            hit, mechanism, _, upgrade, rolling, up_but_for_wave = self._context(w)
+            via_name = f"dependency {m.cluster.workloads[w].name} down"
+            if mechanism == BAD_ROLLOUT:
+                return [], f"{BAD_ROLLOUT}: {via_name}", -1, False, False, False
+            return hit, via_name, -1, upgrade, rolling, up_but_for_wave
+        if work.bad_release[w] and (work.bad_release[w] == BROKEN or work.ready_count[w] >= m.workload_required[w]):
+            return [], BAD_ROLLOUT, -1, False, False, False  # down for the bad release alone
         pl = work.pl
         missing = [p for p in m.workload_pods[w] if not work.ready[p]]
         nodes = {pl.pod_node[p] if pl.pod_node[p] >= 0 else m.baseline.pod_node[p] for p in missing}
@@ -176,6 +186,8 @@ class Attribution:
             work = self.work
             mechanism = f"replacements Pending ({self.m.scheduler.blocking_filter(work.pl, p, work.scope[p])})"
         via = mechanism.startswith("dependency ")  # the trigger is the dependency's, named after it
+        if mechanism.startswith(BAD_ROLLOUT):
+            return mechanism
         if len(hit) > 1:
             cause = f"{overlapping(hit)}: {mechanism}" if via else overlapping(hit)
         elif hit:

@@ -34,6 +34,9 @@ from ..nodes.endpoints import Endpoints
 from .statefulset import OrderedReady
 from .volumes import AttachDetach
 
+#: A live bad release (:mod:`.releases`): caught by readiness (the rollout stalled), or by users.
+STALLED, BROKEN = 1, 2
+
 
 class Workloads:
     """Pods of every workload: placement, readiness, Terminating, the Pending queue."""
@@ -69,8 +72,9 @@ class Workloads:
             self.pending_of[model.pod_workload[p]] += 1
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
-        #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
+        #: Per workload, ready replicas a running rollout takes away (RolloutWaves, a stalled bad release).
         self.rollout_short = [0] * len(model.cluster.workloads)
+        self.bad_release = [0] * len(model.cluster.workloads)  # a bad release is live: STALLED or BROKEN
         self.budget_listener = None  # Drains.budget_changed while a drain waits: (t, workload) on ready changes
         self.planned_loss: set[int] = set()  # pods a drain evicted, until their replacement is ready
         self.wl_down = [False] * len(self.c.workloads)  # below minAvailable, as last reported
@@ -412,6 +416,12 @@ class Workloads:
         if ready and self.ordered.waiting[w]:
             self.ordered.pod_ready(t, w)
 
+    def set_bad_release(self, t: float, w: int, state: int) -> None:
+        """A bad release of ``w`` is live (``STALLED``: caught by readiness, its rollout stalled;
+        ``BROKEN``: users see errors, ``w`` is down whatever its pods do) or rolled back (0)."""
+        self.bad_release[w] = state
+        self._check(t, w)
+
     def set_rollout_short(self, t: float, w: int, short: int) -> None:
         """A rollout wave leaves ``w`` ``short`` ready replicas below its placement (0: done)."""
         self.rollout_short[w] = short
@@ -420,7 +430,7 @@ class Workloads:
     def _check(self, t: float, w: int) -> None:
         if self.budget_listener is not None:  # waiting drains (Drains.budget_changed)
             self.budget_listener(t, w)
-        down = self.ready_count[w] - self.rollout_short[w] < self.m.workload_required[w]
+        down = self.ready_count[w] - self.rollout_short[w] < self.m.workload_required[w] or self.bad_release[w] == BROKEN
         if down != self.wl_down[w]:  # the recorder hears of changes only
             self.wl_down[w] = down
             self.report_state(t, w, down)

@@ -37,7 +37,8 @@ class _FreshStart:
     deployments: tuple[int, ...]  # Deployment workload indices
     deployments_all_placed: bool
     #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
-    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
+    #: recreated elsewhere) or with Deployments kept in place: (kept Deployments, others' nodes)
+    #: -> (placement, node_pods, all placed); LRU, bounded.
     placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
 
 
@@ -81,15 +82,16 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
     moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
     if keep:  # the kept pods' places are part of what the fresh placement depends on
         others = (*others, *(work.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-    reuse = not work.cordoned and not keep  # placements cached per position of the other pods
-    cached = fresh.placed.get(others) if reuse else None
-    if others == fresh.others_at_start and reuse:
+    reuse = not work.cordoned  # placements cached per position of the other pods (and what stays put)
+    key = (keep, others)
+    cached = fresh.placed.get(key) if reuse else None
+    if others == fresh.others_at_start and reuse and not keep:
         # Everything else sits where it started: the fresh placement is the initial one.
         work.pl = m.baseline.copy()
         work.node_pods = [set(pods) for pods in fresh.node_pods]
         all_placed = fresh.deployments_all_placed
     elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
-        fresh.placed.move_to_end(others)
+        fresh.placed.move_to_end(key)
         pl, node_pods, all_placed = cached
         work.pl = pl.copy()
         work.node_pods = [set(pods) for pods in node_pods]
@@ -112,7 +114,7 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
                 all_placed = False
         if reuse:
             refresh_scores(sch, work.pl)
-            fresh.placed[others] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed)
+            fresh.placed[key] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed)
             if len(fresh.placed) > FRESH_PLACEMENTS:
                 fresh.placed.popitem(last=False)
     for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again

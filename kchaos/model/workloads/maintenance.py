@@ -130,31 +130,63 @@ class Drains:
 
 
 class Rollouts:
-    """A rolling update of every Deployment each ``rollout_interval``, if the cluster is healthy."""
+    """Releases: a rolling update of every Deployment each ``rollout_interval``, and of a workload
+    with its own ``rollouts.every`` on its own schedule, if the cluster is healthy; each release
+    of a workload with ``rollouts.bad`` may be bad (:class:`~.releases.BadReleases`)."""
 
     def __init__(self, model: ClusterModel, infra: Infrastructure, leases: Leases, lifecycle: NodeLifecycle,
-                 work: Workloads, timers: Timers, rng: np.random.Generator, enabled: bool, waves=None):
+                 work: Workloads, timers: Timers, rng: np.random.Generator, enabled: bool, waves=None,
+                 releases=None):
         self.m, self.c = model, model.cluster
         self.waves = waves  # RolloutWaves: the ready replicas during each Deployment's rollout
+        self.releases = releases  # BadReleases
         self.infra, self.leases, self.lifecycle, self.work = infra, leases, lifecycle, work
         self.timers, self.rng = timers, rng
-        self.enabled = enabled and model.cluster.kubernetes.rollout_interval is not None
+        wls = self.c.workloads
+        #: Workloads released on a schedule of their own (ROLLOUT timers with a = workload + 1).
+        self.own = [w for w, wl in enumerate(wls) if wl.releases is not None and wl.releases.every is not None]
+        deployments = [w for w, wl in enumerate(wls) if wl.kind == "Deployment"]
+        self.own_deployments = frozenset(w for w in self.own if w in deployments)
+        #: What the cluster-wide rollout releases: the other Deployments, and the StatefulSets whose
+        #: releases can be bad (their pods are not re-placed).
+        self.rolled = [w for w, wl in enumerate(wls) if w not in self.own
+                       and (wl.kind == "Deployment" or (wl.releases is not None and wl.releases.bad is not None))]
+        self.enabled = enabled
+        self.interval = model.cluster.kubernetes.rollout_interval
 
     def start(self) -> None:
-        """The first rollout comes at a uniform phase of the interval."""
-        if self.enabled and self.m.deployment_pods:
-            self.timers.push(float(self.rng.random()) * self.c.kubernetes.rollout_interval, ROLLOUT)
+        """The first rollout comes at a uniform phase of its interval."""
+        if not self.enabled:
+            return
+        if self.interval is not None and self.rolled:
+            self.timers.push(float(self.rng.random()) * self.interval, ROLLOUT)
+        for w in self.own:
+            self.timers.push(float(self.rng.random()) * self.c.workloads[w].releases.every, ROLLOUT, w + 1)
 
     def healthy(self) -> bool:
         life, up = self.lifecycle, self.infra.up_arr
         return self.leases.controllers_ready and bool(up[self.m.rollout_mask].all()) and \
             not any(life.not_ready[n] or life.unreachable[n] for n in self.m.rollout_nodes)
 
-    def on_rollout(self, t: float, _a: int = 0, _b: int = 0) -> None:
-        """Roll every Deployment now, or an hour later if the cluster is degraded."""
+    def on_rollout(self, t: float, a: int = 0, _b: int = 0) -> None:
+        """Roll every Deployment (``a`` = 0) or workload ``a - 1`` now, or an hour later if the
+        cluster is degraded."""
         if not self.healthy():
-            self.timers.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT)
+            self.timers.push(t + ROLLOUT_RETRY_SECONDS, ROLLOUT, a)
             return
-        self.timers.push(t + self.c.kubernetes.rollout_interval, ROLLOUT)
-        stuck = self.waves.start(t) if self.waves is not None else frozenset()  # before the pods move
-        redeploy(self.work, t, keep=stuck)  # a rollout that cannot progress leaves its pods where they are
+        if a == 0:
+            self.timers.push(t + self.interval, ROLLOUT)
+            rolled, kept = self.rolled, self.own_deployments
+            moving = None if not kept else [w for w in self.rolled if self.c.workloads[w].kind == "Deployment"]
+        else:
+            w = a - 1
+            self.timers.push(t + self.c.workloads[w].releases.every, ROLLOUT, a)
+            rolled = [w]
+            moving = [w] if w in self.own_deployments else []
+            kept = frozenset(d for d in range(len(self.c.workloads)) if d != w)
+        if moving is None or moving:  # every Deployment (None), or those listed
+            stuck = self.waves.start(t, moving) if self.waves is not None else frozenset()  # before the pods move
+            redeploy(self.work, t, keep=stuck | kept)  # a rollout that cannot progress leaves its pods where they are
+        if self.releases is not None:
+            for w in rolled:
+                self.releases.released(t, w)

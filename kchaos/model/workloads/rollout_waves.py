@@ -92,15 +92,20 @@ class RolloutWaves:
         self.timelines: dict[int, list[tuple[float, int]]] = {}
         self.cache: dict[tuple[int, int, int], list[tuple[float, int]] | None] = {}
 
-    def start(self, t: float) -> frozenset[int]:
-        """Every Deployment starts a rollout at ``t``; returns those whose rollout cannot progress."""
+    def cancel(self, w: int) -> None:
+        """``w``'s rollout stops where it is (a bad release): its remaining waves are dropped."""
+        self.epoch[w] += 1
+
+    def start(self, t: float, workloads: list[int] | None = None) -> frozenset[int]:
+        """Every Deployment (or those in ``workloads``) starts a rollout at ``t``; returns those
+        whose rollout cannot progress."""
         startup = self.c.kubernetes.pod_startup
         sch, pl = self.m.scheduler, self.work.pl
         # Free resources of the nodes Deployment pods may use (workers; control-plane nodes too for
         # those that tolerate their taint), once for each kind of Deployment.
         stuck: list[int] = []
         frees: dict[bool, tuple] = {}
-        for w in self.deployments:
+        for w in self.deployments if workloads is None else workloads:
             tolerant = sch.tolerates_cp[w]
             if tolerant not in frees:
                 usable = sch.schedulable(pl, w)

@@ -47,6 +47,7 @@ class PlannedStats:
     hottest_in_window: float | None = None  # the hottest up worker while a batch was out
     rollouts: int = 0  # Deployment rollouts (RollingUpdate) that ran
     rollouts_stuck: int = 0  # rollouts that could not progress (no room for surge, maxUnavailable 0)
+    bad_releases: int = 0  # releases drawn bad (rollouts.bad)
 
     def merge(self, other: "PlannedStats") -> "PlannedStats":
         by = dict(self.blocked_by)
@@ -57,7 +58,8 @@ class PlannedStats:
             self.upgrades + other.upgrades, self.drains + other.drains, self.blocked_drains + other.blocked_drains,
             max(self.blocked_max_seconds, other.blocked_max_seconds), by, self.transfers + other.transfers,
             self.window_seconds + other.window_seconds, max(hot) if hot else None,
-            self.rollouts + other.rollouts, self.rollouts_stuck + other.rollouts_stuck)
+            self.rollouts + other.rollouts, self.rollouts_stuck + other.rollouts_stuck,
+            self.bad_releases + other.bad_releases)
 
 
 class RollingUpgrades:
