@@ -267,3 +267,66 @@ def test_bad_releases_readiness_catch_stall_the_rollout_until_the_progress_deadl
     row, _ = bad_rollout_minutes(4, "{probability: 50%, detectedBy: readiness}")
     expected = 365 / 7 * 0.5 * 630 / 60
     assert row["ci95"][0] <= expected <= row["ci95"][1]
+
+
+# -- dependencies: dependsOn and CoreDNS --------------------------------------------------------------
+def web_needs_db():
+    cluster = three_datacenters()
+    workloads = tuple(dataclasses.replace(w, depends_on=(*w.depends_on, "db")) if w.name == "web" else w
+                      for w in cluster.workloads)
+    return dataclasses.replace(cluster, workloads=workloads)
+
+
+def test_a_workload_is_down_while_a_dependency_is():
+    """db (minAvailable 2 of 3) loses two pods; web's own pods all run, yet web is down exactly as
+    long as db, since it needs db (dependsOn)."""
+    cluster = web_needs_db()
+    scenario = run_scenario(cluster, [f"{node_of_pod(cluster, 'db-0')}+1h", f"{node_of_pod(cluster, 'db-1')}+1h"])
+    web = next(w for w in scenario["outcome"]["workloads"] if w["name"] == "web")
+    assert unavailable(scenario, "db") > 3600 and web["unavailable_seconds"] == unavailable(scenario, "db")
+    alone = run_scenario(three_datacenters(), [f"{node_of_pod(cluster, 'db-0')}+1h",
+                                               f"{node_of_pod(cluster, 'db-1')}+1h"])
+    assert unavailable(alone, "web") < 3600  # without dependsOn, web only misses its own pods
+
+
+def test_in_a_run_a_dependent_is_never_more_available_than_its_dependency_and_names_it():
+    from kchaos.analysis import analyze
+    from kchaos.model.sampling.montecarlo import run_monte_carlo
+    from kchaos.model.cluster import Distribution, FailureSpec
+    cluster = web_needs_db()  # nodes failing every 5 days for 2 hours: db loses two pods now and then
+    node = FailureSpec("node", Distribution("exponential", 5 * 86400.0), Distribution("exponential", 7200.0))
+    cluster = dataclasses.replace(cluster, failures={**cluster.failures, "node": node})
+    results = analyze(run_monte_carlo(cluster, failures=1500, seed=2, sampling="plain"))
+    got = {w["name"]: w for w in results["workloads"]}
+    assert got["web"]["availability"]["estimate"] <= got["db"]["availability"]["estimate"]
+    assert got["web"]["availability"]["estimate"] <= got["coredns"]["availability"]["estimate"]
+    causes = [r["cause"] for r in results["attribution"]["workloads"]["web"]]
+    assert any("dependency db down" in cause for cause in causes), causes
+    # Request-level availability: at most the pod-level one, below it once endpoints die.
+    for w in results["workloads"]:
+        assert w["request_availability"]["estimate"] <= w["availability"]["estimate"]
+    assert got["web"]["request_availability"]["estimate"] < got["web"]["availability"]["estimate"]
+
+
+def test_kubeadms_coredns_runs_on_control_plane_nodes_and_every_workload_needs_it():
+    """cmd/kubeadm/app/phases/addons/dns/manifests.go: 2 replicas, 100m / 70Mi, tolerating the
+    control-plane taint; kchaos adds it unless addons: none or the file declares coredns."""
+    from kchaos.model.cluster_model import ClusterModel
+    cluster = three_datacenters()
+    dns = next(w for w in cluster.workloads if w.name == "coredns")
+    assert (dns.replicas, dns.cpu, dns.memory, dns.tolerates_control_plane, dns.addon) == (
+        2, 0.1, 70 * 2**20, True, True)
+    assert all(w.depends_on == ("coredns",) for w in cluster.workloads if w.name != "coredns")
+    model = ClusterModel(cluster)
+    nodes = [cluster.nodes[model.baseline.pod_node[p]] for p in model.workload_pods[-1]]
+    assert {n.role for n in nodes} == {"control-plane"} and len({n.name for n in nodes}) == 2
+    # Both of its control-plane nodes down: DNS, and with it every workload, is down.
+    scenario = run_scenario(cluster, [f"node/{n.name}+30m" for n in nodes])
+    assert unavailable(scenario, "coredns") > 0 and unavailable(scenario, "web") == unavailable(scenario, "coredns")
+    from kchaos.topology import load_topology_text
+    text = (ROOT / "topologies/three-datacenters.yaml").read_text()
+    assert "coredns" not in [w.name for w in load_topology_text(text + "addons: none\n").workloads]
+    own = load_topology_text(text.replace("workloads:\n", "workloads:\n  - {name: coredns, kind: Deployment, "
+                                                        "replicas: 3}\n", 1))
+    assert [w.replicas for w in own.workloads if w.name == "coredns"] == [3]
+    assert all(w.depends_on == ("coredns",) for w in own.workloads if w.name != "coredns")
