@@ -222,3 +222,40 @@ def test_the_imported_topology_passes_the_json_schema(tmp_path):
     write_manifests(folder)
     document = yaml.safe_load(open(_import_with_manifests(tmp_path, folder)).read())
     assert list(jsonschema.Draft202012Validator(topology_schema()).iter_errors(document)) == []
+
+
+def test_import_reads_pod_management_and_volume_access_modes(tmp_path):
+    """podManagementPolicy as written; a StatefulSet's volumeClaimTemplates and a Deployment's
+    PersistentVolumeClaim give volume.accessMode; dependsOn is left to the user (a TODO)."""
+    from kchaos.kube.manifests import read_manifests, workloads_from
+    (tmp_path / "m.yaml").write_text("""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: repo, namespace: git}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gitea, namespace: git}
+spec:
+  template:
+    spec:
+      containers: [{name: app}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: repo}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: kafka, namespace: git}
+spec:
+  replicas: 3
+  podManagementPolicy: Parallel
+  template: {spec: {containers: [{name: broker}]}}
+  volumeClaimTemplates:
+    - {metadata: {name: logs}, spec: {accessModes: [ReadWriteMany]}}
+""")
+    imported = workloads_from(read_manifests([str(tmp_path / "m.yaml")]))
+    data = {w["name"]: w for w in imported.as_data()}
+    assert data["gitea"]["volume"] == {"accessMode": "ReadWriteOnce"}
+    assert data["kafka"]["volume"] == {"accessMode": "ReadWriteMany"} and data["kafka"]["podManagementPolicy"] == "Parallel"
+    assert not imported.skipped  # the claim is read, not skipped
+    assert all(any("dependsOn" in line and "TODO" in line for line in entry) for entry in imported.entries)

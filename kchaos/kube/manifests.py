@@ -6,9 +6,11 @@ What the scheduler and the disruption budget see is kept: replicas (default 1); 
 summed over containers, an init container's counting when larger (the scheduler takes the
 larger of the two per resource); the first topology spread constraint (a hard one first)
 on a level kchaos knows; required pod anti-affinity on zone or hostname as one pod per
-domain; ``volumeClaimTemplates`` as a volume scope; a PDB's ``minAvailable`` or
+domain; ``volumeClaimTemplates`` as a volume scope; ``podManagementPolicy``; a volume's
+access mode (``volumeClaimTemplates``, or a Deployment's PersistentVolumeClaim); a PDB's ``minAvailable`` or
 ``maxUnavailable`` (number or percent, matched by ``matchLabels``). Without a PDB,
-``minAvailable`` is every replica, and a comment says so. Other kinds are skipped and counted.
+``minAvailable`` is every replica, and a comment says so. Dependencies cannot be seen: a
+``# dependsOn`` TODO is written. Other kinds are skipped and counted.
 """
 
 from __future__ import annotations
@@ -148,11 +150,13 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
     problems: list[Problem] = []
     result = Imported()
     pdbs = [m for m in manifests if m.data.get("kind") == "PodDisruptionBudget"]
+    claims = {((m.data.get("metadata") or {}).get("namespace", "default"), (m.data.get("metadata") or {}).get("name")):
+              _get(m.data, "spec", "accessModes") or [] for m in manifests if m.data.get("kind") == "PersistentVolumeClaim"}
     used_pdbs: set[int] = set()
     for m in manifests:
         kind = m.data.get("kind")
         if kind not in WORKLOAD_KINDS:
-            if kind != "PodDisruptionBudget":
+            if kind not in ("PodDisruptionBudget", "PersistentVolumeClaim"):
                 result.skipped[str(kind)] = result.skipped.get(str(kind), 0) + 1
             continue
         meta, spec = m.data.get("metadata") or {}, m.data.get("spec") or {}
@@ -187,6 +191,7 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
         entry += _spread(m, pod, rack_label, host_label)
         if kind == "StatefulSet" and spec.get("volumeClaimTemplates"):
             entry.append(f"    volumeScope: {volume_scope}  # volumeClaimTemplates: disks stay in their {volume_scope}")
+        entry += _needs(kind, spec, pod, namespace, replicas, claims)
         result.entries.append(entry)
         result.names.append(name)
     for i, p in enumerate(pdbs):
@@ -241,6 +246,38 @@ def _spread(m: Manifest, pod: dict, rack_label: str | None, host_label: str | No
             return [f"    spread: {{over: {level}, maxSkew: 1, whenUnsatisfiable: DoNotSchedule}}  "
                     f"# required podAntiAffinity: one pod per {level} while there are enough"]
     return []
+
+
+#: PersistentVolumeClaim access modes as kchaos' volume.accessMode: a volume one node at a time
+#: (ReadWriteOnce, ReadWriteOncePod) or shared between nodes (ReadWriteMany, ReadOnlyMany).
+ACCESS_MODES = {"ReadWriteOnce": "ReadWriteOnce", "ReadWriteOncePod": "ReadWriteOnce",
+                "ReadWriteMany": "ReadWriteMany", "ReadOnlyMany": "ReadWriteMany"}
+
+
+def _needs(kind: str, spec: dict, pod: dict, namespace: str, replicas: int | None,
+           claims: dict[tuple[str, str], list]) -> list[str]:
+    """podManagementPolicy, the volume's access mode (a StatefulSet's volumeClaimTemplates, a
+    Deployment's PersistentVolumeClaim among the manifests), and a TODO for dependsOn."""
+    out = []
+    if kind == "StatefulSet" and spec.get("podManagementPolicy") in ("OrderedReady", "Parallel"):
+        out.append(f"    podManagementPolicy: {spec['podManagementPolicy']}")
+    modes: list = []
+    if kind == "StatefulSet":
+        for template in spec.get("volumeClaimTemplates") or []:
+            modes += _get(template, "spec", "accessModes") or []
+    elif kind == "Deployment":
+        for volume in pod.get("volumes") or []:
+            name = _get(volume, "persistentVolumeClaim", "claimName")
+            if name is not None:
+                modes += claims.get((namespace, name), [])
+    mode = next((ACCESS_MODES[x] for x in modes if x in ACCESS_MODES), None)
+    if mode == "ReadWriteOnce" and kind == "Deployment" and (replicas or 1) > 1:
+        out.append(f"    # volume: a ReadWriteOnce claim shared by {replicas} replicas: pods on other nodes "
+                   "cannot attach it (Multi-Attach); left out")
+    elif mode is not None:
+        out.append(f"    volume: {{accessMode: {mode}}}")
+    out.append("    # dependsOn: []  # TODO: the workloads this one needs (kubectl cannot tell); CoreDNS is added")
+    return out
 
 
 def workloads_yaml(imported: Imported) -> list[str]:
