@@ -35,6 +35,19 @@ class Distribution:
     mean: float
     shape: float | None = None
 
+    @property
+    def squared_cv(self) -> float:
+        """Variance over squared mean: 1 exponential, 0 fixed, exp(sigma^2) - 1 lognormal,
+        Gamma(1 + 2/k) / Gamma(1 + 1/k)^2 - 1 Weibull."""
+        if self.kind == "exponential":
+            return 1.0
+        if self.kind == "lognormal":
+            return math.expm1((self.shape or 0.0) ** 2)
+        if self.kind == "weibull":
+            k = self.shape or 1.0
+            return math.exp(math.lgamma(1 + 2 / k) - 2 * math.lgamma(1 + 1 / k)) - 1.0
+        return 0.0
+
 
 @dataclass(frozen=True)
 class FailureSpec:

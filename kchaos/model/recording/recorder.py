@@ -156,9 +156,9 @@ class HistoryResult:
     planned: PlannedStats = field(default_factory=PlannedStats)  # set by the engine at the end
     #: Per workload: requests failed on dead endpoints while it was up (request-level availability).
     requests: list[PartialFailures] = field(default_factory=list)
-    #: Per workload: down seconds while a domain that alone takes it down is down, and the
-    #: seconds such a domain is down (the control variate's own check: equal unless pods drifted).
-    cover_seconds: list[tuple[float, float]] = field(default_factory=list)
+    #: Per workload: up while a domain that alone takes it down (on the initial placement) is
+    #: down, which only pods that drifted away allow: the control variate's bias, measured.
+    workload_cover_up: list[Episodes] = field(default_factory=list)
 
 
 class Recorder:
@@ -180,6 +180,11 @@ class Recorder:
         #: The workloads below minAvailable now (the attribution asks each one's cause).
         self.down_workloads: set[int] = set()
         self.wl_rest = [Episodes(clock=clock) for _ in range(n_wl)]
+        #: Per workload: up while some domain that alone takes it down (on the initial placement)
+        #: is down. The control variate counts all of such a domain's down time as the workload's;
+        #: pods that drifted away since (evictions, no rollout yet) can keep it up, and the
+        #: analysis takes this measured time off (the control variate's drift bias).
+        self.wl_cover_up = [Episodes(clock=clock) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
         self.requests = [PartialFailures(clock=clock) for _ in range(n_wl)]
@@ -233,6 +238,8 @@ class Recorder:
         """Workload ``w`` is (or is not) below minAvailable from ``t`` on."""
         self.wl_eps[w].set(t, down)
         self.wl_rest[w].set(t, down and not self.cover_count[w])
+        if self.cover_count[w]:
+            self.wl_cover_up[w].set(t, not down)
         if down:
             self.down_workloads.add(w)
         else:
@@ -266,6 +273,7 @@ class Recorder:
         the down time it explains exactly is left out of ``workload_rest``."""
         self.cover_count[w] += delta
         self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
+        self.wl_cover_up[w].set(t, self.cover_count[w] > 0 and not self.wl_eps[w].down)
 
     def recovery(self, t: float, w: int, seconds: float) -> None:
         """A pod of ``w`` is ready again at ``t``, ``seconds`` after it was lost (weighted by the
@@ -306,7 +314,7 @@ class Recorder:
     # -- end -------------------------------------------------------------------------------
     def result(self, history: History, horizon: float, pending: int) -> HistoryResult:
         """Close what is open at ``horizon`` (``pending`` pods still waiting) and return the figures."""
-        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps, *self.wl_rest):
+        for eps in (self.api, self.quorum, self.api_only, self.above, *self.wl_eps, *self.wl_rest, *self.wl_cover_up):
             eps.close(horizon)
         for partial in self.requests:
             partial.close(horizon)
@@ -341,4 +349,4 @@ class Recorder:
             overlap_cycles=(int(overlapping.size), float(overlapping.sum())),
             domain_time=self.clock.domain_time() if self.clock is not None else None,
             hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest,
-            requests=self.requests)
+            requests=self.requests, workload_cover_up=self.wl_cover_up)
