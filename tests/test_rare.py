@@ -138,6 +138,8 @@ def test_issue_9_targets_at_ten_thousand_failures(seed):
     reference = pinned_reference(cluster, model)
     assert reference == pytest.approx(2.2e-7, rel=0.05)
     results = analyze(run_monte_carlo(cluster, failures=10_000, seed=seed, model=model, sampling="importance"))
+    ess = results["run"]["sampling"]["effective_sample_size"]  # enough cycles carry db and the API
+    assert ess["workloads"]["db"] >= 10 and ess["api"] >= 10 and "db" not in ess["too_small"]
     q = results["control_plane"]["quorum_availability"]
     low, high = 1 - q["ci95"][1], 1 - q["ci95"][0]
     assert low <= exact <= high

@@ -206,6 +206,20 @@ def _load_concentration(model: ClusterModel, blast: BlastRadius) -> list[Advisor
     return [Advisory("load-concentration", msg + "; pods do not move back after the repair")]
 
 
+def sampling_advisory(ess: dict | None) -> list[Advisory]:
+    """Importance sampling whose figures rest on a few heavily weighted cycles (Kish's effective
+    sample size below 10): their intervals cannot be trusted."""
+    if not ess or not ess["too_small"]:
+        return []
+    values = {"API": ess["api"], **ess["workloads"]}
+    few = ", ".join(f"{name} ({values[name]:g})" for name in ess["too_small"])
+    return [Advisory("importance-sampling-few-effective-cycles",
+                     f"importance sampling: the figures of {few} rest on fewer than 10 effective cycles (Kish's "
+                     "effective sample size of the likelihood ratios of the cycles in which they were down): a few "
+                     "heavily weighted cycles carry them, so their intervals may be too narrow; confirm with "
+                     "--sampling plain, or run more --failures")]
+
+
 def undersampling_advisory(cluster: Cluster, exact_availability: float | None, estimate: float,
                            simulated_seconds: float) -> list[Advisory]:
     """The exact quorum answer says rare outages matter more than this run saw."""

@@ -69,6 +69,28 @@ class Interval:
         return self.basis.interval(scale, self.offset) if self.basis is not None else self
 
 
+def episode_sums(episodes, weighted: bool = False) -> EpisodeSums:
+    """The episodes' sums over histories; importance-sampled: the cycle-weighted down time
+    (sum, sum of squares of each cycle's weighted part, the largest part), episodes counted as seen."""
+    total = EpisodeSums()
+    for eps in episodes:
+        if weighted:
+            ws = eps.weighted
+            part = EpisodeSums(eps.sums.count, ws.total, ws.squares, ws.largest) if ws is not None \
+                else EpisodeSums(eps.sums.count)
+        else:
+            part = eps.sums
+        total = total.merge(part)
+    return total
+
+
+def down_seconds(eps, weighted: bool) -> float:
+    """One history's down seconds of one quantity (cycle-weighted when importance-sampled)."""
+    if not weighted:
+        return eps.total
+    return eps.weighted.total if eps.weighted is not None else 0.0
+
+
 def _chi2(p: float, dof: float) -> float:
     """The p-quantile of a chi-square with ``dof`` (not necessarily whole) degrees of freedom."""
     return 2.0 * float(gammaincinv(dof / 2.0, p))

@@ -17,7 +17,8 @@ from ..model.engine import ClusterModel
 from ..model.sampling.montecarlo import SimulationOutput
 from ..model.sampling.rare import FIRST_BIAS
 from . import exact
-from .advisories import dynamic_advisories, fix_first_advisory, layout_findings, undersampling_advisory
+from .advisories import (dynamic_advisories, fix_first_advisory, layout_findings, sampling_advisory,
+                         undersampling_advisory)
 from ..model.scheduling.response import BlastRadius
 from .attribution import attribution
 from .importance import importance
@@ -25,7 +26,8 @@ from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from .maintenance import maintenance_advisories, maintenance_summary
 from ..model.recording.sketch import EpisodeSums
-from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
+from .estimators import drift_corrected, effective_sample_size, material, request_interval
+from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, down_seconds, episode_sums, histogram,
                          unavailability_interval, weighted_quantile)
 
 SCHEMA = "kchaos.results/v1"
@@ -47,28 +49,6 @@ def _downtime(iv: Interval) -> dict:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else _rnd(seconds * 1000.0, 1)
-
-
-def episode_sums(episodes, weighted: bool = False) -> EpisodeSums:
-    """The episodes' sums over histories; importance-sampled: the cycle-weighted down time
-    (sum, sum of squares of each cycle's weighted part, the largest part), episodes counted as seen."""
-    total = EpisodeSums()
-    for eps in episodes:
-        if weighted:
-            ws = eps.weighted
-            part = EpisodeSums(eps.sums.count, ws.total, ws.squares, ws.largest) if ws is not None \
-                else EpisodeSums(eps.sums.count)
-        else:
-            part = eps.sums
-        total = total.merge(part)
-    return total
-
-
-def down_seconds(eps, weighted: bool) -> float:
-    """One history's down seconds of one quantity (cycle-weighted when importance-sampled)."""
-    if not weighted:
-        return eps.total
-    return eps.weighted.total if eps.weighted is not None else 0.0
 
 
 def allowance_weight(out: SimulationOutput, episodes, single_cause: bool = True) -> float:
@@ -276,9 +256,13 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                              workload_exact, workload_covers)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
+    ess = effective_sample_size(out, api_iv is not api_mc, [w["availability"]["method"] == "control-variate"
+                                                             for w in workloads],
+                                {name.split(".", 1)[-1] if name != "controlPlane" else "API"
+                                 for name, iv in intervals.items() if material(iv)})
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast, local_jobs), *eviction_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds),
-                  *maintenance_advisories(c, model, planned), *fix_first_advisory(ranking)]
+                  *sampling_advisory(ess), *maintenance_advisories(c, model, planned), *fix_first_advisory(ranking)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
     avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None
@@ -293,7 +277,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 "simulated_hours": _rnd(total_seconds / 3600.0, 3),
                 "simulated_years": _rnd(total_seconds / SECONDS_PER_YEAR, 4),
                 "histories": len(out.histories), "seed": out.seed, "jobs": out.jobs,
-                "sampling": out.sampling.as_dict() if out.sampling is not None else None,
+                "sampling": {**out.sampling.as_dict(), "effective_sample_size": ess} if out.sampling is not None
+                else None,
                 "wall_seconds": round(out.wall_seconds, 3), "partial": out.partial},
         "control_plane": {
             "members": len(c.members), "quorum": c.quorum, "tolerates": c.tolerates,
@@ -347,36 +332,6 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
-
-
-def drift_corrected(out: SimulationOutput, w: int, seconds: np.ndarray, iv: Interval) -> Interval:
-    """The control variate counts every second a covering domain is down as the workload's, as
-    it is on the initial placement; pods that moved since (evicted, not yet re-placed by a
-    rollout) can keep the workload up through such a domain's outage. The run measures that
-    time (up while a covering domain is down): it is taken off the estimate, and its interval's
-    bounds widen the result's (zero when no pod drifted out of a covering domain)."""
-    parts = [h.workload_cover_up[w] for h in out.histories] if out.histories and out.histories[0].workload_cover_up \
-        else []
-    drift = unavailability_interval(episode_sums(parts, out.weighted),
-                                    np.array([down_seconds(p, out.weighted) for p in parts]), seconds, 0.0) \
-        if parts else None
-    if drift is None or drift.high <= 0.0:
-        return iv
-    return Interval(max(0.0, iv.estimate - drift.estimate), max(0.0, iv.low - drift.high),
-                    max(0.0, iv.high - drift.low), iv.basis, iv.offset - drift.estimate)
-
-
-def request_interval(out: SimulationOutput, w: int, seconds: np.ndarray, down: Interval) -> Interval:
-    """The share of ``w``'s requests that fail: every request while it is down (``down``, the
-    pod-level interval) and, while it is up, the dead endpoints' share (requests the Services
-    still sent to pods on dead nodes). The two intervals' bounds add up (a conservative sum)."""
-    parts = [h.requests[w] for h in out.histories] if out.histories and out.histories[0].requests else []
-    if not parts:
-        return down
-    lost = unavailability_interval(episode_sums(parts, out.weighted),
-                                   np.array([down_seconds(p, out.weighted) for p in parts]), seconds, 0.0)
-    return Interval(min(1.0, down.estimate + lost.estimate), min(1.0, down.low + lost.low),
-                    min(1.0, down.high + lost.high))
 
 
 def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:

@@ -85,6 +85,7 @@ class CycleSums:
     largest: float = 0.0
     cycles: int = 0
     weight_sum: float = 0.0
+    weight_squares: float = 0.0  # of the ratios of the cycles with a part: their effective number
     total_t: float = 0.0
     total_t2: float = 0.0
     by_domain: dict = field(default_factory=dict)
@@ -128,6 +129,7 @@ class CycleSums:
                 self.largest = x
             self.cycles += 1
             self.weight_sum += clock.weights[k]
+            self.weight_squares += clock.weights[k] ** 2
             for d in clock.failed[k]:
                 self.by_domain[d] = self.by_domain.get(d, 0.0) + x
                 self.by_domain_t[d] = self.by_domain_t.get(d, 0.0) + xt
