@@ -37,23 +37,26 @@ class Endpoints:
         self.tokens, self.last = KCM_API_BURST, 0.0
         self.groups: dict[int, list[int]] = {}  # ENDPOINTS timer key -> the pods it unlists
 
-    def died(self, t: float, p: int) -> None:
-        """``p`` stopped running with its node, still listed as a Ready endpoint."""
-        self.stale.add(p)
-        w = self.m.pod_workload[p]
-        self.stale_of[w] += 1
-        self.report(t, w)
+    def died(self, t: float, pods: list[int]) -> None:
+        """``pods`` stopped running with their node, still listed as Ready endpoints."""
+        moved = set()
+        for p in pods:
+            self.stale.add(p)
+            w = self.m.pod_workload[p]
+            self.stale_of[w] += 1
+            moved.add(w)
+        for w in moved:
+            self.report(t, w)
 
     def report(self, t: float, w: int) -> None:
         """``w``'s stale or ready count moved: the recorder's failing share."""
-        stale = self.stale_of[w]
-        self.rec.endpoints(t, w, stale, self.work.ready_count[w] + stale)
+        self.rec.endpoints(t, w, self.stale_of[w], self.work.ready_count[w])
 
     def node_not_ready(self, t: float, node: int, ready_pods: int) -> None:
         """NotReady: the node's status, then one status update per pod it still shows Ready
         (its stale pods, or the ``ready_pods`` of a cut-off node), each when the client's
         token bucket allows; each stale pod leaves the endpoints ``propagation`` later."""
-        stale = [p for p in sorted(self.work.node_pods[node]) if p in self.stale]
+        stale = sorted(p for p in self.work.node_pods[node] if p in self.stale) if self.stale else ()
         calls = 1 + len(stale) + ready_pods
         self.tokens = min(KCM_API_BURST, self.tokens + KCM_API_QPS * (t - self.last))
         self.last = t
@@ -71,18 +74,21 @@ class Endpoints:
 
     def on_unlist(self, t: float, key: int, _b: int = 0) -> None:
         """An ENDPOINTS timer: these pods are out of every kube-proxy's rules now."""
-        for p in self.groups.pop(key):
-            self.unlist(t, p)
+        self.unlist(t, self.groups.pop(key))
 
-    def unlist(self, t: float, p: int) -> None:
-        if p in self.stale:
-            self.stale.discard(p)
-            w = self.m.pod_workload[p]
-            self.stale_of[w] -= 1
+    def unlist(self, t: float, pods) -> None:
+        """``pods`` leave the endpoints (those still listed)."""
+        moved = set()
+        for p in pods:
+            if p in self.stale:
+                self.stale.discard(p)
+                w = self.m.pod_workload[p]
+                self.stale_of[w] -= 1
+                moved.add(w)
+        for w in moved:
             self.report(t, w)
 
     def node_reports(self, t: float, node: int) -> None:
         """The kubelet is back: it updates its pods' status itself, so none stays listed."""
         if self.stale:
-            for p in self.work.node_pods[node]:
-                self.unlist(t, p)
+            self.unlist(t, self.work.node_pods[node])

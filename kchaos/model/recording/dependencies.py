@@ -37,7 +37,12 @@ class Dependencies:
         self._update(t, w)
 
     def _update(self, t: float, w: int) -> None:
-        down = self.own_down[w] or any(self.down[d] for d in self.needs[w])
+        down = self.own_down[w]
+        if not down:
+            for d in self.needs[w]:
+                if self.down[d]:
+                    down = True
+                    break
         if down != self.down[w]:
             self.down[w] = down
             self.version += 1

@@ -187,8 +187,9 @@ class Recorder:
         self.wl_cover_up = [Episodes(clock=clock) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
-        self.requests = [PartialFailures(clock=clock) for _ in range(n_wl)]
-        self.request_inputs = [(0, 0)] * n_wl  # per workload: (dead endpoints listed, endpoints listed)
+        # Cycle by cycle only when importance-sampled (the only weighted reader of these sums).
+        self.requests = [PartialFailures(clock=clock if self.importance else None) for _ in range(n_wl)]
+        self.request_inputs = [(0, 0)] * n_wl  # per workload: (dead endpoints still listed, ready pods)
         self.elections = seconds_histogram()
         self.after_leader_loss = 0
         self.election_samples: list[float] = []
@@ -244,18 +245,16 @@ class Recorder:
             self.down_workloads.add(w)
         else:
             self.down_workloads.discard(w)
-        if self.request_inputs[w][0]:
-            self._request_share(t, w)
+        stale, ready = self.request_inputs[w]
+        if stale:
+            self.requests[w].set(t, 0.0 if down else stale / (stale + ready))
 
-    def endpoints(self, t: float, w: int, stale: int, listed: int) -> None:
-        """``w`` has ``listed`` endpoints, ``stale`` of them dead, from ``t`` on."""
-        self.request_inputs[w] = (stale, listed)
-        self._request_share(t, w)
-
-    def _request_share(self, t: float, w: int) -> None:
-        stale, listed = self.request_inputs[w]
-        down = self.wl_eps[w].down  # then every request fails: the pod-level down time counts it
-        self.requests[w].set(t, 0.0 if down or not listed else stale / listed)
+    def endpoints(self, t: float, w: int, stale: int, ready: int) -> None:
+        """``w`` has ``stale`` dead endpoints still listed besides its ``ready`` pods, from ``t``
+        on: that share of its requests fails while it is up (while it is down every request
+        does, which its pod-level down time counts)."""
+        self.request_inputs[w] = (stale, ready)
+        self.requests[w].set(t, 0.0 if self.wl_eps[w].down or not stale else stale / (stale + ready))
 
     def causes(self, t: float, api: str | None, workloads: dict[int, str]) -> None:
         """Why the API and each down workload are down from ``t`` on (the attribution's verdict)."""

@@ -108,14 +108,15 @@ class Workloads:
     def node_lost(self, t: float, node: int, initial: bool, graceful: bool = False) -> None:
         """``node`` died: its pods stop (starting ones will not start); those that were ready
         stay listed as endpoints until NotReady (a ``graceful`` stop takes them out itself)."""
-        stale = not initial and not graceful
+        died = []
         for p in self.node_pods[node]:
             self.version[p] += 1
             if self.ready[p]:
                 self.set_ready(t, p, False)
                 self.down_since[p] = np.nan if initial else t
-                if stale:
-                    self.endpoints.died(t, p)
+                died.append(p)
+        if died and not initial and not graceful:
+            self.endpoints.died(t, died)
 
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
@@ -257,7 +258,7 @@ class Workloads:
             self.set_ready(t, p, False)
             self.down_since[p] = t
         if p in self.endpoints.stale:  # a deleted pod leaves its endpoints
-            self.endpoints.unlist(t, p)
+            self.endpoints.unlist(t, (p,))
         if self.log is not None:
             owner = "statefulset" if self.m.is_stateful[p] else "replicaset"
             new = self.log.renamed(p)
