@@ -196,16 +196,16 @@ def test_mark_pods_not_ready_is_throttled_by_the_controller_managers_client():
         cluster = dataclasses.replace(three_datacenters(), workloads=three_datacenters().workloads[:1])
 
     class Work:
-        node_pods = [set(range(30 * n, 30 * n + 30)) for n in range(100)]
         ready_count = [0]
 
     class Recorder:
         def endpoints(self, t, w, stale, listed):
             self.share = (stale, listed)
 
-    timers = Timers()
-    ep = Endpoints(Model(), Work(), timers, Recorder())
-    ep.died(0.0, list(range(3000)))
+    timers, recorder = Timers(), Recorder()
+    ep = Endpoints(Model(), Work(), timers, recorder)
+    for n in range(100):
+        ep.died(0.0, n, list(range(30 * n, 30 * n + 30)))
     for n in range(100):
         ep.node_not_ready(50.0, n, 0)
     last = max(t for t, *_ in timers.heap)
@@ -215,7 +215,7 @@ def test_mark_pods_not_ready_is_throttled_by_the_controller_managers_client():
     while timers.heap:
         t, _, _, key, _ = timers.heap.pop()
         ep.on_unlist(t, key)
-    assert not ep.stale and ep.rec.share == (0, 0)
+    assert not ep.stale and recorder.share == (0, 0)
 
 
 # -- change-induced failures -----------------------------------------------------------------------

@@ -261,6 +261,9 @@ def _workload_card(w: dict) -> dict:
     dm = get(w, "downtime_minutes_per_year", default={})
     if get(dm, "estimate") is not None:
         details.append([f"{format_minutes(dm['estimate'])} down per year"])
+    served = get(w, "request_availability", "estimate")
+    if num(served) is not None and num(get(av, "estimate")) is not None and num(served) < num(av["estimate"]):
+        details.append([f"requests served {format_availability(served)} (dead endpoints still sent traffic)"])
     shape = []
     if get(w, "replicas") is not None:
         shape.append(f"{format_count(w['replicas'])} replicas")

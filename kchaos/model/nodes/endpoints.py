@@ -30,40 +30,51 @@ class Endpoints:
     """Listed endpoints whose pod is not running, per workload, and the API client's bucket."""
 
     def __init__(self, model, work, timers, recorder):
-        self.m, self.work, self.timers, self.rec = model, work, timers, recorder
+        self.work, self.timers = work, timers
+        self.pod_workload = model.pod_workload
+        self.ready_count = work.ready_count  # the controllers' live counts
+        self.endpoints = recorder.endpoints
         self.propagation = model.cluster.kubernetes.endpoint_propagation
         self.stale: set[int] = set()
         self.stale_of = [0] * len(model.cluster.workloads)
+        self.on_node: dict[int, list[int]] = {}  # node -> its pods that died listed, not yet marked NotReady
         self.tokens, self.last = KCM_API_BURST, 0.0
         self.groups: dict[int, list[int]] = {}  # ENDPOINTS timer key -> the pods it unlists
 
-    def died(self, t: float, pods: list[int]) -> None:
-        """``pods`` stopped running with their node, still listed as Ready endpoints."""
-        moved = set()
-        for p in pods:
-            self.stale.add(p)
-            w = self.m.pod_workload[p]
-            self.stale_of[w] += 1
-            moved.add(w)
-        for w in moved:
-            self.report(t, w)
+    def died(self, t: float, node: int, pods: list[int]) -> None:
+        """``pods`` stopped running with ``node``, still listed as Ready endpoints."""
+        self.on_node[node] = pods
+        self.stale.update(pods)
+        self._moved(t, pods, 1)
 
-    def report(self, t: float, w: int) -> None:
-        """``w``'s stale or ready count moved: the recorder's failing share."""
-        self.rec.endpoints(t, w, self.stale_of[w], self.work.ready_count[w])
+    def _moved(self, t: float, pods, delta: int) -> None:
+        """``pods`` joined (``delta`` 1) or left (-1) the stale endpoints: their workloads'
+        counts, then one report each to the recorder."""
+        stale_of, pod_workload = self.stale_of, self.pod_workload
+        for p in pods:
+            stale_of[pod_workload[p]] += delta
+        for w in {pod_workload[p] for p in pods}:
+            self.endpoints(t, w, stale_of[w], self.ready_count[w])
 
     def node_not_ready(self, t: float, node: int, ready_pods: int) -> None:
         """NotReady: the node's status, then one status update per pod it still shows Ready
         (its stale pods, or the ``ready_pods`` of a cut-off node), each when the client's
         token bucket allows; each stale pod leaves the endpoints ``propagation`` later."""
-        stale = sorted(p for p in self.work.node_pods[node] if p in self.stale) if self.stale else ()
+        stale = self.on_node.pop(node, ())
         calls = 1 + len(stale) + ready_pods
         self.tokens = min(KCM_API_BURST, self.tokens + KCM_API_QPS * (t - self.last))
         self.last = t
         first = self.tokens  # calls 1 .. first go at once, the rest one per 1/QPS
         self.tokens -= calls
+        if not stale:
+            return
+        if len(stale) + 1 <= first:  # the common case: every update within the burst
+            key = self.timers.seq + 1
+            self.timers.push(t + self.propagation, ENDPOINTS, key)
+            self.groups[key] = stale
+            return
         at_key: dict[float, int] = {}
-        for i, p in enumerate(stale, 2):  # call 1 is the node's own status
+        for i, p in enumerate(sorted(stale), 2):  # call 1 is the node's own status
             at = t + max(0.0, (i - first) / KCM_API_QPS) + self.propagation
             key = at_key.get(at)
             if key is None:
@@ -78,17 +89,14 @@ class Endpoints:
 
     def unlist(self, t: float, pods) -> None:
         """``pods`` leave the endpoints (those still listed)."""
-        moved = set()
-        for p in pods:
-            if p in self.stale:
-                self.stale.discard(p)
-                w = self.m.pod_workload[p]
-                self.stale_of[w] -= 1
-                moved.add(w)
-        for w in moved:
-            self.report(t, w)
+        stale = self.stale
+        gone = [p for p in pods if p in stale]
+        if gone:
+            stale.difference_update(gone)
+            self._moved(t, gone, -1)
 
     def node_reports(self, t: float, node: int) -> None:
         """The kubelet is back: it updates its pods' status itself, so none stays listed."""
-        if self.stale:
-            self.unlist(t, self.work.node_pods[node])
+        pods = self.on_node.pop(node, None)
+        if pods:
+            self.unlist(t, pods)

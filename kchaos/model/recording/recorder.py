@@ -45,6 +45,9 @@ class Episodes:
     clock: CycleClock | None = None
     weighted: CycleSums | None = None
     causes: CauseBook | None = None
+    #: Drop episodes that end at the instant they began (a covering domain's failure: the
+    #: workload is up for no time before its pods on that domain stop).
+    skip_empty: bool = False
 
     @property
     def total(self) -> float:
@@ -62,6 +65,8 @@ class Episodes:
         self.down = down
 
     def _episode(self, t: float) -> None:
+        if self.skip_empty and t == self.since:
+            return
         if self.causes is not None:
             self.causes.close(self.clock, t)
         self.sums.add(t - self.since)
@@ -184,7 +189,7 @@ class Recorder:
         #: is down. The control variate counts all of such a domain's down time as the workload's;
         #: pods that drifted away since (evictions, no rollout yet) can keep it up, and the
         #: analysis takes this measured time off (the control variate's drift bias).
-        self.wl_cover_up = [Episodes(clock=clock) for _ in range(n_wl)]
+        self.wl_cover_up = [Episodes(clock=clock, skip_empty=True) for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
         # Cycle by cycle only when importance-sampled (the only weighted reader of these sums).

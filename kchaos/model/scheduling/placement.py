@@ -141,7 +141,7 @@ class BatchPlacer:
 
     def __init__(self, sch: Scheduler, pl: Placement, w: int, scope: int = -1):
         self.sch, self.pl, self.w = sch, pl, w
-        static = sch.schedulable(pl, w)
+        static = pl.usable | pl.cp_usable if sch.tolerates_cp[w] else pl.usable  # Scheduler.schedulable
         if scope >= 0:
             static = static & sch.scope_mask(scope)
         self.static = static

@@ -116,7 +116,7 @@ class Workloads:
                 self.down_since[p] = np.nan if initial else t
                 died.append(p)
         if died and not initial and not graceful:
-            self.endpoints.died(t, died)
+            self.endpoints.died(t, node, died)
 
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
@@ -412,8 +412,9 @@ class Workloads:
         w = self.m.pod_workload[p]
         self.ready_count[w] += 1 if ready else -1
         self._check(t, w)
-        if self.endpoints.stale_of[w]:  # the dead endpoints' share of requests moved
-            self.endpoints.report(t, w)
+        stale = self.endpoints.stale_of[w]
+        if stale:  # the dead endpoints' share of requests moved
+            self.rec.endpoints(t, w, stale, self.ready_count[w])
         if ready and self.ordered.waiting[w]:
             self.ordered.pod_ready(t, w)
 

@@ -10,6 +10,7 @@ only on a healthy cluster. Both act on pods through :class:`~.workloads.Workload
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -153,6 +154,9 @@ class Rollouts:
                        and (wl.kind == "Deployment" or (wl.releases is not None and wl.releases.bad is not None))]
         self.enabled = enabled
         self.interval = model.cluster.kubernetes.rollout_interval
+        nodes = model.rollout_nodes
+        self._rollout_nodes = operator.itemgetter(*nodes) if len(nodes) > 1 else \
+            (lambda flags: tuple(flags[n] for n in nodes))
 
     def start(self) -> None:
         """The first rollout comes at a uniform phase of its interval."""
@@ -164,9 +168,12 @@ class Rollouts:
             self.timers.push(float(self.rng.random()) * self.c.workloads[w].releases.every, ROLLOUT, w + 1)
 
     def healthy(self) -> bool:
-        life, up = self.lifecycle, self.infra.up_arr
-        return self.leases.controllers_ready and bool(up[self.m.rollout_mask].all()) and \
-            not any(life.not_ready[n] or life.unreachable[n] for n in self.m.rollout_nodes)
+        """The controllers lead, and every node a rollout may place pods on is up and Ready."""
+        life = self.lifecycle
+        if not self.leases.controllers_ready or not self.infra.up_arr[self.m.rollout_mask].all():
+            return False
+        return not any(self._rollout_nodes(life.not_ready)) and \
+            not (life.n_unreachable and any(self._rollout_nodes(life.unreachable)))
 
     def on_rollout(self, t: float, a: int = 0, _b: int = 0) -> None:
         """Roll every Deployment (``a`` = 0) or workload ``a - 1`` now, or an hour later if the
