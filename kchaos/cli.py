@@ -173,34 +173,40 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
 @click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the manifests.")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
               help="How many of the costliest failures to export.")
+@click.option("--namespace", default="default", show_default=True,
+              help="Namespace of the experiments (the cloud chaos reads its credentials secret there).")
 @failures_option
 @seed_option
 @jobs_option
 @sampling_option
 @quiet_option
-def export(topology: str, target: str, out: str, top: int, failures: int, seed: int, jobs: int | None,
-           sampling: str, quiet: bool) -> int:
-    """Simulate, then write the costliest failures as live chaos experiments, each annotated
-    with what kchaos predicts for it, so that a drill can confirm it."""
-    import yaml
-
+def export(topology: str, target: str, out: str, top: int, namespace: str, failures: int, seed: int,
+           jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Simulate, then write the costliest failures as drills on the cluster's own machines, each
+    annotated with the timeline kchaos predicts for it, so that a drill can confirm it."""
     from .kube.chaos_mesh import chaos_mesh
     from .report.files import write_atomic
     from .topology import load_topology
 
-    from .model.engine import ClusterModel
-    from .model.scheduling.response import BlastRadius
-
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
     cluster = load_topology(topology)
-    manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
+    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
+    drills = chaos_mesh(cluster, results, top, namespace)
+    err = Console(stderr=True, highlight=False)
+    for drill in drills:
+        for reason in drill.skipped:
+            err.print(f"[yellow]warning:[/yellow] {escape(drill.domain)}: {escape(reason)}")
+    written = [d for d in drills if d.manifests]
+    if not written:
+        raise KchaosUsageError([Problem(topology, None, "", "no drill names a machine of the cluster" + (
+            "" if drills else ": no failure's cost is told apart from zero; run with more --failures"))])
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    for m in manifests:
-        write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
+    for drill in written:
+        write_atomic(folder / drill.filename, drill.text())
     if not quiet:
-        Console(highlight=False).print(f"wrote {len(manifests)} {target} manifests to {escape(str(folder))}: "
-                                       + ", ".join(escape(m["metadata"]["name"]) for m in manifests))
+        Console(highlight=False).print(
+            f"wrote {len(written)} {target} drills ({sum(len(d.manifests) for d in written)} manifests) to "
+            f"{escape(str(folder))}: " + ", ".join(escape(d.filename) for d in written))
     return EXIT_OK
 
 
@@ -390,6 +396,44 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
         click.echo(to_json(scenario), nl=False)
     else:
         print_scenario(scenario, _stdout())
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@click.option("--fail", "fail", required=True, metavar="KIND/NAME",
+              help="The failure domain the drill failed, as `kchaos whatif --fail` names it.")
+@click.option("--start", required=True, metavar="TIME", help="When the drill started (RFC 3339, e.g. 2024-05-01T10:00:03Z).")
+@click.option("--events", "events_file", required=True, type=click.Path(dir_okay=False),
+              help="`kubectl get events -A -o json` captured after the drill.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Also write observe.json and index.html (both timelines) here.")
+@seed_option
+def observe(topology: str, fail: str, start: str, events_file: str, as_json: bool, out: str | None, seed: int) -> int:
+    """Set a drill's events against kchaos's prediction, phase by phase, and say which topology
+    setting would make the model match the cluster."""
+    from .analysis.whatif import resolve
+    from .kube.events import parse_time, read_events
+    from .kube.observe import observe as compare_drill
+    from .report.files import to_json, write_atomic
+    from .report.observe import print_observation, render_observation
+    from .topology import load_topology
+
+    cluster = load_topology(topology)
+    domain = cluster.domains[resolve(cluster, fail)].id
+    events, skipped = read_events(events_file, parse_time(start))
+    if skipped:
+        Console(stderr=True, highlight=False).print(f"note: {skipped} items of {escape(events_file)} are not events "
+                                                    "with a reason and a time; left out")
+    doc = compare_drill(cluster, domain, events, seed)
+    if out:
+        write_atomic(Path(out) / "observe.json", to_json(doc))
+        write_atomic(Path(out) / "index.html", render_observation(doc))
+    if as_json:
+        click.echo(to_json(doc), nl=False)
+    else:
+        print_observation(doc, _stdout())
     return EXIT_OK
 
 

@@ -90,6 +90,7 @@ class Workloads:
         self.infra, self.leases, self.timers, self.rec, self.log = infra, leases, timers, recorder, log
         #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
         self.lifecycle = None
+        self.autoscaler = None  # cluster-autoscaler, woken when a pass leaves pods Pending (set by the engine)
         self.pl = m.baseline.copy()
         #: (workload, volume scope) keys that fit nowhere in ``hopeless_pl`` as it stands: the
         #: next passes skip them until room changes (:meth:`room_changed`), as binding takes room.
@@ -113,6 +114,9 @@ class Workloads:
             self.pending_of[model.pod_workload[p]] += 1
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        #: Nodes the scheduler may use when Ready and not cordoned: workers not NotReady or tainted
+        #: when imported, and the machines the autoscaler has added (it keeps this up to date).
+        self.schedulable = m.scheduler.usable_at_start.tolist()
         #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
         self.rollout_short = [0] * len(model.cluster.workloads)
         self.budget_listener = None  # Drains.budget_changed while a drain waits: (t, workload) on ready changes
@@ -146,8 +150,10 @@ class Workloads:
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
         m = self.m
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         if was_not_ready:
-            self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
+            self.pl.usable[node] = self.schedulable[node] and node not in self.cordoned
             self.room_changed(node, usable=True)
         ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
@@ -215,6 +221,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p, counted=False)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         self.rec.pending_count(t, len(self.pending))
         self._pend(p, True)
@@ -230,7 +238,7 @@ class Workloads:
         """``kubectl uncordon``: schedulable again once it reports Ready."""
         self.cordoned.discard(node)
         if not self.lifecycle.not_ready[node]:  # Ready as far as the scheduler knows (down but not yet NotReady too)
-            self.pl.usable[node] = self.m.worker_mask[node]
+            self.pl.usable[node] = self.schedulable[node]
             self.room_changed(node, usable=True)
             self.request_pass()
 
@@ -254,6 +262,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         if self.ready[p]:
             self.set_ready(t, p, False)
@@ -297,7 +307,8 @@ class Workloads:
         for key in list(self.hopeless):
             w, scope = key
             spread = sch.workloads[w].spread
-            if w == workload or (usable and spread is not None and spread.node_taints_policy == "Honor") or (
+            if w == workload or (workload is not None and workload in sch.affinity.related[w]) or (
+                    usable and spread is not None and spread.node_taints_policy == "Honor") or (
                     node is not None and pl.usable[node] and (scope < 0 or sch.scope_mask(scope)[node])
                     and sch.fits_on(pl, w, node)):
                 self.hopeless.discard(key)
@@ -347,6 +358,8 @@ class Workloads:
                 self.pending_of[m.pod_workload[p]] -= 1
                 self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
+        if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
+            self.autoscaler.wake(t)
 
     def _one_by_one(self, t: float) -> list[tuple[int, int]]:
         """Pod-by-pod scheduling with kube-scheduler's events (what-if scenarios)."""
@@ -468,6 +481,10 @@ class Workloads:
                 fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
+        if self.autoscaler is not None:  # the rollout may have left added machines empty
+            for node in self.m.standby:
+                if not self.node_pods[node]:
+                    self.autoscaler.maybe_empty(t, node)
         for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
             listener = self.budget_listener  # re-read: a drain that completes stops listening
             if listener is None:
