@@ -125,8 +125,15 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
 
 
 @cli.command("import")
-@click.option("--nodes", "nodes_file", required=True, type=click.Path(dir_okay=False),
-              help="The output of `kubectl get nodes -o json`.")
+@click.option("--nodes", "nodes_files", required=True, multiple=True, type=click.Path(),
+              help="The output of `kubectl get nodes -o json` (or -o yaml; a List or single Node objects): "
+                   "a file or a folder of them; repeatable.")
+@click.option("--zone-label", default=None, metavar="KEY",
+              help="The node label naming its zone [default: topology.kubernetes.io/zone, else "
+                   "failure-domain.beta.kubernetes.io/zone].")
+@click.option("--region-label", default=None, metavar="KEY",
+              help="The node label naming its region [default: topology.kubernetes.io/region, else the "
+                   "failure-domain.beta one].")
 @click.option("--rack-label", default=None, metavar="KEY", help="The node label naming its rack.")
 @click.option("--host-label", default=None, metavar="KEY",
               help="The node label naming its physical host (several VMs on one host share a server).")
@@ -138,8 +145,9 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
 @click.option("--name", default=None, help="metadata.name of the topology [default: the output file's name].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the topology here [default: print it].")
-def import_(nodes_file: str, rack_label: str | None, host_label: str | None, manifests: tuple[str, ...],
-            volume_scope: str, name: str | None, out: str | None) -> int:
+def import_(nodes_files: tuple[str, ...], zone_label: str | None, region_label: str | None, rack_label: str | None,
+            host_label: str | None, manifests: tuple[str, ...], volume_scope: str, name: str | None,
+            out: str | None) -> int:
     """Write a topology from a cluster's nodes: zones, racks, hosts, control plane, worker pools.
 
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
@@ -148,7 +156,11 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
     from .report.files import write_atomic
 
     name = name or (Path(out).stem if out else "imported")
-    text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
+    text, count, warnings = import_topology(list(nodes_files), manifests, rack_label, host_label, volume_scope, name,
+                                            zone_label, region_label)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if out:
         write_atomic(Path(out), text)
         Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")

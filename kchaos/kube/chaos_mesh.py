@@ -153,9 +153,10 @@ def _failed_nodes(cluster: Cluster, domain: str) -> list[Node]:
 
 def _timeline_notes(scenario: dict, ph: dict[str, float | None]) -> dict[str, str]:
     out = scenario["outcome"]
+    gap = out["control_plane_gap_seconds"]
     notes = {PREFIX + "predicted-quorum": out["quorum"],
-             PREFIX + "predicted-api-write-gap": go_duration(out["control_plane_gap_seconds"])
-             if out["control_plane_gap_seconds"] >= 0.5 else "none"}
+             PREFIX + "predicted-api-write-gap": "until the machines return" if not out["api_available_at_end"]
+             else go_duration(gap) if gap >= 0.5 else "none"}
     names = {"node_not_ready": "node-not-ready-after", "eviction": "eviction-after-not-ready",
              "scheduling": "replacements-scheduled-after-eviction", "pod_start": "pod-start",
              "recovery": "replacements-ready-after"}

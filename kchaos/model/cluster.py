@@ -325,7 +325,9 @@ class Cluster:
 
     @property
     def workers(self) -> tuple[int, ...]:
-        return tuple(n.index for n in self.nodes if n.schedulable)
+        """The nodes workloads run on (compact control-plane nodes included), not the machines an
+        autoscaler may add."""
+        return tuple(n.index for n in self.nodes if n.schedulable and not n.standby)
 
     def failure_spec(self, d: Domain) -> FailureSpec | None:
         """How failure instance ``d`` fails, None when it never does: its kind is switched off,
