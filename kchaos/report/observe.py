@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kchaos.kube.observe import describe
-from kchaos.report.figures import BLUE, ORANGE, FigureSet, base_layout, esc
+from kchaos.report.figures import BLUE, INK, ORANGE, FigureSet, base_layout, esc
 from kchaos.report.inline import badge
 from kchaos.report.page import render_page
 
@@ -42,17 +42,45 @@ def print_observation(doc: dict, console: Console) -> None:
         console.print("the model and the cluster agree phase by phase: nothing to change")
 
 
+#: The chain's stretches: (label, phase ending it, colour).
+STRETCHES = (("until NotReady", "node_not_ready", "#9fb3c8"), ("toleration, taint queue", "eviction", "#f0b429"),
+             ("waiting for room", "scheduling", "#ef4e4e"), ("starting", "pod_start", "#3ebd93"))
+
+
+def _stretches(doc: dict, key: str) -> list[tuple[str, float, float, str]]:
+    """(label, start, end, colour) of the failure's chain as ``key`` (predicted, observed) saw it."""
+    ph = {r["phase"]: r[f"{key}_seconds"] for r in doc["phases"]}
+    out, t = [], 0.0
+    for label, phase, colour in STRETCHES:
+        length = ph.get(phase)
+        if length is None:
+            break
+        if phase == "pod_start" and ph.get("recovery") is not None:
+            length = max(length, ph["recovery"] - t)  # the last replacement, not the median
+        out.append((label, t, t + length, colour))
+        t += length
+    return out
+
+
 def _timeline(doc: dict, figs: FigureSet) -> dict:
+    """Both chains as bars, stretch by stretch, and every event as a mark (hover for it)."""
     fig = go.Figure()
-    for row, (key, colour) in enumerate((("predicted", BLUE), ("observed", ORANGE))):
+    for key in ("predicted", "observed"):
+        for label, start, end, colour in _stretches(doc, key):
+            fig.add_trace(go.Bar(
+                y=[key], x=[max(end - start, 0.5)], base=[start], orientation="h", marker=dict(color=colour),
+                text=[esc(label)], textposition="inside", insidetextanchor="middle", width=0.5,
+                hovertext=[esc(f"{label}: +{start:.0f}s to +{end:.0f}s")], hoverinfo="text"))
+    for key, colour in (("predicted", BLUE), ("observed", ORANGE)):
         events = doc["events"][key]
         fig.add_trace(go.Scatter(
-            x=[e["t"] for e in events], y=[key] * len(events), mode="markers", marker=dict(color=colour, size=9),
-            text=[esc(f"+{e['t']:.0f}s {e['reason']} {e['object']}: {e['message']}") for e in events],
+            x=[e["t"] for e in events], y=[key] * len(events), mode="markers",
+            marker=dict(color=colour, size=7, symbol="line-ns-open", line=dict(width=2, color=INK)),
+            hovertext=[esc(f"+{e['t']:.0f}s {e['reason']} {e['object']}: {e['message']}") for e in events],
             hoverinfo="text"))
-    fig.update_layout(**base_layout(xaxis=dict(title=dict(text="seconds from the failure")),
+    fig.update_layout(**base_layout(xaxis=dict(title=dict(text="seconds from the failure")), barmode="overlay",
                                     yaxis=dict(categoryorder="array", categoryarray=["observed", "predicted"])))
-    return figs.add(fig, 220)
+    return figs.add(fig, 240)
 
 
 def render_observation(doc: dict) -> str:
