@@ -59,6 +59,8 @@ class ClusterModel:
         #: Every node a pod may ever land on, added machines included (the hottest-node figure).
         self.worker_mask = np.array([n.schedulable for n in nodes], dtype=bool)
         self.standby = [n.index for n in nodes if n.standby]
+        self.daemon_nodes = [i for i in self.workers if nodes[i].ready and not nodes[i].cordoned]
+        self.all_usable = len(self.daemon_nodes) == len(self.workers)
         #: Failure instance -> workloads it takes below minAvailable on its own for as long as it
         #: is down (set by the analysis from the blast radius; lets statistics subtract the
         #: exactly known part of each workload's down time).
@@ -74,8 +76,8 @@ class ClusterModel:
         self.workload_pods: list[list[int]] = []
         for w, wl in enumerate(cluster.workloads):
             ids = []
-            if wl.kind == "DaemonSet":
-                for node in self.workers:
+            if wl.kind == "DaemonSet":  # not on nodes imported NotReady, cordoned or tainted
+                for node in self.workers if self.all_usable else self.daemon_nodes:
                     ids.append(len(self.pod_workload))
                     self.pod_workload.append(w)
                     self.pod_pin.append(node)

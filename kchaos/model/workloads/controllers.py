@@ -447,7 +447,9 @@ class Workloads:
         moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
         if keep:  # the kept pods' places are part of what the fresh placement depends on
             others = (*others, *(self.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-        reuse = not self.cordoned and not keep  # placements cached per position of the other pods
+        # Placements cached per position of the other pods hold the healthy cluster's nodes: not
+        # while nodes the autoscaler added are in it (they would be dropped from the placement).
+        reuse = not self.cordoned and not keep and not (self.autoscaler is not None and self.autoscaler.has_added())
         cached = fresh.placed.get(others) if reuse else None
         if others == fresh.others_at_start and reuse:
             # Everything else sits where it started: the fresh placement is the initial one.
