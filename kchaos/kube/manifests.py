@@ -112,7 +112,7 @@ def parse_documents(path: str, text: str) -> list[Manifest]:
 
 
 _KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
-_NAME = re.compile(r"\bname:\s*(.+?)\s*\}?\s*$", re.MULTILINE)
+_NAME = re.compile(r"\bname:\s*(.+?)\s*$", re.MULTILINE)
 #: Key of a stand-in for a document that could not be read, with the reason.
 UNREAD = "kchaos.dev/unread"
 
@@ -123,7 +123,10 @@ def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | Non
     the reader that is no workload (a CustomResourceDefinition's schema)."""
     kind = _KIND.search(chunk)
     name = _NAME.search(chunk)
-    data = {"kind": kind.group(1) if kind else "?", "metadata": {"name": name.group(1).strip("'\"") if name else "?"}}
+    shown = name.group(1) if name else "?"
+    while shown.endswith("}") and shown.count("}") > shown.count("{"):  # the closing brace of {name: x}
+        shown = shown[:-1].rstrip()
+    data = {"kind": kind.group(1) if kind else "?", "metadata": {"name": shown.strip("'\"")}}
     if "{{" in chunk and "}}" in chunk:
         data[UNREAD] = "a Helm template not rendered ({{ ... }} in it): left out; give the output of `helm template`"
     elif isinstance(err, YamlTooLarge) and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):

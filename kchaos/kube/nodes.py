@@ -173,7 +173,7 @@ def _pods(value: Any) -> Any:
 
 def _machine_set(annotations: dict, zone: str | None) -> str | None:
     """The OpenShift machine-set family of a node: its Machine's name without the random suffix,
-    and without the zone the installer appends (``<infra>-worker-us-east-2a``, ``-worker-b``):
+    and without the zone the installer appends (``-worker-us-east-2a``, ``-worker-centralus1``, ``-worker-b``):
     the zonal machine sets of one role are one pool, as ``--balance-similar-node-groups`` treats them."""
     machine = _text(annotations.get(OPENSHIFT_MACHINE))
     if not machine or "/" not in machine:
@@ -182,10 +182,10 @@ def _machine_set(annotations: dict, zone: str | None) -> str | None:
     if re.search(r"-(master|control-plane)-\d+$", name):
         return None  # control-plane machines: not a worker pool
     name = re.sub(r"-[a-z0-9]{5}$", "", name)
-    if zone and name.endswith("-" + zone):
-        name = name[: -len(zone) - 1]
-    elif zone and name.endswith("-" + zone[-1]):
-        name = name[:-2]
+    for suffix in (zone, (zone or "").replace("-", ""), (zone or "")[-1:]):  # us-east-2a, centralus1, b
+        if suffix and name.endswith("-" + suffix):
+            name = name[: -len(suffix) - 1]
+            break
     return name or None
 
 

@@ -93,8 +93,8 @@ def print_layout(cluster: Cluster, findings: list[Advisory], console: Console,
                   f"tolerates {c.tolerates} failure{'s' if c.tolerates != 1 else ''}; "
                   f"{len(c.apiservers)} apiserver{'s' if len(c.apiservers) != 1 else ''}")
     pods = sum(w.replicas for w in c.workloads)
-    standby = sum(1 for n in c.nodes if n.standby)
-    console.print(f"workers: {len(c.workers)}" + (f" (+{standby} the autoscaler may add)" if standby else "")
+    more = sum(a.max - sum(1 for i in c.workers if c.nodes[i].pool == a.pool) for a in c.autoscale)
+    console.print(f"workers: {len(c.workers)}" + (f" (up to {more} more by the autoscaler)" if c.autoscale else "")
                   + f"; workloads: {len(c.workloads)} ({pods} pods)")
     links = c.domains_of_kind("regionLink")
     if links:

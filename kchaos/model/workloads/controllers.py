@@ -17,12 +17,7 @@ lifecycle, drains and rollouts act on pods only through the methods here.
 
 from __future__ import annotations
 
-import operator
-import weakref
 import zlib
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -35,48 +30,7 @@ from ..controlplane.leases import Leases
 from ..recording.recorder import Recorder
 from ..scheduling.scheduler import placement_rng
 from ..timers import POD_READY, Timers
-
-
-@dataclass(frozen=True)
-class _FreshStart:
-    """The initial placement, indexed for rollouts (computed once per model)."""
-
-    others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
-    others_at_start: tuple
-    node_pods: tuple[frozenset, ...]
-    deployments: tuple[int, ...]  # Deployment workload indices
-    deployments_all_placed: bool
-    #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
-    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
-    placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
-
-
-#: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
-FRESH_PLACEMENTS = 64
-
-_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
-
-
-def _fresh_start(m: ClusterModel) -> _FreshStart:
-    hit = _FRESH.get(m)
-    if hit is None:
-        base = m.baseline.pod_node
-        if len(m.other_pods) > 1:
-            pick = operator.itemgetter(*m.other_pods)
-        elif m.other_pods:
-            only = m.other_pods[0]
-            pick = lambda nodes: (nodes[only],)  # noqa: E731
-        else:
-            pick = lambda nodes: ()  # noqa: E731
-        node_pods: list[set] = [set() for _ in range(m.n_nodes)]
-        for p, node in enumerate(base):
-            if node >= 0:
-                node_pods[node].add(p)
-        hit = _FRESH[m] = _FreshStart(
-            pick, pick(base), tuple(frozenset(s) for s in node_pods),
-            tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
-            all(base[p] >= 0 for p in m.deployment_pods))
-    return hit
+from .fresh_start import FRESH_PLACEMENTS, fresh_start
 
 
 class Workloads:
@@ -442,7 +396,7 @@ class Workloads:
         during the rollout is RolloutWaves' business."""
         m, sch = self.m, self.m.scheduler
         self.rec.pending_count(t, len(self.pending))
-        fresh = _fresh_start(m)
+        fresh = fresh_start(m)
         others = fresh.others(self.pl.pod_node)
         moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
         if keep:  # the kept pods' places are part of what the fresh placement depends on
