@@ -102,3 +102,31 @@ def test_an_added_machine_left_empty_is_removed_after_the_unneeded_time():
     assert ready and set(removed) == set(ready)
     for node, t in removed.items():
         assert t == max(ready[node] + 600.0, scale_up + SCALE_DOWN_DELAY_AFTER_ADD)
+
+
+def test_a_history_does_not_depend_on_the_histories_before_it():
+    """Rollouts reuse fresh placements cached per model: with machines the autoscaler added in
+    the cluster the cache must not hand back a placement without them (it did: importance-
+    sampled figures then depended on the order histories ran in)."""
+    from pathlib import Path
+
+    from kchaos.model.engine import simulate_history
+    from kchaos.model.sampling.montecarlo import iter_histories
+    from kchaos.model.sampling.rare import BiasedSampler
+    from kchaos.model.scheduling.response import BlastRadius, workload_cover
+    from kchaos.topology import load_topology
+
+    def model():
+        c = load_topology(Path(__file__).resolve().parent.parent / "topologies" / "autoscaled-pool.yaml")
+        m = ClusterModel(c)
+        m.blast = BlastRadius(m)
+        m.cover_of_domain = workload_cover(m.blast)
+        return m
+
+    def histories(m):  # fresh seed sequences each time (spawning a stream changes its sequence)
+        return list(iter_histories(BiasedSampler(m.cluster, model=m), 2000, 1))[:8]
+
+    shared = model()
+    together = [simulate_history(shared, h, s).workloads[0].total for h, s in histories(shared)]
+    alone = [simulate_history(m, *histories(m)[k]).workloads[0].total for k, m in enumerate(model() for _ in range(8))]
+    assert together == alone

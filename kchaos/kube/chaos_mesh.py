@@ -214,13 +214,20 @@ def _standby(cluster: Cluster, domain: int) -> bool:
 def chaos_mesh(cluster: Cluster, results: dict, top: int = 5, namespace: str = "default") -> list[Drill]:
     """The drills for the ``top`` costliest failures; each names the cluster's own machines."""
     drills = []
-    for rank, (domain, row) in enumerate(drill_domains(cluster, results, top), 1):
+    stopped: set[frozenset[str]] = set()  # a server holding one node fails what its node does: one drill
+    for domain, row in drill_domains(cluster, results, 4 * top):
+        kind = domain.split("/", 1)[0]
+        machines = frozenset(n.name for n in _failed_nodes(cluster, domain)) if kind != "regionLink" else None
+        if machines in stopped or len(drills) == top:
+            continue
+        if machines is not None:
+            stopped.add(machines)
+        rank = len(drills) + 1
         drill = Drill(domain, rank)
         scenario, ph = predicted(cluster, domain)
         duration = go_duration(_duration(scenario))
         notes = {PREFIX + "rank": str(rank), PREFIX + "domain": domain, **_savings(row),
                  **_timeline_notes(scenario, ph)}
-        kind = domain.split("/", 1)[0]
         if kind == "regionLink":
             drill.manifests.append(_partition(cluster, domain, duration, notes, namespace, rank))
         else:

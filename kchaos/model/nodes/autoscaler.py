@@ -140,10 +140,6 @@ class Autoscaler:
     def enabled(self) -> bool:
         return bool(self.auto)
 
-    def has_added(self) -> bool:
-        """Some machine the autoscaler added is in the cluster."""
-        return any(not self.infra.absent[n] for n in self.m.standby)
-
     def in_pool(self, pool: str) -> int:
         """Nodes the pool has (down ones included: the node group still counts them) or awaits."""
         return sum(1 for n in self.slots[pool] if not self.infra.absent[n] or n in self.upcoming)

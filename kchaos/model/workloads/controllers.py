@@ -401,17 +401,20 @@ class Workloads:
         moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
         if keep:  # the kept pods' places are part of what the fresh placement depends on
             others = (*others, *(self.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-        # Placements cached per position of the other pods hold the healthy cluster's nodes: not
-        # while nodes the autoscaler added are in it (they would be dropped from the placement).
-        reuse = not self.cordoned and not keep and not (self.autoscaler is not None and self.autoscaler.has_added())
-        cached = fresh.placed.get(others) if reuse else None
-        if others == fresh.others_at_start and reuse:
+        # Placements are cached per position of the other pods and the usable machines the
+        # autoscaler added (the healthy cluster's nodes are usable whenever a rollout runs).
+        reuse = not self.cordoned and not keep
+        added = tuple((n, bool(self.pl.usable[n])) for n in m.standby if self.pl.present[n]) \
+            if self.autoscaler is not None else ()
+        key = (others, added) if added else others
+        cached = fresh.placed.get(key) if reuse else None
+        if others == fresh.others_at_start and reuse and not added:
             # Everything else sits where it started: the fresh placement is the initial one.
             self.pl = m.baseline.copy()
             self.node_pods = [set(pods) for pods in fresh.node_pods]
             all_placed = fresh.deployments_all_placed
         elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
-            fresh.placed.move_to_end(others)
+            fresh.placed.move_to_end(key)
             pl, node_pods, all_placed = cached
             self.pl = pl.copy()
             self.node_pods = [set(pods) for pods in node_pods]
@@ -434,7 +437,7 @@ class Workloads:
                     all_placed = False
             if reuse:
                 refresh_scores(sch, self.pl)
-                fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
+                fresh.placed[key] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
         if self.autoscaler is not None:  # the rollout may have left added machines empty
