@@ -86,6 +86,11 @@ sampling_option = click.option(
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
          "(tighter intervals where outages need two failures at once; exponential failure times only), "
          "or auto (importance sampling where it applies).")
+survive_option = click.option(
+    "--survive", multiple=True, type=click.Choice(["server", "rack", "datacenter", "region"]), metavar="LEVEL",
+    help="Add an N-1 target (repeatable): losing any one domain of this level (server, rack, datacenter, region) "
+         "must keep quorum, leave no pod Pending, keep nodes under maxNodeUtilization and workloads at "
+         "minAvailable, once settled; like slo.survive in the topology.")
 check_quiet_option = click.option("--quiet", "-q", is_flag=True,
                                   help="No progress bar and no table: only the missed targets, one line each.")
 
@@ -106,12 +111,13 @@ def cli() -> None:
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+        sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True)
+                       report=True, survive=survive)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
     from .report.files import write_report
 
@@ -316,9 +322,11 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @check_quiet_option
 def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...],
+          quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
@@ -328,7 +336,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
 
     base = load_baseline(baseline) if baseline else None
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None)
+                       report=out is not None, survive=survive)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)

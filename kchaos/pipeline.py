@@ -67,7 +67,7 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False) -> dict:
+             report: bool = False, survive: tuple[str, ...] = ()) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run."""
     from .model.sampling.montecarlo import run_monte_carlo
@@ -76,6 +76,7 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     if manifests:
         overrides = {**(overrides or {}), **with_manifests(path, manifests)}
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+    cluster = with_survive(cluster, survive)
     ctx, callback = progress_bar(failures, quiet)
     ahead = Ahead(report)
     with ctx:
@@ -85,6 +86,18 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     from .analysis import analyze
 
     return analyze(output)
+
+
+def with_survive(cluster, levels: tuple[str, ...]):
+    """The cluster with the N-1 levels of ``--survive`` added to its ``slo.survive``."""
+    if not levels:
+        return cluster
+    import dataclasses
+
+    order = ("region", "datacenter", "rack", "server")
+    wanted = set(cluster.slo.survive) | set(levels)
+    slo = dataclasses.replace(cluster.slo, survive=tuple(level for level in order if level in wanted))
+    return dataclasses.replace(cluster, slo=slo)
 
 
 class Ahead:
