@@ -76,6 +76,8 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     if manifests:
         overrides = {**(overrides or {}), **with_manifests(path, manifests)}
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+    from .analysis.survive import with_survive
+
     cluster = with_survive(cluster, survive)
     ctx, callback = progress_bar(failures, quiet)
     ahead = Ahead(report)
@@ -86,18 +88,6 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     from .analysis import analyze
 
     return analyze(output)
-
-
-def with_survive(cluster, levels: tuple[str, ...]):
-    """The cluster with the N-1 levels of ``--survive`` added to its ``slo.survive``."""
-    if not levels:
-        return cluster
-    import dataclasses
-
-    order = ("region", "datacenter", "rack", "server")
-    wanted = set(cluster.slo.survive) | set(levels)
-    slo = dataclasses.replace(cluster.slo, survive=tuple(level for level in order if level in wanted))
-    return dataclasses.replace(cluster, slo=slo)
 
 
 class Ahead:

@@ -10,8 +10,10 @@ surviving worker at or under ``slo.maxNodeUtilization`` and every workload at or
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from ..model.cluster import Cluster
 from ..model.cluster_model import ClusterModel
 from ..model.scheduling.response import BlastRadius, Response
 
@@ -95,3 +97,13 @@ def survive_checks(block: dict | None) -> list[dict]:
                        "passed": not bad, "confirmed": True, "failures_to_confirm": None,
                        "domains": len(rows), "detail": detail})
     return checks
+
+
+def with_survive(cluster: Cluster, levels: tuple[str, ...]) -> Cluster:
+    """The cluster with the N-1 levels of ``--survive`` added to its ``slo.survive``."""
+    if not levels:
+        return cluster
+    order = ("region", "datacenter", "rack", "server")
+    wanted = set(cluster.slo.survive) | set(levels)
+    slo = dataclasses.replace(cluster.slo, survive=tuple(level for level in order if level in wanted))
+    return dataclasses.replace(cluster, slo=slo)
