@@ -364,6 +364,52 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
+@survive_option
+@click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000, show_default=True,
+              metavar="N", help="Failures per simulation of a finalist (the same histories for every candidate).")
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-plan/].")
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts the plan may choose, e.g. 3,4,5 [default: odd sizes from today's up to 7].")
+@jobs_option
+@sampling_option
+@quiet_option
+def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out: str | None,
+         etcd_sizes: str | None, jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Find the cheapest verified moves that meet the topology's targets.
+
+    Writes DIR/topology.yaml (the recommended layout, each changed line commented),
+    DIR/plan.json and DIR/index.html. Exit 0 when the plan meets every target, 1 when
+    some target stays out of reach (plan.json says why, with the bound)."""
+    from .analysis.compare import parse_sizes
+    from .plan.search import PlanOptions, make_plan
+    from .plan.write import plan_document, topology_text
+    from .report.files import to_json, write_atomic
+    from .report.plan_html import render_plan_html
+    from .report.plan_terminal import print_plan
+    from .topology import load_topology
+
+    cluster = load_topology(topology)  # one clear message per problem before anything runs
+    text = Path(topology).read_text(encoding="utf-8-sig")
+    options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
+                          etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
+    err = Console(stderr=True, highlight=False)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
+    result = make_plan(text, topology, survive, options, say)
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves) if result.moves else text
+    doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
+    write_atomic(out_dir / "topology.yaml", written)
+    write_atomic(out_dir / "plan.json", to_json(doc))
+    write_atomic(out_dir / "index.html", render_plan_html(doc))
+    if not quiet:
+        print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
+    return EXIT_OK if result.met else EXIT_TARGET_MISSED
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
 @click.option("--fail", "fail", multiple=True, metavar="KIND/NAME",
               help="A failure domain to fail at t=0 (repeatable): region/NAME, datacenter/NAME, rack/NAME, "
                    "server/NAME, node/NAME, or regionLink/A~B for a cut between regions A and B. "

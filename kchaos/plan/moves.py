@@ -49,7 +49,8 @@ class Move:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "subject": self.subject, "path": self.path, "from": self.before,
                 "to": self.after, "cost": round(self.cost, 4), "units": self.units, "why": self.why,
-                "gain": self.gain, "one_fewer": self.fewer or None}
+                "gain": self.gain, "one_fewer": self.fewer or None,
+                "saved_minutes_per_year": self.extra.get("saved_minutes_per_year")}
 
 
 def show(value: Any) -> str:

@@ -152,5 +152,6 @@ def plan_document(plan: Plan, topology: dict) -> dict:
         "bounds": plan.bounds,
         "before": _figures(plan.before),
         "after": _figures(plan.after) if plan.after is not None else _figures(plan.before),
+        "domain_losses": plan.domain_losses,
         "search": plan.stats,
     }

@@ -1,0 +1,76 @@
+"""`kchaos plan` in the terminal: the moves as a short ranked list, the targets before and
+after, what is still missed and why, and where the files went. Read from plan.json's
+document (:func:`kchaos.plan.write.plan_document`)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from .formatting import format_availability, format_availability_interval_distinct, get
+
+#: Moves listed in the terminal; plan.json and the page have them all.
+MAX_MOVES = 10
+
+
+def ranked(moves: list[dict]) -> list[dict]:
+    """Free moves first, then by minutes a year saved per unit of cost, then by cost."""
+    def key(m: dict):
+        saved = m.get("saved_minutes_per_year") or 0.0
+        return (m["cost"] > 0, -(saved / m["cost"]) if m["cost"] > 0 else -saved, m["cost"])
+    return sorted(moves, key=key)
+
+
+def _value(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
+    return "unset" if v is None else str(v)
+
+
+def _headline(fig: dict | None) -> str:
+    if not fig:
+        return "n/a"
+    a = fig["api_availability"]
+    return f"API {format_availability(a['estimate'])} {format_availability_interval_distinct(a['ci95'])}"
+
+
+def print_plan(doc: dict, console: Console, out_dir: str) -> None:
+    name = get(doc, "topology", "name", default="?")
+    search = doc.get("search") or {}
+    before = doc.get("before") or {}
+    console.print(f"[bold]kchaos plan {escape(name)}[/]  ({before.get('failures', 0):,} failures per simulation, "
+                  f"seed {before.get('seed')}; {search.get('layouts_built', 0)} layouts screened, "
+                  f"{search.get('simulations', 0)} simulated)")
+    missed_before = [t for t in doc["targets"]["before"] if not t["met"]]
+    if not missed_before:
+        console.print("[green]every target is met already: nothing to change[/]")
+    else:
+        console.print("missed today:")
+        for t in missed_before:
+            console.print(f"  [red]{escape(t['target'])}[/] ({t['how']}): {escape(t['detail'])}", soft_wrap=False)
+    moves = ranked(doc["moves"])
+    if moves:
+        console.print(f"moves, ranked (total cost {doc['cost']:g}):")
+        for i, m in enumerate(moves[:MAX_MOVES], 1):
+            cost = "free" if m["cost"] == 0 else f"cost {m['cost']:g}"
+            saved = m.get("saved_minutes_per_year")
+            saving = f", saves {saved:.3g} min/year" if saved is not None and saved > 0 else ""
+            console.print(f"  {i}. [bold]{escape(m['path'])}[/]: {escape(_value(m['from']))} -> "
+                          f"{escape(_value(m['to']))}  ({cost}{saving}) for {escape(m['why'] or 'the targets')}")
+            if m.get("gain"):
+                console.print(f"     {escape(m['gain'])}")
+            if m.get("one_fewer"):
+                console.print(f"     minimal: {escape(m['one_fewer'])}")
+        if len(moves) > MAX_MOVES:
+            console.print(f"  ... and {len(moves) - MAX_MOVES} more in plan.json")
+    if doc["moves"]:
+        console.print(f"before: {_headline(doc.get('before'))}; after: {_headline(doc.get('after'))}")
+    if doc["still_missed"]:
+        console.print("[bold red]still missed[/] (no move in reach meets it):")
+        for t in doc["still_missed"]:
+            console.print(f"  [red]{escape(t['target'])}[/]: {escape(t.get('detail', ''))}", soft_wrap=False)
+    elif doc["moves"]:
+        console.print("[green]with these moves every target is met[/] (verified by simulation as kchaos check runs it)")
+    console.print(f"wrote {escape(out_dir)}/topology.yaml, plan.json, index.html")
