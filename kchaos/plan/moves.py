@@ -118,11 +118,10 @@ def set_replicas(doc: dict, cluster: Cluster, i: int, replicas: int, keep: int) 
 
 def place_members(doc: dict, cluster: Cluster, servers: list[str], moved: int) -> Move:
     """The etcd members on ``servers`` (explicit placement), their count ``len(servers)``."""
-    cp = doc.get("controlPlane") or {}
     key = "etcdPlacement" if cluster.etcd_topology == "external" else "placement"
     before_servers = [cluster.domains[cluster.nodes[m].server].name for m in cluster.members]
     edits: list[tuple[str, Any]] = [(f"controlPlane.{key}", list(servers))]
-    if len(servers) != len(cluster.members) or "members" in cp:
+    if len(servers) != len(cluster.members):
         edits.append(("controlPlane.members", len(servers)))
     added = len(servers) - len(cluster.members)
     return Move("members", "control plane", f"controlPlane.{key}", before_servers, list(servers),

@@ -43,10 +43,13 @@ def _styled(value: Any) -> Any:
     return value
 
 
-def _comment(parent: Any, key: Any, text: str) -> None:
-    """An end-of-line comment on ``parent[key]``, replacing one already there (kept in the
-    text as 'was: ...'); comment lines that followed it stay."""
-    old = parent.ca.items.get(key) if hasattr(parent, "ca") else None
+def _comment(parent: Any, key: Any, text: str, carried: Any = None) -> None:
+    """An end-of-line comment on ``parent[key]``, replacing one already there (or ``carried``
+    from a key it replaces), kept in the text as 'was: ...'; comment lines (and blank lines)
+    that followed it stay."""
+    old = carried or (parent.ca.items.get(key) if hasattr(parent, "ca") else None)
+    if carried is not None and key in parent.ca.items:
+        del parent.ca.items[key]
     rest = ""
     if old and len(old) > 2 and old[2] is not None:
         lines = old[2].value.split("\n")
@@ -54,7 +57,7 @@ def _comment(parent: Any, key: Any, text: str) -> None:
         rest = "\n".join(lines[1:])
         if first:
             text += f" (was: {first})"
-        del parent.ca.items[key]
+        parent.ca.items.pop(key, None)
     if isinstance(parent, CommentedMap):
         parent.yaml_add_eol_comment(text, key)
         if rest:
@@ -72,7 +75,7 @@ def apply_edits(doc: Any, move: Move) -> None:
     """Apply ``move``'s edits to the round-trip document and comment each changed line (a
     value inside a flow mapping such as ``{cpu: 16, memory: 64Gi}``: the line of its key)."""
     note = f"kchaos plan: {show(move.before)} -> {show(move.after)}" + (f" for {move.why}" if move.why else "")
-    freed: dict[int, int] = {}  # parent -> position of a key just deleted (its replacement goes there)
+    freed: dict[int, tuple[int, Any]] = {}  # parent -> (position, comment) of a key just deleted
     commented: set[tuple[int, Any]] = set()
     for path, value in move.edits:
         parts = path.split(".")
@@ -87,11 +90,13 @@ def apply_edits(doc: Any, move: Move) -> None:
         last: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
         if value is DELETE:
             if last in target:
-                freed[id(target)] = list(target).index(last)
+                freed[id(target)] = (list(target).index(last), target.ca.items.pop(last, None))
                 del target[last]
             continue
+        carried = None
         if isinstance(target, CommentedMap) and last not in target and id(target) in freed:
-            target.insert(freed.pop(id(target)), last, _styled(value))
+            position, carried = freed.pop(id(target))
+            target.insert(position, last, _styled(value))
         else:
             target[last] = _styled(value)
         chain.append((target, last))
@@ -100,7 +105,7 @@ def apply_edits(doc: Any, move: Move) -> None:
         parent, key = chain[-1]
         if (id(parent), key) not in commented:
             commented.add((id(parent), key))
-            _comment(parent, key, note)
+            _comment(parent, key, note, carried if parent is target else None)
 
 
 def topology_text(original: str, filename: str, moves: list[Move]) -> str:
