@@ -28,7 +28,7 @@ from .layout import Layout, Layouts
 from .moves import Move, combine, set_replicas
 from .propose import (capacity_moves, member_placements, member_sizes, quorum_level, replica_moves,
                       rollout_moves, spread_moves)
-from .targets import Verdict, first_miss, missed, screen, simulated
+from .targets import Verdict, first_miss, missed, screen, simulated, unsure
 
 #: More replicas tried, one at a time, for a workload whose availability target the
 #: simulation still finds missed.
@@ -306,12 +306,13 @@ class Search:
                 fewer = self._one_fewer(move)
                 trial = [*out[:idx], *([fewer] if fewer else []), *out[idx + 1:]]
                 verdicts = self.judge(trial)
-                if missed(verdicts):
+                if unsure(verdicts):
                     unit = {"workers": "workers", "replicas": "replicas"}.get(move.kind, "")
                     label = ("without this change" if move.kind == "members" else
                              f"one fewer ({fewer.after} {unit})" if fewer else
                              f"one fewer ({move.before} {unit}, as today)" if move.units else "without this change")
-                    move = replace(move, fewer=f"{label} misses {first_miss(verdicts)}")
+                    verb = "misses" if missed(verdicts) else "no longer confirms"
+                    move = replace(move, fewer=f"{label} {verb} {first_miss(verdicts)}")
                     out[idx] = move
                     break
                 if fewer is None:  # not needed at all

@@ -23,9 +23,11 @@ class Verdict:
     met: bool
     how: str  # settled | exact | simulated
     detail: str = ""
+    confirmed: bool = True  # simulated: the target lies outside the 95% interval
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "met": self.met, "how": self.how, "detail": self.detail}
+        return {"target": self.target, "met": self.met, "how": self.how, "detail": self.detail,
+                "confirmed": self.confirmed}
 
 
 def screen(layout: Layout) -> list[Verdict]:
@@ -92,7 +94,10 @@ def simulated(results: dict) -> list[Verdict]:
         else:
             detail = (f"{100 * est:.5g}% [{100 * ci[0]:.5g}% – {100 * ci[1]:.5g}%], target {100 * ch['target']:.5g}%"
                       if ci else f"{est}")
-        out.append(Verdict(ch["name"], ch["passed"], "simulated", detail))
+        confirmed = ch.get("confirmed", True)
+        if not confirmed:
+            detail += " (not yet confirmed: the target lies inside the interval)"
+        out.append(Verdict(ch["name"], ch["passed"], "simulated", detail, confirmed))
     return out
 
 
@@ -100,7 +105,13 @@ def missed(verdicts: list[Verdict]) -> list[Verdict]:
     return [v for v in verdicts if not v.met]
 
 
+def unsure(verdicts: list[Verdict]) -> list[Verdict]:
+    """Missed, or met by the estimate with the target inside its interval: what a plan
+    without some move must not be, for the move to be dropped."""
+    return [v for v in verdicts if not v.met or not v.confirmed]
+
+
 def first_miss(verdicts: list[Verdict]) -> str:
-    """One line naming the first target missed (for 'one fewer fails ...')."""
-    bad = missed(verdicts)
+    """One line naming the first target missed, or else not confirmed (for 'one fewer misses ...')."""
+    bad = missed(verdicts) or unsure(verdicts)
     return f"{bad[0].target}: {bad[0].detail}" if bad else ""
