@@ -86,8 +86,9 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
                                  progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
     ahead.wait()
     from .analysis import analyze
+    from .plan.fixes import with_fix_first
 
-    return analyze(output)
+    return with_fix_first(output.model, analyze(output))
 
 
 class Ahead:
