@@ -44,7 +44,7 @@ def screen(layout: Layout) -> list[Verdict]:
         bad = [v for v in verdicts if not v.survived]
         detail = (f"every {level} loss settles within the targets" if not bad else
                   "; ".join(f"losing {v.domain}: {', '.join(v.reasons)}" for v in bad[:2])
-                  + (f"; and {len(bad) - 2} more {level} losses" if len(bad) > 2 else ""))
+                  + (f"; and {len(bad) - 2} more {level} loss{'es' if len(bad) > 3 else ''}" if len(bad) > 2 else ""))
         out.append(Verdict(f"survive.{level}", not bad, "settled", detail))
     if c.slo.control_plane is not None:
         qa = layout.quorum_exact

@@ -4,6 +4,8 @@ document (:func:`kchaos.plan.write.plan_document`)."""
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -36,6 +38,22 @@ def _headline(fig: dict | None) -> str:
     return f"API {format_availability(a['estimate'])} {format_availability_interval_distinct(a['ci95'])}"
 
 
+def _say(console: Console, indent: str, text: str, style: str = "", lead: str = "") -> None:
+    """``lead`` (styled) then ``text``, wrapped to the console with the continuation indented."""
+    width = max(40, console.width)
+    lines = textwrap.wrap(lead + text, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                          break_on_hyphens=False, break_long_words=False) or [indent]
+    first = lines[0]
+    if lead and style:
+        first = first.replace(lead, f"[{style}]{escape(lead)}[/]", 1)
+        first = first[:first.index("[/]") + 3] + escape(first[first.index("[/]") + 3:])
+        console.print(first, soft_wrap=True)
+    else:
+        console.print(escape(first), soft_wrap=True)
+    for line in lines[1:]:
+        console.print(escape(line), soft_wrap=True)
+
+
 def print_plan(doc: dict, console: Console, out_dir: str) -> None:
     name = get(doc, "topology", "name", default="?")
     search = doc.get("search") or {}
@@ -49,7 +67,7 @@ def print_plan(doc: dict, console: Console, out_dir: str) -> None:
     else:
         console.print("missed today:")
         for t in missed_before:
-            console.print(f"  [red]{escape(t['target'])}[/] ({t['how']}): {escape(t['detail'])}", soft_wrap=False)
+            _say(console, "  ", f" ({t['how']}): {t['detail']}", "red", t["target"])
     moves = ranked(doc["moves"])
     if moves:
         console.print(f"moves, ranked (total cost {doc['cost']:g}):")
@@ -60,9 +78,9 @@ def print_plan(doc: dict, console: Console, out_dir: str) -> None:
             console.print(f"  {i}. [bold]{escape(m['path'])}[/]: {escape(_value(m['from']))} -> "
                           f"{escape(_value(m['to']))}  ({cost}{saving}) for {escape(m['why'] or 'the targets')}")
             if m.get("gain"):
-                console.print(f"     {escape(m['gain'])}")
+                _say(console, "     ", m["gain"])
             if m.get("one_fewer"):
-                console.print(f"     minimal: {escape(m['one_fewer'])}")
+                _say(console, "     ", f"minimal: {m['one_fewer']}")
         if len(moves) > MAX_MOVES:
             console.print(f"  ... and {len(moves) - MAX_MOVES} more in plan.json")
     if doc["moves"]:
@@ -70,7 +88,7 @@ def print_plan(doc: dict, console: Console, out_dir: str) -> None:
     if doc["still_missed"]:
         console.print("[bold red]still missed[/] (no move in reach meets it):")
         for t in doc["still_missed"]:
-            console.print(f"  [red]{escape(t['target'])}[/]: {escape(t.get('detail', ''))}", soft_wrap=False)
+            _say(console, "  ", f": {t.get('detail', '')}", "red", t["target"])
     elif doc["moves"]:
         console.print("[green]with these moves every target is met[/] (verified by simulation as kchaos check runs it)")
     console.print(f"wrote {escape(out_dir)}/topology.yaml, plan.json, index.html")
