@@ -149,3 +149,28 @@ def test_pool_cost_weighs_the_moves():
     with pytest.raises(Exception) as err:
         load_topology_text(bad, "t.yaml")
     assert "workers[0].cost" in str(err.value)
+
+
+def test_the_plan_page_shows_before_and_after_side_by_side(tmp_path):
+    plan(tmp_path, "plan-spread-trap")
+    page = (tmp_path / "plan-spread-trap" / "index.html").read_text()
+    for part in ("Before and after", "Moves, ranked", "workloads[0].spread.nodeTaintsPolicy", "Losing one datacenter",
+                 "Hottest surviving node after losing each datacenter", "datacenter/dc-a"):
+        assert part in page
+    assert "cdn.plot.ly/plotly" not in page
+
+
+def test_run_fix_first_lists_concrete_moves_with_real_savings():
+    from kchaos.pipeline import simulate
+
+    replicas = simulate(str(EXAMPLES / "plan-single-replicas.yaml"), 2000, 1, 1, True)["fix_first"]
+    assert sorted((m["subject"], m["path"].split(".")[-1], m["to"]) for m in replicas) == \
+        [("cart", "replicas", 2), ("checkout", "replicas", 2), ("payment", "replicas", 2)]
+    assert all(m["ci95"][0] > 0 and m["cost"] > 0 and m["per_unit_cost"] > 0 for m in replicas)
+    results = simulate(str(EXAMPLES / "plan-etcd-two-sites.yaml"), 2000, 1, 1, True)
+    (members,) = [m for m in results["fix_first"] if m["kind"] == "members"]
+    # Exact: dc-a (50 y, 8 h) no longer loses quorum alone: 8 h / 50 y of the API, less overlaps.
+    assert members["minutes_per_year_saved"] == pytest.approx(8 * 60 / 50, rel=0.01)
+    assert members["cost"] == 0 and members["ci95"][0] == members["ci95"][1]
+    advice = [a["message"] for a in results["advisories"] if a["code"] == "fix-first"]
+    assert advice and advice[0].startswith("first move: controlPlane.placement")

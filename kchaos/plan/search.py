@@ -133,8 +133,10 @@ class Search:
         c = before.cluster
         levels = list(c.slo.survive) or [next((lv for lv in ("region", "datacenter", "rack", "server")
                                               if len(c.domains_of_kind(lv)) > 1), "server")]
-        return {level: [{"domain": b.domain, "before": b.as_dict(), "after": a.as_dict()}
-                        for b, a in zip(before.verdicts(level), after.verdicts(level))] for level in levels}
+        return {level: {"target": level in c.slo.survive,
+                        "domains": [{"domain": b.domain, "before": b.as_dict(), "after": a.as_dict()}
+                                    for b, a in zip(before.verdicts(level), after.verdicts(level))]}
+                for level in levels}
 
     def minutes(self, moves: list[Move]) -> float | None:
         """API plus targeted workloads' downtime, minutes a year, if this plan was simulated (CRN)."""

@@ -10,6 +10,7 @@ whose loss alone keeps it below ``minAvailable``) allow, which is also known exa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..analysis.statistics import MINUTES_PER_YEAR
@@ -79,6 +80,14 @@ def covered_unavailability(layout: Layout) -> dict[str, float]:
     return {name: 1.0 - x for name, x in up.items()}
 
 
+def percent(x: float) -> str:
+    """An availability in percent with the digits that tell its nines apart (99.99998%)."""
+    if x >= 1.0:
+        return "100%"
+    decimals = max(1, math.ceil(-math.log10(1.0 - x)) - 1)
+    return f"{100 * x:.{decimals}f}%"
+
+
 def simulated(results: dict) -> list[Verdict]:
     """The verdicts ``kchaos check`` would give on these results (survive levels included)."""
     out = []
@@ -92,7 +101,7 @@ def simulated(results: dict) -> list[Verdict]:
         elif ch["name"] == "maxPendingPods":
             detail = f"at most {est} pods Pending at once (limit {ch['target']})"
         else:
-            detail = (f"{100 * est:.5g}% [{100 * ci[0]:.5g}% – {100 * ci[1]:.5g}%], target {100 * ch['target']:.5g}%"
+            detail = (f"{percent(est)} [{percent(ci[0])} – {percent(ci[1])}], target {percent(ch['target'])}"
                       if ci else f"{est}")
         confirmed = ch.get("confirmed", True)
         if not confirmed:

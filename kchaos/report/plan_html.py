@@ -88,7 +88,8 @@ def domain_losses(doc: dict, figs: FigureSet, limit: float | None) -> list[dict]
     """Per level: every domain's settled loss before and after, and a chart of the hottest
     surviving node after each loss."""
     out = []
-    for level, rows in (doc.get("domain_losses") or {}).items():
+    for level, block in (doc.get("domain_losses") or {}).items():
+        rows = block["domains"]
         table = [{"domain": r["domain"], "before": _loss(r["before"]), "after": _loss(r["after"])} for r in rows]
         shown = sorted(rows, key=lambda r: -r["before"]["hottest"])[:MAX_CHART_DOMAINS]
         fig = go.Figure()
@@ -105,7 +106,7 @@ def domain_losses(doc: dict, figs: FigureSet, limit: float | None) -> list[dict]
                                         legend=dict(orientation="h", y=1.12, x=0),
                                         yaxis=dict(title=dict(text="hottest surviving node"), ticksuffix="%",
                                                    rangemode="tozero")))
-        out.append({"level": level, "rows": table,
+        out.append({"level": level, "rows": table, "target": block["target"],
                      "figure": figs.add(fig, 320, [f"Hottest surviving node after losing each {level}"]
                                         + ([f" (dashed: the {100 * limit:.0f}% limit)"] if limit else []))})
     return out
