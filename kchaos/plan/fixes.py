@@ -28,6 +28,7 @@ from ..analysis.statistics import MINUTES_PER_YEAR
 from ..model.cluster_model import ClusterModel
 from ..model.scheduling.response import BlastRadius, workload_cover
 from .layout import Layout
+from .moves import show
 from .propose import member_placements, member_sizes, quorum_level
 
 #: Moves listed in results.json ``fix_first`` (and the report).
@@ -171,8 +172,7 @@ def _server_chain(c, name: str) -> tuple[int, ...]:
 
 def describe(row: dict) -> str:
     """One line for a person: the change, what it saves and what it costs."""
-    def value(v):
-        return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, list) else str(v)
+    value = show
     cost = "free" if row["cost"] == 0 else f"cost {row['cost']:g}"
     return (f"{row['path']}: {value(row['from'])} -> {value(row['to'])} saves {row['minutes_per_year_saved']:.3g} "
             f"min/year of {row['quantity']} ({cost}; {row['why']})")

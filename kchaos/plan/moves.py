@@ -20,7 +20,7 @@ from typing import Any
 
 from ..model.cluster import Cluster
 from ..topology.loader import DELETE
-from ..topology.units import format_cpu, format_memory
+from ..topology.units import format_cpu, format_memory, format_setting as show
 
 #: What one etcd member (a control-plane node) costs when added.
 MEMBER_COST = 1.0
@@ -51,14 +51,6 @@ class Move:
                 "to": self.after, "cost": round(self.cost, 4), "units": self.units, "why": self.why,
                 "gain": self.gain, "one_fewer": self.fewer or None,
                 "saved_minutes_per_year": self.extra.get("saved_minutes_per_year")}
-
-
-def show(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
-    return "unset" if value is None else str(value)
 
 
 def _pool_entry(doc: dict, i: int) -> dict:

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from kchaos.report.figures import FigureSet, base_layout, esc
 from kchaos.report.formatting import get, minutes_figure, num
+from kchaos.topology.units import format_setting
 from kchaos.report.reading import largest_in_order
 
 #: Causes drawn in their own colour; the rest of a run's causes share "other causes".
@@ -92,14 +93,10 @@ def downtime(r: dict, figs: FigureSet) -> dict:
             "tables": tables, "note": note}
 
 
-def _value(v) -> str:
-    return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, list) else str(v)
-
-
 def fix_first(r: dict) -> dict:
     """The concrete moves (results.json ``fix_first``), and apart from them the ten failure
     domains whose hardening (never failing) would save the most minutes per year."""
-    moves = [{"path": x.get("path", ""), "from": _value(x.get("from")), "to": _value(x.get("to")),
+    moves = [{"path": x.get("path", ""), "from": format_setting(x.get("from")), "to": format_setting(x.get("to")),
               "quantity": x.get("quantity", ""), "why": x.get("why", ""),
               "saved": minutes_figure(x.get("minutes_per_year_saved")),
               "interval": f"{minutes_figure(get(x, 'ci95', 0))} – {minutes_figure(get(x, 'ci95', 1))}",

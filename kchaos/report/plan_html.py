@@ -13,19 +13,12 @@ from kchaos.report.figures import BLUE, GREEN, RED, FigureSet, base_layout, esc
 from kchaos.report.formatting import (format_availability, format_availability_interval_distinct, format_count,
                                       get, minutes_figure)
 from kchaos.report.inline import b, badge, code
+from kchaos.topology.units import format_setting
 from kchaos.report.page import render_page
 from kchaos.report.plan_terminal import ranked
 
 #: Domains drawn in the load chart per level (the hottest after the plan first).
 MAX_CHART_DOMAINS = 40
-
-
-def _value(v) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(str(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
-    return "unset" if v is None else str(v)
 
 
 def _verdict(t: dict | None) -> dict:
@@ -71,7 +64,7 @@ def targets(doc: dict) -> list[dict]:
 
 
 def moves(doc: dict) -> list[dict]:
-    return [{"rank": i, "path": m["path"], "from": _value(m["from"]), "to": _value(m["to"]),
+    return [{"rank": i, "path": m["path"], "from": format_setting(m["from"]), "to": format_setting(m["to"]),
              "cost": "free" if m["cost"] == 0 else f"{m['cost']:g}", "why": m["why"], "gain": m.get("gain") or "",
              "saved": minutes_figure(m["saved_minutes_per_year"]) if m.get("saved_minutes_per_year") else "—",
              "fewer": m.get("one_fewer") or ""}

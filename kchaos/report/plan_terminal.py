@@ -9,6 +9,7 @@ import textwrap
 from rich.console import Console
 from rich.markup import escape
 
+from ..topology.units import format_setting
 from .formatting import format_availability, format_availability_interval_distinct, get
 
 #: Moves listed in the terminal; plan.json and the page have them all.
@@ -21,14 +22,6 @@ def ranked(moves: list[dict]) -> list[dict]:
         saved = m.get("saved_minutes_per_year") or 0.0
         return (m["cost"] > 0, -(saved / m["cost"]) if m["cost"] > 0 else -saved, m["cost"])
     return sorted(moves, key=key)
-
-
-def _value(v) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(str(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
-    return "unset" if v is None else str(v)
 
 
 def _headline(fig: dict | None) -> str:
@@ -75,8 +68,8 @@ def print_plan(doc: dict, console: Console, out_dir: str) -> None:
             cost = "free" if m["cost"] == 0 else f"cost {m['cost']:g}"
             saved = m.get("saved_minutes_per_year")
             saving = f", saves {saved:.3g} min/year" if saved is not None and saved > 0 else ""
-            console.print(f"  {i}. [bold]{escape(m['path'])}[/]: {escape(_value(m['from']))} -> "
-                          f"{escape(_value(m['to']))}  ({cost}{saving}) for {escape(m['why'] or 'the targets')}")
+            console.print(f"  {i}. [bold]{escape(m['path'])}[/]: {escape(format_setting(m['from']))} -> "
+                          f"{escape(format_setting(m['to']))}  ({cost}{saving}) for {escape(m['why'] or 'the targets')}")
             if m.get("gain"):
                 _say(console, "     ", m["gain"])
             if m.get("one_fewer"):
