@@ -26,7 +26,7 @@ from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from ..topology.yamlsafe import load_yaml
 from .layout import Layout, Layouts
 from .moves import Move, combine, set_replicas
-from .propose import (capacity_moves, member_placements, member_sizes, quorum_level, replica_moves,
+from .propose import (capacity_moves, member_placements, member_sizes, replica_moves,
                       rollout_moves, spread_moves)
 from .targets import Verdict, first_miss, missed, screen, simulated, unsure
 
@@ -177,12 +177,11 @@ class Search:
         moves += [replace(m, why=f"workloads.{m.subject}") for m in rollout_moves(layout, doc, slow)]
         # Quorum.
         current = self.layouts.build(combine(moves))
-        level = quorum_level(current)
         quorum_bad = any("quorum" in v.detail for v in missed(screen(current)) if v.target.startswith("survive.")) \
             or any(v.target == "controlPlane" and not v.met for v in screen(current))
-        if quorum_bad and level is not None or (quorum_bad and c.slo.control_plane is not None):
+        if quorum_bad:
             self.progress("searching member placements")
-            site = self._site_level(current, level)
+            site = self._site_level(current, screen(current))
             found, bound = member_placements(current, doc, member_sizes(len(c.members), self.options.etcd_sizes),
                                              site, c.slo.control_plane if "controlPlane" in bad else None)
             for move in found:
@@ -195,16 +194,20 @@ class Search:
                 self.bounds.append({"target": "controlPlane" if "controlPlane" in bad else "quorum",
                                     "bound": bound, "detail": self._member_bound(current, site, bound)})
         # Capacity and replicas, until the screen passes.
-        moves = self.capacity(moves)
+        moves = self.capacity(moves, {v.target for v in missed(verdicts) if v.how == "simulated"})
         return moves
 
-    def _site_level(self, layout: Layout, level: str | None) -> str:
+    @staticmethod
+    def _site_level(layout: Layout, verdicts: list[Verdict]) -> str:
+        """Where members are spread: the outermost survive level whose loss loses quorum (it
+        must hold), else the outermost level with at least three domains (three sites let
+        any one go)."""
         c = layout.cluster
-        for lv in ("region", "datacenter", "rack"):
-            if lv in c.slo.survive or lv == level:
-                if len(c.domains_of_kind(lv)) >= 3 or lv == level:
-                    return lv if len(c.domains_of_kind(lv)) >= 3 else "datacenter"
-        return "datacenter"
+        for v in verdicts:
+            if v.target.startswith("survive.") and not v.met and "quorum" in v.detail:
+                return v.target.split(".", 1)[1]
+        counts = {lv: sum(1 for d in c.domains_of_kind(lv)) for lv in ("region", "datacenter", "rack", "server")}
+        return next((lv for lv, n in counts.items() if n >= 3), "server")
 
     def _member_gain(self, before: Layout, after: Layout, move: Move) -> str:
         n0, n1 = move.extra["members"]
@@ -227,20 +230,24 @@ class Search:
                 return t
         return "maxPendingPods"
 
-    def capacity(self, moves: list[Move]) -> list[Move]:
-        """Workers or node size while the screen misses fits, Pending or the limit; replicas
-        while a domain's loss leaves a workload below minAvailable."""
+    def capacity(self, moves: list[Move], simulated_bad: set[str] = frozenset()) -> list[Move]:
+        """Workers or node size while the screen misses fits, Pending or the limit (or the
+        simulation misses the load targets: then every single node and server loss must settle
+        within them); replicas while a domain's loss leaves a workload below minAvailable."""
         layout = self.layouts.build(combine(moves))
         bad = missed(screen(layout))
         short = [v for v in bad if v.target == "fits" or
                  (v.target.startswith("survive.") and ("Pending" in v.detail or "hottest" in v.detail))]
+        load = sorted(simulated_bad & {"maxNodeUtilization", "maxPendingPods"})
+        if load and not _load_ok(layout, load):
+            short.append(Verdict(load[0], False, "simulated"))
         if short:
             self.progress("screening workers and node sizes")
 
             def passes(trial: Layout) -> bool:
                 return not any(v.target == "fits" or (v.target.startswith("survive.") and
                                                       ("Pending" in v.detail or "hottest" in v.detail))
-                               for v in missed(screen(trial)))
+                               for v in missed(screen(trial))) and _load_ok(trial, load)
             found = capacity_moves(self.layouts, self.doc, moves, passes)
             if found:
                 move, fewer = found[0]
@@ -346,6 +353,26 @@ class Search:
             if v.target not in known:
                 self.bounds.append({"target": v.target, "bound": None,
                                     "detail": f"no move in the plan's repertoire meets it: {v.detail}"})
+
+
+def _load_ok(layout: Layout, targets: list[str]) -> bool:
+    """Every single node and server loss settles within the load ``targets`` (the hottest
+    node at or under maxNodeUtilization, at most maxPendingPods Pending): the failures that
+    drive the simulated load figures."""
+    if not targets:
+        return True
+    slo = layout.cluster.slo
+    for level in ("node", "server"):
+        for v in layout.verdicts(level):
+            r = v.response
+            if not r.nodes_lost:
+                continue
+            if "maxNodeUtilization" in targets and slo.max_node_utilization is not None \
+                    and r.hottest > slo.max_node_utilization + 1e-9:
+                return False
+            if "maxPendingPods" in targets and v.pending > (slo.max_pending_pods or 0):
+                return False
+    return True
 
 
 def make_plan(text: str, filename: str, survive: tuple[str, ...] = (), options: PlanOptions | None = None,
