@@ -62,8 +62,14 @@ def test_etcd_over_two_sites_keeps_three_members_and_moves_one(tmp_path):
     assert {cluster.domains[cluster.nodes[m].datacenter].name for m in cluster.members} == {"dc-a", "dc-b", "dc-c"}
 
 
-def test_the_spread_trap_changes_the_rule_not_the_hardware(tmp_path):
-    code, doc, text = plan(tmp_path, "plan-spread-trap")
+@pytest.fixture(scope="module")
+def spread_trap(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("trap")
+    return (*plan(tmp, "plan-spread-trap"), (tmp / "plan-spread-trap" / "index.html").read_text())
+
+
+def test_the_spread_trap_changes_the_rule_not_the_hardware(spread_trap):
+    code, doc, text, _ = spread_trap
     assert code == 0 and doc["met"]
     assert [(m["kind"], m["path"], m["to"]) for m in doc["moves"]] == \
         [("spread", "workloads[0].spread.nodeTaintsPolicy", "Honor")]
@@ -151,9 +157,8 @@ def test_pool_cost_weighs_the_moves():
     assert "workers[0].cost" in str(err.value)
 
 
-def test_the_plan_page_shows_before_and_after_side_by_side(tmp_path):
-    plan(tmp_path, "plan-spread-trap")
-    page = (tmp_path / "plan-spread-trap" / "index.html").read_text()
+def test_the_plan_page_shows_before_and_after_side_by_side(spread_trap):
+    page = spread_trap[3]
     for part in ("Before and after", "Moves, ranked", "workloads[0].spread.nodeTaintsPolicy", "Losing one datacenter",
                  "Hottest surviving node after losing each datacenter", "datacenter/dc-a"):
         assert part in page
