@@ -179,3 +179,12 @@ def test_run_fix_first_lists_concrete_moves_with_real_savings():
     assert members["cost"] == 0 and members["ci95"][0] == members["ci95"][1]
     advice = [a["message"] for a in results["advisories"] if a["code"] == "fix-first"]
     assert advice and advice[0].startswith("first move: controlPlane.placement")
+
+
+def test_a_pool_kept_in_one_datacenter_is_spread_before_anything_is_bought(tmp_path):
+    out = tmp_path / "pool"
+    path = ROOT / "tests" / "data" / "plan-pool-one-dc.yaml"
+    assert main(["plan", str(path), "-n", "500", "-j", "1", "-o", str(out), "-q"]) == 0
+    doc = json.loads((out / "plan.json").read_text())
+    assert [(m["kind"], m["from"], m["to"], m["cost"]) for m in doc["moves"]] == \
+        [("pool-placement", {"datacenter": "dc-a"}, "spread", 0)]

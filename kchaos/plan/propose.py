@@ -20,7 +20,7 @@ from typing import Callable
 from ..analysis.exact import quorum_availability
 from ..model.cluster import Cluster
 from .layout import Layout, Layouts
-from .moves import Move, add_workers, combine, place_members, resize_nodes, set_replicas, set_spread
+from .moves import Move, add_workers, combine, place_members, place_pool, resize_nodes, set_replicas, set_spread
 from .targets import Verdict, missed, screen
 
 #: Bounds of the search (docs/plan.md): workers added per pool, node sizes tried,
@@ -178,11 +178,29 @@ def spread_moves(layouts: Layouts, layout: Layout, doc: dict, base_moves: list[M
         if sp is None or sp.when_unsatisfiable != "DoNotSchedule" or sp.node_taints_policy != "Ignore" \
                 or not before.get(wl.name):
             continue
-        move = set_spread(doc, c, i, "nodeTaintsPolicy", "Honor")
-        trial = layouts.build(combine([*base_moves, *out, move]))
-        after = pending_by_workload(trial, domains).get(wl.name, 0)
-        if after < before[wl.name]:
-            out.append(_with(move, gain=f"{wl.name}: Pending after single-domain losses {before[wl.name]} -> {after}"))
+        for key, value in (("nodeTaintsPolicy", "Honor"), ("whenUnsatisfiable", "ScheduleAnyway")):
+            move = set_spread(doc, c, i, key, value)
+            trial = layouts.build(combine([*base_moves, *out, move]))
+            after = pending_by_workload(trial, domains).get(wl.name, 0)
+            if after < before[wl.name]:
+                out.append(_with(move, gain=f"{wl.name}: Pending after single-domain losses {before[wl.name]} -> "
+                                            f"{after}"))
+                break
+    return out
+
+
+def placement_moves(layouts: Layouts, doc: dict, base_moves: list[Move],
+                    passes: Callable[[Layout], bool]) -> list[Move]:
+    """A pool kept inside one region, datacenter or rack, spread over every server instead,
+    when that alone lets the layout pass (free: the same nodes, elsewhere)."""
+    out = []
+    for i, entry in enumerate(doc.get("workers") or []):
+        if isinstance(entry.get("placement"), dict):
+            move = place_pool(doc, i, "spread")
+            if passes(layouts.build(combine([*base_moves, move]))):
+                out.append(_with(move, gain=f"pool {entry['pool']} no longer shares one "
+                                            f"{next(iter(entry['placement']))}'s fate"))
+                break
     return out
 
 

@@ -26,7 +26,7 @@ from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from ..topology.yamlsafe import load_yaml
 from .layout import Layout, Layouts
 from .moves import Move, combine, set_replicas
-from .propose import (capacity_moves, member_placements, member_sizes, replica_moves,
+from .propose import (capacity_moves, member_placements, member_sizes, placement_moves, replica_moves,
                       rollout_moves, spread_moves)
 from .targets import Verdict, first_miss, missed, screen, simulated, unsure
 
@@ -248,8 +248,11 @@ class Search:
                 return not any(v.target == "fits" or (v.target.startswith("survive.") and
                                                       ("Pending" in v.detail or "hottest" in v.detail))
                                for v in missed(screen(trial))) and _load_ok(trial, load)
-            found = capacity_moves(self.layouts, self.doc, moves, passes)
-            if found:
+            placed = placement_moves(self.layouts, self.doc, moves, passes)
+            found = [] if placed else capacity_moves(self.layouts, self.doc, moves, passes)
+            if placed:
+                moves = [*moves, replace(placed[0], why=short[0].target)]
+            elif found:
                 move, fewer = found[0]
                 moves = [*moves, replace(move, why=short[0].target, fewer=fewer)]
             else:
