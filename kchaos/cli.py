@@ -389,7 +389,8 @@ def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out:
     say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
     result = make_plan(text, topology, survive, options, say)
     out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
-    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves) if result.moves else text
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
+        if result.moves or survive else text
     doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
     write_atomic(out_dir / "topology.yaml", written)
     write_atomic(out_dir / "plan.json", to_json(doc))

@@ -47,6 +47,7 @@ def test_pool_sized_for_n_minus_1_is_the_smallest_count_and_one_fewer_fails(tmp_
     written = with_survive(load_topology_text(text, "topology.yaml"), ("datacenter",))
     assert survives(written, "datacenter")
     assert "count: 9  # kchaos plan: 6 -> 9 for survive.datacenter (was: two per datacenter)" in text
+    assert load_topology_text(text, "topology.yaml").slo.survive == ("datacenter",)  # check gates on it
 
 
 def test_etcd_over_two_sites_keeps_three_members_and_moves_one(tmp_path):

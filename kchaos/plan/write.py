@@ -108,12 +108,22 @@ def apply_edits(doc: Any, move: Move) -> None:
             _comment(parent, key, note, carried if parent is target else None)
 
 
-def topology_text(original: str, filename: str, moves: list[Move]) -> str:
-    """The user's file with the moves applied and commented; validated by loading it."""
+def topology_text(original: str, filename: str, moves: list[Move], survive: tuple[str, ...] = ()) -> str:
+    """The user's file with the moves applied and commented, and the ``--survive`` levels the
+    plan was made for added to ``slo.survive`` (so that ``kchaos check`` gates on them);
+    validated by loading it."""
     y = _yaml()
     doc = y.load(original)
     for move in moves:
         apply_edits(doc, move)
+    slo = doc.get("slo") if isinstance(doc.get("slo"), dict) else None
+    have = slo.get("survive") if slo is not None else None
+    have = [have] if isinstance(have, str) else list(have or [])
+    added = [level for level in survive if level not in have]
+    if added:
+        levels = [lv for lv in ("region", "datacenter", "rack", "server") if lv in have or lv in added]
+        apply_edits(doc, Move("survive", "slo", "slo.survive", have or None, levels, 0.0,
+                              (("slo.survive", levels),), why="--survive " + " ".join(added)))
     out = io.StringIO()
     y.dump(doc, out)
     text = out.getvalue()
