@@ -76,7 +76,7 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False) -> dict:
+             report: bool = False, survive: tuple[str, ...] = ()) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run."""
     from .model.sampling.montecarlo import run_monte_carlo
@@ -94,6 +94,9 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
         from .kube.origin import blame
 
         raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
+    from .analysis.survive import with_survive
+
+    cluster = with_survive(cluster, survive)
     ctx, callback = progress_bar(failures, quiet)
     ahead = Ahead(report)
     with ctx:
@@ -101,8 +104,9 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
                                  progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
     ahead.wait()
     from .analysis import analyze
+    from .plan.fixes import with_fix_first
 
-    return analyze(output)
+    return with_fix_first(output.model, analyze(output))
 
 
 class Ahead:

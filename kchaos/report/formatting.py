@@ -286,3 +286,4 @@ def format_interval_distinct(ci: Any) -> str:
     while digits < 10 and significant(lo, digits) == significant(hi, digits):  # type: ignore[arg-type]
         digits += 1
     return f"[{significant(lo, digits)} – {significant(hi, digits)}]"  # type: ignore[arg-type]
+

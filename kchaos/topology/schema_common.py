@@ -76,6 +76,7 @@ class Group:
     runs_etcd: bool = False
     runs_apiserver: bool = False
     line: int | None = None
+    cost: float = 1.0  # a worker pool's cost per node (kchaos plan)
     entries: list[NodeEntry] | None = None  # ``nodes:``: one per node, in placement order
     runs_workloads: bool = False  # a control plane without the NoSchedule taint
     autoscale: Autoscale | None = None

@@ -189,6 +189,7 @@ class Nodes:
             capacity = c.get(m, q, "capacity", self.capacity)
             group = self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),
                                q + ("placement",), "count", pool=name)
+            group.cost = c.field(m, q, D.POOL, "cost") or 1.0
             group.entries = c.get(m, q, "nodes", self.node_entries, count=count, count_name="count")
             group.autoscale = c.get(m, q, "autoscale", self.autoscale, count=count, pool=name or f"pool{i}")
             groups.append(group)
