@@ -109,11 +109,10 @@ class AffinityIndex:
         return np.zeros((n_workloads, self.n_columns if self.any else 0), dtype=np.int64)
 
     def count(self, counts: np.ndarray, w: int, node: int, delta: int) -> None:
-        """A pod of ``w`` was bound to (``delta`` 1) or left (-1) ``node``."""
-        if self.any:
-            row = counts[w]
-            for column in self.columns[node]:
-                row[column] += delta
+        """A pod of ``w`` was bound to (``delta`` 1) or left (-1) ``node`` (only with terms)."""
+        row = counts[w]
+        for column in self.columns[node]:
+            row[column] += delta
 
     def _per_node(self, counts: np.ndarray, level: str, workloads: tuple[int, ...]) -> np.ndarray:
         """Matching pods in each node's domain of ``level``."""

@@ -355,7 +355,8 @@ class Scheduler:
         pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
         self.count(pl, pod, node, +1)
-        self.affinity.count(pl.aff, w, node, +1)
+        if self.affinity.any:
+            self.affinity.count(pl.aff, w, node, +1)
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
         node = pl.pod_node[pod]
@@ -373,7 +374,8 @@ class Scheduler:
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)
-        self.affinity.count(pl.aff, w, node, -1)
+        if self.affinity.any:
+            self.affinity.count(pl.aff, w, node, -1)
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
         """Add ``delta`` to the pod's spread counts (pods being deleted do not count)."""
