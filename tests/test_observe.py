@@ -8,6 +8,7 @@ kube-controller-manager with a 20 s grace period, images that take 65 s to start
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from kchaos.analysis.whatif import run_scenario
 from kchaos.cli import main
@@ -87,7 +88,7 @@ def test_both_event_forms_are_read_and_timed_from_the_start(tmp_path):
     events = _capture(tmp_path, TOPOLOGY, "node/w-1")
     read, skipped = read_events(events, parse_time(START))
     assert skipped == 0 and read
-    raw = json.loads(open(events).read())["items"]
+    raw = json.loads(Path(events).read_text())["items"]
     assert {i["apiVersion"] for i in raw} == {"v1", "events.k8s.io/v1"}
     not_ready = next(e for e in read if e.reason == "NodeNotReady")
     assert not_ready.kind == "Node" and not_ready.name == "w-1" and 30 <= not_ready.t <= 60
