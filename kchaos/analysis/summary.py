@@ -265,7 +265,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     avail["monte_carlo"] = _availability(api_mc)
     ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
     attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
-                             workload_exact, workload_covers)
+                             workload_exact, workload_covers, blast)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast, local_jobs), *eviction_advisories(model, blast),
