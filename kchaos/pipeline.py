@@ -76,15 +76,28 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     if manifests:
         overrides = {**(overrides or {}), **with_manifests(path, manifests)}
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
-    ctx, callback = progress_bar(failures, quiet)
+    runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
+    ctx, callback = progress_bar(failures * runs, quiet)
     ahead = Ahead(report)
-    with ctx:
-        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                 progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
-    ahead.wait()
-    from .analysis import analyze
 
-    return analyze(output)
+    def one(c, model, part: int):
+        tick = (lambda done: callback(part * failures + done)) if callback else None
+        output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
+                                 dask=dask, sampling=sampling, model=model,
+                                 on_started=ahead.start if part == 0 else None)
+        ahead.wait()
+        return output
+
+    with ctx:
+        output = one(cluster, None, 0)
+        from .analysis import analyze
+
+        results = analyze(output)
+        if cluster.uncertain_inputs and not output.partial:
+            from .analysis.inputs import simulate_ends
+
+            simulate_ends(results, output, one, analyze)
+    return results
 
 
 class Ahead:

@@ -192,6 +192,10 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
+    def per_year(natural_count: float) -> float | None:
+        """A count at its natural rate (weighted when importance-sampled), per simulated year."""
+        return _rnd(natural_count / total_seconds * SECONDS_PER_YEAR, 4) if total_seconds else None
+
     def interval(get_eps, column, longest: float, single_cause: bool = True) -> Interval:
         eps = [get_eps(h) for h in out.histories]
         return unavailability_interval(episode_sums(eps, out.weighted), df[column].to_numpy() if len(df) else np.zeros(0),
@@ -252,6 +256,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             "availability": {**_availability(iv), "method": method},
             "downtime_minutes_per_year": _downtime(iv),
             "outages": int(sum(h.workloads[w].sums.count for h in out.histories)),
+            "outages_per_year": per_year(sum(h.workloads[w].natural_count for h in out.histories)),
             "recovery_seconds": {"mean": _rnd(rec.mean, 2), "p50": _rnd(rec.quantile(0.5), 2),
                                  "p99": _rnd(rec.quantile(0.99), 2), "count": rec.n,
                                  "histogram": rec.histogram(log=True)},
@@ -259,7 +264,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
 
     hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
-    domains = domain_table(blast, domain_failures)
+    domains = domain_table(blast, domain_failures, c.failures)
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
@@ -299,7 +304,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 "exact_quorum_loss": _rnd(api_iv.offset * MINUTES_PER_YEAR, 3) if api_iv is not api_mc else None,
                 "simulated_rest": _rnd((api_iv.estimate - api_iv.offset) * MINUTES_PER_YEAR, 3)},
             "outages": {"count": int(sum(h.api.sums.count for h in out.histories)),
-                        "quorum_losses": int(sum(h.quorum.sums.count for h in out.histories))},
+                        "quorum_losses": int(sum(h.quorum.sums.count for h in out.histories)),
+                        "per_year": per_year(sum(h.api.natural_count for h in out.histories)),
+                        "quorum_losses_per_year": per_year(sum(h.quorum.natural_count for h in out.histories))},
             "leader_elections": {
                 "count": gaps.n, "after_leader_loss": after_leader_loss,
                 "after_quorum_loss": gaps.n - after_leader_loss,

@@ -85,6 +85,18 @@ def message(check: dict) -> str:
     return text
 
 
+def missed_line(check: dict) -> str:
+    """A missed target for the run summary: ``controlPlane 99.9949% [99.99492% – 99.99493%],
+    target >= 99.99%``, and whether the interval confirms the miss."""
+    text = f"{check['name']} {_target_and_estimate(check)[1]}"
+    if check.get("ci95"):
+        text += f" {_interval(check)}"
+    text += f", target {_goal(check)}"
+    if not check.get("confirmed", True):
+        text += " (not yet confirmed)"
+    return text
+
+
 def _table(title: str, heads: tuple[str, str], rows: list[tuple[str, str, dict]], last: str = "95% interval") -> Table:
     """Target, goal (or baseline), estimate, interval (or the drop's z), verdict: names and
     figures never wrap."""

@@ -282,6 +282,18 @@ class Checker:
             return None
         return seconds
 
+    def duration_range(self, value: Any, path: Path, allow_zero: bool = False) -> float | tuple[float, float] | None:
+        """A duration, or an uncertain one given as a range ``low..high`` (each end positive)."""
+        parsed = self._unit(units.parse_duration_range, value, path)
+        if parsed is None:
+            return None
+        for seconds in (parsed if isinstance(parsed, tuple) else (parsed,)):
+            if seconds < 0 or (seconds == 0 and not allow_zero):
+                sign = "non-negative" if allow_zero else "positive"
+                self.error(path, f"must be a {sign} duration, got {describe(value)}")
+                return None
+        return parsed
+
     def quantity(self, value: Any, path: Path, kind: str, allow_zero: bool = True) -> float | None:
         """A cpu (cores) or memory (bytes) Kubernetes quantity."""
         x = self._unit(units.parse_cpu if kind == "cpu" else units.parse_memory, value, path)
