@@ -341,11 +341,32 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "maintenance": planned,
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
+        "samples": samples(df, api_iv.offset if api_iv is not api_mc else None, c, workload_exact),
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,
                                    quorum_exact, typical.api_residual * api_allowance),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
+
+
+def _short(values) -> list[float]:
+    return [float(f"{x:.6g}") for x in values]
+
+
+def samples(df: pd.DataFrame, api_exact: float | None, c: Cluster, workload_exact: list[float | None]) -> dict:
+    """Per history, what the headline availabilities are estimated from, for a paired comparison
+    of two runs (``check --baseline``): the seconds (weighted) and, per figure by its SLO
+    name, the exactly known unavailability and the simulated part's down seconds."""
+    out: dict = {"seconds": _short(df["seconds"]) if len(df) else []}
+
+    def figure(exact: float | None, column: str, plain: str) -> dict:
+        name = column if exact is not None else plain
+        return {"exact": float(f"{exact or 0.0:.9g}"), "down": _short(df[name]) if len(df) else []}
+
+    out["controlPlane"] = figure(api_exact, "api_only_down", "api_down")
+    for w, wl in enumerate(c.workloads):
+        out[f"workloads.{wl.name}"] = figure(workload_exact[w], f"wl{w}_rest", f"wl{w}_down")
+    return out
 
 
 def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:
