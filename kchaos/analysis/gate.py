@@ -84,39 +84,48 @@ def paired_with(results: dict, baseline: dict) -> bool:
     return a.get("seed") == b.get("seed") and a.get("histories") == b.get("histories") and method(a) == method(b)
 
 
+def difference(new_doc: dict, old_doc: dict, name: str, new: dict, old: dict) -> tuple[float, float, float, bool]:
+    """The increase in unavailability of figure ``name`` (SLO naming: ``controlPlane``,
+    ``workloads.NAME``; ``new``/``old`` its availability blocks) from ``old_doc`` to
+    ``new_doc``: (increase, standard error, degrees of freedom, paired)."""
+    s1, s0 = _sample(new_doc, name), _sample(old_doc, name)
+    paired = s1 is not None and s0 is not None and paired_with(new_doc, old_doc) and s1[2].size == s0[2].size
+    if s1 is None or s0 is None:  # a document without per-history samples: errors from the two intervals
+        var = _interval_se(new) ** 2 + _interval_se(old) ** 2
+        return (1.0 - float(new["estimate"])) - (1.0 - float(old["estimate"])), sqrt(var), 30.0, False
+    (u1, f1), (u0, f0) = _influence(*s1), _influence(*s0)
+    n1, n0 = f1.size, f0.size
+    if paired:
+        return u1 - u0, sqrt(float(np.var(f1 - f0, ddof=1)) / n1), n1 - 1.0, True
+    v1 = max(float(np.var(f1, ddof=1)) / n1, _interval_se(new) ** 2)
+    v0 = max(float(np.var(f0, ddof=1)) / n0, _interval_se(old) ** 2)
+    df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1)) if v1 + v0 > 0 else n1 + n0 - 2.0
+    return u1 - u0, sqrt(v1 + v0), df, False
+
+
+def critical(df: float, tests: int = 1) -> float:
+    """The one-sided critical t of ``ALPHA`` Bonferroni-split over ``tests``."""
+    return float(stdtrit(df, 1.0 - ALPHA / max(1, tests)))
+
+
 def _test(name: str, new: dict, old: dict, results: dict, baseline: dict, tests: int) -> dict | None:
     """One regression check: the increase in unavailability, its standard error and verdict."""
     try:
-        a1, a0 = float(new["estimate"]), float(old["estimate"])
+        a0 = float(old["estimate"])
+        a1 = float(new["estimate"])
         ci = [float(x) for x in new["ci95"]]
+        increase, se, df, paired = difference(results, baseline, name, new, old)
     except (KeyError, TypeError, ValueError):
         return None
-    s1, s0 = _sample(results, name), _sample(baseline, name)
-    paired = s1 is not None and s0 is not None and paired_with(results, baseline) and s1[2].size == s0[2].size
-    if s1 is not None and s0 is not None:
-        (u1, f1), (u0, f0) = _influence(*s1), _influence(*s0)
-        n1, n0 = f1.size, f0.size
-        if paired:
-            var = float(np.var(f1 - f0, ddof=1)) / n1
-            df = n1 - 1.0
-        else:
-            v1 = max(float(np.var(f1, ddof=1)) / n1, _interval_se(new) ** 2)
-            v0 = max(float(np.var(f0, ddof=1)) / n0, _interval_se(old) ** 2)
-            var = v1 + v0
-            df = var ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1)) if v1 + v0 > 0 else n1 + n0 - 2.0
-    else:  # a baseline without per-history samples: standard errors from the two intervals
-        u1, u0 = 1.0 - a1, 1.0 - a0
-        var, df = _interval_se(new) ** 2 + _interval_se(old) ** 2, 30.0
-    increase = u1 - u0
-    se = sqrt(max(var, 0.0))
-    critical = float(stdtrit(df, 1.0 - ALPHA / max(1, tests)))
+    u0 = 1.0 - a0
+    threshold = critical(df, tests)
     floor = FLOOR * max(u0, 0.0)
     if increase == 0.0 and se == 0.0:
         regressed, word = False, "no change"
     else:
-        regressed = increase > floor and increase > critical * se
+        regressed = increase > floor and increase > threshold * se
         word = "significant drop" if regressed else ("no significant drop" if increase > 0 else "no drop")
-    detectable = max(floor, (critical + float(stdtrit(df, POWER))) * se)
+    detectable = max(floor, (threshold + float(stdtrit(df, POWER))) * se)
     how = "paired, same seed" if paired else "unpaired"
     minutes = increase * MINUTES_PER_YEAR
     detail = (f"{word}: {'+' if minutes >= 0 else ''}{minutes:.3g} min/year of downtime against the baseline's "
