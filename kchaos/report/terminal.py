@@ -33,6 +33,9 @@ from kchaos.report.reading import (ADVISORIES_PER_CODE, MAX_WORKLOAD_CARDS, WORS
 
 __all__ = ["print_summary", "ADVISORIES_PER_CODE"]
 
+#: Keeps a number with its unit when a line wraps.
+NBSP = "\u00a0"
+
 
 def _avail(a) -> Text:
     if num(a) is None:
@@ -80,7 +83,7 @@ def _largest_cause(rows) -> str:
     minutes = num(top.get("minutes_per_year"))
     if not minutes:
         return ""
-    return f"largest cause: {top.get('cause')}, {format_minutes(minutes)}/year"
+    return f"largest cause: {top.get('cause')}, {format_minutes(minutes).replace(' ', NBSP)}/year"
 
 
 def _planned_text(m) -> str:
