@@ -63,6 +63,11 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
                 raise
             break
         results = analyze(sim)
+        if cluster.uncertain_inputs and not sim.partial:  # each end of the input ranges, on the same plan
+            from .inputs import simulate_ends
+
+            simulate_ends(results, sim, lambda c, model, part: run_monte_carlo(
+                c, failures=failures, seed=seed, jobs=jobs, fixed=plan, dask=dask, model=model), analyze)
         results["variant"] = label
         results["run"]["common_random_numbers"] = True
         out.append(results)

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from kchaos.analysis.compare import CRN_NOTE
 from kchaos.report.compare_verdict import verdict_lines
+from kchaos.report.uncertainty import availability_inputs
 from kchaos.report.formatting import (
     availability_supported,
     format_availability,
@@ -51,7 +52,8 @@ GAP = 2
 
 
 def _avail_text(block: Any) -> Text:
-    """An availability with the digits its interval supports, its nines, and the interval below."""
+    """An availability with the digits its interval supports, its nines, the interval below, and
+    its inputs range when the rates are given as ranges."""
     a = get(block, "estimate")
     v = num(a)
     if v is None:
@@ -62,6 +64,8 @@ def _avail_text(block: Any) -> Text:
     text = Text.assemble((estimate, "bold"), (f"  {nines_text(v)}", "cyan"))
     if interval:
         text.append(f"\n{interval}", style="dim")
+    if availability_inputs(block):
+        text.append(f"\ninputs {availability_inputs(block)}", style="dim")
     return text
 
 
