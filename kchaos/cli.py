@@ -144,23 +144,14 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
 
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
     know (failure rates, round trips, workloads)."""
+    from .kube.imported import import_topology
     from .report.files import write_atomic
-    from .topology import load_topology_text
-    from .kube.nodes import read_nodes, topology_text
-    from .kube.manifests import read_manifests, workloads_from, workloads_yaml
 
-    nodes = read_nodes(nodes_file, rack_label, host_label)
-    workloads = None
-    if manifests:
-        workers = sum(not n.control_plane for n in nodes)
-        workloads = workloads_yaml(workloads_from(read_manifests(list(manifests)), rack_label, host_label,
-                                                  volume_scope, workers))
     name = name or (Path(out).stem if out else "imported")
-    text = topology_text(nodes, name, Path(nodes_file).name, rack_label, host_label, workloads)
-    load_topology_text(text, filename=out or "<import>")  # what is written must load (a bug, not input, otherwise)
+    text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
     if out:
         write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {out}: {len(nodes)} nodes; check the TODO comments")
+        Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")
     else:
         click.echo(text, nl=False)
     return EXIT_OK

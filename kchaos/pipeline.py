@@ -8,10 +8,11 @@ Shared by `run`, `check`, `export` and `compare` (:mod:`kchaos.cli`); the core b
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+
+from .errors import TopologyError
 
 
 def progress_bar(total: int, quiet: bool):
@@ -41,28 +42,34 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
+def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     """Overrides that add the manifests' workloads to the topology's (a manifest's workload
-    replaces one of the same name, and a note says so)."""
-    from .topology import load_topology
+    replaces one of the same name, and a note says so), and the origin of each added value
+    (written key path -> origin in the manifests)."""
     from .kube.manifests import read_manifests, workloads_from
+    from .topology import load_topology
+    from .topology.files import decode, read_bytes
     from .topology.yamlsafe import load_yaml
 
     base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
     workers = sum(1 for n in base.nodes if n.role == "worker")
-    extra = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers).as_data()
-    existing = (load_yaml(Path(path).read_text(encoding="utf-8-sig")).data or {}).get("workloads") or []
-    by_name = {w["name"]: w for w in extra}
+    imported = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers)
+    extra = imported.as_data()
+    existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
+    by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
     note = Console(stderr=True, highlight=False)
-    merged = []
+    merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None
         if name in by_name:
             note.print(f"note: workload {escape(str(name))!r} from the manifests replaces the one in {escape(path)}")
-            merged.append(by_name.pop(name))
-        else:
-            merged.append(w)
-    return {"workloads": merged + list(by_name.values())}
+            w, of = by_name.pop(name)
+            origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
+        merged.append(w)
+    for w, of in by_name.values():
+        origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
+        merged.append(w)
+    return {"workloads": merged}, origins
 
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
@@ -73,9 +80,18 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
+    origins: dict = {}
     if manifests:
-        overrides = {**(overrides or {}), **with_manifests(path, manifests)}
-    cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+        added, origins = with_manifests(path, manifests)
+        overrides = {**(overrides or {}), **added}
+    try:
+        cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+    except TopologyError as err:
+        if not origins:
+            raise
+        from .kube.origin import blame
+
+        raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
     runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
     ctx, callback = progress_bar(failures * runs, quiet)
     ahead = Ahead(report)

@@ -23,6 +23,7 @@ from typing import Any
 from kchaos.errors import Problem
 from kchaos.topology import units
 from kchaos.topology.definitions import NO_DEFAULT
+from kchaos.topology.schema_common import MAX_CPU, MAX_MEMORY
 from kchaos.topology.yamlsafe import Path
 
 MISSING: Any = object()
@@ -114,6 +115,20 @@ def is_none_word(value: Any) -> bool:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def name_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a name (of a site, node, pool or workload), or None: a
+    string of 1 to 253 printable characters without blanks, '/' or '\\'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"must be a string; quote it: '{value}'"
+    if not isinstance(value, str) or not value:
+        return f"must be a non-empty string, got {describe(value)}"
+    if any(ch.isspace() or not ch.isprintable() for ch in value) or "/" in value or "\\" in value:
+        return f"must not contain blanks, '/' or '\\', got {describe(value)}"
+    if len(value) > 253:
+        return "must be at most 253 characters long"
+    return None
 
 
 class Checker:
@@ -231,18 +246,10 @@ class Checker:
 
     # -- scalars -----------------------------------------------------------
     def name(self, value: Any, path: Path) -> str | None:
-        """A name used in ids and reports: a non-empty string without blanks or '/'."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.error(path, f"must be a string; quote it: '{value}'")
-            return None
-        if not isinstance(value, str) or not value:
-            self.error(path, f"must be a non-empty string, got {describe(value)}")
-            return None
-        if any(ch.isspace() or not ch.isprintable() for ch in value) or "/" in value or "\\" in value:
-            self.error(path, f"must not contain blanks, '/' or '\\', got {describe(value)}")
-            return None
-        if len(value) > 253:
-            self.error(path, "must be at most 253 characters long")
+        """A name used in ids and reports: see :func:`name_problem`."""
+        problem = name_problem(value)
+        if problem:
+            self.error(path, problem)
             return None
         return value
 
@@ -294,7 +301,7 @@ class Checker:
         return False
 
     def integer(self, value: Any, path: Path, lo: int | None = None, hi: int | None = None) -> int | None:
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
             self.error(path, f"must be a whole number, got the string {describe(value)}; remove the quotes")
             return None
         if not is_number(value) or (isinstance(value, float) and not value.is_integer()):
@@ -341,13 +348,18 @@ class Checker:
         return parsed
 
     def quantity(self, value: Any, path: Path, kind: str, allow_zero: bool = True) -> float | None:
-        """A cpu (cores) or memory (bytes) Kubernetes quantity."""
+        """A cpu (cores) or memory (bytes) Kubernetes quantity, at most :data:`MAX_CPU` cores or
+        :data:`MAX_MEMORY` bytes."""
         x = self._unit(units.parse_cpu if kind == "cpu" else units.parse_memory, value, path)
         if x is None:
             return None
         if x < 0 or (x == 0 and not allow_zero):
             sign = "non-negative" if allow_zero else "positive"
             self.error(path, f"must be a {sign} quantity, got {describe(value)}")
+            return None
+        if x > (MAX_CPU if kind == "cpu" else MAX_MEMORY):
+            most = f"{MAX_CPU:,} cores" if kind == "cpu" else "1Pi"
+            self.error(path, f"must be at most {most}, got {describe(value)}")
             return None
         return x
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kchaos.topology import definitions as D
+from kchaos.topology.schema_common import MAX_CPU, MAX_MEMORY
 from kchaos.topology.units import format_cpu, format_duration, format_memory
 
 SCHEMA_ID = "urn:kchaos:topology:v1alpha1"
@@ -109,6 +110,7 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
     elif reader == "quantity":
         number: dict[str, Any] = {"type": "number", "minimum": 0} if spec.allow_zero else \
             {"type": "number", "exclusiveMinimum": 0}
+        number["maximum"] = MAX_CPU if spec.kind == "cpu" else MAX_MEMORY
         text: dict[str, Any] = {"type": "string", "pattern": QUANTITY}
         if not spec.allow_zero:
             text["not"] = {"pattern": ZERO_QUANTITY}

@@ -26,6 +26,7 @@ __all__ = [
     "format_duration",
     "format_cpu",
     "format_memory",
+    "plain_number",
 ]
 
 
@@ -254,6 +255,16 @@ def format_cpu(cores: float) -> str:
     if 0 < abs(cores) < 1:
         return _trim(cores * 1000) + "m"
     return _trim(cores)
+
+
+def plain_number(text: str) -> int | float | str:
+    """A formatted quantity as YAML would best hold it: ``'2'`` -> 2, ``'7.91'`` -> 7.91, ``'500m'`` as is."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def format_memory(size: float) -> str:
