@@ -23,6 +23,16 @@ def _difference(v: dict) -> str:
     return f", {minutes:.2g} min/year less downtime than {v['next']} ({word})"
 
 
+def _sentence(what: str, v: dict) -> str:
+    """One figure's verdict: where it is best, and by how much."""
+    shown = availability_supported(v["availability"], v.get("ci95"))[0]
+    if v["variants"] == 1:
+        return f"{what}: only in {v['best']} ({shown})."
+    if v.get("minutes_less") == 0:
+        return f"{what}: the same in {v['best']} and {v['next']} ({shown})."
+    return f"{what}: most available with {v['best']} ({shown}){_difference(v)}."
+
+
 def verdict_lines(results: list[dict]) -> list[str]:
     """``5 members: the most available API (99.99861%), 0.11 min/year less downtime than 3
     members (a real difference).``, then the workloads and the SLO targets; empty when
@@ -34,29 +44,12 @@ def verdict_lines(results: list[dict]) -> list[str]:
     except (KeyError, TypeError, ValueError, AttributeError):  # a document without the figures: no verdict
         return []
     lines = []
-    api = v["api"]
-    if api is not None:
-        if api.get("minutes_less") == 0:
-            lines.append(f"API: {api['best']} and {api['next']} are equally available "
-                         f"({availability_supported(api['availability'], api['ci95'])[0]}).")
-        else:
-            lines.append(f"API: most available with {api['best']} ({availability_supported(api['availability'], api['ci95'])[0]})"
-                         f"{_difference(api)}.")
-    told = 0
-    for name, w in v["workloads"].items():
-        if w is None or told >= VERDICT_WORKLOADS:
-            continue
-        told += 1
-        if w["variants"] == 1:
-            lines.append(f"workload {name}: only in {w['best']} ({availability_supported(w['availability'], w['ci95'])[0]}).")
-        elif w.get("minutes_less") == 0:
-            lines.append(f"workload {name}: the same in {w['best']} and {w['next']} "
-                         f"({availability_supported(w['availability'], w['ci95'])[0]}).")
-        else:
-            lines.append(f"workload {name}: most available with {w['best']} "
-                         f"({availability_supported(w['availability'], w['ci95'])[0]}){_difference(w)}.")
-    if len(v["workloads"]) > told:
-        lines.append(f"{len(v['workloads']) - told} more workloads: in the tables and comparison.json.")
+    if v["api"] is not None:
+        lines.append(_sentence("API", v["api"]))
+    told = [name for name, w in v["workloads"].items() if w is not None][:VERDICT_WORKLOADS]
+    lines += [_sentence(f"workload {name}", v["workloads"][name]) for name in told]
+    if len(v["workloads"]) > len(told):
+        lines.append(f"{len(v['workloads']) - len(told)} more workloads: in the tables and comparison.json.")
     if v["slo_targets"]:
         if v["slo_missed"]:
             lines.append("SLO targets missed by " + "; ".join(f"{label} ({', '.join(names)})"
