@@ -33,9 +33,6 @@ from kchaos.report.reading import (ADVISORIES_PER_CODE, MAX_WORKLOAD_CARDS, WORS
 
 __all__ = ["print_summary", "ADVISORIES_PER_CODE"]
 
-#: Keeps a number with its unit when a line wraps.
-NBSP = "\u00a0"
-
 
 def _avail(a) -> Text:
     if num(a) is None:
@@ -76,14 +73,15 @@ def _table(rows: list, title: Text, width: int) -> Table:
 
 
 def _largest_cause(rows) -> str:
-    """``largest cause: datacenter outage: replacements Pending (spread), 7.2 min/year``."""
+    """``largest cause (7.2 min/year): datacenter outage: replacements Pending (spread)``: the
+    figure first, so that a wrapped line never parts it from its unit."""
     if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
         return ""
     top = rows[0]
     minutes = num(top.get("minutes_per_year"))
     if not minutes:
         return ""
-    return f"largest cause: {top.get('cause')}, {format_minutes(minutes).replace(' ', NBSP)}/year"
+    return f"largest cause ({format_minutes(minutes)}/year): {top.get('cause')}"
 
 
 def _planned_text(m) -> str:
