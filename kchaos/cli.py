@@ -86,6 +86,11 @@ sampling_option = click.option(
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
          "(tighter intervals where outages need two failures at once; exponential failure times only), "
          "or auto (importance sampling where it applies).")
+survive_option = click.option(
+    "--survive", multiple=True, type=click.Choice(["server", "rack", "datacenter", "region"]), metavar="LEVEL",
+    help="Add an N-1 target (repeatable): losing any one domain of this level (server, rack, datacenter, region) "
+         "must keep quorum, leave no pod Pending, keep nodes under maxNodeUtilization and workloads at "
+         "minAvailable, once settled; like slo.survive in the topology.")
 check_quiet_option = click.option("--quiet", "-q", is_flag=True,
                                   help="No progress bar and no table: only the missed targets, one line each.")
 
@@ -106,12 +111,13 @@ def cli() -> None:
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+        sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True)
+                       report=True, survive=survive)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
     from .report.files import write_report
 
@@ -312,29 +318,30 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @check_quiet_option
 @click.pass_context
 def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: str | None, baseline: str | None,
           inputs: str, out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
-          quiet: bool) -> int:
+          survive: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
-    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
+    from .analysis.inputs import checks_at
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
     if base is not None:  # common random numbers: the baseline's seed and failures, unless asked otherwise
-        source = click.core.ParameterSource.DEFAULT
-        run_ = base.get("run") if isinstance(base.get("run"), dict) else {}
-        if ctx.get_parameter_source("seed") == source and isinstance(run_.get("seed"), int):
-            seed = run_["seed"]
-        if ctx.get_parameter_source("failures") == source and isinstance(run_.get("failures_requested"), int):
-            failures = min(MAX_FAILURES, max(1, run_["failures_requested"]))
+        given = {name for name in ("seed", "failures")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        seed, failures = paired_run(base, seed, min(failures, MAX_FAILURES), given)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None)
-    checks = judged_at(results, inputs)
+                       report=out is not None, survive=survive)
+    checks, note = checks_at(results, inputs)
+    if note:
+        Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
@@ -359,20 +366,51 @@ def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: st
     return EXIT_OK if passed else EXIT_TARGET_MISSED
 
 
-def judged_at(results: dict, inputs: str) -> list[dict]:
-    """The SLO checks at the nominal inputs, or at one end of the input ranges (each check says
-    so); without ranges the nominal inputs are every end, and a note says so."""
-    if inputs == "nominal":
-        return list(results["slo"]["checks"])
-    at = results["slo"].get("at_inputs", {}).get(inputs)
-    if at is None:
-        Console(stderr=True, highlight=False).print(
-            f"note: no rate is given as a range (mtbf: 100y..400y): the {inputs} inputs are the nominal ones")
-        return list(results["slo"]["checks"])
-    from .report.uncertainty import input_ranges
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@survive_option
+@click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000, show_default=True,
+              metavar="N", help="Failures per simulation of a finalist (the same histories for every candidate).")
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-plan/].")
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts the plan may choose, e.g. 3,4,5 [default: odd sizes from today's up to 7].")
+@jobs_option
+@sampling_option
+@quiet_option
+def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out: str | None,
+         etcd_sizes: str | None, jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Find the cheapest verified moves that meet the topology's targets.
 
-    where = f"at the {inputs} end of {input_ranges(results)}"
-    return [{**ch, "detail": f"{ch['detail']}; {where}" if ch.get("detail") else where} for ch in at["checks"]]
+    Writes DIR/topology.yaml (the recommended layout, each changed line commented),
+    DIR/plan.json and DIR/index.html. Exit 0 when the plan meets every target, 1 when
+    some target stays out of reach (plan.json says why, with the bound)."""
+    from .analysis.compare import parse_sizes
+    from .plan.search import PlanOptions, make_plan
+    from .plan.write import plan_document, topology_text
+    from .report.files import to_json, write_atomic
+    from .report.plan_html import render_plan_html
+    from .report.plan_terminal import print_plan
+    from .topology import load_topology
+
+    cluster = load_topology(topology)  # one clear message per problem before anything runs
+    text = Path(topology).read_text(encoding="utf-8-sig")
+    options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
+                          etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
+    err = Console(stderr=True, highlight=False)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
+    result = make_plan(text, topology, survive, options, say)
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
+        if result.moves or survive else text
+    doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
+    write_atomic(out_dir / "topology.yaml", written)
+    write_atomic(out_dir / "plan.json", to_json(doc))
+    write_atomic(out_dir / "index.html", render_plan_html(doc))
+    if not quiet:
+        print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
+    return EXIT_OK if result.met else EXIT_TARGET_MISSED
 
 
 @cli.command()

@@ -74,7 +74,7 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False) -> dict:
+             report: bool = False, survive: tuple[str, ...] = ()) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run."""
     from .model.sampling.montecarlo import run_monte_carlo
@@ -92,6 +92,9 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
         from .kube.origin import blame
 
         raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
+    from .analysis.survive import with_survive
+
+    cluster = with_survive(cluster, survive)
     runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
     ctx, callback = progress_bar(failures * runs, quiet)
     ahead = Ahead(report)
@@ -107,9 +110,10 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     with ctx:
         output = one(cluster, None, 0)
         from .analysis import analyze
+        from .plan.fixes import with_fix_first
 
-        results = analyze(output)
-        if cluster.uncertain_inputs and not output.partial:
+        results = with_fix_first(output.model, analyze(output))
+        if cluster.uncertain_inputs and not output.partial:  # the ends need their figures, not fixes
             from .analysis.inputs import simulate_ends
 
             simulate_ends(results, output, one, analyze)

@@ -50,6 +50,17 @@ def load_baseline(path: str) -> dict:
     return data
 
 
+def paired_run(baseline: dict, seed: int, failures: int, given: set[str]) -> tuple[int, int]:
+    """The seed and failures to run with for a paired comparison: the baseline's, unless the
+    user gave them (``given``: ``seed``, ``failures``)."""
+    run = baseline.get("run") if isinstance(baseline.get("run"), dict) else {}
+    if "seed" not in given and isinstance(run.get("seed"), int) and run["seed"] >= 0:
+        seed = run["seed"]
+    if "failures" not in given and isinstance(run.get("failures_requested"), int) and run["failures_requested"] >= 1:
+        failures = min(run["failures_requested"], 100_000_000)
+    return seed, failures
+
+
 def _sample(doc: dict, name: str) -> tuple[float, np.ndarray, np.ndarray] | None:
     """(exact part, per-history simulated down seconds, per-history seconds) of one figure."""
     samples = doc.get("samples")

@@ -102,3 +102,17 @@ def attach(results: dict, ends: dict[str, dict], given: list[dict]) -> None:
                                           "ends": {end: {"failures_injected": r["run"]["failures_injected"],
                                                          "simulated_years": r["run"]["simulated_years"]}
                                                    for end, r in ends.items()}}
+
+
+def checks_at(results: dict, inputs: str) -> tuple[list[dict], str | None]:
+    """The SLO checks to gate on at ``inputs`` (``nominal``, or one of :data:`INPUT_ENDS`),
+    each saying at which end it was judged; and a note when the topology gives no range (every
+    end is then the nominal one)."""
+    if inputs == "nominal":
+        return list(results["slo"]["checks"]), None
+    at = results["slo"].get("at_inputs", {}).get(inputs)
+    if at is None:
+        return list(results["slo"]["checks"]), (f"no rate is given as a range (mtbf: 100y..400y): the {inputs} "
+                                                "inputs are the nominal ones")
+    where = f"at the {inputs} end of {describe(results['run']['uncertain_inputs']['ranges'])}"
+    return [{**ch, "detail": f"{ch['detail']}; {where}" if ch.get("detail") else where} for ch in at["checks"]], None

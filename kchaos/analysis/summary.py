@@ -24,6 +24,7 @@ from .importance import importance
 from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from .maintenance import maintenance_advisories, maintenance_summary
+from .survive import survive_summary
 from ..model.recording.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
@@ -342,6 +343,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
         "samples": samples(df, api_iv.offset if api_iv is not api_mc else None, c, workload_exact),
+        "survive": survive_summary(model, c.slo.survive, blast) if c.slo.survive else None,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,
                                    quorum_exact, typical.api_residual * api_allowance),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],

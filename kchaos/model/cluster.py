@@ -255,6 +255,10 @@ class Slo:
     workloads: dict[str, float] = field(default_factory=dict)
     max_node_utilization: float | None = None  # fraction, e.g. 0.9
     max_pending_pods: int | None = None
+    #: Levels (server, rack, datacenter, region) at which losing any one domain, from the healthy
+    #: placement, must keep quorum, leave no pod Pending, keep every node at or under
+    #: ``max_node_utilization`` and every workload at or above minAvailable once settled (N-1).
+    survive: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,8 @@ class Cluster:
     slo: Slo
     advisories: tuple[Advisory, ...] = ()  # found while validating (static)
     maintenance: Maintenance | None = None
+    #: Pool name -> what one of its nodes costs (``workers[].cost``, default 1), for ``kchaos plan``.
+    pool_cost: dict[str, float] = field(default_factory=dict)
 
     # -- derived helpers ---------------------------------------------------
     @property

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from kchaos.report.figures import FigureSet, base_layout, esc
 from kchaos.report.formatting import get, minutes_figure, num
+from kchaos.topology.units import format_setting
 from kchaos.report.reading import largest_in_order
 
 #: Causes drawn in their own colour; the rest of a run's causes share "other causes".
@@ -102,22 +103,37 @@ def downtime(r: dict, figs: FigureSet) -> dict:
 
 
 def fix_first(r: dict) -> dict:
-    """The ten failure domains whose hardening (never failing) would save the most minutes per year."""
+    """The concrete moves (results.json ``fix_first``), and apart from them the ten failure
+    domains whose hardening (never failing) would save the most minutes per year."""
+    moves = [{"path": x.get("path", ""), "from": format_setting(x.get("from")), "to": format_setting(x.get("to")),
+              "quantity": x.get("quantity", ""), "why": x.get("why", ""),
+              "saved": minutes_figure(x.get("minutes_per_year_saved")),
+              "interval": f"{minutes_figure(get(x, 'ci95', 0))} – {minutes_figure(get(x, 'ci95', 1))}",
+              "cost": "free" if not num(x.get("cost")) else f"{num(x.get('cost')):.3g}",
+              "per_cost": minutes_figure(x.get("per_unit_cost")) if x.get("per_unit_cost") is not None else "—"}
+             for x in (get(r, "fix_first", default=[]) or [])[:FIX_FIRST_ROWS]]
     rows = []
-    for x in (get(r, "importance", default=[]) or [])[:FIX_FIRST_ROWS]:
-        total = num(x.get("total_minutes_per_year_saved"))
-        if not total or total <= 0:
-            continue
+    for x in get(r, "importance", default=[]) or []:
+        # A saving whose interval reaches zero is noise, not advice: shown as "—", left out of the total.
+        api = num(x.get("api_minutes_per_year_saved")) or 0.0
+        api_real = api > 0 and (num(get(x, "ci95", "api", 0)) or 0.0) > 0
         wl = x.get("workload_minutes_per_year_saved") or {}
-        top = sorted(((n, num(v) or 0.0) for n, v in wl.items()), key=lambda kv: -kv[1])
+        top = sorted(((n, num(v) or 0.0) for n, v in wl.items()
+                      if (num(get(x, "ci95", "workloads", n, 0)) or 0.0) > 0), key=lambda kv: -kv[1])
+        total = (api if api_real else 0.0) + sum(v for _, v in top if v > 0)
+        if total <= 0:
+            continue
         rows.append({
             "domain": x.get("domain", ""), "kind": x.get("kind", ""),
-            "api": minutes_figure(x.get("api_minutes_per_year_saved")),
-            "api_interval": f"{minutes_figure(get(x, 'ci95', 'api', 0))} – {minutes_figure(get(x, 'ci95', 'api', 1))}",
+            "api": minutes_figure(api) if api_real else "—",
+            "api_interval": (f"{minutes_figure(get(x, 'ci95', 'api', 0))} – {minutes_figure(get(x, 'ci95', 'api', 1))}"
+                             if api_real else ""),
             "workloads": _named([f"{n} {minutes_figure(v)}" for n, v in top if v > 0]),
-            "total": minutes_figure(total),
+            "total": minutes_figure(total), "_total": total,
         })
-    return {"rows": rows}
+    rows.sort(key=lambda row: -row.pop("_total"))
+    rows = rows[:FIX_FIRST_ROWS]
+    return {"moves": moves, "rows": rows}
 
 
 def _named(items: list[str]) -> str:

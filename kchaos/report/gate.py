@@ -20,7 +20,7 @@ UPPER_BOUNDS = ("maxNodeUtilization", "maxPendingPods")
 
 
 def is_upper_bound(check: dict) -> bool:
-    return check.get("name") in UPPER_BOUNDS
+    return check.get("name") in UPPER_BOUNDS or str(check.get("name", "")).startswith("survive.")
 
 
 def check_value(check: dict, value) -> str:
@@ -32,6 +32,8 @@ def check_value(check: dict, value) -> str:
         return f"{100 * value:.0f}%"
     if name == "maxPendingPods":
         return f"{int(value)} pods"
+    if str(name).startswith("survive."):  # domains whose single loss breaks N-1
+        return f"{int(value)} of {check.get('domains', '?')} fail" if value else "all survive"
     return format_availability(value)
 
 
@@ -57,6 +59,8 @@ def _target_and_estimate(check: dict) -> tuple[str, str]:
 def _goal(check: dict) -> str:
     if check["name"].startswith("regression."):
         return "no drop from " + _target_and_estimate(check)[0]
+    if check["name"].startswith("survive."):
+        return "lose any " + check["name"].removeprefix("survive.")
     return ("<= " if is_upper_bound(check) else ">= ") + _target_and_estimate(check)[0]
 
 

@@ -325,7 +325,9 @@ def slo(r: dict) -> dict | None:
             "bad": passed is False,
             "inputs": inputs or "—",
             "name": str(get(c, "name", default="?")),
-            "required": f"{'≤' if upper else '≥'} {check_value(c, get(c, 'target'))}",
+            "required": (f"survive any {str(get(c, 'name')).removeprefix('survive.')} loss"
+                         if str(get(c, "name", default="")).startswith("survive.")
+                         else f"{'≤' if upper else '≥'} {check_value(c, get(c, 'target'))}"),
             "estimate": check_value(c, get(c, "estimate")),
             "interval": ci_txt or "—",
             "verdict": verdict,

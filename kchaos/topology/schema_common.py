@@ -65,3 +65,4 @@ class Group:
     runs_etcd: bool = False
     runs_apiserver: bool = False
     line: int | None = None
+    cost: float = 1.0  # a worker pool's cost per node (kchaos plan)

@@ -305,6 +305,7 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
 
     control_plane, utilization, pending = (optional(key) for key in
                                            ("controlPlane", "maxNodeUtilization", "maxPendingPods"))
+    survive = survive_levels(c, m.get("survive"), path + ("survive",))
     targets: dict[str, float] = {}
     raw = m.get("workloads")
     if raw is not None:
@@ -329,4 +330,18 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
                 fraction = c.scalar(target, q, D.SLO.fields["workloads"].values)  # type: ignore[union-attr]
                 if fraction is not None:
                     targets[name] = fraction
-    return Slo(control_plane, targets, utilization, pending)
+    return Slo(control_plane, targets, utilization, pending, survive)
+
+
+def survive_levels(c: Checker, value: Any, path: Path) -> tuple[str, ...]:
+    """``slo.survive``: one level or a list of levels, each once, outermost first."""
+    if value is None:
+        return ()
+    declared = D.SLO.fields["survive"].options  # type: ignore[union-attr]
+    if isinstance(value, str):
+        level = c.scalar(value, path, declared[0])
+        return (level,) if level else ()
+    items = c.sequence(value, path, "levels (server, rack, datacenter, region)", allow_empty=True) or []
+    levels = [c.scalar(x, path + (i,), declared[1].items) for i, x in enumerate(items)]
+    order = ("region", "datacenter", "rack", "server")
+    return tuple(level for level in order if level in levels)

@@ -279,3 +279,12 @@ def format_memory(size: float) -> str:
         if size >= _BINARY[suffix]:
             return _trim(size / _BINARY[suffix]) + suffix
     return _trim(size)
+
+
+def format_setting(value: object) -> str:
+    """A topology value as written: lists and mappings in YAML's flow style, None as unset."""
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return "unset" if value is None else str(value)
