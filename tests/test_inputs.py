@@ -128,3 +128,8 @@ def test_the_terminal_and_the_report_show_the_range_and_what_the_interval_covers
     assert max(len(line) for line in text.splitlines()) <= 80
     page = render_html(r)
     assert "inputs range" in page and "Monte Carlo noise of the simulated part only" in page
+
+
+def test_without_ranges_every_end_is_the_nominal_one_and_check_says_so(capsys):
+    assert main(["check", str(THREE_DC), "-n", "300", "--inputs", "pessimistic", "-q"]) == 0
+    assert "no rate is given as a range" in " ".join(capsys.readouterr().err.split())
