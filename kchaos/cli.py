@@ -235,7 +235,12 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A previous results.json: also fail when availability dropped significantly.")
+              help="A previous results.json: also fail when availability dropped significantly (compared "
+                   "history by history on the baseline's seed and failures unless given).")
+@click.option("--inputs", type=click.Choice(["nominal", "pessimistic", "optimistic"]), default="nominal",
+              show_default=True,
+              help="Judge the targets at the nominal inputs or at one end of the rates given as ranges "
+                   "(mtbf: 100y..400y): pessimistic = failures most often, repairs longest.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write results.json and index.html here.")
 @jobs_option
@@ -244,20 +249,28 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @manifests_option
 @survive_option
 @check_quiet_option
-def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...],
-          quiet: bool) -> int:
+@click.pass_context
+def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: str | None, baseline: str | None,
+          inputs: str, out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
+          survive: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
-    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
+    from .analysis.inputs import checks_at
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    if base is not None:  # common random numbers: the baseline's seed and failures, unless asked otherwise
+        given = {name for name in ("seed", "failures")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        seed, failures = paired_run(base, seed, min(failures, MAX_FAILURES), given)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
                        report=out is not None, survive=survive)
-    checks = list(results["slo"]["checks"])
+    checks, note = checks_at(results, inputs)
+    if note:
+        Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)

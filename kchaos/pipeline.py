@@ -97,16 +97,29 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     from .analysis.survive import with_survive
 
     cluster = with_survive(cluster, survive)
-    ctx, callback = progress_bar(failures, quiet)
+    runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
+    ctx, callback = progress_bar(failures * runs, quiet)
     ahead = Ahead(report)
-    with ctx:
-        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                 progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
-    ahead.wait()
-    from .analysis import analyze
-    from .plan.fixes import with_fix_first
 
-    return with_fix_first(output.model, analyze(output))
+    def one(c, model, part: int):
+        tick = (lambda done: callback(part * failures + done)) if callback else None
+        output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
+                                 dask=dask, sampling=sampling, model=model,
+                                 on_started=ahead.start if part == 0 else None)
+        ahead.wait()
+        return output
+
+    with ctx:
+        output = one(cluster, None, 0)
+        from .analysis import analyze
+        from .plan.fixes import with_fix_first
+
+        results = with_fix_first(output.model, analyze(output))
+        if cluster.uncertain_inputs and not output.partial:  # the ends need their figures, not fixes
+            from .analysis.inputs import simulate_ends
+
+            simulate_ends(results, output, one, analyze)
+    return results
 
 
 class Ahead:

@@ -63,7 +63,7 @@ class Scalar:
             if self.reader == "number":
                 kw["lo_open"] = self.lo_open
             return kw
-        if self.reader == "duration":
+        if self.reader in ("duration", "duration_range"):
             return {"allow_zero": self.allow_zero}
         if self.reader == "quantity":
             return {"kind": self.kind, "allow_zero": self.allow_zero}
@@ -323,8 +323,9 @@ def _failure(kind: str) -> AnyOf:
     return AnyOf(f"{kind} failures: {{mtbf, mttr, ttf, ttr}} or none.", (
         NO_FAILURES,
         Obj(f"How often a {kind} fails and how long it stays down.", {
-            "mtbf": _duration("Mean time between failures.", mtbf),
-            "mttr": _duration("Mean time to repair.", mttr),
+            "mtbf": Scalar("duration_range", "Mean time between failures; uncertain: a range low..high "
+                                             "(100y..400y), its geometric middle the nominal value.", mtbf),
+            "mttr": Scalar("duration_range", "Mean time to repair; uncertain: a range low..high (2h..8h).", mttr),
             "ttf": DISTRIBUTION,
             "ttr": DISTRIBUTION,
         }),

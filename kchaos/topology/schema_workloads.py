@@ -263,11 +263,18 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
             ttf = c.get(m, q, "ttf", partial(distribution, c), default=("exponential", None))
             ttr = c.get(m, q, "ttr", partial(distribution, c), default=("exponential", None))
             if None not in (mtbf, mttr, ttf, ttr):
-                result[kind] = FailureSpec(kind, Distribution(ttf[0], mtbf, ttf[1]),
-                                           Distribution(ttr[0], mttr, ttr[1]))
+                result[kind] = FailureSpec(kind, Distribution(ttf[0], nominal(mtbf), ttf[1]),
+                                           Distribution(ttr[0], nominal(mttr), ttr[1]),
+                                           mtbf if isinstance(mtbf, tuple) else None,
+                                           mttr if isinstance(mttr, tuple) else None)
         else:
             c.error(q, f"must be {{mtbf: ..., mttr: ...}} or none, got {describe(raw)}")
     return result
+
+
+def nominal(value: float | tuple[float, float]) -> float:
+    """A mean, or an uncertain one's nominal value: the geometric middle of its range."""
+    return math.sqrt(value[0] * value[1]) if isinstance(value, tuple) else value
 
 
 def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None] | None:
