@@ -440,7 +440,7 @@ def test_every_command_and_option_is_in_the_readme_and_results_md():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    assert len(cli.commands) == 9 and "kchaos has nine commands" in results
+    assert len(cli.commands) == 10 and "kchaos has ten commands" in results
     for name, command in cli.commands.items():
         for page, text in (("README.md", readme), ("docs/results.md", results)):
             assert f"kchaos {name}" in text, (page, name)
