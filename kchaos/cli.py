@@ -86,6 +86,11 @@ sampling_option = click.option(
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
          "(tighter intervals where outages need two failures at once; exponential failure times only), "
          "or auto (importance sampling where it applies).")
+survive_option = click.option(
+    "--survive", multiple=True, type=click.Choice(["server", "rack", "datacenter", "region"]), metavar="LEVEL",
+    help="Add an N-1 target (repeatable): losing any one domain of this level (server, rack, datacenter, region) "
+         "must keep quorum, leave no pod Pending, keep nodes under maxNodeUtilization and workloads at "
+         "minAvailable, once settled; like slo.survive in the topology.")
 check_quiet_option = click.option("--quiet", "-q", is_flag=True,
                                   help="No progress bar and no table: only the missed targets, one line each.")
 
@@ -106,12 +111,13 @@ def cli() -> None:
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+        sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True)
+                       report=True, survive=survive)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
     from .report.files import write_report
 
@@ -121,86 +127,6 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
         print_summary(results, _stdout(), str(html_path))
     if results["run"]["partial"]:
         raise Interrupted()
-    return EXIT_OK
-
-
-@cli.command("import")
-@click.option("--nodes", "nodes_file", required=True, type=click.Path(dir_okay=False),
-              help="The output of `kubectl get nodes -o json`.")
-@click.option("--rack-label", default=None, metavar="KEY", help="The node label naming its rack.")
-@click.option("--host-label", default=None, metavar="KEY",
-              help="The node label naming its physical host (several VMs on one host share a server).")
-@click.option("-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
-              help="Manifests (files or folders, YAML or `kubectl get deploy,sts,ds,pdb -A -o json`) "
-                   "whose Deployments, StatefulSets and DaemonSets become the workloads.")
-@click.option("--volume-scope", type=click.Choice(["server", "rack", "datacenter", "region"]), default="datacenter",
-              show_default=True, help="Where a StatefulSet's volumeClaimTemplates keep its pods.")
-@click.option("--name", default=None, help="metadata.name of the topology [default: the output file's name].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write the topology here [default: print it].")
-def import_(nodes_file: str, rack_label: str | None, host_label: str | None, manifests: tuple[str, ...],
-            volume_scope: str, name: str | None, out: str | None) -> int:
-    """Write a topology from a cluster's nodes: zones, racks, hosts, control plane, worker pools.
-
-    The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
-    know (failure rates, round trips, workloads)."""
-    from .report.files import write_atomic
-    from .topology import load_topology_text
-    from .kube.nodes import read_nodes, topology_text
-    from .kube.manifests import read_manifests, workloads_from, workloads_yaml
-
-    nodes = read_nodes(nodes_file, rack_label, host_label)
-    workloads = None
-    if manifests:
-        workers = sum(not n.control_plane for n in nodes)
-        workloads = workloads_yaml(workloads_from(read_manifests(list(manifests)), rack_label, host_label,
-                                                  volume_scope, workers))
-    name = name or (Path(out).stem if out else "imported")
-    text = topology_text(nodes, name, Path(nodes_file).name, rack_label, host_label, workloads)
-    load_topology_text(text, filename=out or "<import>")  # what is written must load (a bug, not input, otherwise)
-    if out:
-        write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {out}: {len(nodes)} nodes; check the TODO comments")
-    else:
-        click.echo(text, nl=False)
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("topology", type=click.Path(dir_okay=False))
-@click.option("--to", "target", type=click.Choice(["chaos-mesh"]), default="chaos-mesh", show_default=True,
-              help="The live chaos tool to write experiments for.")
-@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the manifests.")
-@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="How many of the costliest failures to export.")
-@failures_option
-@seed_option
-@jobs_option
-@sampling_option
-@quiet_option
-def export(topology: str, target: str, out: str, top: int, failures: int, seed: int, jobs: int | None,
-           sampling: str, quiet: bool) -> int:
-    """Simulate, then write the costliest failures as live chaos experiments, each annotated
-    with what kchaos predicts for it, so that a drill can confirm it."""
-    import yaml
-
-    from .kube.chaos_mesh import chaos_mesh
-    from .report.files import write_atomic
-    from .topology import load_topology
-
-    from .model.engine import ClusterModel
-    from .model.scheduling.response import BlastRadius
-
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
-    cluster = load_topology(topology)
-    manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for m in manifests:
-        write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
-    if not quiet:
-        Console(highlight=False).print(f"wrote {len(manifests)} {target} manifests to {escape(str(folder))}: "
-                                       + ", ".join(escape(m["metadata"]["name"]) for m in manifests))
     return EXIT_OK
 
 
@@ -309,27 +235,42 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A previous results.json: also fail when availability dropped significantly.")
+              help="A previous results.json: also fail when availability dropped significantly (compared "
+                   "history by history on the baseline's seed and failures unless given).")
+@click.option("--inputs", type=click.Choice(["nominal", "pessimistic", "optimistic"]), default="nominal",
+              show_default=True,
+              help="Judge the targets at the nominal inputs or at one end of the rates given as ranges "
+                   "(mtbf: 100y..400y): pessimistic = failures most often, repairs longest.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write results.json and index.html here.")
 @jobs_option
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @check_quiet_option
-def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+@click.pass_context
+def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: str | None, baseline: str | None,
+          inputs: str, out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
+          survive: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
-    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
+    from .analysis.inputs import checks_at
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    if base is not None:  # common random numbers: the baseline's seed and failures, unless asked otherwise
+        given = {name for name in ("seed", "failures")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        seed, failures = paired_run(base, seed, min(failures, MAX_FAILURES), given)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None)
-    checks = list(results["slo"]["checks"])
+                       report=out is not None, survive=survive)
+    checks, note = checks_at(results, inputs)
+    if note:
+        Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
@@ -352,6 +293,53 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK if passed else EXIT_TARGET_MISSED
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@survive_option
+@click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000, show_default=True,
+              metavar="N", help="Failures per simulation of a finalist (the same histories for every candidate).")
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-plan/].")
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts the plan may choose, e.g. 3,4,5 [default: odd sizes from today's up to 7].")
+@jobs_option
+@sampling_option
+@quiet_option
+def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out: str | None,
+         etcd_sizes: str | None, jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Find the cheapest verified moves that meet the topology's targets.
+
+    Writes DIR/topology.yaml (the recommended layout, each changed line commented),
+    DIR/plan.json and DIR/index.html. Exit 0 when the plan meets every target, 1 when
+    some target stays out of reach (plan.json says why, with the bound)."""
+    from .analysis.compare import parse_sizes
+    from .plan.search import PlanOptions, make_plan
+    from .plan.write import plan_document, topology_text
+    from .report.files import to_json, write_atomic
+    from .report.plan_html import render_plan_html
+    from .report.plan_terminal import print_plan
+    from .topology import load_topology
+
+    cluster = load_topology(topology)  # one clear message per problem before anything runs
+    text = Path(topology).read_text(encoding="utf-8-sig")
+    options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
+                          etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
+    err = Console(stderr=True, highlight=False)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
+    result = make_plan(text, topology, survive, options, say)
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
+        if result.moves or survive else text
+    doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
+    write_atomic(out_dir / "topology.yaml", written)
+    write_atomic(out_dir / "plan.json", to_json(doc))
+    write_atomic(out_dir / "index.html", render_plan_html(doc))
+    if not quiet:
+        print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
+    return EXIT_OK if result.met else EXIT_TARGET_MISSED
 
 
 @cli.command()
@@ -394,6 +382,9 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
     else:
         print_scenario(scenario, _stdout())
     return EXIT_OK
+
+
+from . import cli_kube  # noqa: E402,F401  (registers import, export and observe on the group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from kchaos.model.recording.recorder import Episodes, Recorder
 from kchaos.model.timers import (DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, NOT_READY,
                                  OUT_OF_SERVICE, POD_READY, TAINT, Timers)
 from kchaos.model.workloads.controllers import Workloads
-from kchaos.model.workloads.fresh_placement import redeploy
+from kchaos.model.workloads.fresh_start import redeploy
 from kchaos.topology import load_topology
 
 from .conftest import topology

@@ -270,7 +270,7 @@ def test_a_rollout_that_cannot_progress_leaves_its_pods_in_place():
 def test_redeploy_keeps_the_pods_of_stuck_rollouts_where_they_are():
     from kchaos.model.engine import HistoryRun
     from kchaos.model.sampling.failures import History
-    from kchaos.model.workloads.fresh_placement import redeploy
+    from kchaos.model.workloads.fresh_start import redeploy
 
     model = ClusterModel(topology(extra=""))
     h = History(-1, 1.0, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))

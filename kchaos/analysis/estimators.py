@@ -39,6 +39,17 @@ def drift_corrected(out: SimulationOutput, w: int, seconds: np.ndarray, iv: Inte
                     max(0.0, iv.high - drift.low), iv.basis, iv.offset - drift.estimate)
 
 
+def drift_by_domain(out: SimulationOutput, w: int, total_seconds: float) -> dict[int, float]:
+    """Per covering domain (-1: several at once), the share of time it was down while ``w``
+    stayed up: what its exact share in the attribution gives back."""
+    shares: dict[int, float] = {}
+    for h in out.histories:
+        book = h.workload_cover_up[w].causes if h.workload_cover_up else None
+        for (domain, _), sums in (book.sums.items() if book is not None else ()):
+            shares[domain] = shares.get(domain, 0.0) + sums.total / total_seconds
+    return shares
+
+
 def request_interval(out: SimulationOutput, w: int, seconds: np.ndarray, down: Interval) -> Interval:
     """The share of ``w``'s requests that fail: every request while it is down (``down``, the
     pod-level interval) and, while it is up, the dead endpoints' share (requests the Services

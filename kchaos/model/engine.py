@@ -16,6 +16,7 @@ timer, and hands it to the component that owns it:
 - :class:`~.workloads.Workloads`: pods, replacements, scheduling passes
 - :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`, :class:`~.rollout_waves.RolloutWaves`,
   :class:`~.upgrades.RollingUpgrades`: planned disruption
+- :class:`~.nodes.autoscaler.Autoscaler`: cluster-autoscaler on the autoscaled pools
 - :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`), with
   :class:`~.attribution.Attribution` naming the cause of each down quantity
 
@@ -46,9 +47,10 @@ from .workloads.maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, D
 from .nodes.lifecycle import NodeLifecycle
 from .recording.cycles import CycleClock
 from .recording.recorder import Episodes, HistoryResult, Recorder
+from .nodes.autoscaler import Autoscaler
 from .timers import (
-    BAD_RELEASE, DRAIN_TRY, ELECTION_DONE, ENDPOINTS, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY,
-    ROLLOUT, ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
+    AUTOSCALE_SCAN, BAD_RELEASE, DRAIN_TRY, ELECTION_DONE, ENDPOINTS, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS,
+    NODE_PROVISIONED, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT, ROLLOUT_WAVE, SCALE_DOWN, TAINT, UPGRADE, Timers,
 )
 from .workloads.releases import BadReleases
 from .workloads.rollout_waves import RolloutWaves
@@ -99,6 +101,12 @@ class HistoryRun:
             if any(wl.releases is not None and wl.releases.bad is not None for wl in model.cluster.workloads) else None
         self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves, releases)
         self.attribution = Attribution(model, etcd, api, leases, work, rec, upgrades)
+        # cluster-autoscaler: only when a pool is autoscaled (its draw would shift the streams).
+        self.autoscaler = None
+        if self.c.autoscale:
+            self.autoscaler = Autoscaler(model, infra, timers, rng, log, api_ok=lambda: api.api_ok)
+            self.autoscaler.work, self.autoscaler.lifecycle = work, nodes
+            work.autoscaler = self.autoscaler
         handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
         handlers[LEASE_ACQUIRE] = leases.on_acquire
@@ -112,6 +120,10 @@ class HistoryRun:
         handlers[OUT_OF_SERVICE] = nodes.on_out_of_service
         handlers[UPGRADE] = upgrades.on_step
         handlers[ROLLOUT_WAVE] = waves.on_wave
+        if self.autoscaler is not None:
+            handlers[AUTOSCALE_SCAN] = self.autoscaler.on_scan
+            handlers[NODE_PROVISIONED] = self.autoscaler.on_provisioned
+            handlers[SCALE_DOWN] = self.autoscaler.on_scale_down
         handlers[ENDPOINTS] = work.endpoints.on_unlist
         if releases is not None:
             handlers[BAD_RELEASE] = releases.on_rolled_back
@@ -174,7 +186,7 @@ class HistoryRun:
         covered = m.cover_of_domain.get(d)
         if covered:
             for w in covered:
-                self.rec.cover(t, w, 1 if down else -1)
+                self.rec.cover(t, w, 1 if down else -1, d)
         if self.log is not None and not initial:
             dom = self.c.domains[d]
             self.log.note(t, "Warning" if down else "Normal", "DomainDown" if down else "DomainUp", dom.id,

@@ -29,9 +29,8 @@ class EventLog:
         return self.pod_names[p]
 
     def pod_ref(self, p: int) -> str:
-        """``namespace/name``: add-ons (CoreDNS) live in kube-system, the file's workloads in default."""
-        addon = self.m.cluster.workloads[self.m.pod_workload[p]].addon
-        return f"{'kube-system' if addon else 'default'}/{self.pod_name(p)}"
+        """``namespace/name`` (CoreDNS lives in kube-system)."""
+        return f"{self.m.cluster.workloads[self.m.pod_workload[p]].namespace}/{self.pod_name(p)}"
 
     def renamed(self, p: int) -> str:
         """The name of the pod that replaces ``p``: new for a Deployment, the same otherwise."""

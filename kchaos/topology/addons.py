@@ -11,15 +11,14 @@ workload resolves names through it, so each depends on it.
 kchaos places it with the scheduler on the finished cluster, after the file's workloads (as
 ``kubeadm upgrade`` or a rollout restart re-creates it on a running cluster; at ``kubeadm
 init`` the first control-plane node is the only node, and both replicas would land there).
-The preferred anti-affinity is not scored (kchaos scores no pod affinity); the system
-default spread on hostname, which every Deployment pod gets, keeps the replicas apart too.
+The preferred anti-affinity is scored as kube-scheduler's InterPodAffinity scores it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from kchaos.model.cluster import Workload
+from kchaos.model.cluster import AffinityTerm, Workload
 
 COREDNS = "coredns"
 #: cmd/kubeadm/app/constants: CoreDNSReplicas; manifests.go: requests and rollingUpdate.
@@ -28,9 +27,14 @@ COREDNS_CPU = 0.1
 COREDNS_MEMORY = 70 * 2**20
 
 
+#: manifests.go: preferredDuringSchedulingIgnoredDuringExecution, weight 100, on kubernetes.io/hostname.
+COREDNS_ANTI_AFFINITY = AffinityTerm("host", (COREDNS,), 100)
+
+
 def coredns() -> Workload:
     return Workload(COREDNS, "Deployment", COREDNS_REPLICAS, COREDNS_CPU, COREDNS_MEMORY, min_available=1,
-                    max_unavailable=(1, None), tolerates_control_plane=True, addon=True)
+                    max_unavailable=(1, None), anti_affinity=(COREDNS_ANTI_AFFINITY,), namespace="kube-system",
+                    tolerates_control_plane=True, addon=True)
 
 
 def with_addons(workloads: list[Workload], addons: str) -> list[Workload]:

@@ -9,6 +9,7 @@ from typing import Any
 from kchaos.model.cluster import (
     FAILURE_KINDS,
     BadRelease,
+    AffinityTerm,
     Distribution,
     FailureSpec,
     KubernetesTiming,
@@ -61,8 +62,8 @@ class Workloads:
         self.names: dict[str, int | None] = {}  # valid names -> line
         self.names_ok = True  # every workload was read with a valid name (references can be checked)
         self.repeats = 0  # names defined twice: each may stand where another name was meant
-        self.references: list[tuple[Path, tuple[str, ...]]] = []  # dependsOn lists, checked at the end
-        self.index: dict[str, int] = {}  # name -> its position in the file
+        self.references: list[tuple[Path, str]] = []  # workloads named by (anti-)affinity terms
+        self.depends_paths: dict[str, Path] = {}  # workload -> where its dependsOn is (loops are checked at the end)
 
     def read(self, value: Any, n_workers: int | None) -> list[Workload]:
         """``n_workers`` is None when the worker pools could not all be read (already reported)."""
@@ -91,7 +92,6 @@ class Workloads:
                         f"workload '{name}' is defined twice (lines {seen[name]} and {c.line(q + ('name',))})")
             else:
                 seen[name] = c.line(q + ("name",))
-                self.index[name] = i
             kind = c.field(m, q, D.WORKLOAD, "kind")
             replicas: int | None
             if kind == "DaemonSet":
@@ -111,15 +111,73 @@ class Workloads:
             if "volumeScope" in m and kind not in (None, "StatefulSet"):
                 c.error(q + ("volumeScope",), "only applies to a StatefulSet (pods bound to their volumes)")
             surge, unavailable = self.strategy(m, q, kind, replicas)
+            anti, aff = (self.affinity(m, q, key, kind, name) for key in ("antiAffinity", "affinity"))
+            namespace = c.field(m, q, D.WORKLOAD, "namespace", default="default")
             needs = self.needs(m, q, kind, replicas)
-            if name is None or kind is None or replicas is None or cpu is None or memory is None or needs is None:
+            if name is None or kind is None or replicas is None or cpu is None or memory is None or anti is None \
+                    or aff is None or namespace is None or needs is None:
                 continue
             result.append(Workload(name, kind, replicas, cpu, memory, min_count, min_fraction, spread, scope,
-                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable, **needs))
+                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable,
+                                   anti_affinity=anti, affinity=aff, namespace=namespace, **needs))
         if pods > MAX_PODS:
             c.error(path, f"the workloads add up to {pods} pods; kchaos handles at most {MAX_PODS}")
+        self.check_references()
         self.check_dependencies(result)
         return result
+
+    def affinity(self, m: dict[str, Any], q: Path, key: str, kind: str | None,
+                 name: str | None) -> tuple[AffinityTerm, ...] | None:
+        """``antiAffinity`` / ``affinity``: terms {over, workloads, required, weight}; the
+        workloads default to this one; a weight makes a term preferred."""
+        c = self.c
+        if key not in m:
+            return ()
+        if kind == "DaemonSet":
+            c.error(q + (key,), "does not apply to a DaemonSet: it runs one pod per worker node")
+            return None
+        items = c.sequence(m[key], q + (key,), "terms, e.g. [{over: host}]")
+        if items is None:
+            return None
+        terms: list[AffinityTerm] | None = []
+        for k, item in enumerate(items):
+            p = q + (key, k)
+            t = c.section(item, p, D.AFFINITY_TERM)
+            if t is None:
+                terms = None
+                continue
+            over, required, weight = (c.field(t, p, D.AFFINITY_TERM, f) for f in ("over", "required", "weight"))
+            if "required" in t and "weight" in t and required:
+                c.error(p + ("weight",), "a weight makes the term preferred; remove it or set required: false")
+                terms = None
+                continue
+            if "required" in t and not required and weight is None:
+                c.error(p, "a preferred term (required: false) needs a weight from 1 to 100")
+                terms = None
+                continue
+            names = c.get(t, p, "workloads", lambda v, path: c.sequence(v, path, "workload names"), default=None)
+            if names is None:
+                names = [name] if "workloads" not in t else None
+            else:
+                for j, ref in enumerate(names):
+                    if c.scalar(ref, p + ("workloads", j), D.AFFINITY_TERM.fields["workloads"].items) is not None:
+                        self.references.append((p + ("workloads", j), ref))
+            if over is None or names is None or None in names or terms is None:
+                terms = None
+                continue
+            terms.append(AffinityTerm(over, tuple(names), weight))
+        return tuple(terms) if terms is not None else None
+
+    def check_references(self) -> None:
+        """Every workload an (anti-)affinity term names exists."""
+        if not self.names_ok:
+            return
+        known = list(self.names)
+        for path, ref in self.references:
+            if ref not in self.names:
+                hint = suggest(ref, known)
+                self.c.error(path, f"unknown workload '{ref}'" + (f"; did you mean '{hint}'?" if hint else "")
+                             + f"; known workloads: {known_list(known)}")
 
     # -- issue 25: pod management, volume, dependencies, releases --------------------------------
     def needs(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None) -> dict[str, Any] | None:
@@ -140,7 +198,9 @@ class Workloads:
             names = [c.name(x, q + ("dependsOn", i)) for i, x in enumerate(items or [])]
             ok &= items is not None and None not in names
             out["depends_on"] = tuple(dict.fromkeys(n for n in names if n is not None))
-            self.references.append((q + ("dependsOn",), out["depends_on"]))
+            self.references += [(q + ("dependsOn", i), n) for i, n in enumerate(names) if n is not None]
+            if isinstance(m.get("name"), str):
+                self.depends_paths[m["name"]] = q + ("dependsOn",)
         if "rollouts" in m:
             out["releases"] = releases = self.releases(m["rollouts"], q + ("rollouts",), kind)
             ok &= releases is not None
@@ -201,28 +261,18 @@ class Workloads:
         return Releases(every, bad)
 
     def check_dependencies(self, workloads: list[Workload]) -> None:
-        """Every dependsOn names a declared workload other than itself, and no chain loops."""
+        """No workload depends on itself, and no chain of dependsOn loops (the names themselves are
+        checked with every other reference)."""
         c = self.c
-        if not self.names_ok:
-            return
-        known = list(self.names)
-        for path, names in self.references:
-            for i, name in enumerate(names):
-                if name not in known:
-                    hint = suggest(name, known)
-                    c.error(path + (i,), f"unknown workload '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
-                            + (f" known workloads: {known_list(known)}" if known else ""))
         needs = {w.name: w.depends_on for w in workloads}
         for w in workloads:
+            path = self.depends_paths.get(w.name, ("workloads",))
             if w.name in w.depends_on:
-                c.error(self.reference_path(w.name), f"workload '{w.name}' cannot depend on itself")
+                c.error(path, f"workload '{w.name}' cannot depend on itself")
                 continue
             loop = _cycle(w.name, needs)
             if loop and loop[0] == w.name == min(loop):  # each loop once, at its first name
-                c.error(self.reference_path(w.name), "dependencies loop: " + " -> ".join(loop))
-
-    def reference_path(self, name: str) -> Path:
-        return next((path for path, names in self.references if path[1] == self.index[name]), ("workloads",))
+                c.error(path, "dependencies loop: " + " -> ".join(loop))
 
     def min_available(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None,
                       n_workers: int | None) -> tuple[int | None, float | None]:
@@ -341,11 +391,18 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
             ttf = c.get(m, q, "ttf", partial(distribution, c), default=("exponential", None))
             ttr = c.get(m, q, "ttr", partial(distribution, c), default=("exponential", None))
             if None not in (mtbf, mttr, ttf, ttr):
-                result[kind] = FailureSpec(kind, Distribution(ttf[0], mtbf, ttf[1]),
-                                           Distribution(ttr[0], mttr, ttr[1]))
+                result[kind] = FailureSpec(kind, Distribution(ttf[0], nominal(mtbf), ttf[1]),
+                                           Distribution(ttr[0], nominal(mttr), ttr[1]),
+                                           mtbf if isinstance(mtbf, tuple) else None,
+                                           mttr if isinstance(mttr, tuple) else None)
         else:
             c.error(q, f"must be {{mtbf: ..., mttr: ...}} or none, got {describe(raw)}")
     return result
+
+
+def nominal(value: float | tuple[float, float]) -> float:
+    """A mean, or an uncertain one's nominal value: the geometric middle of its range."""
+    return math.sqrt(value[0] * value[1]) if isinstance(value, tuple) else value
 
 
 def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None] | None:
@@ -437,6 +494,7 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
 
     control_plane, utilization, pending = (optional(key) for key in
                                            ("controlPlane", "maxNodeUtilization", "maxPendingPods"))
+    survive = survive_levels(c, m.get("survive"), path + ("survive",))
     targets: dict[str, float] = {}
     raw = m.get("workloads")
     if raw is not None:
@@ -461,4 +519,18 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
                 fraction = c.scalar(target, q, D.SLO.fields["workloads"].values)  # type: ignore[union-attr]
                 if fraction is not None:
                     targets[name] = fraction
-    return Slo(control_plane, targets, utilization, pending)
+    return Slo(control_plane, targets, utilization, pending, survive)
+
+
+def survive_levels(c: Checker, value: Any, path: Path) -> tuple[str, ...]:
+    """``slo.survive``: one level or a list of levels, each once, outermost first."""
+    if value is None:
+        return ()
+    declared = D.SLO.fields["survive"].options  # type: ignore[union-attr]
+    if isinstance(value, str):
+        level = c.scalar(value, path, declared[0])
+        return (level,) if level else ()
+    items = c.sequence(value, path, "levels (server, rack, datacenter, region)", allow_empty=True) or []
+    levels = [c.scalar(x, path + (i,), declared[1].items) for i, x in enumerate(items)]
+    order = ("region", "datacenter", "rack", "server")
+    return tuple(level for level in order if level in levels)

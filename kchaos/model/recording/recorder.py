@@ -45,6 +45,9 @@ class Episodes:
     clock: CycleClock | None = None
     weighted: CycleSums | None = None
     causes: CauseBook | None = None
+    #: Episodes counted at their natural rate: each times the ratio of the cycle it began in
+    #: (= the count seen when sampled plainly).
+    natural_count: float = 0.0
     #: Drop episodes that end at the instant they began (a covering domain's failure: the
     #: workload is up for no time before its pods on that domain stop).
     skip_empty: bool = False
@@ -70,6 +73,7 @@ class Episodes:
         if self.causes is not None:
             self.causes.close(self.clock, t)
         self.sums.add(t - self.since)
+        self.natural_count += self.clock.weight_at(self.since) if self.clock is not None else 1.0
         if self.clock is not None:
             if self.weighted is None:
                 self.weighted = CycleSums()
@@ -189,7 +193,12 @@ class Recorder:
         #: is down. The control variate counts all of such a domain's down time as the workload's;
         #: pods that drifted away since (evictions, no rollout yet) can keep it up, and the
         #: analysis takes this measured time off (the control variate's drift bias).
-        self.wl_cover_up = [Episodes(clock=clock, skip_empty=True) for _ in range(n_wl)]
+        self.wl_cover_up = [Episodes(clock=clock, skip_empty=True, causes=CauseBook() if clock is not None else None)
+                            for _ in range(n_wl)]
+        #: Per workload, its covering domains down now: the up-while-covered time is kept by
+        #: domain ("overlap" while several are down), so that each domain's exact share in the
+        #: attribution loses only what its own outages left up.
+        self.cover_down: list[set[int]] = [set() for _ in range(n_wl)]
         #: Per workload, how many of the failure instances that alone take it down are down.
         self.cover_count = [0] * n_wl
         # Cycle by cycle only when importance-sampled (the only weighted reader of these sums).
@@ -245,7 +254,7 @@ class Recorder:
         self.wl_eps[w].set(t, down)
         self.wl_rest[w].set(t, down and not self.cover_count[w])
         if self.cover_count[w]:
-            self.wl_cover_up[w].set(t, not down)
+            self._cover_up(t, w)
         if down:
             self.down_workloads.add(w)
         else:
@@ -272,12 +281,21 @@ class Recorder:
             # exactly (the control variate): the analysis keeps it apart, so it is marked.
             self.wl_eps[w].causes.switch(self.clock, t, (cause, self.cover_count[w] > 0))
 
-    def cover(self, t: float, w: int, delta: int) -> None:
-        """A failure instance that alone takes ``w`` down failed (+1) or was repaired (-1):
-        the down time it explains exactly is left out of ``workload_rest``."""
+    def cover(self, t: float, w: int, delta: int, domain: int = -1) -> None:
+        """Failure instance ``domain``, which alone takes ``w`` down, failed (+1) or was repaired
+        (-1): the down time it explains exactly is left out of ``workload_rest``."""
         self.cover_count[w] += delta
+        (self.cover_down[w].add if delta > 0 else self.cover_down[w].discard)(domain)
         self.wl_rest[w].set(t, self.wl_eps[w].down and not self.cover_count[w])
-        self.wl_cover_up[w].set(t, self.cover_count[w] > 0 and not self.wl_eps[w].down)
+        self._cover_up(t, w)
+
+    def _cover_up(self, t: float, w: int) -> None:
+        eps = self.wl_cover_up[w]
+        up = self.cover_count[w] > 0 and not self.wl_eps[w].down
+        eps.set(t, up)
+        if up and eps.causes is not None:
+            down = self.cover_down[w]
+            eps.causes.switch(self.clock, t, (next(iter(down)) if len(down) == 1 else -1, False))
 
     def recovery(self, t: float, w: int, seconds: float) -> None:
         """A pod of ``w`` is ready again at ``t``, ``seconds`` after it was lost (weighted by the

@@ -13,7 +13,7 @@ start is dropped when its POD_READY timer comes. Pods started one after another,
 other timer pushed in between, for the same instant (the pods one scheduling pass bound,
 one node's pods) share one timer: they pop in the order separate timers would. The node
 lifecycle, drains and rollouts act on pods only through the methods here (a rollout's fresh
-placement: :mod:`.fresh_placement`).
+placement: :mod:`.fresh_start`).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Workloads:
         self.infra, self.leases, self.timers, self.rec, self.log = infra, leases, timers, recorder, log
         #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
         self.lifecycle = None
+        self.autoscaler = None  # cluster-autoscaler, woken when a pass leaves pods Pending (set by the engine)
         self.pl = m.baseline.copy()
         #: (workload, volume scope) keys that fit nowhere in ``hopeless_pl`` as it stands: the
         #: next passes skip them until room changes (:meth:`room_changed`), as binding takes room.
@@ -72,6 +73,9 @@ class Workloads:
             self.pending_of[model.pod_workload[p]] += 1
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        #: Nodes the scheduler may use when Ready and not cordoned: workers not NotReady or tainted
+        #: when imported, and the machines the autoscaler has added (it keeps this up to date).
+        self.schedulable = m.scheduler.usable_at_start.tolist()
         #: Per workload, ready replicas a running rollout takes away (RolloutWaves, a stalled bad release).
         self.rollout_short = [0] * len(model.cluster.workloads)
         self.bad_release = [0] * len(model.cluster.workloads)  # a bad release is live: STALLED or BROKEN
@@ -121,6 +125,8 @@ class Workloads:
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
         m = self.m
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         if was_not_ready:
             self.set_schedulable(node, node not in self.cordoned)
         ready_at = t + self.c.kubernetes.pod_startup
@@ -198,6 +204,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p, counted=False)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         self.rec.load_changed()
         if self.ordered.deleted(t, p):
@@ -228,9 +236,8 @@ class Workloads:
     def set_schedulable(self, node: int, on: bool) -> None:
         """``node`` loses (or regains) its NotReady or cordon taint: a worker for every pod, a
         control-plane node for the pods that tolerate its own taint."""
-        sch = self.m.scheduler
-        self.pl.usable[node] = on and sch.is_worker[node]
-        self.pl.cp_usable[node] = on and sch.is_cp_kube[node]
+        self.pl.usable[node] = on and self.schedulable[node]
+        self.pl.cp_usable[node] = on and self.m.scheduler.is_cp_kube[node]
         self.room_changed(node, usable=True)
 
     def pods_on(self, node: int) -> list[int]:
@@ -253,6 +260,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         if self.ready[p]:
             self.set_ready(t, p, False)
@@ -298,7 +307,8 @@ class Workloads:
         for key in list(self.hopeless):
             w, scope = key
             spread = sch.workloads[w].spread
-            if w == workload or (usable and spread is not None and spread.node_taints_policy == "Honor") or (
+            if w == workload or (workload is not None and workload in sch.affinity.related[w]) or (
+                    usable and spread is not None and spread.node_taints_policy == "Honor") or (
                     node is not None and sch.schedulable(pl, w)[node] and (scope < 0 or sch.scope_mask(scope)[node])
                     and sch.fits_on(pl, w, node)):
                 self.hopeless.discard(key)
@@ -351,6 +361,8 @@ class Workloads:
                 self.pending_of[m.pod_workload[p]] -= 1
                 self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
+        if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
+            self.autoscaler.wake(t)
 
     def _one_by_one(self, t: float) -> list[tuple[int, int]]:
         """Pod-by-pod scheduling with kube-scheduler's events (what-if scenarios)."""

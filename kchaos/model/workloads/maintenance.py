@@ -22,7 +22,7 @@ from ..controlplane.leases import Leases
 from ..nodes.lifecycle import NodeLifecycle
 from ..timers import DRAIN_TRY, ROLLOUT, Timers
 from .controllers import Workloads
-from .fresh_placement import redeploy
+from .fresh_start import redeploy
 
 #: A rollout that finds the cluster degraded waits this long and tries again.
 ROLLOUT_RETRY_SECONDS = 3600.0

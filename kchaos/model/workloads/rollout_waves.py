@@ -12,7 +12,7 @@ cannot progress (the Deployment exceeds its progress deadline) and nothing chang
 
 :class:`RolloutWaves` applies the timeline in the engine: during a rollout the workload
 has ``replicas - ready`` fewer ready pods than its placement shows (the placement itself
-is redone at once by :func:`~.fresh_placement.redeploy`).
+is redone at once by :func:`~.fresh_start.redeploy`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""A rolling update's fresh placement: every Deployment pod placed afresh on a healthy cluster.
-
-Pods never move back after a repair; a rollout is what re-places them. The placement a
-rollout makes depends only on where the other pods (StatefulSet, DaemonSet, and the kept
-Deployments) sit, so it is computed once per such position and cached per model (the
-initial placement is the common case). The ready count during the rollout is
-:class:`~.rollout_waves.RolloutWaves`' business.
-"""
+"""A rollout's fresh placement: every Deployment pod placed afresh on a healthy cluster
+(:func:`redeploy`). With the other pods where they started that fresh placement is the
+initial one (indexed once per model, :class:`FreshStart`); fresh placements for other
+positions of the other pods, or with Deployments kept in place, are cached."""
 
 from __future__ import annotations
 
@@ -28,7 +24,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class _FreshStart:
+class FreshStart:
     """The initial placement, indexed for rollouts (computed once per model)."""
 
     others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
@@ -37,18 +33,18 @@ class _FreshStart:
     deployments: tuple[int, ...]  # Deployment workload indices
     deployments_all_placed: bool
     #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
-    #: recreated elsewhere) or with Deployments kept in place: (kept Deployments, others' nodes)
-    #: -> (placement, node_pods, all placed); LRU, bounded.
+    #: recreated elsewhere), Deployments kept in place or machines added: (kept Deployments,
+    #: others' nodes, added machines) -> (placement, node_pods, all placed); LRU, bounded.
     placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
 
 
 #: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
 FRESH_PLACEMENTS = 64
 
-_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
+_FRESH: "weakref.WeakKeyDictionary[ClusterModel, FreshStart]" = weakref.WeakKeyDictionary()
 
 
-def _fresh_start(m: ClusterModel) -> _FreshStart:
+def fresh_start(m: ClusterModel) -> FreshStart:
     hit = _FRESH.get(m)
     if hit is None:
         base = m.baseline.pod_node
@@ -63,29 +59,33 @@ def _fresh_start(m: ClusterModel) -> _FreshStart:
         for p, node in enumerate(base):
             if node >= 0:
                 node_pods[node].add(p)
-        hit = _FRESH[m] = _FreshStart(
+        hit = _FRESH[m] = FreshStart(
             pick, pick(base), tuple(frozenset(s) for s in node_pods),
             tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
             all(base[p] >= 0 for p in m.deployment_pods))
     return hit
 
 
-
 def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) -> None:
     """Every Deployment pod is placed afresh (rolling update on a healthy cluster), except
-    those of the Deployments in ``keep`` (rollouts that cannot progress): the ready count
-    during the rollout is RolloutWaves' business."""
+    those of the Deployments in ``keep`` (rollouts that cannot progress, or released on a
+    schedule of their own): the ready count during the rollout is RolloutWaves' business."""
     m, sch = work.m, work.m.scheduler
     work.rec.pending_count(t, len(work.pending))
-    fresh = _fresh_start(m)
+    fresh = fresh_start(m)
     others = fresh.others(work.pl.pod_node)
     moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
     if keep:  # the kept pods' places are part of what the fresh placement depends on
         others = (*others, *(work.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-    reuse = not work.cordoned  # placements cached per position of the other pods (and what stays put)
-    key = (keep, others)
+    # Placements are cached per position of the other pods, the Deployments kept in place and
+    # the usable machines the autoscaler added (the healthy cluster's nodes are usable whenever
+    # a rollout runs).
+    reuse = not work.cordoned
+    added = tuple((n, bool(work.pl.usable[n])) for n in m.standby if work.pl.present[n]) \
+        if work.autoscaler is not None else ()
+    key = (keep, others, added)
     cached = fresh.placed.get(key) if reuse else None
-    if others == fresh.others_at_start and reuse and not keep:
+    if others == fresh.others_at_start and reuse and not added and not keep:
         # Everything else sits where it started: the fresh placement is the initial one.
         work.pl = m.baseline.copy()
         work.node_pods = [set(pods) for pods in fresh.node_pods]
@@ -117,6 +117,10 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
             fresh.placed[key] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed)
             if len(fresh.placed) > FRESH_PLACEMENTS:
                 fresh.placed.popitem(last=False)
+    if work.autoscaler is not None:  # the rollout may have left added machines empty
+        for node in m.standby:
+            if not work.node_pods[node]:
+                work.autoscaler.maybe_empty(t, node)
     for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
         listener = work.budget_listener  # re-read: a drain that completes stops listening
         if listener is None:
