@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from . import __version__
 from .errors import KchaosUsageError, Problem, TopologyError
-from .pipeline import progress_bar, simulate, usable_cores
+from .pipeline import DEFAULT_FAILURES, progress_bar, simulate, stopping_rule, usable_cores
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -63,10 +63,14 @@ class PositiveDuration(click.ParamType):
         return seconds
 
 
-failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000,
-                               show_default=True, metavar="N",
+failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=None, metavar="N",
                                help="Failure events to inject, over as many simulated histories as that takes "
-                                    f"(1 to {MAX_FAILURES:,}).")
+                                    f"(1 to {MAX_FAILURES:,}) [default: 10,000].")
+precision_option = click.option("--precision", default=None, metavar="P",
+                                help="Instead of a set number of failures, run until every headline figure's 95% "
+                                     "half-width is within P of its estimate (e.g. 10%), or the time budget is spent.")
+time_budget_option = click.option("--time-budget", type=PositiveDuration(), default=None, metavar="DURATION",
+                                  help="With --precision: stop once this much time is spent [default: 60s].")
 seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True,
                            help="Random seed (0 to 2^32-1): the same seed gives the same results.")
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=None,
@@ -99,6 +103,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<name>/].")
@@ -107,11 +113,13 @@ def cli() -> None:
 @sampling_option
 @manifests_option
 @quiet_option
-def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+def run(topology: str, failures: int | None, precision: str | None, time_budget: float | None, seed: int,
+        out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
+        quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
+    failures, rule = stopping_rule(failures, precision, time_budget)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True)
+                       report=True, precision=rule)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
     from .report.files import write_report
 
@@ -191,7 +199,7 @@ def export(topology: str, target: str, out: str, top: int, failures: int, seed: 
     from .model.engine import ClusterModel
     from .model.scheduling.response import BlastRadius
 
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
+    results = simulate(topology, failures or DEFAULT_FAILURES, seed, jobs, quiet, sampling=sampling)
     cluster = load_topology(topology)
     manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
     folder = Path(out)
@@ -250,6 +258,8 @@ def validate(topology: str) -> int:
 @click.option("--etcd-sizes", default=None, metavar="SIZES",
               help="Member counts to compare for one topology, e.g. 1-7 or 3,4,5.")
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<name>-etcd-sizes-compare/ with --etcd-sizes, "
@@ -257,8 +267,9 @@ def validate(topology: str) -> int:
 @jobs_option
 @dask_option
 @quiet_option
-def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, seed: int, out: str | None,
-            jobs: int | None, dask: str | None, quiet: bool) -> int:
+def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int | None, precision: str | None,
+            time_budget: float | None, seed: int, out: str | None, jobs: int | None, dask: str | None,
+            quiet: bool) -> int:
     """Compare etcd sizes of one topology, or several topologies, side by side."""
     from .analysis.compare import parse_sizes, run_variants
     from .report.compare import print_comparison, render_comparison_html
@@ -290,9 +301,11 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
         variants = list(zip(labels, clusters))
         name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 \
             else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
-    ctx, callback = progress_bar(failures * len(variants), quiet)
+    failures, rule = stopping_rule(failures, precision, time_budget)
+    goal = f"{100 * rule.relative:g}% precision" if rule else ""
+    ctx, callback = progress_bar(None if rule else failures * len(variants), quiet, goal)
     with ctx:
-        results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask)
+        results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask, precision=rule)
     out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
     write_atomic(out_dir / "comparison.json", to_json(results))
     write_atomic(out_dir / "index.html", render_comparison_html(results))
@@ -306,6 +319,8 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
@@ -317,18 +332,25 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @sampling_option
 @manifests_option
 @check_quiet_option
-def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
-    """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
+def check(topology: str, failures: int | None, precision: str | None, time_budget: float | None, seed: int,
+          junit: str | None, baseline: str | None, out: str | None, jobs: int | None, dask: str | None, sampling: str,
+          manifests: tuple[str, ...], quiet: bool) -> int:
+    """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed.
+
+    By default the run stops once every availability target is decided by its 95% interval
+    or its figure is within 10% (--precision), at most after 60 s (--time-budget); --failures
+    runs a set number instead."""
     import os
 
     from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.precision import CHECK_PRECISION
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    failures, rule = stopping_rule(failures, precision, time_budget, default=CHECK_PRECISION)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None)
+                       report=out is not None, precision=rule, targets_only=True)
     checks = list(results["slo"]["checks"])
     if base is not None:
         checks += compare_baseline(results, base)

@@ -13,9 +13,36 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from .errors import KchaosUsageError
 
-def progress_bar(total: int, quiet: bool):
-    """A rich progress bar on a terminal, nothing otherwise. Returns (context, callback)."""
+#: Failures of a run when neither --failures nor --precision says otherwise.
+DEFAULT_FAILURES = 10_000
+
+
+def stopping_rule(failures: int | None, precision: str | None, time_budget: float | None,
+                  default: float | None = None):
+    """(failures, Precision or None) from the options: ``--failures`` is a set count;
+    ``--precision`` (or the command's ``default``) runs until the figures are tight."""
+    from .analysis.precision import DEFAULT_TIME_BUDGET, Precision, parse_precision
+
+    if failures is not None and (precision is not None or time_budget is not None):
+        raise KchaosUsageError("--failures runs a set number of failures; --precision and --time-budget run until "
+                               "the figures are tight: give one or the other")
+    if failures is not None:
+        return failures, None
+    relative = parse_precision(precision) if precision is not None else default
+    if relative is None:
+        if time_budget is not None:
+            raise KchaosUsageError("--time-budget goes with --precision (it bounds a run that stops when its "
+                                   "figures are tight)")
+        return failures or DEFAULT_FAILURES, None
+    return DEFAULT_FAILURES, Precision(relative, time_budget if time_budget is not None else DEFAULT_TIME_BUDGET)
+
+
+def progress_bar(total: int | None, quiet: bool, goal: str = ""):
+    """A rich progress bar on a terminal, nothing otherwise. Returns (context, callback).
+    ``total`` None: a run that stops when its figures are tight (``goal`` says how tight):
+    the failures so far and the time, no bar."""
     if quiet or not sys.stderr.isatty():
         from contextlib import nullcontext
 
@@ -24,9 +51,14 @@ def progress_bar(total: int, quiet: bool):
                                TimeElapsedColumn, TimeRemainingColumn)
 
     # The spinner and the elapsed time move from the first second, before the first history is done.
-    progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
+    if total is None:
+        progress = Progress(SpinnerColumn(), TextColumn(f"simulating until {goal}"),
+                            TextColumn("{task.completed:,} failures"), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+    else:
+        progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
     task = progress.add_task("run", total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
@@ -67,20 +99,30 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False) -> dict:
+             report: bool = False, precision=None, targets_only: bool = False) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
-    report follows, so it is readied while the histories run."""
+    report follows, so it is readied while the histories run. ``precision``
+    (:class:`~.analysis.precision.Precision`): run until the headline figures are tight instead
+    of ``failures``; ``targets_only``: until the slo targets are decided (or tight)."""
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
     if manifests:
         overrides = {**(overrides or {}), **with_manifests(path, manifests)}
     cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
-    ctx, callback = progress_bar(failures, quiet)
+    goal = f"{100 * precision.relative:g}% precision" if precision is not None else ""
+    ctx, callback = progress_bar(None if precision is not None else failures, quiet, goal)
     ahead = Ahead(report)
     with ctx:
-        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                 progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
+        if precision is not None:
+            from .analysis.precision import availability_targets, simulate_to_precision
+
+            output = simulate_to_precision(cluster, precision, seed=seed, jobs=jobs or usable_cores(), dask=dask,
+                                           sampling=sampling, progress=callback, on_started=ahead.start,
+                                           targets=availability_targets(cluster) if targets_only else None)
+        else:
+            output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
+                                     progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
     ahead.wait()
     from .analysis import analyze
 

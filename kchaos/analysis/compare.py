@@ -16,6 +16,7 @@ from ..model.cluster import Cluster
 from ..model.sampling.failures import StationarySampler
 from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from . import analyze
+from .precision import Precision, variants_to_precision
 
 CRN_NOTE = ("Variants share random streams (common random numbers): the same simulated histories, "
             "and every failure instance present in several variants fails at the same moments in each.")
@@ -44,10 +45,17 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, jobs: int = 1,
-                 progress: Callable[[int], None] | None = None, dask: str | None = None) -> list[dict]:
-    """Simulate each variant on shared streams; one results document per variant."""
+                 progress: Callable[[int], None] | None = None, dask: str | None = None,
+                 precision: Precision | None = None) -> list[dict]:
+    """Simulate each variant on shared streams; one results document per variant. With
+    ``precision``, in rounds until every variant's headline figures are tight
+    (:func:`.precision.variants_to_precision`) instead of ``failures``."""
     rates = [StationarySampler(c).failure_rate for _, c in variants]
     mean_rate = sum(rates) / len(rates)
+    if precision is not None:
+        outputs = variants_to_precision([c for _, c in variants], precision, seed, jobs, dask,
+                                        horizon_rate=mean_rate, progress=progress)
+        return [_labelled(analyze(sim), label) for (label, _), sim in zip(variants, outputs)]
     plan = history_plan(failures, mean_rate)
     out = []
     done = 0
@@ -62,14 +70,17 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
             if not out:
                 raise
             break
-        results = analyze(sim)
-        results["variant"] = label
-        results["run"]["common_random_numbers"] = True
-        out.append(results)
-        done += results["run"]["failures_injected"]
+        out.append(_labelled(analyze(sim), label))
+        done += out[-1]["run"]["failures_injected"]
         if sim.partial:
             break
     return out
+
+
+def _labelled(results: dict, label: str) -> dict:
+    results["variant"] = label
+    results["run"]["common_random_numbers"] = True
+    return results
 
 
 def comparison_table(results: list[dict]) -> list[dict]:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from kchaos.analysis.compare import CRN_NOTE
 from kchaos.report.formatting import (
+    precision_text,
     format_availability,
     format_availability_interval_distinct,
     format_count,
@@ -186,6 +187,13 @@ def print_comparison(results: list[dict], console: Console, report_path: str | N
         console.print(_terminal_table(None, labels, docs, rows, second, tight=narrow))
     _printadvisory_codes(docs, labels, console)
     console.print(Text(CRN_NOTE, style="dim"))
+    stops = [(get(r, "variant"), precision_text(get(r, "run"))) for r in results if isinstance(r, dict)]
+    stops = [(label, text) for label, text in stops if text]
+    if stops and len({text for _, text in stops}) == 1:
+        console.print(Text(f"precision: {stops[0][1]}", style="dim"))
+    else:
+        for label, text in stops:
+            console.print(Text(f"precision ({label}): {text}", style="dim"))
     if sizes:
         console.print(Text("Even sizes tolerate no more failures than the odd size below them, and have one more "
                            "member to fail.", style="dim"))

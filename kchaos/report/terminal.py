@@ -23,6 +23,7 @@ from kchaos.report.formatting import (
     format_duration,
     get,
     num,
+    precision_text,
     simulated_years,
 )
 from kchaos.report.reading import (ADVISORIES_PER_CODE, MAX_WORKLOAD_CARDS, WORST_WORKLOAD_CARDS, as_list, fold_by_code,
@@ -129,6 +130,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         title.append("  (" + ", ".join(facts) + ")", style="dim")
 
     table: list = []  # rows, see _table
+    stop = precision_text(run)
+    if stop:
+        _row(table, "precision", Text(stop))
     avail = get(cp, "availability", default={})
     a = get(avail, "estimate")
     _row(table, "API availability", _avail(a), format_availability_interval_distinct(get(avail, "ci95")))
