@@ -3,10 +3,17 @@
 Runs N failures (default 300,000) of topologies/benchmark-5-members.yaml as whole processes:
 `--jobs 1`, the local pool with `--jobs 2`, and `--dask local` with 2, 4 and 8 single-thread
 workers (a LocalCluster on this machine), printing wall and CPU seconds and the speed-up over
-`--jobs 1`. A machine's cores bound the local speed-up; for a cluster of W one-core workers the
-script extrapolates wall ~ S + H / W + D: S the serial part (start-up, model, analysis, report:
-a run of 100 failures), H the histories' time in one process (the `--jobs 1` run less S), D the
-Dask overhead measured here (the `--dask local` run with 2 workers less the local pool's).
+`--jobs 1`. A machine's cores bound the local speed-up. For a cluster of W one-core workers
+(each on a core of its own) it extrapolates
+
+    wall ~ S + A + H x ceil(K / W) / K
+
+S the serial part (start-up, model, analysis, report: CPU of a run of 100 failures), A a Dask
+worker's own start-up (importing kchaos and building the model: the CPU the 2-worker Dask run
+spends beyond the 2-process local pool, per worker; the workers start together), H the
+histories' CPU in one process (the `--jobs 1` run less S) and K the number of histories (the
+last round of a cluster with fewer workers than histories is partly idle). CPU seconds are used
+because they hold on a busy machine; on a quiet one a single process's wall equals its CPU.
 
     python benchmarks/bench_dask.py [--failures 300000] [--workers 2,4,8] [--cluster 6]
 """
@@ -14,11 +21,13 @@ Dask overhead measured here (the `--dask local` run with 2 workers less the loca
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from timing import kchaos  # noqa: E402
 
@@ -50,12 +59,21 @@ def main() -> None:
         t = run("-j", str(w), "--dask", "local")
         dask2 = dask2 or t
         print(f"  --dask local, {w} workers    {t}  speed-up {one.wall / t.wall:.2f}x  {t.status}", flush=True)
-    s, h = serial.wall, max(one.wall - serial.wall, 0.0)
-    overhead = max(dask2.wall - pool.wall, 0.0)
+    s, h = serial.cpu, max(one.cpu - serial.cpu, 0.0)
+    start = max(dask2.cpu - pool.cpu, 0.0) / 2
+    k = histories(args.failures)
     for w in (2, args.cluster):
-        wall = s + h / w + overhead
-        print(f"  extrapolated, {w} one-core Dask workers: ~{wall:.1f} s (S {s:.1f} + H/{w} {h / w:.1f} "
-              f"+ Dask overhead {overhead:.1f}), speed-up ~{one.wall / wall:.1f}x")
+        wall = s + start + h * math.ceil(k / w) / k
+        print(f"  extrapolated, {w} one-core Dask workers: ~{wall:.1f} s (S {s:.1f} + A {start:.1f} + H {h:.1f} x "
+              f"{math.ceil(k / w)}/{k} histories), speed-up ~{one.cpu / wall:.1f}x over one process")
+
+
+def histories(failures: int) -> int:
+    """How many histories a run of ``failures`` plays (the driver's plan)."""
+    from kchaos.model.sampling.montecarlo import MAX_FAILURES_PER_HISTORY, MIN_FAILURES_PER_HISTORY, TARGET_HISTORIES
+
+    return max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY),
+               math.ceil(failures / MAX_FAILURES_PER_HISTORY))
 
 
 if __name__ == "__main__":
