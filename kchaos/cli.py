@@ -15,6 +15,9 @@ from rich.markup import escape
 
 from . import __version__
 from .errors import KchaosUsageError, Problem, TopologyError
+from .cli_options import (MAX_FAILURES, PositiveDuration, check_quiet_option, dask_option, failures_option,
+                          jobs_option, manifests_option, precision_option, quiet_option, sampling_option, seed_option,
+                          survive_option, time_budget_option)
 from .pipeline import DEFAULT_FAILURES, progress_bar, simulate, stopping_rule, usable_cores
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
@@ -37,63 +40,6 @@ def default_out(results: dict) -> Path:
     return Path("reports") / results["topology"]["name"]
 
 
-#: Upper bounds of the numeric options: beyond them a run would not finish in a working day
-#: (or a worker pool would be all overhead), so a typo gets a clear message instead.
-MAX_FAILURES = 100_000_000
-MAX_JOBS = 256
-MAX_SEED = 2**32 - 1
-
-
-class PositiveDuration(click.ParamType):
-    """A duration with a unit (``30m``, ``1h30m``), longer than zero."""
-
-    name = "DURATION"
-
-    def convert(self, value, param, ctx):
-        from .topology.units import UnitError, parse_duration
-
-        if isinstance(value, float):
-            return value
-        try:
-            seconds = parse_duration(value)
-        except UnitError as exc:
-            self.fail(str(exc), param, ctx)
-        if seconds <= 0:
-            self.fail(f"must be longer than zero, got {value!r}", param, ctx)
-        return seconds
-
-
-failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=None, metavar="N",
-                               help="Failure events to inject, over as many simulated histories as that takes "
-                                    f"(1 to {MAX_FAILURES:,}) [default: 10,000].")
-precision_option = click.option("--precision", default=None, metavar="P",
-                                help="Instead of a set number of failures, run until every headline figure's 95% "
-                                     "half-width is within P of its estimate (e.g. 10%), or the time budget is spent.")
-time_budget_option = click.option("--time-budget", type=PositiveDuration(), default=None, metavar="DURATION",
-                                  help="With --precision: stop once this much time is spent [default: 60s].")
-seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True,
-                           help="Random seed (0 to 2^32-1): the same seed gives the same results.")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=None,
-                           help=f"Worker processes, 1 to {MAX_JOBS}; results do not depend on it "
-                                "[default: the usable cores].")
-dask_option = click.option("--dask", metavar="ADDRESS", default=None,
-                           help="Run the histories on a dask.distributed cluster: a scheduler address "
-                                "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
-                                "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-manifests_option = click.option(
-    "-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
-    help="Kubernetes manifests (files or folders) whose Deployments, StatefulSets and DaemonSets join the "
-         "topology's workloads (one of the same name is replaced).")
-sampling_option = click.option(
-    "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="auto", show_default=True,
-    help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
-         "(tighter intervals where outages need two failures at once; exponential failure times only), "
-         "or auto (importance sampling where it applies).")
-check_quiet_option = click.option("--quiet", "-q", is_flag=True,
-                                  help="No progress bar and no table: only the missed targets, one line each.")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kchaos")
 def cli() -> None:
@@ -112,14 +58,15 @@ def cli() -> None:
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @quiet_option
 def run(topology: str, failures: int | None, precision: str | None, time_budget: float | None, seed: int,
         out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
-        quiet: bool) -> int:
+        survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     failures, rule = stopping_rule(failures, precision, time_budget)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True, precision=rule)
+                       report=True, survive=survive, precision=rule)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
     from .report.files import write_report
 
@@ -152,23 +99,14 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
 
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
     know (failure rates, round trips, workloads)."""
+    from .kube.imported import import_topology
     from .report.files import write_atomic
-    from .topology import load_topology_text
-    from .kube.nodes import read_nodes, topology_text
-    from .kube.manifests import read_manifests, workloads_from, workloads_yaml
 
-    nodes = read_nodes(nodes_file, rack_label, host_label)
-    workloads = None
-    if manifests:
-        workers = sum(not n.control_plane for n in nodes)
-        workloads = workloads_yaml(workloads_from(read_manifests(list(manifests)), rack_label, host_label,
-                                                  volume_scope, workers))
     name = name or (Path(out).stem if out else "imported")
-    text = topology_text(nodes, name, Path(nodes_file).name, rack_label, host_label, workloads)
-    load_topology_text(text, filename=out or "<import>")  # what is written must load (a bug, not input, otherwise)
+    text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
     if out:
         write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {out}: {len(nodes)} nodes; check the TODO comments")
+        Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")
     else:
         click.echo(text, nl=False)
     return EXIT_OK
@@ -324,34 +262,51 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int |
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A previous results.json: also fail when availability dropped significantly.")
+              help="A previous results.json: also fail when availability dropped significantly (compared "
+                   "history by history on the baseline's seed and failures unless given).")
+@click.option("--inputs", type=click.Choice(["nominal", "pessimistic", "optimistic"]), default="nominal",
+              show_default=True,
+              help="Judge the targets at the nominal inputs or at one end of the rates given as ranges "
+                   "(mtbf: 100y..400y): pessimistic = failures most often, repairs longest.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write results.json and index.html here.")
 @jobs_option
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @check_quiet_option
-def check(topology: str, failures: int | None, precision: str | None, time_budget: float | None, seed: int,
-          junit: str | None, baseline: str | None, out: str | None, jobs: int | None, dask: str | None, sampling: str,
-          manifests: tuple[str, ...], quiet: bool) -> int:
+@click.pass_context
+def check(ctx: click.Context, topology: str, failures: int | None, precision: str | None, time_budget: float | None,
+          seed: int, junit: str | None, baseline: str | None, inputs: str, out: str | None, jobs: int | None,
+          dask: str | None, sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed.
 
     By default the run stops once every availability target is decided by its 95% interval
     or its figure is within 10% (--precision), at most after 60 s (--time-budget); --failures
-    runs a set number instead."""
+    runs a set number instead (and so does a --baseline that ran one, on the same histories)."""
     import os
 
-    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
+    from .analysis.inputs import checks_at
     from .analysis.precision import CHECK_PRECISION
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    if base is not None:  # common random numbers: the baseline's seed (and its set count), unless asked otherwise
+        given = {name for name in ("seed", "failures")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        seed, paired = paired_run(base, seed, min(failures or DEFAULT_FAILURES, MAX_FAILURES), given)
+        if failures is None and precision is None and time_budget is None \
+                and isinstance((base.get("run") or {}).get("failures_requested"), int):
+            failures = paired
     failures, rule = stopping_rule(failures, precision, time_budget, default=CHECK_PRECISION)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None, precision=rule, targets_only=True)
-    checks = list(results["slo"]["checks"])
+                       report=out is not None, survive=survive, precision=rule, targets_only=True)
+    checks, note = checks_at(results, inputs)
+    if note:
+        Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
@@ -374,6 +329,53 @@ def check(topology: str, failures: int | None, precision: str | None, time_budge
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK if passed else EXIT_TARGET_MISSED
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@survive_option
+@click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000, show_default=True,
+              metavar="N", help="Failures per simulation of a finalist (the same histories for every candidate).")
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-plan/].")
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts the plan may choose, e.g. 3,4,5 [default: odd sizes from today's up to 7].")
+@jobs_option
+@sampling_option
+@quiet_option
+def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out: str | None,
+         etcd_sizes: str | None, jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Find the cheapest verified moves that meet the topology's targets.
+
+    Writes DIR/topology.yaml (the recommended layout, each changed line commented),
+    DIR/plan.json and DIR/index.html. Exit 0 when the plan meets every target, 1 when
+    some target stays out of reach (plan.json says why, with the bound)."""
+    from .analysis.compare import parse_sizes
+    from .plan.search import PlanOptions, make_plan
+    from .plan.write import plan_document, topology_text
+    from .report.files import to_json, write_atomic
+    from .report.plan_html import render_plan_html
+    from .report.plan_terminal import print_plan
+    from .topology import load_topology
+
+    cluster = load_topology(topology)  # one clear message per problem before anything runs
+    text = Path(topology).read_text(encoding="utf-8-sig")
+    options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
+                          etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
+    err = Console(stderr=True, highlight=False)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
+    result = make_plan(text, topology, survive, options, say)
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
+        if result.moves or survive else text
+    doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
+    write_atomic(out_dir / "topology.yaml", written)
+    write_atomic(out_dir / "plan.json", to_json(doc))
+    write_atomic(out_dir / "index.html", render_plan_html(doc))
+    if not quiet:
+        print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
+    return EXIT_OK if result.met else EXIT_TARGET_MISSED
 
 
 @cli.command()

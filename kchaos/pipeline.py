@@ -8,12 +8,11 @@ Shared by `run`, `check`, `export` and `compare` (:mod:`kchaos.cli`); the core b
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import KchaosUsageError
+from .errors import KchaosUsageError, TopologyError
 
 #: Failures of a run when neither --failures nor --precision says otherwise.
 DEFAULT_FAILURES = 10_000
@@ -73,33 +72,39 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def with_manifests(path: str, manifests: tuple[str, ...]) -> dict:
+def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     """Overrides that add the manifests' workloads to the topology's (a manifest's workload
-    replaces one of the same name, and a note says so)."""
-    from .topology import load_topology
+    replaces one of the same name, and a note says so), and the origin of each added value
+    (written key path -> origin in the manifests)."""
     from .kube.manifests import read_manifests, workloads_from
+    from .topology import load_topology
+    from .topology.files import decode, read_bytes
     from .topology.yamlsafe import load_yaml
 
     base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
     workers = sum(1 for n in base.nodes if n.role == "worker")
-    extra = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers).as_data()
-    existing = (load_yaml(Path(path).read_text(encoding="utf-8-sig")).data or {}).get("workloads") or []
-    by_name = {w["name"]: w for w in extra}
+    imported = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers)
+    extra = imported.as_data()
+    existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
+    by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
     note = Console(stderr=True, highlight=False)
-    merged = []
+    merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None
         if name in by_name:
             note.print(f"note: workload {escape(str(name))!r} from the manifests replaces the one in {escape(path)}")
-            merged.append(by_name.pop(name))
-        else:
-            merged.append(w)
-    return {"workloads": merged + list(by_name.values())}
+            w, of = by_name.pop(name)
+            origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
+        merged.append(w)
+    for w, of in by_name.values():
+        origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
+        merged.append(w)
+    return {"workloads": merged}, origins
 
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False, precision=None, targets_only: bool = False) -> dict:
+             report: bool = False, survive: tuple[str, ...] = (), precision=None, targets_only: bool = False) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run. ``precision``
     (:class:`~.analysis.precision.Precision`): run until the headline figures are tight instead
@@ -107,26 +112,54 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
+    origins: dict = {}
     if manifests:
-        overrides = {**(overrides or {}), **with_manifests(path, manifests)}
-    cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+        added, origins = with_manifests(path, manifests)
+        overrides = {**(overrides or {}), **added}
+    try:
+        cluster = load_topology(path, overrides=overrides) if overrides else load_topology(path)
+    except TopologyError as err:
+        if not origins:
+            raise
+        from .kube.origin import blame
+
+        raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
+    from .analysis.survive import with_survive
+
+    cluster = with_survive(cluster, survive)
+    runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
     goal = f"{100 * precision.relative:g}% precision" if precision is not None else ""
-    ctx, callback = progress_bar(None if precision is not None else failures, quiet, goal)
+    ctx, callback = progress_bar(None if precision is not None else failures * runs, quiet, goal)
     ahead = Ahead(report)
-    with ctx:
-        if precision is not None:
+
+    def one(c, model, part: int):
+        nonlocal failures
+        tick = (lambda done: callback(part * failures + done)) if callback else None
+        if precision is not None and part == 0:  # to the precision; the input ranges' ends as many failures
             from .analysis.precision import availability_targets, simulate_to_precision
 
-            output = simulate_to_precision(cluster, precision, seed=seed, jobs=jobs or usable_cores(), dask=dask,
-                                           sampling=sampling, progress=callback, on_started=ahead.start,
-                                           targets=availability_targets(cluster) if targets_only else None)
+            output = simulate_to_precision(c, precision, seed=seed, jobs=jobs or usable_cores(), model=model,
+                                           dask=dask, sampling=sampling, progress=tick, on_started=ahead.start,
+                                           targets=availability_targets(c) if targets_only else None)
+            failures = max(1, sum(h.failures for h in output.histories))
         else:
-            output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                     progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
-    ahead.wait()
-    from .analysis import analyze
+            output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
+                                     dask=dask, sampling=sampling, model=model,
+                                     on_started=ahead.start if part == 0 else None)
+        ahead.wait()
+        return output
 
-    return analyze(output)
+    with ctx:
+        output = one(cluster, None, 0)
+        from .analysis import analyze
+        from .plan.fixes import with_fix_first
+
+        results = with_fix_first(output.model, analyze(output))
+        if cluster.uncertain_inputs and not output.partial:  # the ends need their figures, not fixes
+            from .analysis.inputs import simulate_ends
+
+            simulate_ends(results, output, one, analyze)
+    return results
 
 
 class Ahead:

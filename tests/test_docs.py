@@ -424,3 +424,20 @@ def test_the_complete_examples_in_topology_md_load():
     assert len(blocks) >= 2
     for i, block in enumerate(blocks):
         load_topology_text(block, filename=f"docs/topology.md example {i + 1}")
+
+
+def test_every_command_and_option_is_in_the_readme_and_results_md():
+    """The README's command table and docs/results.md name every command and every long option
+    (the README once lacked `whatif --upgrade`, results.md counted five commands of eight)."""
+    from kchaos.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert len(cli.commands) == 9 and "kchaos has nine commands" in results
+    for name, command in cli.commands.items():
+        for page, text in (("README.md", readme), ("docs/results.md", results)):
+            assert f"kchaos {name}" in text, (page, name)
+            for param in command.params:
+                for option in param.opts:
+                    if option.startswith("--"):
+                        assert option in text, (page, name, option)

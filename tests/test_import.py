@@ -78,9 +78,9 @@ def test_bad_nodes_files_exit_2_with_file_and_line(tmp_path, capsys):
     out = tmp_path / "never.yaml"
     assert main(["import", "--nodes", _write(tmp_path, data), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "bad.json:" in err and "items[4].status.allocatable" in err and "32GB" in err
+    assert "bad.json:" in err and "items[4].status.allocatable.memory" in err and "32GB" in err
     line = int(err.split("bad.json:")[1].split(":")[0])
-    assert '"allocatable"' in (tmp_path / "bad.json").read_text().splitlines()[line - 1]
+    assert '"memory": "32GB"' in (tmp_path / "bad.json").read_text().splitlines()[line - 1]
     assert not out.exists()
 
     no_cp = three_zone_nodes()
@@ -165,7 +165,7 @@ def test_bad_manifests_exit_2_with_file_and_line(tmp_path, capsys):
     out = tmp_path / "never.yaml"
     assert main(["import", "--nodes", str(nodes), "-f", str(folder), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "a.yaml:9: spec.template.spec.containers.0.resources.requests" in err and "5x" in err
+    assert "a.yaml:9: spec.template.spec.containers[0].resources.requests.cpu" in err and "5x" in err
     assert "a.yaml:16: spec.selector: selects no Deployment" in err
     assert "a.yaml:21: spec: a PodDisruptionBudget takes minAvailable or maxUnavailable, not both" in err
     assert not out.exists()

@@ -118,7 +118,7 @@ PROBES = [True, False, None, 0, 1, 2, 3, 7, 8, 50, 99.5, 100, 101, 1e9, -1, 0.0,
 
 #: Percentages written as strings ('150%', '1e9') are checked for their range by the validator
 #: only: a pattern cannot compare numbers. The schema may accept those; nothing else may differ.
-STRING_RANGES = ("percent_target", "fraction", "count_or_percent", "percent_share")
+STRING_RANGES = ("percent_target", "fraction", "count_or_percent", "percent_share", "quantity")
 
 
 def _scalars():

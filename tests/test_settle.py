@@ -49,7 +49,14 @@ def engine_response(model: ClusterModel, d: int) -> dict:
     for p in run.pending:
         name = model.cluster.workloads[model.pod_workload[p]].name
         pending_by[name] = pending_by.get(name, 0) + 1
+    causes = {}
+    for w in range(len(model.cluster.workloads)):  # the engine's own words for what keeps it down
+        name = model.cluster.workloads[w].name
+        if name in ready_unavailable:
+            context = run.attribution._context(w)
+            causes[name] = run.attribution._compose(([],) + context[1:])
     return {
+        "workload_causes": causes,
         "quorum_lost": run.live is None, "api_down": not run.api_ok,
         "pods_displaced": sum(1 for p, node in enumerate(base) if node >= 0 and not model.is_daemon[p]
                               and (not run.node_up[node] or run.unreachable[node])),

@@ -16,7 +16,7 @@ from ..model.cluster import Cluster
 from ..model.sampling.failures import StationarySampler
 from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from . import analyze
-from .precision import Precision, variants_to_precision
+from .precision import FAILURES_PER_HISTORY, Precision, variants_to_precision
 
 CRN_NOTE = ("Variants share random streams (common random numbers): the same simulated histories, "
             "and every failure instance present in several variants fails at the same moments in each.")
@@ -55,7 +55,9 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
     if precision is not None:
         outputs = variants_to_precision([c for _, c in variants], precision, seed, jobs, dask,
                                         horizon_rate=mean_rate, progress=progress)
-        return [_labelled(analyze(sim), label) for (label, _), sim in zip(variants, outputs)]
+        horizon = FAILURES_PER_HISTORY / mean_rate
+        return [_labelled(_with_ends(analyze(sim), sim, (len(sim.histories), horizon), seed, jobs, dask), label)
+                for (label, _), sim in zip(variants, outputs)]
     plan = history_plan(failures, mean_rate)
     out = []
     done = 0
@@ -70,11 +72,22 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
             if not out:
                 raise
             break
-        out.append(_labelled(analyze(sim), label))
+        out.append(_labelled(_with_ends(analyze(sim), sim, plan, seed, jobs, dask), label))
         done += out[-1]["run"]["failures_injected"]
         if sim.partial:
             break
     return out
+
+
+def _with_ends(results: dict, sim, plan: tuple[int, float], seed: int, jobs: int, dask: str | None) -> dict:
+    """A variant with uncertain inputs: each end of their ranges simulated on the same plan."""
+    if sim.cluster.uncertain_inputs and not sim.partial:
+        from .inputs import simulate_ends
+
+        simulate_ends(results, sim, lambda c, model, part: run_monte_carlo(
+            c, failures=max(1, results["run"]["failures_injected"]), seed=seed, jobs=jobs, fixed=plan, dask=dask,
+            model=model), analyze)
+    return results
 
 
 def _labelled(results: dict, label: str) -> dict:
@@ -102,3 +115,42 @@ def comparison_table(results: list[dict]) -> list[dict]:
             "advisories": [a["code"] for a in r["advisories"]],
         })
     return rows
+
+
+def verdict(results: list[dict]) -> dict:
+    """What the comparison says, for people: the variant with the most available API, how much
+    less downtime it has than the next best and whether that difference is real (paired on the
+    shared histories, one-sided at 1%: see :mod:`.gate`); per workload, the most available
+    variant; which variants miss an SLO target. Labels are the variants' ``variant``."""
+    from .gate import critical, difference
+    from .statistics import MINUTES_PER_YEAR
+
+    def availability(r: dict, name: str) -> dict | None:
+        if name == "controlPlane":
+            return r["control_plane"]["availability"]
+        return next((w["availability"] for w in r["workloads"] if f"workloads.{w['name']}" == name), None)
+
+    def ranking(name: str) -> dict | None:
+        present = [(r, availability(r, name)) for r in results]
+        present = [(r, a) for r, a in present if a is not None and a.get("estimate") is not None]
+        if not present:
+            return None
+        present.sort(key=lambda ra: -ra[1]["estimate"])
+        best, block = present[0]
+        out = {"best": best["variant"], "availability": block["estimate"], "ci95": block.get("ci95"),
+               "variants": len(present)}
+        if len(present) > 1:
+            other, other_block = present[1]
+            increase, se, df, paired = difference(other, best, name, other_block, block)
+            out.update(next=other["variant"], minutes_less=float(f"{increase * MINUTES_PER_YEAR:.6g}"),
+                       paired=paired, real=increase > critical(df) * se if se > 0 else increase > 0)
+        return out
+
+    names = {f"workloads.{w['name']}" for r in results for w in r["workloads"]}
+    ordered = [n for n in dict.fromkeys(f"workloads.{w['name']}" for r in results for w in r["workloads"])]
+    missed = {r["variant"]: [ch["name"] for ch in r["slo"]["checks"] if not ch["passed"]]
+              for r in results if r.get("slo")}
+    return {"api": ranking("controlPlane"),
+            "workloads": {n.removeprefix("workloads."): ranking(n) for n in ordered if n in names},
+            "slo_missed": {label: names_ for label, names_ in missed.items() if names_},
+            "slo_targets": any(r.get("slo", {}).get("checks") for r in results)}

@@ -9,25 +9,37 @@ on a level kchaos knows; required pod anti-affinity on zone or hostname as one p
 domain; ``volumeClaimTemplates`` as a volume scope; a PDB's ``minAvailable`` or
 ``maxUnavailable`` (number or percent, matched by ``matchLabels``). Without a PDB,
 ``minAvailable`` is every replica, and a comment says so. Other kinds are skipped and counted.
+
+Every field read is checked first (its type, and its value by the topology's own rules):
+a manifest of the wrong shape is told with its file:line, never a traceback.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
-from ..topology.units import UnitError, format_cpu, format_memory, parse_cpu, parse_memory
-from ..topology.yamlsafe import YamlFatal, load_yaml
+from ..topology.checker import Checker, name_problem
+from ..topology.files import Budget, fail, load_json, looks_like_json
+from ..topology.schema_common import MAX_PODS
+from ..topology.units import describe_value, format_cpu, format_memory, plain_number
+from ..topology.yaml_writer import Note, plain
+from ..topology.yamlsafe import YamlEmpty, YamlFatal, load_yaml
+from .origin import Origin
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 LEVEL_OF_KEY = {"topology.kubernetes.io/zone": "datacenter", "topology.kubernetes.io/region": "region",
                 "kubernetes.io/hostname": "server"}
+WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
+NODE_TAINTS_POLICY = ("Honor", "Ignore")
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_SPLIT = re.compile(r"^---\s*(#.*)?$")
-_BAD_NAME = re.compile(r"[\s/\\]")
+_POD = ("spec", "template", "spec")
 
 
 @dataclass
@@ -37,38 +49,36 @@ class Manifest:
     file: str
     line: int
     data: dict
-    lines: dict
+    lines: Any
     prefix: tuple = ()
 
-    def where(self, *key: Any) -> tuple[str, int | None, str]:
-        path = self.prefix + key
-        line = None
-        for n in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:n]))
-            if line is not None:
-                break
-        return self.file, line, ".".join(str(k) for k in key)
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.file, self.lines, self.prefix)
 
 
 @dataclass
 class Imported:
-    """The workloads as topology entries (YAML lines), the notes, and what was skipped."""
+    """The workloads as topology entries (each a mapping with its comment), the origin of their
+    values (per entry: key path in the entry -> :class:`Origin`), and what was skipped."""
 
-    entries: list[list[str]] = field(default_factory=list)
+    entries: list[Note] = field(default_factory=list)
+    origins: list[dict[tuple, Origin]] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
 
     def as_data(self) -> list[dict]:
-        """The workloads as topology data: exactly what ``import -f`` writes, read back."""
-        lines = workloads_yaml(self)
-        return (load_yaml("\n".join(lines)).data or {}).get("workloads") or [] if lines else []
+        """The workloads as topology data: exactly what ``import -f`` writes."""
+        return plain(self.entries)
 
 
-def _documents(path: Path) -> list[Manifest]:
-    text = path.read_text(encoding="utf-8-sig")
+def _documents(path: str, text: str) -> list[Manifest]:
+    if looks_like_json(text):
+        data, lines = load_json(text, path)
+        return _objects(path, data, lines, 1)
     chunks, start, current = [], 1, []
     for i, line in enumerate(text.splitlines(keepends=True), 1):
-        if _DOC_SPLIT.match(line.rstrip("\n")):
+        if _DOC_SPLIT.match(line.rstrip("\r\n")):
             chunks.append((start, "".join(current)))
             start, current = i + 1, []
         else:
@@ -80,54 +90,117 @@ def _documents(path: Path) -> list[Manifest]:
             continue
         try:
             doc = load_yaml(chunk)
+        except YamlEmpty:
+            continue
         except YamlFatal as err:
-            raise KchaosUsageError([Problem(str(path), None if err.line is None else err.line + first - 1, "",
-                                            err.message)]) from None
+            raise fail(path, err.message, None if err.line is None else err.line + first - 1) from None
         lines = {k: v + first - 1 for k, v in doc.lines.items()}
-        data = doc.data
-        if isinstance(data, dict) and isinstance(data.get("items"), list) and str(data.get("kind", "")).endswith("List"):
-            out += [Manifest(str(path), lines.get(("items", i), first), item, lines, ("items", i))
-                    for i, item in enumerate(data["items"]) if isinstance(item, dict)]
-        elif isinstance(data, dict):
-            out.append(Manifest(str(path), lines.get((), first), data, lines))
+        if doc.problems:  # a tag or a duplicate key: the value read would not be the one meant
+            check = Checker(path, lines)
+            for key, line, message in doc.problems:
+                check.error(key, message, line + first - 1)
+            raise KchaosUsageError(check.problems)
+        out += _objects(path, doc.data, lines, first)
     return out
+
+
+def _objects(path: str, data: Any, lines: Any, first: int) -> list[Manifest]:
+    """The objects of one document: itself, or the items of a ``List``."""
+    if isinstance(data, dict) and isinstance(data.get("items"), list) and str(data.get("kind", "")).endswith("List"):
+        return [Manifest(path, lines.get(("items", i), first), item, lines, ("items", i))
+                for i, item in enumerate(data["items"]) if isinstance(item, dict)]
+    if isinstance(data, dict):
+        return [Manifest(path, lines.get((), first), data, lines)]
+    return []
+
+
+def _files(p: str) -> list[str]:
+    """The manifest files of a folder (``*.yaml``, ``*.yml``, ``*.json``, sorted; symbolic links
+    to folders are not followed), or the path itself."""
+    if not os.path.isdir(p):
+        if not os.path.exists(p):
+            raise fail(p, "no such file or folder")
+        return [p]  # a file, or a device or pipe (`-f <(kubectl get ... -o json)`): read within the limit
+    found = []
+    for folder, dirs, names in os.walk(p):
+        dirs.sort()
+        found += [os.path.join(folder, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)
+                  and os.path.isfile(os.path.join(folder, n))]
+    return sorted(found)
 
 
 def read_manifests(paths: list[str]) -> list[Manifest]:
-    """Every object in the files and folders (``*.yaml``, ``*.yml``, ``*.json``, sorted)."""
-    files: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            files += sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml", ".json") and f.is_file())
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise KchaosUsageError([Problem(p, None, "", "no such file or folder")])
+    """Every object in the files and folders, read within one :class:`~kchaos.topology.files.Budget`."""
+    budget = Budget()
     out = []
-    for f in files:
-        out += _documents(f)
+    for p in paths:
+        for f in _files(p):
+            out += _documents(f, budget.read_text(f))
     return out
 
 
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        d = d.get(k) if isinstance(d, dict) else None
-    return d
+class _Fields:
+    """Typed reads from one manifest: a value of the wrong type, or a mapping on the way that
+    is not one, is reported once with its file:line, and the default read instead."""
+
+    def __init__(self, m: Manifest, check: Checker):
+        self.m = m
+        self.check = check
+        self.reported: set[tuple] = set()
+
+    def path(self, *keys: Any) -> tuple:
+        return self.m.prefix + keys
+
+    def error(self, keys: tuple, message: str) -> None:
+        if keys not in self.reported:
+            self.reported.add(keys)
+            self.check.error(self.path(*keys), message)
+
+    def get(self, keys: tuple, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value: Any = self.m.data
+        for i, key in enumerate(keys):
+            if value is None:
+                return default
+            if isinstance(key, int) and not isinstance(value, list):
+                self.error(keys[:i], f"must be a list, got {describe_value(value)}")
+                return default
+            if isinstance(key, str) and not isinstance(value, dict):
+                self.error(keys[:i], f"must be a mapping, got {describe_value(value)}")
+                return default
+            value = value[key] if isinstance(key, int) else value.get(key)
+        if value is None:  # null is absent, as in Kubernetes
+            return default
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            what = {dict: "a mapping", list: "a list", str: "a string", int: "a whole number"}
+            self.error(keys, f"must be {' or '.join(what.get(k, k.__name__) for k in kinds)}, "
+                             f"got {describe_value(value)}")
+            return default
+        return value
+
+    def items(self, keys: tuple) -> list[tuple[int, dict]]:
+        """The mappings of the list at ``keys``, with their index."""
+        out = []
+        for i in range(len(self.get(keys, list, []))):
+            item = self.get(keys + (i,), dict)
+            if item is not None:
+                out.append((i, item))
+        return out
 
 
-def _requests(m: Manifest, spec: dict, problems: list[Problem]) -> tuple[float, float]:
+def _requests(f: _Fields) -> tuple[float, float]:
     """Pod requests as the scheduler counts them: containers summed, an init container's
     request when larger (per resource)."""
-    def one(container: Any, i: int, group: str) -> tuple[float, float]:
-        req = _get(container, "resources", "requests") or {}
-        try:
-            return parse_cpu(req.get("cpu", 0)), parse_memory(req.get("memory", 0))
-        except UnitError as err:
-            problems.append(Problem(*m.where("spec", "template", "spec", group, i, "resources", "requests"), str(err)))
-            return 0.0, 0.0
-    main = [one(c, i, "containers") for i, c in enumerate(spec.get("containers") or [])]
-    init = [one(c, i, "initContainers") for i, c in enumerate(spec.get("initContainers") or [])]
+    def one(group: str) -> list[tuple[float, float]]:
+        out = []
+        for i, _ in f.items(_POD + (group,)):
+            at = _POD + (group, i, "resources", "requests")
+            req = f.get(at, dict, {})
+            cpu = f.check.quantity(req["cpu"], f.path(*at, "cpu"), kind="cpu") if "cpu" in req else 0.0
+            memory = f.check.quantity(req["memory"], f.path(*at, "memory"), kind="memory") if "memory" in req else 0.0
+            out.append((cpu or 0.0, memory or 0.0))
+        return out
+    main, init = one("containers"), one("initContainers")
     cpu, memory = sum(c for c, _ in main), sum(mem for _, mem in main)
     return max([cpu, *(c for c, _ in init)]), max([memory, *(mem for _, mem in init)])
 
@@ -142,114 +215,163 @@ def _level(key: str, rack_label: str | None, host_label: str | None) -> str | No
     return None
 
 
+def _unique(name: str, namespace: str, taken: list[str]) -> str:
+    if name not in taken:
+        return name
+    name = f"{namespace}-{name}"
+    k, candidate = 1, name
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}-{k}"
+    return candidate
+
+
 def workloads_from(manifests: list[Manifest], rack_label: str | None = None, host_label: str | None = None,
                    volume_scope: str = "datacenter", daemon_nodes: int | None = None) -> Imported:
     """The workload entries of the manifests, their PDBs applied; every problem at once."""
     problems: list[Problem] = []
     result = Imported()
     pdbs = [m for m in manifests if m.data.get("kind") == "PodDisruptionBudget"]
+    pdb_fields = {id(p): _Fields(p, Checker(p.file, p.lines)) for p in pdbs}
     used_pdbs: set[int] = set()
+    refused: list[tuple[str, dict]] = []  # namespace and pod labels of workloads with a problem
     for m in manifests:
         kind = m.data.get("kind")
         if kind not in WORKLOAD_KINDS:
             if kind != "PodDisruptionBudget":
-                result.skipped[str(kind)] = result.skipped.get(str(kind), 0) + 1
+                shown = kind if isinstance(kind, str) else describe_value(kind)
+                result.skipped[shown[:60]] = result.skipped.get(shown[:60], 0) + 1
             continue
-        meta, spec = m.data.get("metadata") or {}, m.data.get("spec") or {}
-        name, namespace = meta.get("name"), meta.get("namespace", "default")
-        if not isinstance(name, str) or not name or _BAD_NAME.search(name):
-            problems.append(Problem(*m.where("metadata", "name"), f"needs a name without blanks, '/' or '\\', got {name!r}"))
+        f = _Fields(m, Checker(m.file, m.lines))
+        entry, origins = _workload(f, kind, result.names, volume_scope, rack_label, host_label)
+        if entry is not None:
+            labels = f.get(("spec", "template", "metadata", "labels"), dict, {})
+            namespace = f.get(("metadata", "namespace"), str, "default")
+            count = entry.get("replicas", daemon_nodes)
+            matched = [i for i, p in enumerate(pdbs) if _selects(pdb_fields[id(p)], namespace, labels)]
+            if matched:
+                used_pdbs.update(matched)
+                pdb = pdbs[matched[0]]
+                entry["minAvailable"], origins[("minAvailable",)] = _min_available(pdb_fields[id(pdb)], count)
+            else:
+                entry["minAvailable"] = Note("100%" if kind == "DaemonSet" else entry["replicas"],
+                                             after="no PodDisruptionBudget matches: every replica counted as "
+                                                   "needed; set what the service really needs")
+            entry.update(_spread(f, rack_label, host_label, origins))
+            if kind == "StatefulSet" and f.get(("spec", "volumeClaimTemplates"), list):
+                entry["volumeScope"] = Note(volume_scope,
+                                            after=f"volumeClaimTemplates: disks stay in their {volume_scope}")
+        problems += f.check.problems
+        if entry is None or f.check.problems:
+            refused.append((f.get(("metadata", "namespace"), str, "default"),
+                            f.get(("spec", "template", "metadata", "labels"), dict, {})))
             continue
-        if name in result.names:
-            name = f"{namespace}-{name}"
-        pod = _get(spec, "template", "spec") or {}
-        labels = _get(spec, "template", "metadata", "labels") or {}
-        cpu, memory = _requests(m, pod, problems)
-        replicas = None if kind == "DaemonSet" else spec.get("replicas", 1)
-        if replicas is not None and (not isinstance(replicas, int) or replicas < 1):
-            problems.append(Problem(*m.where("spec", "replicas"), f"must be a whole number, 1 or more, got {replicas!r}"))
-            continue
-        entry = [f"  # {kind} {namespace}/{meta.get('name')} ({Path(m.file).name}:{m.line})",
-                 f"  - name: \"{name}\"", f"    kind: {kind}"]
-        if replicas is not None:
-            entry.append(f"    replicas: {replicas}")
-        entry.append(f"    requests: {{cpu: {format_cpu(cpu)}, memory: {format_memory(memory) if memory else 0}}}")
-        # The disruption budget.
-        matched = [i for i, p in enumerate(pdbs) if (p.data.get("metadata") or {}).get("namespace", "default") == namespace
-                   and _matches(_get(p.data, "spec", "selector"), labels)]
-        count = replicas if replicas is not None else daemon_nodes
-        if matched:
-            used_pdbs.update(matched)
-            entry.append(_min_available(pdbs[matched[0]], count, problems))
-        else:
-            entry.append(f"    minAvailable: {'100%' if replicas is None else replicas}  # no PodDisruptionBudget "
-                         "matches: every replica counted as needed; set what the service really needs")
-        entry += _spread(m, pod, rack_label, host_label)
-        if kind == "StatefulSet" and spec.get("volumeClaimTemplates"):
-            entry.append(f"    volumeScope: {volume_scope}  # volumeClaimTemplates: disks stay in their {volume_scope}")
-        result.entries.append(entry)
+        name = entry["name"]
+        meta_name = f.get(("metadata", "name"), str)
+        namespace = f.get(("metadata", "namespace"), str, "default")
+        result.entries.append(Note(entry, above=(f"{kind} {namespace}/{meta_name} ({Path(m.file).name}:{m.line})",)))
+        result.origins.append(origins)
         result.names.append(name)
     for i, p in enumerate(pdbs):
-        spec = p.data.get("spec") or {}
+        f = pdb_fields[id(p)]
+        spec = f.get(("spec",), dict, {})
         if "minAvailable" in spec and "maxUnavailable" in spec:
-            problems.append(Problem(*p.where("spec"), "a PodDisruptionBudget takes minAvailable or maxUnavailable, not both"))
-        elif i not in used_pdbs:
-            problems.append(Problem(*p.where("spec", "selector"),
-                                    "selects no Deployment, StatefulSet or DaemonSet in these manifests"))
+            f.error(("spec",), "a PodDisruptionBudget takes minAvailable or maxUnavailable, not both")
+        elif i not in used_pdbs and not f.check.problems and not any(_selects(f, *r) for r in refused):
+            f.error(("spec", "selector"), "selects no Deployment, StatefulSet or DaemonSet in these manifests")
+        problems += f.check.problems
     if problems:
-        raise KchaosUsageError(problems)
+        raise KchaosUsageError(list(dict.fromkeys(problems)))
     return result
 
 
-def _matches(selector: Any, labels: dict) -> bool:
-    match = (selector or {}).get("matchLabels") if isinstance(selector, dict) else None
+def _workload(f: _Fields, kind: str, taken: list[str], volume_scope: str, rack_label: str | None,
+              host_label: str | None) -> tuple[dict | None, dict[tuple, Origin]]:
+    """The entry's name, kind, replicas and requests (the budget and spread follow), or None."""
+    if f.get(("metadata",), dict) is None and ("metadata",) in f.reported:
+        return None, {}
+    name = f.get(("metadata", "name"), str)
+    problem = name_problem(name)
+    if problem:
+        f.error(("metadata", "name"), f"a workload {problem}")
+        return None, {}
+    namespace = f.get(("metadata", "namespace"), str, "default")
+    problem = name_problem(namespace)
+    if problem:
+        f.error(("metadata", "namespace"), problem)
+        return None, {}
+    replicas = None
+    if kind != "DaemonSet":
+        replicas = f.check.integer(f.get(("spec", "replicas"), int, 1), f.path("spec", "replicas"), 1, MAX_PODS)
+        if replicas is None:
+            return None, {}
+    cpu, memory = _requests(f)
+    origin = f.m.origin
+    entry: dict[str, Any] = {"name": _unique(name, namespace, taken), "kind": kind}
+    if replicas is not None:
+        entry["replicas"] = replicas
+    entry["requests"] = {"cpu": plain_number(format_cpu(cpu)), "memory": plain_number(format_memory(memory))}
+    origins = {(): origin, ("name",): origin.at("metadata", "name"), ("replicas",): origin.at("spec", "replicas"),
+               ("requests",): origin.at(*_POD)}
+    return entry, origins
+
+
+def _selects(f: _Fields, namespace: str, labels: dict) -> bool:
+    if f.get(("metadata", "namespace"), str, "default") != namespace:
+        return False
+    match = f.get(("spec", "selector", "matchLabels"), dict)
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
-def _min_available(pdb: Manifest, count: int | None, problems: list[Problem]) -> str:
-    spec = pdb.data.get("spec") or {}
-    name = (pdb.data.get("metadata") or {}).get("name")
-    if "minAvailable" in spec:
-        value = spec["minAvailable"]
-        return f"    minAvailable: {value if isinstance(value, int) else repr(str(value))}  # PDB {name}"
-    value = spec.get("maxUnavailable")
-    if isinstance(value, int) and count is not None:
-        return f"    minAvailable: {max(0, count - value)}  # PDB {name}: maxUnavailable {value}"
-    text = str(value)
-    if text.endswith("%") and text[:-1].isdigit() and count is not None:  # Kubernetes rounds the allowance up
-        return f"    minAvailable: {max(0, count - math.ceil(int(text[:-1]) * count / 100))}  # PDB {name}: maxUnavailable {text}"
-    problems.append(Problem(*pdb.where("spec", "maxUnavailable"), f"cannot turn maxUnavailable {value!r} into a count"))
-    return ""
+def _min_available(f: _Fields, count: int | None) -> tuple[Note | None, Origin]:
+    """The PDB's budget as ``minAvailable``, with its comment and origin."""
+    spec = f.get(("spec",), dict, {})
+    name = f.get(("metadata", "name"), str, "")
+    key = "minAvailable" if "minAvailable" in spec else "maxUnavailable"
+    origin = f.m.origin.at("spec", key)
+    value = f.get(("spec", key), (int, str))
+    parsed = f.check.count_or_percent(value, f.path("spec", key)) if value is not None else None
+    if parsed is None:
+        if value is None:
+            f.error(("spec",), "a PodDisruptionBudget needs minAvailable or maxUnavailable")
+        return None, origin
+    number, fraction = parsed
+    if key == "minAvailable":
+        return Note(number if number is not None else value.strip(), after=f"PDB {name}"), origin
+    if count is None:
+        f.error(("spec", key), "a percentage of a DaemonSet needs its node count")
+        return None, origin
+    allowance = number if number is not None else math.ceil(fraction * count)  # Kubernetes rounds it up
+    return Note(max(0, count - allowance), after=f"PDB {name}: maxUnavailable {value}"), origin
 
 
-def _spread(m: Manifest, pod: dict, rack_label: str | None, host_label: str | None) -> list[str]:
-    constraints = [c for c in pod.get("topologySpreadConstraints") or [] if isinstance(c, dict)]
-    constraints.sort(key=lambda c: c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule")
-    for c in constraints:
-        level = _level(str(c.get("topologyKey")), rack_label, host_label)
-        if level is None:
+def _spread(f: _Fields, rack_label: str | None, host_label: str | None, origins: dict) -> dict:
+    """The first spread constraint on a known level (a hard one first), else a required pod
+    anti-affinity on one, as ``spread``."""
+    at = _POD + ("topologySpreadConstraints",)
+    constraints = []
+    for i, c in f.items(at):
+        key = f.get(at + (i, "topologyKey"), str, "")
+        skew = f.check.integer(f.get(at + (i, "maxSkew"), int, 1), f.path(*at, i, "maxSkew"), 1, MAX_PODS)
+        when = f.check.choice(f.get(at + (i, "whenUnsatisfiable"), str, "DoNotSchedule"),
+                              f.path(*at, i, "whenUnsatisfiable"), WHEN_UNSATISFIABLE)
+        taints = f.check.choice(f.get(at + (i, "nodeTaintsPolicy"), str, "Ignore"),
+                                f.path(*at, i, "nodeTaintsPolicy"), NODE_TAINTS_POLICY)
+        constraints.append((when != "DoNotSchedule", i, key, skew, when, taints))
+    for _, i, key, skew, when, taints in sorted(constraints):
+        level = _level(key, rack_label, host_label)
+        if level is None or None in (skew, when, taints):
             continue
-        lines = [f"    spread: {{over: {level}, maxSkew: {int(c.get('maxSkew', 1))}, "
-                 f"whenUnsatisfiable: {c.get('whenUnsatisfiable', 'DoNotSchedule')}, "
-                 f"nodeTaintsPolicy: {c.get('nodeTaintsPolicy', 'Ignore')}}}"]
-        if len(constraints) > 1:
-            lines.append(f"    # {len(constraints) - 1} more topologySpreadConstraints left out (kchaos takes one)")
-        return lines
-    for term in _get(pod, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution") or []:
-        level = _level(str(_get(term, "topologyKey")), rack_label, host_label)
+        origins[("spread",)] = f.m.origin.at(*at, i)
+        more = f"{len(constraints) - 1} more topologySpreadConstraints left out (kchaos takes one)" \
+            if len(constraints) > 1 else ""
+        return {"spread": Note({"over": level, "maxSkew": skew, "whenUnsatisfiable": when,
+                                "nodeTaintsPolicy": taints}, after=more)}
+    at = _POD + ("affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    for i, _ in f.items(at):
+        level = _level(f.get(at + (i, "topologyKey"), str, ""), rack_label, host_label)
         if level is not None:
-            return [f"    spread: {{over: {level}, maxSkew: 1, whenUnsatisfiable: DoNotSchedule}}  "
-                    f"# required podAntiAffinity: one pod per {level} while there are enough"]
-    return []
-
-
-def workloads_yaml(imported: Imported) -> list[str]:
-    if not imported.entries:
-        return []
-    out = ["", "workloads:"]
-    for entry in imported.entries:
-        out += entry
-    if imported.skipped:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(imported.skipped.items()))
-        out.append(f"# skipped (not workloads kchaos models): {kinds}")
-    return out
+            origins[("spread",)] = f.m.origin.at(*at, i)
+            return {"spread": Note({"over": level, "maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"},
+                                   after=f"required podAntiAffinity: one pod per {level} while there are enough")}
+    return {}

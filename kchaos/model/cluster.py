@@ -11,7 +11,7 @@ probabilities and utilisations are fractions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 DomainKind = Literal["region", "datacenter", "rack", "server", "node", "regionLink"]
@@ -36,13 +36,23 @@ class Distribution:
     shape: float | None = None
 
 
+#: The two ends of the uncertain inputs: every range at its worse end (failures more often,
+#: repairs longer), or at its better end.
+INPUT_ENDS = ("pessimistic", "optimistic")
+
+
 @dataclass(frozen=True)
 class FailureSpec:
-    """How one kind of instance fails and is repaired. ``ttf is None`` = never fails."""
+    """How one kind of instance fails and is repaired. ``ttf is None`` = never fails.
+
+    ``mtbf_range`` / ``mttr_range``: an uncertain mean given as a range (``100y..400y``); the
+    distribution's mean is then the range's geometric middle (200y), the nominal value."""
 
     kind: str
     ttf: Distribution | None
     ttr: Distribution
+    mtbf_range: tuple[float, float] | None = None
+    mttr_range: tuple[float, float] | None = None
 
     @property
     def unavailability(self) -> float:
@@ -50,6 +60,21 @@ class FailureSpec:
         if self.ttf is None:
             return 0.0
         return self.ttr.mean / (self.ttf.mean + self.ttr.mean)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.ttf is not None and (self.mtbf_range is not None or self.mttr_range is not None)
+
+    def at(self, end: str) -> "FailureSpec":
+        """This spec with each range at one of :data:`INPUT_ENDS` (the worse end of a time
+        between failures is the short one, of a repair the long one); no ranges left."""
+        worse = end == "pessimistic"
+        ttf, ttr = self.ttf, self.ttr
+        if ttf is not None and self.mtbf_range is not None:
+            ttf = Distribution(ttf.kind, self.mtbf_range[0 if worse else 1], ttf.shape)
+        if self.mttr_range is not None:
+            ttr = Distribution(ttr.kind, self.mttr_range[1 if worse else 0], ttr.shape)
+        return FailureSpec(self.kind, ttf, ttr)
 
 
 @dataclass(frozen=True)
@@ -230,6 +255,10 @@ class Slo:
     workloads: dict[str, float] = field(default_factory=dict)
     max_node_utilization: float | None = None  # fraction, e.g. 0.9
     max_pending_pods: int | None = None
+    #: Levels (server, rack, datacenter, region) at which losing any one domain, from the healthy
+    #: placement, must keep quorum, leave no pod Pending, keep every node at or under
+    #: ``max_node_utilization`` and every workload at or above minAvailable once settled (N-1).
+    survive: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,8 +291,19 @@ class Cluster:
     slo: Slo
     advisories: tuple[Advisory, ...] = ()  # found while validating (static)
     maintenance: Maintenance | None = None
+    #: Pool name -> what one of its nodes costs (``workers[].cost``, default 1), for ``kchaos plan``.
+    pool_cost: dict[str, float] = field(default_factory=dict)
 
     # -- derived helpers ---------------------------------------------------
+    @property
+    def uncertain_inputs(self) -> tuple[FailureSpec, ...]:
+        """The failure specs given with a range (``mtbf: 100y..400y``)."""
+        return tuple(spec for spec in self.failures.values() if spec.uncertain)
+
+    def at_inputs(self, end: str) -> "Cluster":
+        """The same cluster with every uncertain input at one end (:data:`INPUT_ENDS`)."""
+        return replace(self, failures={kind: spec.at(end) for kind, spec in self.failures.items()})
+
     @property
     def quorum(self) -> int:
         return len(self.members) // 2 + 1

@@ -60,6 +60,7 @@ def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
         workloads=tuple(spec.workloads),
         slo=spec.slo,
         maintenance=spec.maintenance,
+        pool_cost={g.pool: g.cost for g in spec.groups if g.pool is not None},
     )
     return dataclasses.replace(cluster, advisories=advise(cluster))
 

@@ -63,7 +63,7 @@ class Scalar:
             if self.reader == "number":
                 kw["lo_open"] = self.lo_open
             return kw
-        if self.reader == "duration":
+        if self.reader in ("duration", "duration_range"):
             return {"allow_zero": self.allow_zero}
         if self.reader == "quantity":
             return {"kind": self.kind, "allow_zero": self.allow_zero}
@@ -223,6 +223,8 @@ POOL = Obj("A pool of identical worker nodes.", {
     "count": _integer("Number of nodes.", 1, MAX_NODES),
     "placement": PLACEMENT,
     "capacity": CAPACITY,
+    "cost": Scalar("number", "What one node of the pool costs, in your unit (kchaos plan weighs moves by it).", 1.0,
+                   lo=0, hi=1e9, lo_open=True),
 }, required=("pool", "count", "capacity"))
 
 # -- workloads -------------------------------------------------------------------
@@ -278,8 +280,9 @@ def _failure(kind: str) -> AnyOf:
     return AnyOf(f"{kind} failures: {{mtbf, mttr, ttf, ttr}} or none.", (
         NO_FAILURES,
         Obj(f"How often a {kind} fails and how long it stays down.", {
-            "mtbf": _duration("Mean time between failures.", mtbf),
-            "mttr": _duration("Mean time to repair.", mttr),
+            "mtbf": Scalar("duration_range", "Mean time between failures; uncertain: a range low..high "
+                                             "(100y..400y), its geometric middle the nominal value.", mtbf),
+            "mttr": Scalar("duration_range", "Mean time to repair; uncertain: a range low..high (2h..8h).", mttr),
             "ttf": DISTRIBUTION,
             "ttr": DISTRIBUTION,
         }),
@@ -321,6 +324,10 @@ SLO = Obj("Availability targets checked by kchaos check (null switches a target 
     "maxNodeUtilization": Scalar("fraction", "Highest acceptable node utilisation after a failure.",
                                  DEFAULT_SLO.max_node_utilization, switch_off="null"),
     "maxPendingPods": _integer("Most Pending pods acceptable at any time.", 0, MAX_PODS, None, switch_off="null"),
+    "survive": AnyOf("Levels whose every single domain loss the cluster must survive (N-1): a level or a list.", (
+        _choice("One level.", SPREAD_LEVELS),
+        Seq("Levels.", _choice("A level.", SPREAD_LEVELS), min_items=0),
+    )),
 })
 
 #: Levels a rolling upgrade can take as one batch (every node of one such domain at a time).

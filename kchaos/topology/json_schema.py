@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kchaos.topology import definitions as D
+from kchaos.topology.schema_common import MAX_CPU, MAX_MEMORY
 from kchaos.topology.units import format_cpu, format_duration, format_memory
 
 SCHEMA_ID = "urn:kchaos:topology:v1alpha1"
@@ -23,6 +24,9 @@ _NUMBER = r"(\d+(\.\d*)?|\.\d+)"
 _DURATION_UNIT = "(us|µs|ms|s|m|h|d|y)"
 #: A positive sum of parts like '1h30m' (no bare numbers: their unit would be ambiguous).
 DURATION = rf"^\s*\+?\s*({_NUMBER}\s*{_DURATION_UNIT} *)+\s*$"
+_DURATION_BODY = rf"({_NUMBER}\s*{_DURATION_UNIT} *)+"
+#: A duration, or a range of two (the low end's unit may be left out: '2..8h').
+DURATION_RANGE = rf"^\s*\+?\s*({_DURATION_BODY}|({_DURATION_BODY}|{_NUMBER})\s*\.\.\s*{_DURATION_BODY})\s*$"
 _ZERO = r"(0+(\.0*)?|\.0+)"
 ZERO_DURATION = rf"^\s*\+?\s*({_ZERO}\s*{_DURATION_UNIT} *)+\s*$"
 #: Kubernetes resource.Quantity, non-negative.
@@ -99,9 +103,14 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
         out = {"type": "string", "pattern": DURATION}
         if not spec.allow_zero:
             out["not"] = {"pattern": ZERO_DURATION}
+    elif reader == "duration_range":
+        out = {"type": "string", "pattern": DURATION_RANGE}
+        if not spec.allow_zero:
+            out["not"] = {"pattern": ZERO_DURATION}
     elif reader == "quantity":
         number: dict[str, Any] = {"type": "number", "minimum": 0} if spec.allow_zero else \
             {"type": "number", "exclusiveMinimum": 0}
+        number["maximum"] = MAX_CPU if spec.kind == "cpu" else MAX_MEMORY
         text: dict[str, Any] = {"type": "string", "pattern": QUANTITY}
         if not spec.allow_zero:
             text["not"] = {"pattern": ZERO_QUANTITY}
@@ -131,7 +140,7 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
 def _shown_default(spec: D.Scalar) -> Any:
     """The default as a user would write it in the YAML ('100ms', '4Gi', '99.99%')."""
     value = spec.default
-    if spec.reader == "duration":
+    if spec.reader in ("duration", "duration_range"):
         return format_duration(value)
     if spec.reader == "quantity":
         return format_cpu(value) if spec.kind == "cpu" else format_memory(value)

@@ -5,20 +5,30 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-from kchaos.errors import Problem, TopologyError
+from kchaos.errors import KchaosUsageError, Problem, TopologyError
 from kchaos.model.cluster import Cluster
 from kchaos.topology.build import build_cluster
 from kchaos.topology.checker import Checker, format_path
 from kchaos.topology.schema import validate
-from kchaos.topology.yamlsafe import MAX_BYTES, Path, YamlFatal, load_yaml
+from kchaos.topology.files import MAX_TOPOLOGY_BYTES, decode, read_bytes
+from kchaos.topology.yamlsafe import Path, YamlFatal, load_yaml
 
 #: At most this many problems are listed; a last line counts the rest.
 MAX_PROBLEMS = 100
+
+
+class _Delete:
+    """An override value that removes the key (``kchaos plan`` turns ``spreadOver`` into ``spread``)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def load_topology(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Cluster:
@@ -26,7 +36,7 @@ def load_topology(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
 
     ``overrides`` maps dotted key paths to values applied after parsing and
     before validation, e.g. ``{"controlPlane.members": 5}`` (list items by
-    index: ``"workers.0.count"``). Raises :class:`TopologyError` listing every
+    index: ``"workers.0.count"``; the value :data:`DELETE` removes the key). Raises :class:`TopologyError` listing every
     problem found.
     """
     filename = os.fsdecode(os.fspath(path))
@@ -48,39 +58,18 @@ def _fail(filename: str, message: str, line: int | None = None) -> TopologyError
 
 
 def _read(filename: str) -> bytes:
-    """The file's bytes, refusing directories, unreadable files and anything over the size limit."""
+    """The file's bytes, within :data:`.files.MAX_TOPOLOGY_BYTES`."""
     try:
-        info = os.stat(filename)
-        if stat.S_ISDIR(info.st_mode):
-            raise _fail(filename, "is a directory, not a topology file")
-        too_big = _fail(filename, f"is larger than {MAX_BYTES // 2**20} MB; topology files are limited to that")
-        if info.st_size > MAX_BYTES:
-            raise too_big
-        with open(filename, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise _fail(filename, "no such file") from None
-    except PermissionError:
-        raise _fail(filename, "cannot be read: permission denied") from None
-    except OSError as err:
-        raise _fail(filename, f"cannot be read: {err.strerror or err}") from None
-    if len(raw) > MAX_BYTES:
-        raise too_big
-    return raw
+        return read_bytes(filename, MAX_TOPOLOGY_BYTES)
+    except KchaosUsageError as err:
+        raise TopologyError(err.problems) from None
 
 
 def _decode(raw: bytes, filename: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _fail(filename, "is UTF-16 encoded; save it as UTF-8")
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raise _fail(filename, "is binary data, not a YAML text file (it contains NUL bytes)",
-                    raw[:nul].count(b"\n") + 1)
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise _fail(filename, f"is not UTF-8 text (byte 0x{raw[err.start]:02x} cannot be decoded)",
-                    raw[: err.start].count(b"\n") + 1) from None
+        return decode(raw, filename)
+    except KchaosUsageError as err:
+        raise TopologyError(err.problems) from None
 
 
 def _default_name(filename: str) -> str:
@@ -147,7 +136,10 @@ def _apply_overrides(data: Any, overrides: Mapping[str, Any], filename: str) -> 
                 error = f"{format_path(path) or 'the top level'} is not a mapping"
                 break
             path += (seg,)
-            if last:
+            if last and value is DELETE:
+                if isinstance(target, dict):
+                    target.pop(seg, None)
+            elif last:
                 target[seg] = copy.deepcopy(value)
             else:
                 target = target[seg]

@@ -21,6 +21,10 @@ KIND = "Topology"
 MAX_SERVERS = 100_000
 MAX_NODES = 20_000
 MAX_PODS = 1_000_000
+#: A cpu or memory quantity (a node's capacity, a pod's request): millicores and bytes stay
+#: exact in the scheduler's 64-bit integers, with room for its scores (x 100) and sums.
+MAX_CPU = 1_000_000  # cores
+MAX_MEMORY = 2**50  # bytes: 1Pi
 
 #: Levels a workload can spread over or bind its volumes to.
 SPREAD_LEVELS = ("server", "rack", "datacenter", "region")
@@ -61,3 +65,4 @@ class Group:
     runs_etcd: bool = False
     runs_apiserver: bool = False
     line: int | None = None
+    cost: float = 1.0  # a worker pool's cost per node (kchaos plan)

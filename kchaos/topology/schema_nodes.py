@@ -181,4 +181,5 @@ class Nodes:
             capacity = c.get(m, q, "capacity", self.capacity)
             groups.append(self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),
                                      q + ("placement",), "count", pool=name))
+            groups[-1].cost = c.field(m, q, D.POOL, "cost") or 1.0
         return groups, complete

@@ -203,11 +203,18 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
             ttf = c.get(m, q, "ttf", partial(distribution, c), default=("exponential", None))
             ttr = c.get(m, q, "ttr", partial(distribution, c), default=("exponential", None))
             if None not in (mtbf, mttr, ttf, ttr):
-                result[kind] = FailureSpec(kind, Distribution(ttf[0], mtbf, ttf[1]),
-                                           Distribution(ttr[0], mttr, ttr[1]))
+                result[kind] = FailureSpec(kind, Distribution(ttf[0], nominal(mtbf), ttf[1]),
+                                           Distribution(ttr[0], nominal(mttr), ttr[1]),
+                                           mtbf if isinstance(mtbf, tuple) else None,
+                                           mttr if isinstance(mttr, tuple) else None)
         else:
             c.error(q, f"must be {{mtbf: ..., mttr: ...}} or none, got {describe(raw)}")
     return result
+
+
+def nominal(value: float | tuple[float, float]) -> float:
+    """A mean, or an uncertain one's nominal value: the geometric middle of its range."""
+    return math.sqrt(value[0] * value[1]) if isinstance(value, tuple) else value
 
 
 def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None] | None:
@@ -298,6 +305,7 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
 
     control_plane, utilization, pending = (optional(key) for key in
                                            ("controlPlane", "maxNodeUtilization", "maxPendingPods"))
+    survive = survive_levels(c, m.get("survive"), path + ("survive",))
     targets: dict[str, float] = {}
     raw = m.get("workloads")
     if raw is not None:
@@ -322,4 +330,18 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
                 fraction = c.scalar(target, q, D.SLO.fields["workloads"].values)  # type: ignore[union-attr]
                 if fraction is not None:
                     targets[name] = fraction
-    return Slo(control_plane, targets, utilization, pending)
+    return Slo(control_plane, targets, utilization, pending, survive)
+
+
+def survive_levels(c: Checker, value: Any, path: Path) -> tuple[str, ...]:
+    """``slo.survive``: one level or a list of levels, each once, outermost first."""
+    if value is None:
+        return ()
+    declared = D.SLO.fields["survive"].options  # type: ignore[union-attr]
+    if isinstance(value, str):
+        level = c.scalar(value, path, declared[0])
+        return (level,) if level else ()
+    items = c.sequence(value, path, "levels (server, rack, datacenter, region)", allow_empty=True) or []
+    levels = [c.scalar(x, path + (i,), declared[1].items) for i, x in enumerate(items)]
+    order = ("region", "datacenter", "rack", "server")
+    return tuple(level for level in order if level in levels)

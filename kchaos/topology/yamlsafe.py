@@ -48,6 +48,14 @@ class YamlFatal(Exception):
         self.message = message
 
 
+class YamlTooLarge(YamlFatal):
+    """The document holds more than :data:`MAX_VALUES` values (written out, not through aliases)."""
+
+
+class YamlEmpty(YamlFatal):
+    """The text holds no document at all (nothing, or comments only)."""
+
+
 @dataclass
 class YamlDocument:
     """The converted document: data, key-path -> line, and non-fatal problems.
@@ -121,7 +129,7 @@ def _load(text: str) -> YamlDocument:
     root = _compose(text)
     doc = YamlDocument(data=None, lines={})
     if root is None:
-        raise YamlFatal(None, "the file is empty; a topology starts with 'apiVersion: kchaos/v1alpha1'")
+        raise YamlEmpty(None, "the file is empty; a topology starts with 'apiVersion: kchaos/v1alpha1'")
     doc.lines[()] = root.line
     doc.data = _Converter(doc).convert(root, ())
     return doc
@@ -142,9 +150,9 @@ def _compose(text: str) -> _Node | None:
         nonlocal total, root
         total += node.size
         if total > MAX_VALUES:
-            what = "expands to" if used_alias else "holds"
-            hint = " (alias bomb?)" if used_alias else ""
-            raise YamlFatal(node.line, f"the document {what} more than {MAX_VALUES} values{hint}")
+            if used_alias:
+                raise YamlFatal(node.line, f"the document expands to more than {MAX_VALUES} values (alias bomb?)")
+            raise YamlTooLarge(node.line, f"the document holds more than {MAX_VALUES} values")
         if stack:
             parent = stack[-1][0]
             parent.value.append(node)

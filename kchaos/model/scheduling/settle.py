@@ -93,6 +93,10 @@ class Response:
     hottest: float  # hottest surviving worker's utilisation after rescheduling
     workloads_unavailable: tuple[str, ...]
     pending_by_workload: dict[str, int]
+    #: Per unavailable workload, what keeps it down once settled, in the engine's attribution
+    #: words (:mod:`kchaos.model.recording.attribution`): ``control plane down``,
+    #: ``replacements Pending (spread)`` (or capacity, volume scope), ``recovery chain``.
+    workload_causes: dict[str, str]
 
 
 def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
@@ -290,9 +294,22 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
                         if ready_count[w] < m.workload_required[w]
                         and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w])
     pending_by: dict[str, int] = {}
+    first_pending: dict[int, int] = {}
     for p in pending:
         name = c.workloads[m.pod_workload[p]].name
         pending_by[name] = pending_by.get(name, 0) + 1
+        first_pending.setdefault(m.pod_workload[p], p)
+    causes = {}
+    for w, wl in enumerate(c.workloads):
+        if wl.name not in unavailable:
+            continue
+        if not api_ok:
+            causes[wl.name] = "control plane down"
+        elif w in first_pending:  # the scheduler's own reason for its first Pending pod
+            p = first_pending[w]
+            causes[wl.name] = f"replacements Pending ({sch.blocking_filter(pl, p, scope[p])})"
+        else:  # held Terminating, or its zone's eviction stalled: waiting for the repair
+            causes[wl.name] = "recovery chain"
     displaced = sum(base.movable_on.get(node, 0) for node in (*down_nodes, *cut_off))
     up_workers = up & m.worker_mask  # surviving workers: up and not cut off from the quorum
     up_workers[cut_off] = False
@@ -303,4 +320,4 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
         domains=tuple(c.domains[d].id for d in doms), quorum_lost=live is None, api_down=not api_ok,
         members_lost=members_lost, nodes_lost=len(down_nodes), pods_displaced=displaced,
         pods_pending=max(0, len(pending) - baseline_pending), hottest=hottest,
-        workloads_unavailable=unavailable, pending_by_workload=pending_by)
+        workloads_unavailable=unavailable, pending_by_workload=pending_by, workload_causes=causes)
