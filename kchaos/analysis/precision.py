@@ -247,7 +247,7 @@ def variants_to_precision(clusters: list[Cluster], precision: Precision, seed: i
                 if progress:
                     campaign.progress = lambda n, base=base - campaign.done: progress(base + n)
                 finished = campaign.play(history_range(campaign.sampler, done, total, horizon, seed), total - done)
-                campaign._close()  # one variant's pool at a time
+                campaign.close()  # one variant's pool at a time
                 if not finished:
                     break
             if any(c.partial for c in campaigns):
@@ -271,7 +271,7 @@ def variants_to_precision(clusters: list[Cluster], precision: Precision, seed: i
                     break
     finally:
         for campaign in campaigns:
-            campaign._close()
+            campaign.close()
     outputs = []
     for campaign in campaigns:
         out = campaign.output(None)

@@ -163,9 +163,9 @@ class Campaign:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._close(*exc)
+        self.close(*exc)
 
-    def _close(self, *exc) -> None:
+    def close(self, *exc) -> None:
         """Close the pool; with an exception (an interrupt), the work not started is dropped."""
         if self._context is not None:
             context, self._context, self.pool = self._context, None, None
@@ -189,10 +189,12 @@ class Campaign:
              deadline: float | None = None) -> bool:
         """Play ``planned`` (about ``histories`` of them), in order; False when stopped before
         the end: interrupted (``partial``), or past ``deadline`` (a ``time.perf_counter()``
-        value; no history starts after it, those queued are dropped, and the results stay the
-        histories finished in order)."""
-        def late() -> bool:
-            return deadline is not None and time.perf_counter() >= deadline
+        value; no history starts after it but the run's first, those queued are dropped, and the
+        results stay the histories finished in order)."""
+        def late() -> bool:  # (one history always runs, so that a run has figures)
+            return deadline is not None and bool(self.results or in_flight) and time.perf_counter() >= deadline
+
+        in_flight: deque = deque()
 
         try:
             pool = self._open(histories)
@@ -202,7 +204,6 @@ class Campaign:
                         return False
                     self._finished(simulate_history(self.model, *item))
                 return True
-            in_flight: deque = deque()
             stopped = False
             for item in planned:  # a window of 2 x workers keeps every core busy, in order
                 if late():
@@ -216,7 +217,7 @@ class Campaign:
                     self._finished(in_flight.popleft().result())
             while in_flight:
                 future = in_flight.popleft()
-                if stopped or late():
+                if (stopped or late()) and self.results:
                     stopped = True
                     if future.cancel():  # not started yet: dropped, with every one after it
                         for rest in in_flight:
@@ -225,7 +226,7 @@ class Campaign:
                 self._finished(future.result())
             return not stopped
         except KeyboardInterrupt as exc:
-            self._close(type(exc), exc, exc.__traceback__)  # the work queued is dropped, not waited for
+            self.close(type(exc), exc, exc.__traceback__)  # the work queued is dropped, not waited for
             if not self.results:  # nothing done yet: nothing partial to report either
                 raise
             self.partial = True
