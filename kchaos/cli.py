@@ -79,77 +79,6 @@ def run(topology: str, failures: int | None, precision: str | None, time_budget:
     return EXIT_OK
 
 
-@cli.command("import")
-@click.option("--nodes", "nodes_file", required=True, type=click.Path(dir_okay=False),
-              help="The output of `kubectl get nodes -o json`.")
-@click.option("--rack-label", default=None, metavar="KEY", help="The node label naming its rack.")
-@click.option("--host-label", default=None, metavar="KEY",
-              help="The node label naming its physical host (several VMs on one host share a server).")
-@click.option("-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
-              help="Manifests (files or folders, YAML or `kubectl get deploy,sts,ds,pdb -A -o json`) "
-                   "whose Deployments, StatefulSets and DaemonSets become the workloads.")
-@click.option("--volume-scope", type=click.Choice(["server", "rack", "datacenter", "region"]), default="datacenter",
-              show_default=True, help="Where a StatefulSet's volumeClaimTemplates keep its pods.")
-@click.option("--name", default=None, help="metadata.name of the topology [default: the output file's name].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write the topology here [default: print it].")
-def import_(nodes_file: str, rack_label: str | None, host_label: str | None, manifests: tuple[str, ...],
-            volume_scope: str, name: str | None, out: str | None) -> int:
-    """Write a topology from a cluster's nodes: zones, racks, hosts, control plane, worker pools.
-
-    The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
-    know (failure rates, round trips, workloads)."""
-    from .kube.imported import import_topology
-    from .report.files import write_atomic
-
-    name = name or (Path(out).stem if out else "imported")
-    text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
-    if out:
-        write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")
-    else:
-        click.echo(text, nl=False)
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("topology", type=click.Path(dir_okay=False))
-@click.option("--to", "target", type=click.Choice(["chaos-mesh"]), default="chaos-mesh", show_default=True,
-              help="The live chaos tool to write experiments for.")
-@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the manifests.")
-@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="How many of the costliest failures to export.")
-@failures_option
-@seed_option
-@jobs_option
-@sampling_option
-@quiet_option
-def export(topology: str, target: str, out: str, top: int, failures: int, seed: int, jobs: int | None,
-           sampling: str, quiet: bool) -> int:
-    """Simulate, then write the costliest failures as live chaos experiments, each annotated
-    with what kchaos predicts for it, so that a drill can confirm it."""
-    import yaml
-
-    from .kube.chaos_mesh import chaos_mesh
-    from .report.files import write_atomic
-    from .topology import load_topology
-
-    from .model.engine import ClusterModel
-    from .model.scheduling.response import BlastRadius
-
-    results = simulate(topology, failures or DEFAULT_FAILURES, seed, jobs, quiet, sampling=sampling)
-    cluster = load_topology(topology)
-    manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for m in manifests:
-        write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
-    if not quiet:
-        Console(highlight=False).print(f"wrote {len(manifests)} {target} manifests to {escape(str(folder))}: "
-                                       + ", ".join(escape(m["metadata"]["name"]) for m in manifests))
-    return EXIT_OK
-
-
 @cli.command()
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the schema to this file instead of standard output.")
@@ -415,6 +344,9 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
     else:
         print_scenario(scenario, _stdout())
     return EXIT_OK
+
+
+from . import cli_kube  # noqa: E402,F401  (registers import, export and observe on the group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,12 +82,14 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     from .topology.yamlsafe import load_yaml
 
     base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
-    workers = sum(1 for n in base.nodes if n.role == "worker")
+    workers = len(base.workers)
     imported = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers)
     extra = imported.as_data()
     existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
     by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
-    note = Console(stderr=True, highlight=False)
+    note = Console(stderr=True, highlight=False, soft_wrap=True)
+    for warning in imported.warnings:
+        note.print(f"warning: {escape(warning)}")
     merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None

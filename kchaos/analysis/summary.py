@@ -450,7 +450,10 @@ def topology_summary(c: Cluster, model: ClusterModel) -> dict:
         if node >= 0:
             pods_on[node] += 1
     counts: dict[int, list[int]] = {d.index: [0, 0, 0] for d in c.domains}  # members, nodes, pods
+    standby = {n.domain for n in c.nodes if n.standby}  # machines an autoscaler may add: not drawn
     for n in c.nodes:
+        if n.standby:
+            continue
         for d in (n.domain, *n.ancestors):
             counts[d][0] += int(n.runs_etcd)
             counts[d][1] += 1
@@ -458,7 +461,7 @@ def topology_summary(c: Cluster, model: ClusterModel) -> dict:
     role_of = {n.domain: n.role for n in c.nodes}
     tree = []
     for d in c.domains:
-        if d.kind == "regionLink":
+        if d.kind == "regionLink" or d.index in standby:
             continue
         parent = c.domains[d.parent].id if d.parent is not None else ""
         entry = {"id": d.id, "parent": parent, "kind": d.kind, "name": d.name,

@@ -84,7 +84,7 @@ def fix_first(model: ClusterModel, results: dict) -> list[dict]:
             pools = sorted({n.pool for n in c.nodes if n.schedulable and n.pool},
                            key=lambda p: c.pool_cost.get(p, 1.0))
             pool = pools[0]
-            index = [n.pool for n in c.nodes if n.schedulable and n.pool]
+            index = [n.pool for n in c.nodes if n.schedulable and n.pool and not n.standby]
             count = index.count(pool)
             rows.append(_row("workers", pool, f"workers[{_pool_index(c, pool)}].count", count, count + 1,
                              c.pool_cost.get(pool, 1.0), _sum(capacity), f"workload {wl.name}",

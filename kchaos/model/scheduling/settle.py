@@ -127,6 +127,21 @@ def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
     return [at[t] for t in sorted(at)]
 
 
+def scale_up(m: ClusterModel, pl: Placement, pending: list[int], scope: list[int], up: np.ndarray) -> list[int]:
+    """The machines cluster-autoscaler adds for the ``pending`` pods once everything settled
+    (:func:`~..nodes.autoscaler.plan_scale_up`), made present and usable in ``pl``."""
+    from ..nodes.autoscaler import plan_scale_up, pool_slots
+
+    slots = pool_slots(m)
+    in_pool = {pool: int(pl.present[nodes].sum()) for pool, nodes in slots.items()}
+    can_add = {pool: [n for n in nodes if not pl.present[n] and up[n]] for pool, nodes in slots.items()}
+    chosen = plan_scale_up(m, pl, pending, scope, in_pool, can_add, [])
+    for node in chosen:
+        pl.present[node] = True
+        pl.usable[node] = True
+    return chosen
+
+
 def settle_rng(domains) -> np.random.Generator:
     """The scheduler's tie-break stream for the settled response to ``domains`` (fixed per
     set of domains, so the response is cacheable; the engine takes it to compare)."""
@@ -215,7 +230,8 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
 
     def forget(workloads) -> None:
         if hopeless:
-            hopeless.difference_update([key for key in hopeless if key[0] in workloads])
+            hopeless.difference_update([key for key in hopeless if key[0] in workloads
+                                        or sch.affinity.related[key[0]] & workloads])
 
     def scheduler_pass() -> None:
         live_keys = [key for key in pending if key not in hopeless]
@@ -280,6 +296,12 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
             changed_pods.extend(evicted)
             add_pending(evicted)
             scheduler_pass()
+        if c.autoscale and pending:  # cluster-autoscaler adds machines for what is still Pending
+            added = scale_up(m, pl, sorted(p for pods in pending.values() for p in pods), scope, up)
+            if added:
+                changed_nodes.update(added)
+                hopeless.clear()
+                scheduler_pass()
 
     pending = sorted(p for pods in pending.values() for p in pods)
     ready_count = list(base.ready_count)
@@ -311,7 +333,7 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
         else:  # held Terminating, or its zone's eviction stalled: waiting for the repair
             causes[wl.name] = "recovery chain"
     displaced = sum(base.movable_on.get(node, 0) for node in (*down_nodes, *cut_off))
-    up_workers = up & m.worker_mask  # surviving workers: up and not cut off from the quorum
+    up_workers = up & m.worker_mask & pl.present  # surviving workers: up and not cut off from the quorum
     up_workers[cut_off] = False
     hottest = float(sch.utilization(pl)[up_workers].max()) if up_workers.any() else 0.0
     members_lost = len(m.member_nodes) - (len(live) if live is not None else bin(alive).count("1"))

@@ -1,0 +1,106 @@
+"""Events captured after a drill: ``kubectl get events -A -o json`` (or ``-o yaml``).
+
+Both forms of a Kubernetes event are read: core ``v1`` (``involvedObject``, ``message``,
+``firstTimestamp`` / ``eventTime``) and ``events.k8s.io/v1`` (``regarding``, ``note``,
+``eventTime`` / ``deprecatedFirstTimestamp``), alone or in a ``List`` / ``EventList``. Each
+becomes a :class:`~.timeline.Event` timed in seconds from the failure (its first occurrence:
+a repeated event's ``count`` or ``series`` does not move it).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import KchaosUsageError, Problem
+from ..topology.yamlsafe import YamlFatal, load_yaml
+from .timeline import Event
+
+#: Largest events file read (a day of events of a large cluster is a few hundred MiB).
+MAX_BYTES = 512 * 1024 * 1024
+#: Largest file read with line numbers (YAML); larger ones are read as plain JSON.
+MAX_WITH_LINES = 5 * 1024 * 1024
+
+
+def parse_time(text: str, where: str = "--start") -> datetime:
+    """An RFC 3339 time (``2024-05-01T10:00:03Z``, with fraction and offset); naive is UTC."""
+    try:
+        t = datetime.fromisoformat(str(text).strip().replace("z", "Z"))
+    except ValueError:
+        raise KchaosUsageError(f"{where}: {text!r} is not an RFC 3339 time, e.g. 2024-05-01T10:00:03Z") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _load(path: str) -> Any:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise KchaosUsageError([Problem(path, None, "", f"is {size / 2**20:.0f} MiB; kchaos reads events files "
+                                            f"up to {MAX_BYTES // 2**20} MiB (filter with --field-selector)")])
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise KchaosUsageError([Problem(path, None, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise KchaosUsageError([Problem(path, None, "", "is a folder; give the file `kubectl get events -A -o json` "
+                                        "wrote")]) from None
+    except OSError as err:
+        raise KchaosUsageError([Problem(path, None, "", f"cannot be read: {err.strerror or err}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise KchaosUsageError([Problem(path, None, "", "is not UTF-8 text; give the output of "
+                                        "`kubectl get events -A -o json`")]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        if len(raw) > MAX_WITH_LINES or text.lstrip().startswith(("{", "[")):
+            raise KchaosUsageError([Problem(path, err.lineno, "", f"not valid JSON: {err.msg}")]) from None
+    try:
+        return load_yaml(text).data
+    except YamlFatal as err:
+        raise KchaosUsageError([Problem(path, err.line, "", err.message)]) from None
+
+
+def _time(item: dict) -> str | None:
+    for key in ("eventTime", "firstTimestamp", "deprecatedFirstTimestamp", "lastTimestamp"):
+        if item.get(key):
+            return item[key]
+    meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+    return meta.get("creationTimestamp")
+
+
+def read_events(path: str, start: datetime) -> tuple[list[Event], int]:
+    """The events of ``path`` timed from ``start``, and how many items were not events."""
+    data = _load(path)
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        items = data["items"]
+    elif isinstance(data, dict) and data.get("kind") == "Event":
+        items = [data]
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise KchaosUsageError([Problem(path, None, "", "expected a List of Event objects, the output of "
+                                        "`kubectl get events -A -o json`")])
+    out, skipped = [], 0
+    for item in items:
+        if not isinstance(item, dict) or item.get("kind", "Event") != "Event":
+            skipped += 1
+            continue
+        obj = item.get("involvedObject") or item.get("regarding") or {}
+        stamp = _time(item)
+        if not isinstance(obj, dict) or not stamp or not item.get("reason"):
+            skipped += 1
+            continue
+        try:
+            t = parse_time(stamp, "event")
+        except KchaosUsageError:
+            skipped += 1
+            continue
+        message = item.get("message") or item.get("note") or ""
+        out.append(Event((t - start).total_seconds(), str(item["reason"]), str(obj.get("kind", "")),
+                         str(obj.get("name", "")), str(obj.get("namespace") or ""), str(message)))
+    out.sort(key=lambda e: e.t)
+    return out, skipped
