@@ -10,10 +10,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli import (EXIT_OK, _stdout, cli, failures_option, jobs_option, quiet_option, sampling_option,
-                  seed_option)
+from .cli import EXIT_OK, _stdout, cli
+from .cli_options import failures_option, jobs_option, quiet_option, sampling_option, seed_option
 from .errors import KchaosUsageError, Problem
-from .pipeline import simulate
+from .pipeline import DEFAULT_FAILURES, simulate
 
 
 @cli.command("import")
@@ -84,7 +84,7 @@ def export(topology: str, target: str, out: str, top: int, namespace: str, failu
     from .topology import load_topology
 
     cluster = load_topology(topology)
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
+    results = simulate(topology, failures or DEFAULT_FAILURES, seed, jobs, quiet, sampling=sampling)
     drills = chaos_mesh(cluster, results, top, namespace)
     err = Console(stderr=True, highlight=False)
     for drill in drills:

@@ -96,12 +96,11 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
         work.pl = pl.copy()
         work.node_pods = [set(pods) for pods in node_pods]
     else:
-        for p in moving:
-            node = work.pl.pod_node[p]
-            if node >= 0:
-                sch.unbind(work.pl, p)
-                work.room_changed()
-                work.node_pods[node].discard(p)
+        taken = sch.unbind_many(work.pl, moving)
+        if taken:
+            work.room_changed()
+        for p, node in taken:
+            work.node_pods[node].discard(p)
         all_placed = True
         # A fresh placement depends only on where the other pods are (so it is cacheable):
         # its own tie-break stream, named by that position, and a scan from the first node.
