@@ -38,11 +38,11 @@ def print_scenario(scenario: dict, console: Console) -> None:
             "yellow" if e["type"] == "Warning" else "")
     o = scenario["outcome"]
     console.print()
-    what = ", ".join(scenario["failed"] + [f"drain {n}" for n in scenario["drained"]]
+    failures = scenario.get("failures") or [{"domain": d, "at_seconds": 0.0, "repair_at_seconds": None}
+                                            for d in scenario["failed"]]
+    what = ", ".join([_failure(f) for f in failures] + [f"drain {n}" for n in scenario["drained"]]
                      + (["one rolling upgrade"] if "upgrade" in o else []))
-    console.print(f"[bold]outcome of {escape(what)}[/]"
-                  + (f" (repaired after {since(scenario['repair_after_seconds'])})"
-                     if scenario.get("repair_after_seconds") is not None else ""))
+    console.print(f"[bold]outcome of {escape(what)}[/]")
     down = ", ".join(o["members_down"]) or "none"
     cut = ", ".join(o.get("members_cut_off", []))
     lost = f"members down: {escape(down)}" + (f"; cut off from the quorum: {escape(cut)}" if cut else "")
@@ -95,6 +95,14 @@ def print_scenario(scenario: dict, console: Console) -> None:
         console.print("  [bold red]not fully recovered[/] while the failed domains stay down")
     else:
         console.print("  [bold red]not fully recovered[/] when the scenario ends")
+
+
+def _failure(f: dict) -> str:
+    """``server/s1`` failed at +0s (down for 4h), at +2m, and so on."""
+    at, until = f["at_seconds"], f["repair_at_seconds"]
+    start = f" at +{since(at)}" if at else ""
+    end = f" (down {since(until - at)})" if until is not None else ""
+    return f"{f['domain']}{start}{end}"
 
 
 def print_upgrade(u: dict, console: Console) -> None:
