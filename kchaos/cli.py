@@ -6,16 +6,18 @@ or input, 130 interrupted); the commands do the work and never exit themselves.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from . import __version__
 from .errors import KchaosUsageError, Problem, TopologyError
 from .pipeline import progress_bar, simulate, usable_cores
+from .console import plain, terminal
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -29,8 +31,8 @@ def _stdout(wide_when_piped: bool = False) -> Console:
     """Standard output; ``wide_when_piped``: a CI log (not a terminal) gets 160 columns, so a
     table of figures is never cut to the 80 columns rich assumes for pipes."""
     if wide_when_piped and not sys.stdout.isatty() and "COLUMNS" not in __import__("os").environ:
-        return Console(highlight=False, width=160)
-    return Console(highlight=False)
+        return terminal(width=160)
+    return terminal()
 
 
 def default_out(results: dict) -> Path:
@@ -42,6 +44,8 @@ def default_out(results: dict) -> Path:
 MAX_FAILURES = 100_000_000
 MAX_JOBS = 256
 MAX_SEED = 2**32 - 1
+#: Problems printed for one bad input; a last line counts the rest.
+MAX_PROBLEMS_SHOWN = 100
 
 
 class PositiveDuration(click.ParamType):
@@ -151,7 +155,7 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
     text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
     if out:
         write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")
+        terminal(stderr=True).print(plain(f"wrote {out}: {count} nodes; check the TODO comments"))
     else:
         click.echo(text, nl=False)
     return EXIT_OK
@@ -190,8 +194,8 @@ def export(topology: str, target: str, out: str, top: int, failures: int, seed: 
     for m in manifests:
         write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
     if not quiet:
-        Console(highlight=False).print(f"wrote {len(manifests)} {target} manifests to {escape(str(folder))}: "
-                                       + ", ".join(escape(m["metadata"]["name"]) for m in manifests))
+        terminal().print(plain(f"wrote {len(manifests)} {target} manifests to {folder}: "
+                               + ", ".join(m["metadata"]["name"] for m in manifests)))
     return EXIT_OK
 
 
@@ -325,7 +329,7 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
         if mismatch:
-            Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {escape(mismatch)}")
+            terminal(stderr=True).print(Text.assemble(("warning:", "yellow"), " ", plain(mismatch)))
     if not checks:
         raise KchaosUsageError(f"{topology}: no slo targets to check (add an `slo:` section) and no --baseline")
     passed = all(ch["passed"] for ch in checks)
@@ -386,15 +390,14 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, map the outcome to an exit code."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = terminal(stderr=True, soft_wrap=True)
     try:
         code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
     except KchaosUsageError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error:[/red] {escape(str(problem))}", markup=True, highlight=False)
-        return EXIT_USAGE
-    except click.UsageError as exc:
-        exc.show()
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+            err.print(Text.assemble(("error:", "red"), " ", plain(str(problem))))
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            err.print(Text.assemble(("error:", "red"), f" ... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more problems"))
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -404,8 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted:
         err.print("interrupted: the results written are partial")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # usage errors included: click's own text, through the one printer
+        shown = io.StringIO()
+        exc.show(file=shown)
+        err.print(plain(shown.getvalue().rstrip("\n")))
         return EXIT_USAGE
     if isinstance(code, int):
         return code

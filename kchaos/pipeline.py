@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
-from rich.markup import escape
+from .console import plain, terminal
 
 from .errors import TopologyError
 
@@ -27,7 +26,7 @@ def progress_bar(total: int, quiet: bool):
     # The spinner and the elapsed time move from the first second, before the first history is done.
     progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
+                        console=terminal(stderr=True), transient=True)
     task = progress.add_task("run", total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
@@ -57,12 +56,12 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     extra = imported.as_data()
     existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
     by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
-    note = Console(stderr=True, highlight=False)
+    note = terminal(stderr=True)
     merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None
         if name in by_name:
-            note.print(f"note: workload {escape(str(name))!r} from the manifests replaces the one in {escape(path)}")
+            note.print(plain(f"note: workload {str(name)!r} from the manifests replaces the one in {path}"))
             w, of = by_name.pop(name)
             origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
         merged.append(w)
