@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import KchaosUsageError, Problem, TopologyError
 from .pipeline import progress_bar, simulate, usable_cores
 from .console import plain, terminal
@@ -35,8 +35,12 @@ def _stdout(wide_when_piped: bool = False) -> Console:
     return terminal()
 
 
-def default_out(results: dict) -> Path:
-    return Path("reports") / results["topology"]["name"]
+def default_out(name: str) -> Path:
+    return Path("reports") / name
+
+
+#: What `run` (and `check -o`) writes into its folder, as a set.
+REPORT_FILES = ("results.json", "index.html")
 
 
 #: Upper bounds of the numeric options: beyond them a run would not finish in a working day
@@ -114,13 +118,19 @@ def cli() -> None:
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
         sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True)
-    from .report import print_summary, render_html  # imported while the histories ran (Ahead)
-    from .report.files import write_report
+    from .report.files import check_folder, write_report
 
-    out_dir = Path(out) if out else default_out(results)
-    _, html_path = write_report(out_dir, results, render_html(results))
+    folder: list[Path] = []
+
+    def outputs(cluster) -> None:  # checked before the histories, not after them
+        folder.append(Path(out) if out else default_out(cluster.name))
+        check_folder(folder[0], REPORT_FILES)
+
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
+                       report=True, before=outputs)
+    from .report import print_summary, render_html  # imported while the histories ran (Ahead)
+
+    _, html_path = write_report(folder[0], results, render_html(results))
     if not quiet:
         print_summary(results, _stdout(), str(html_path))
     if results["run"]["partial"]:
@@ -149,8 +159,10 @@ def import_(nodes_file: str, rack_label: str | None, host_label: str | None, man
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
     know (failure rates, round trips, workloads)."""
     from .kube.imported import import_topology
-    from .report.files import write_atomic
+    from .report.files import check_file, write_atomic
 
+    if out:
+        check_file(Path(out))
     name = name or (Path(out).stem if out else "imported")
     text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
     if out:
@@ -180,22 +192,23 @@ def export(topology: str, target: str, out: str, top: int, failures: int, seed: 
     import yaml
 
     from .kube.chaos_mesh import chaos_mesh
-    from .report.files import write_atomic
+    from .report.files import check_folder, write_files
     from .topology import load_topology
 
     from .model.engine import ClusterModel
     from .model.scheduling.response import BlastRadius
 
+    folder = Path(out)
+    check_folder(folder)
     results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
     cluster = load_topology(topology)
     manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for m in manifests:
-        write_atomic(folder / f"{m['metadata']['name']}.yaml", yaml.safe_dump(m, sort_keys=False))
+    write_files({folder / f"{m['metadata']['name']}.yaml": yaml.safe_dump(m, sort_keys=False) for m in manifests})
     if not quiet:
         terminal().print(plain(f"wrote {len(manifests)} {target} manifests to {folder}: "
                                + ", ".join(m["metadata"]["name"] for m in manifests)))
+    if results["run"]["partial"]:
+        raise Interrupted()
     return EXIT_OK
 
 
@@ -210,11 +223,12 @@ def schema(out: str | None) -> int:
       # yaml-language-server: $schema=./kchaos.schema.json"""
     import json
 
-    from .report.files import write_atomic
+    from .report.files import check_file, write_atomic
     from .topology.json_schema import topology_schema
 
     text = json.dumps(topology_schema(), indent=2, ensure_ascii=False) + "\n"
     if out:
+        check_file(Path(out))
         write_atomic(Path(out), text)
     else:
         click.echo(text, nl=False)
@@ -257,7 +271,7 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
     """Compare etcd sizes of one topology, or several topologies, side by side."""
     from .analysis.compare import parse_sizes, run_variants
     from .report.compare import print_comparison, render_comparison_html
-    from .report.files import to_json, write_atomic
+    from .report.files import check_folder, to_json, write_files
     from .topology import load_topology
 
     if etcd_sizes is not None:
@@ -285,12 +299,12 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
         variants = list(zip(labels, clusters))
         name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 \
             else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
+    out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
+    check_folder(out_dir, ("comparison.json", "index.html"))
     ctx, callback = progress_bar(failures * len(variants), quiet)
     with ctx:
         results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask)
-    out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
-    write_atomic(out_dir / "comparison.json", to_json(results))
-    write_atomic(out_dir / "index.html", render_comparison_html(results))
+    write_files({out_dir / "comparison.json": to_json(results), out_dir / "index.html": render_comparison_html(results)})
     if not quiet:
         print_comparison(results, _stdout(), str(out_dir / "index.html"))
     if any(r["run"]["partial"] for r in results) or len(results) < len(variants):
@@ -319,9 +333,14 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
 
     from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
     from .report.gate import append_step_summary, junit_xml, print_checks
-    from .report.files import write_atomic
+    from .report.files import check_file, check_folder, write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    for path in filter(None, (junit, summary_file)):
+        check_file(Path(path))
+    if out:
+        check_folder(Path(out), REPORT_FILES)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
                        report=out is not None)
     checks = list(results["slo"]["checks"])
@@ -340,7 +359,6 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
         write_report(Path(out), results, render_html(results))
     if junit:
         write_atomic(Path(junit), junit_xml(results, checks))
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         append_step_summary(Path(summary_file), results, checks)
     print_checks(results, checks, _stdout(wide_when_piped=True), quiet=quiet)
@@ -392,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, map the outcome to an exit code."""
     err = terminal(stderr=True, soft_wrap=True)
     try:
-        code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
+        with interrupts.gate():
+            code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
+            if interrupts.requested():  # Ctrl-C once the histories were done: their results are written
+                raise Interrupted("interrupted: the run had finished; its results are written in full")
     except KchaosUsageError as exc:
         for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
             err.print(Text.assemble(("error:", "red"), " ", plain(str(problem))))
@@ -404,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     except (click.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return EXIT_INTERRUPTED
-    except Interrupted:
-        err.print("interrupted: the results written are partial")
+    except Interrupted as exc:
+        err.print(plain(str(exc) or "interrupted: the results written are partial"))
         return EXIT_INTERRUPTED
     except click.ClickException as exc:  # usage errors included: click's own text, through the one printer
         shown = io.StringIO()

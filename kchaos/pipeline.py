@@ -11,7 +11,13 @@ import sys
 
 from .console import plain, terminal
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from .errors import TopologyError
+
+if TYPE_CHECKING:
+    from .model.cluster import Cluster
 
 
 def progress_bar(total: int, quiet: bool):
@@ -73,9 +79,10 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False) -> dict:
+             report: bool = False, before: Callable[[Cluster], None] | None = None) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
-    report follows, so it is readied while the histories run."""
+    report follows, so it is readied while the histories run. ``before`` gets the loaded
+    topology ahead of the histories (the CLI checks its outputs there)."""
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
@@ -91,6 +98,8 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
         from .kube.origin import blame
 
         raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
+    if before is not None:
+        before(cluster)
     ctx, callback = progress_bar(failures, quiet)
     ahead = Ahead(report)
     with ctx:

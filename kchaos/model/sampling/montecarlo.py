@@ -6,7 +6,8 @@ failures exist, cutting the last history right after the N-th, and plays each
 through the engine, possibly in parallel with a bounded window of histories in
 flight, so that memory for planned histories stays small and progress starts at once. Every history has its own child of one
 ``SeedSequence(seed)``, so results do not depend on ``--jobs`` or timing.
-An interrupt keeps the histories already finished and marks the run partial.
+An interrupt keeps the histories already finished and marks the run partial
+(:mod:`kchaos.interrupts`: once one is finished, Ctrl-C stops only the histories in flight).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ...errors import KchaosUsageError
+from ...interrupts import abortable, keep
 from ..cluster import Cluster
 from ..engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History, StationarySampler
@@ -144,6 +146,7 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
 
     def finished(res: HistoryResult) -> None:
         nonlocal done
+        keep()  # from now on Ctrl-C stops only the histories in flight; this one is kept
         distributions.absorb(res)
         results.append(res)
         done += res.failures
@@ -154,7 +157,9 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
         with open_pool(model, jobs, n_hist, dask) as pool:
             if pool is None:
                 for item in planned:
-                    finished(simulate_history(model, *item))
+                    with abortable():
+                        res = simulate_history(model, *item)
+                    finished(res)
             else:
                 in_flight: deque = deque()
                 for item in planned:  # a window of 2 x workers keeps every core busy, in order
@@ -163,9 +168,9 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                         on_started()
                         on_started = None
                     if len(in_flight) >= 2 * pool.workers:
-                        finished(in_flight.popleft().result())
+                        finished(pool.result(in_flight.popleft()))
                 while in_flight:
-                    finished(in_flight.popleft().result())
+                    finished(pool.result(in_flight.popleft()))
     except KeyboardInterrupt:
         if not results:  # nothing done yet: nothing partial to report either
             raise
