@@ -48,7 +48,7 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
     """Simulate each variant on shared streams; one results document per variant."""
     rates = [StationarySampler(c).failure_rate for _, c in variants]
     mean_rate = sum(rates) / len(rates)
-    plan = history_plan(failures, mean_rate)
+    plan = history_plan(failures, mean_rate, variants[0][1])
     out = []
     done = 0
     for (label, cluster) in variants:

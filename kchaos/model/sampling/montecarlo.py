@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ...errors import KchaosUsageError
+from ...errors import KchaosUsageError, Problem
 from ...interrupts import abortable, keep
 from ..cluster import Cluster
 from ..engine import ClusterModel, HistoryResult, simulate_history
@@ -83,9 +83,52 @@ class Distributions:
         res.elections, res.recoveries, res.hottest_after_failure = None, None, None
 
 
-def history_plan(failures: int, failure_rate: float) -> tuple[int, float]:
+#: Rollouts a run plays per failure event, on average, at most: rollouts come every
+#: ``kubernetes.rolloutInterval`` of simulated time whatever fails, so where failures are rare
+#: or rollouts frequent they, not failures, would be a run's work (``rolloutInterval: 10ms``:
+#: 10^8 per failure, a run that never ends; the 7-day default with only region failures, every
+#: 200 years: 10^4, 74 s for 100 failures). The 7-day default on the examples is about 1.5;
+#: 100 makes a run about 4 times as long.
+MAX_ROLLOUTS_PER_FAILURE = 100
+
+
+def _span(seconds: float) -> str:
+    """``'13.8d'``, ``'3.3h'``, ``'20m'``, ``'10ms'``: what a topology file would say."""
+    for unit, size in (("y", 365 * 86400.0), ("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds * 1000:.3g}ms"
+
+
+def check_rollouts(cluster: Cluster, failure_rate: float) -> None:
+    """Refuse a run whose rollouts would outnumber its failures more than
+    :data:`MAX_ROLLOUTS_PER_FAILURE` times (its time would not follow ``--failures``)."""
+    interval = cluster.kubernetes.rollout_interval
+    if not interval or failure_rate <= 0 or not any(w.kind == "Deployment" for w in cluster.workloads):
+        return
+    per_failure = 1.0 / failure_rate / interval
+    if per_failure > MAX_ROLLOUTS_PER_FAILURE:
+        key = "kubernetes.rolloutInterval"
+        given = key in cluster.lines
+        shown = _span(interval) + ("" if given else " (the default)")
+        raise KchaosUsageError([Problem(
+            cluster.source, cluster.lines.get(key, cluster.lines.get("kubernetes")), key,
+            f"{shown} is {per_failure:,.0f} rollouts per failure event simulated (one failure every "
+            f"{_span(1.0 / failure_rate)} on average); kchaos plays at most {MAX_ROLLOUTS_PER_FAILURE}, "
+            f"so that a run's time follows --failures: set at least "
+            f"{_span(1.0 / failure_rate / MAX_ROLLOUTS_PER_FAILURE)}, or none")])
+
+
+def nothing_to_simulate(cluster: Cluster) -> KchaosUsageError:
+    return KchaosUsageError([Problem(cluster.source, cluster.lines.get("failures"), "failures",
+                                     "every failure kind is switched off (`none`): there is nothing to simulate")])
+
+
+def history_plan(failures: int, failure_rate: float, cluster: Cluster | None = None) -> tuple[int, float]:
     """(number of histories aimed at, length of each in seconds) for ``failures`` events."""
     if failure_rate <= 0:
+        if cluster is not None:
+            raise nothing_to_simulate(cluster)
         raise KchaosUsageError("every failure kind is switched off (`none`): there is nothing to simulate")
     n_hist = max(1, min(TARGET_HISTORIES, failures // MIN_FAILURES_PER_HISTORY),
                  math.ceil(failures / MAX_FAILURES_PER_HISTORY))
@@ -136,7 +179,8 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
             settle_on_pool(model.blast, model.blast.single_domains(), jobs)
         model.cover_of_domain = workload_cover(model.blast)
     sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)
-    n_hist = (fixed or history_plan(failures, sampler.failure_rate))[0]
+    n_hist = (fixed or history_plan(failures, sampler.failure_rate, cluster))[0]
+    check_rollouts(cluster, sampler.failure_rate if fixed is None else failures / (fixed[0] * fixed[1]))
     planned = iter_histories(sampler, failures, seed, fixed)
     results: list[HistoryResult] = []
     partial = False
