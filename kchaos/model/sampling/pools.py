@@ -43,9 +43,23 @@ def _init_worker(model: ClusterModel) -> None:
     parent decides what stops, and ends the workers itself; no worker prints a traceback."""
     global _worker_model
     _worker_model = model
+    _end_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _end_with_parent() -> None:
+    """On Linux, a worker gets SIGTERM when the process that started it ends, however it
+    ends: a worker that ignores Ctrl-C is never left behind (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 @contextmanager
@@ -127,7 +141,11 @@ class LocalPool:
             raise KchaosUsageError("a worker process died (killed, or out of memory?); try fewer --jobs") from None
 
     def terminate(self) -> None:
-        """End the workers now: what they are playing is dropped (Ctrl-C)."""
+        """End the workers now: what they are playing is dropped (Ctrl-C). The queue of work
+        not yet taken is not flushed to the dead workers (that wait would never end)."""
+        queue = getattr(self.executor, "_call_queue", None)
+        if queue is not None:
+            queue.cancel_join_thread()
         processes = getattr(self.executor, "_processes", None) or {}
         for process in list(processes.values()):
             try:
@@ -212,9 +230,9 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
                                    initargs=(model,))
     pool = LocalPool(executor, workers)
-    with _sigint_blocked():  # forking contexts start every worker at the first submission: now
-        executor.submit(_noop)
     try:
+        with _sigint_blocked():  # forking contexts start every worker at the first submission: now
+            executor.submit(_noop)
         yield pool
     except BaseException:  # an interrupt, say: the histories in flight are dropped, not waited for
         pool.terminate()
