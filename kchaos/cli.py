@@ -94,6 +94,11 @@ sampling_option = click.option(
     help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
          "(tighter intervals where outages need two failures at once; exponential failure times only), "
          "or auto (importance sampling where it applies).")
+survive_option = click.option(
+    "--survive", multiple=True, type=click.Choice(["server", "rack", "datacenter", "region"]), metavar="LEVEL",
+    help="Add an N-1 target (repeatable): losing any one domain of this level (server, rack, datacenter, region) "
+         "must keep quorum, leave no pod Pending, keep nodes under maxNodeUtilization and workloads at "
+         "minAvailable, once settled; like slo.survive in the topology.")
 check_quiet_option = click.option("--quiet", "-q", is_flag=True,
                                   help="No progress bar and no table: only the missed targets, one line each.")
 
@@ -114,9 +119,10 @@ def cli() -> None:
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @quiet_option
 def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+        sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     from .report.files import check_folder, write_report
 
@@ -127,86 +133,12 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
         check_folder(folder[0], REPORT_FILES)
 
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True, before=outputs)
+                       report=True, survive=survive, before=outputs)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
 
     _, html_path = write_report(folder[0], results, render_html(results))
     if not quiet:
         print_summary(results, _stdout(), str(html_path))
-    if results["run"]["partial"]:
-        raise Interrupted()
-    return EXIT_OK
-
-
-@cli.command("import")
-@click.option("--nodes", "nodes_file", required=True, type=click.Path(dir_okay=False),
-              help="The output of `kubectl get nodes -o json`.")
-@click.option("--rack-label", default=None, metavar="KEY", help="The node label naming its rack.")
-@click.option("--host-label", default=None, metavar="KEY",
-              help="The node label naming its physical host (several VMs on one host share a server).")
-@click.option("-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
-              help="Manifests (files or folders, YAML or `kubectl get deploy,sts,ds,pdb -A -o json`) "
-                   "whose Deployments, StatefulSets and DaemonSets become the workloads.")
-@click.option("--volume-scope", type=click.Choice(["server", "rack", "datacenter", "region"]), default="datacenter",
-              show_default=True, help="Where a StatefulSet's volumeClaimTemplates keep its pods.")
-@click.option("--name", default=None, help="metadata.name of the topology [default: the output file's name].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write the topology here [default: print it].")
-def import_(nodes_file: str, rack_label: str | None, host_label: str | None, manifests: tuple[str, ...],
-            volume_scope: str, name: str | None, out: str | None) -> int:
-    """Write a topology from a cluster's nodes: zones, racks, hosts, control plane, worker pools.
-
-    The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
-    know (failure rates, round trips, workloads)."""
-    from .kube.imported import import_topology
-    from .report.files import check_file, write_atomic
-
-    if out:
-        check_file(Path(out))
-    name = name or (Path(out).stem if out else "imported")
-    text, count = import_topology(nodes_file, manifests, rack_label, host_label, volume_scope, name)
-    if out:
-        write_atomic(Path(out), text)
-        terminal(stderr=True).print(plain(f"wrote {out}: {count} nodes; check the TODO comments"))
-    else:
-        click.echo(text, nl=False)
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("topology", type=click.Path(dir_okay=False))
-@click.option("--to", "target", type=click.Choice(["chaos-mesh"]), default="chaos-mesh", show_default=True,
-              help="The live chaos tool to write experiments for.")
-@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the manifests.")
-@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="How many of the costliest failures to export.")
-@failures_option
-@seed_option
-@jobs_option
-@sampling_option
-@quiet_option
-def export(topology: str, target: str, out: str, top: int, failures: int, seed: int, jobs: int | None,
-           sampling: str, quiet: bool) -> int:
-    """Simulate, then write the costliest failures as live chaos experiments, each annotated
-    with what kchaos predicts for it, so that a drill can confirm it."""
-    import yaml
-
-    from .kube.chaos_mesh import chaos_mesh
-    from .report.files import check_folder, write_files
-    from .topology import load_topology
-
-    from .model.engine import ClusterModel
-    from .model.scheduling.response import BlastRadius
-
-    folder = Path(out)
-    check_folder(folder)
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
-    cluster = load_topology(topology)
-    manifests = chaos_mesh(cluster, results, top, BlastRadius(ClusterModel(cluster)))
-    write_files({folder / f"{m['metadata']['name']}.yaml": yaml.safe_dump(m, sort_keys=False) for m in manifests})
-    if not quiet:
-        terminal().print(plain(f"wrote {len(manifests)} {target} manifests to {folder}: "
-                               + ", ".join(m["metadata"]["name"] for m in manifests)))
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK
@@ -318,20 +250,29 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A previous results.json: also fail when availability dropped significantly.")
+              help="A previous results.json: also fail when availability dropped significantly (compared "
+                   "history by history on the baseline's seed and failures unless given).")
+@click.option("--inputs", type=click.Choice(["nominal", "pessimistic", "optimistic"]), default="nominal",
+              show_default=True,
+              help="Judge the targets at the nominal inputs or at one end of the rates given as ranges "
+                   "(mtbf: 100y..400y): pessimistic = failures most often, repairs longest.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write results.json and index.html here.")
 @jobs_option
 @dask_option
 @sampling_option
 @manifests_option
+@survive_option
 @check_quiet_option
-def check(topology: str, failures: int, seed: int, junit: str | None, baseline: str | None, out: str | None,
-          jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...], quiet: bool) -> int:
+@click.pass_context
+def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: str | None, baseline: str | None,
+          inputs: str, out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
+          survive: tuple[str, ...], quiet: bool) -> int:
     """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
     import os
 
-    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline
+    from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
+    from .analysis.inputs import checks_at
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import check_file, check_folder, write_atomic
 
@@ -341,9 +282,15 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
         check_file(Path(path))
     if out:
         check_folder(Path(out), REPORT_FILES)
+    if base is not None:  # common random numbers: the baseline's seed and failures, unless asked otherwise
+        given = {name for name in ("seed", "failures")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        seed, failures = paired_run(base, seed, min(failures, MAX_FAILURES), given)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None)
-    checks = list(results["slo"]["checks"])
+                       report=out is not None, survive=survive)
+    checks, note = checks_at(results, inputs)
+    if note:
+        terminal(stderr=True).print(plain(f"note: {note}"))
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
@@ -365,6 +312,55 @@ def check(topology: str, failures: int, seed: int, junit: str | None, baseline: 
     if results["run"]["partial"]:
         raise Interrupted()
     return EXIT_OK if passed else EXIT_TARGET_MISSED
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@survive_option
+@click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000, show_default=True,
+              metavar="N", help="Failures per simulation of a finalist (the same histories for every candidate).")
+@seed_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: reports/<name>-plan/].")
+@click.option("--etcd-sizes", default=None, metavar="SIZES",
+              help="Member counts the plan may choose, e.g. 3,4,5 [default: odd sizes from today's up to 7].")
+@jobs_option
+@sampling_option
+@quiet_option
+def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out: str | None,
+         etcd_sizes: str | None, jobs: int | None, sampling: str, quiet: bool) -> int:
+    """Find the cheapest verified moves that meet the topology's targets.
+
+    Writes DIR/topology.yaml (the recommended layout, each changed line commented),
+    DIR/plan.json and DIR/index.html. Exit 0 when the plan meets every target, 1 when
+    some target stays out of reach (plan.json says why, with the bound)."""
+    from .analysis.compare import parse_sizes
+    from .plan.search import PlanOptions, make_plan
+    from .plan.write import plan_document, topology_text
+    from .report.files import check_folder, to_json, write_files
+    from .report.plan_html import render_plan_html
+    from .report.plan_terminal import print_plan
+    from .topology import load_topology
+    from .topology.files import decode, read_bytes
+
+    cluster = load_topology(topology)  # one clear message per problem before anything runs
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    check_folder(out_dir, ("topology.yaml", "plan.json", "index.html"))  # before the search
+    text = decode(read_bytes(topology), topology)
+    options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
+                          etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
+    err = terminal(stderr=True)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(plain(f"plan: {step}", "dim")))
+    with interrupts.all_or_nothing():  # a plan made of interrupted simulations would be wrong: none is written
+        result = make_plan(text, topology, survive, options, say)
+    written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
+        if result.moves or survive else text
+    doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
+    write_files({out_dir / "topology.yaml": written, out_dir / "plan.json": to_json(doc),
+                 out_dir / "index.html": render_plan_html(doc)})
+    if not quiet:
+        print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
+    return EXIT_OK if result.met else EXIT_TARGET_MISSED
 
 
 @cli.command()
@@ -404,6 +400,9 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
     else:
         print_scenario(scenario, _stdout())
     return EXIT_OK
+
+
+from . import cli_kube  # noqa: E402,F401  (registers import, export and observe on the group)
 
 
 def main(argv: list[str] | None = None) -> int:

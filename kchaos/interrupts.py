@@ -31,6 +31,7 @@ class Gate:
 
     def __init__(self):
         self.keeping = False  # a history is finished: stop only at abortable points
+        self.nothing_kept = False  # inside all_or_nothing(): keep() does not apply
         self.depth = 0  # inside abortable regions
         self.requested_at: float | None = None
         self.previous = None
@@ -73,8 +74,24 @@ def gate() -> Iterator[Gate | None]:
 
 def keep() -> None:
     """Something worth keeping exists (a finished history): from now on Ctrl-C waits for it."""
-    if _gate is not None:
+    if _gate is not None and not _gate.nothing_kept:
         _gate.keeping = True
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Work whose part is worth nothing (`kchaos plan`: a plan from interrupted simulations
+    would be wrong): Ctrl-C stops it at once, whatever histories are finished."""
+    g = _gate
+    if g is None:
+        yield
+        return
+    g.nothing_kept, kept = True, g.keeping
+    g.keeping = False
+    try:
+        yield
+    finally:
+        g.nothing_kept, g.keeping = False, kept
 
 
 @contextmanager

@@ -8,12 +8,10 @@ Shared by `run`, `check`, `export` and `compare` (:mod:`kchaos.cli`); the core b
 from __future__ import annotations
 
 import sys
-
-from .console import plain, terminal
-
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .console import plain, terminal
 from .errors import TopologyError
 
 if TYPE_CHECKING:
@@ -57,12 +55,14 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     from .topology.yamlsafe import load_yaml
 
     base = load_topology(path)  # the file must be valid on its own; its worker count sizes DaemonSets
-    workers = sum(1 for n in base.nodes if n.role == "worker")
+    workers = len(base.workers)
     imported = workloads_from(read_manifests(list(manifests)), daemon_nodes=workers)
     extra = imported.as_data()
     existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
     by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
-    note = terminal(stderr=True)
+    note = terminal(stderr=True, soft_wrap=True)
+    for warning in imported.warnings:
+        note.print(plain(f"warning: {warning}"))
     merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None
@@ -79,7 +79,8 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False, before: Callable[[Cluster], None] | None = None) -> dict:
+             report: bool = False, survive: tuple[str, ...] = (),
+             before: Callable[[Cluster], None] | None = None) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run. ``before`` gets the loaded
     topology ahead of the histories (the CLI checks its outputs there)."""
@@ -100,15 +101,32 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
         raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
     if before is not None:
         before(cluster)
-    ctx, callback = progress_bar(failures, quiet)
-    ahead = Ahead(report)
-    with ctx:
-        output = run_monte_carlo(cluster, failures=failures, seed=seed, jobs=jobs or usable_cores(),
-                                 progress=callback, dask=dask, sampling=sampling, on_started=ahead.start)
-    ahead.wait()
-    from .analysis import analyze
+    from .analysis.survive import with_survive
 
-    return analyze(output)
+    cluster = with_survive(cluster, survive)
+    runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
+    ctx, callback = progress_bar(failures * runs, quiet)
+    ahead = Ahead(report)
+
+    def one(c, model, part: int):
+        tick = (lambda done: callback(part * failures + done)) if callback else None
+        output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
+                                 dask=dask, sampling=sampling, model=model,
+                                 on_started=ahead.start if part == 0 else None)
+        ahead.wait()
+        return output
+
+    with ctx:
+        output = one(cluster, None, 0)
+        from .analysis import analyze
+        from .plan.fixes import with_fix_first
+
+        results = with_fix_first(output.model, analyze(output))
+        if cluster.uncertain_inputs and not output.partial:  # the ends need their figures, not fixes
+            from .analysis.inputs import simulate_ends
+
+            simulate_ends(results, output, one, analyze)
+    return results
 
 
 class Ahead:

@@ -251,7 +251,10 @@ def workload_names(manifests: list[dict]) -> set[str]:
     return names
 
 
-IMPORTED_WORKLOAD_KEYS = {"name", "kind", "replicas", "requests", "minAvailable", "spread", "volumeScope"}
+def _workload_keys() -> set[str]:
+    from kchaos.topology import definitions
+
+    return set(definitions.WORKLOAD.keys)
 
 
 def imported_is_clean(path: Path, manifests: list[dict], nodes: int | None = None) -> None:
@@ -263,7 +266,7 @@ def imported_is_clean(path: Path, manifests: list[dict], nodes: int | None = Non
     data = yaml.safe_load(path.read_text())
     allowed = workload_names(manifests)
     for w in data.get("workloads") or []:
-        assert set(w) <= IMPORTED_WORKLOAD_KEYS, w
+        assert set(w) <= _workload_keys(), w
         assert w["name"] in allowed, (w["name"], sorted(allowed))
     assert len(data.get("workloads") or []) <= sum(
         1 for m in manifests if isinstance(m, dict) and m.get("kind") in ("Deployment", "StatefulSet", "DaemonSet"))

@@ -1,5 +1,5 @@
 """The batch placer gives exactly the nodes pod-by-pod scheduling gives (Scheduler.pick):
-random small clusters, random prior load, cordoned nodes, every spread flavour."""
+random small clusters, random prior load, cordoned nodes, every spread flavour, pod (anti-)affinity."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ def clusters(draw):
                          f"nodeTaintsPolicy: {draw(st.sampled_from(['Ignore', 'Honor']))}}}")
         if kind == "StatefulSet" and draw(st.booleans()):
             lines.append(f"    volumeScope: {draw(st.sampled_from(['rack', 'datacenter']))}")
+        if draw(st.integers(0, 3)) == 0:  # pod (anti-)affinity, required or preferred, against w0 or itself
+            key = draw(st.sampled_from(["antiAffinity", "affinity"]))
+            weight = f", weight: {draw(st.integers(1, 100))}" if draw(st.booleans()) else ""
+            lines.append(f"    {key}: [{{over: {draw(st.sampled_from(['host'] + LEVELS))}, "
+                         f"workloads: [{draw(st.sampled_from(['w0', f'w{i}']))}]{weight}}}]")
     return "\n".join(lines) + "\n"
 
 

@@ -268,7 +268,11 @@ controlPlane:
   leaderElection: {leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
 workers:
   - {pool: app, count: 3, placement: {datacenter: d2}, capacity: {cpu: 16, memory: 64Gi}}
-  - {pool: edge, count: 1, placement: [s2], capacity: {cpu: 4, memory: 8Gi, pods: 50}}
+  - {pool: edge, count: 1, placement: [s2], capacity: {cpu: 4, memory: 8Gi, pods: 50},
+     nodes: [{name: ip-10-0-0-7.ec2.internal, providerID: "aws:///eu-west-1a/i-0a1b", address: 10.0.0.7,
+              ready: true, schedulable: false}]}
+  - {pool: burst, count: 1, capacity: {cpu: 4, memory: 8Gi}, nodes: [burst-a],
+     autoscale: {min: 1, max: 3, provisionDelay: 3m, scaleDownAfter: 10m}}
 workloads:
   - name: api
     kind: Deployment
@@ -277,6 +281,9 @@ workloads:
     minAvailable: 50%
     spread: {over: rack, maxSkew: 2, whenUnsatisfiable: ScheduleAnyway, nodeTaintsPolicy: Honor}
     strategy: {maxSurge: 1, maxUnavailable: "0%"}
+    namespace: shop
+    antiAffinity: [{over: host}, {over: datacenter, workloads: [db], required: false, weight: 20}]
+    affinity: [{over: region, workloads: [db], weight: 10}]
   - {name: db, kind: StatefulSet, replicas: 2, minAvailable: 1, spreadOver: server, volumeScope: rack}
   - {name: agent, kind: DaemonSet, minAvailable: 1}
 failures:
@@ -424,3 +431,20 @@ def test_the_complete_examples_in_topology_md_load():
     assert len(blocks) >= 2
     for i, block in enumerate(blocks):
         load_topology_text(block, filename=f"docs/topology.md example {i + 1}")
+
+
+def test_every_command_and_option_is_in_the_readme_and_results_md():
+    """The README's command table and docs/results.md name every command and every long option
+    (the README once lacked `whatif --upgrade`, results.md counted five commands of eight)."""
+    from kchaos.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert len(cli.commands) == 10 and "kchaos has ten commands" in results
+    for name, command in cli.commands.items():
+        for page, text in (("README.md", readme), ("docs/results.md", results)):
+            assert f"kchaos {name}" in text, (page, name)
+            for param in command.params:
+                for option in param.opts:
+                    if option.startswith("--"):
+                        assert option in text, (page, name, option)

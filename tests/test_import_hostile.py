@@ -191,7 +191,7 @@ def test_bad_nodes_files_name_the_problem(tmp_path, capsys, content, message):
 
 def test_devices_and_huge_inputs_stop_at_the_limit(tmp_path, nodes, capsys):
     assert main(["import", "--nodes", "/dev/zero"]) == 2
-    assert "is larger than 256 MB" in capsys.readouterr().err
+    assert "larger than 256 MB" in capsys.readouterr().err
     assert main(["import", "--nodes", nodes, "-f", "/dev/zero"]) == 2
     assert "larger than 256 MB" in capsys.readouterr().err
     assert main(["import", "--nodes", nodes, "-f", str(tmp_path / "missing")]) == 2

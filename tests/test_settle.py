@@ -16,7 +16,8 @@ from kchaos.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "topologies").glob("*.yaml")) + [ROOT / "tests/data/stress.yaml",
-                                                         ROOT / "tests/data/korea-unconfirmed.yaml"]
+                                                         ROOT / "tests/data/korea-unconfirmed.yaml",
+                                                         ROOT / "tests/data/real-cluster.yaml"]
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +33,9 @@ def engine_response(model: ClusterModel, d: int) -> dict:
     startup, read the end."""
     k = model.cluster.kubernetes
     slowest = min(r for r in (k.node_eviction_rate, k.secondary_node_eviction_rate) if r > 0)
+    provision = max([a.provision_delay + 10.0 for a in model.cluster.autoscale], default=0.0)  # a scale-up
     horizon = (k.node_monitor_grace_period + 5.0 + model.n_nodes / slowest + k.not_ready_toleration
-               + k.pod_startup + 120.0)
+               + provision + k.pod_startup + 120.0)
     history = History(-1, horizon, np.zeros(1), np.array([d]), np.ones(1, dtype=bool), np.empty(0, dtype=np.int64))
     run = HistoryRun(model, history, np.random.default_rng(0), rollouts=False, scheduler_rng=settle_rng([d]))
     run.run()
@@ -49,7 +51,14 @@ def engine_response(model: ClusterModel, d: int) -> dict:
     for p in run.pending:
         name = model.cluster.workloads[model.pod_workload[p]].name
         pending_by[name] = pending_by.get(name, 0) + 1
+    causes = {}
+    for w in range(len(model.cluster.workloads)):  # the engine's own words for what keeps it down
+        name = model.cluster.workloads[w].name
+        if name in ready_unavailable:
+            context = run.attribution._context(w)
+            causes[name] = run.attribution._compose(([],) + context[1:])
     return {
+        "workload_causes": causes,
         "quorum_lost": run.live is None, "api_down": not run.api_ok,
         "pods_displaced": sum(1 for p, node in enumerate(base) if node >= 0 and not model.is_daemon[p]
                               and (not run.node_up[node] or run.unreachable[node])),

@@ -66,7 +66,9 @@ def test_many_problems_are_capped(tmp_path, capsys):
     import json
 
     path = tmp_path / "nodes.json"
-    path.write_text(json.dumps({"kind": "List", "items": [{"kind": "Pod"}] * 250}))
+    bad = [{"kind": "Node", "metadata": {"name": f"n{i}"}, "status": {"allocatable": {"cpu": "x", "memory": "1Gi"}}}
+           for i in range(250)]
+    path.write_text(json.dumps({"kind": "List", "items": bad}))
     assert main(["import", "--nodes", str(path)]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 101 and lines[-1] == "error: ... and 150 more problems"

@@ -667,3 +667,15 @@ def test_mutated_example_never_raises_anything_else(data: st.DataObject) -> None
 
 
 _KOREA = yaml.safe_load((Path(__file__).resolve().parent.parent / "topologies" / "korea-stretched.yaml").read_text())
+
+
+@pytest.mark.parametrize("word, meant", [("zone", "datacenter"), ("topology.kubernetes.io/zone", "datacenter"),
+                                         ("hostname", "server"), ("kubernetes.io/hostname", "server"),
+                                         ("topology.kubernetes.io/region", "region")])
+def test_kubernetes_words_get_the_kchaos_level_they_mean(word, meant) -> None:
+    """A Kubernetes user writes `spreadOver: zone` first: the hint names the datacenter level
+    and why (issue 20); a misspelling of a kchaos word still wins ('nodes' -> 'node')."""
+    text = VALID.replace("kind: Deployment", f"kind: Deployment\n    spreadOver: {word}", 1)
+    message = only(problems(text))
+    assert f"got '{word}'; did you mean '{meant}'? (" in message, message
+    assert "unknown key 'nodes'; did you mean 'node'?" in only(problems(VALID + "failures:\n  nodes: none\n"))

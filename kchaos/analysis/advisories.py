@@ -232,7 +232,8 @@ def undersampling_advisory(cluster: Cluster, exact_availability: float | None, e
         expected = simulated_seconds / (spec.ttf.mean + spec.ttr.mean)
         years = spec.ttf.mean / SECONDS_PER_YEAR
         msg += (f"; the largest term is {d.kind} {d.name} (down {spec.ttr.mean / 3600:g} h about every "
-                f"{years:g} years: {expected:.1f} such failures expected in this run)")
+                f"{years:g} years: {expected:.1f} such failures expected in the "
+                f"{simulated_seconds / SECONDS_PER_YEAR:,.0f} simulated years)")
     msg += ("; the API and workload figures already add the exact down time of outages one domain causes "
             "on its own, so only the simulated quorum figure is affected")
     return [Advisory("rare-outages-undersampled", msg)]

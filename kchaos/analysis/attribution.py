@@ -44,12 +44,14 @@ def _scaled(iv: Interval, f: float, alone: bool, exact: float) -> list[float]:
 
 
 def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, singles: dict[str, float],
-          prefix: str, kind: str) -> list[dict]:
+          claims: tuple[str, ...], kind: str) -> list[dict]:
     """One row per cause label. With a control variate (``exact`` not None), the exactly known
-    part is split as the headline knows it: each kind of domain that alone causes the outage
-    gets its exact share (``singles``: kind -> unavailability), which the simulated causes of
-    that kind (labels starting ``prefix + kind + " outage"``) divide among themselves; what is
-    left of the exact part (overlaps) goes to the simulated overlapping causes."""
+    part is split as the headline knows it: each domain that alone causes the outage gives its
+    exact unavailability to the cause of its own settled response (``singles``: label ->
+    unavailability; scaled down together when their overlaps make the sum exceed ``exact``),
+    whether or not this run drew it; the simulated causes of such lone outages (labels starting
+    with one of ``claims``) are replaced by them, and what is left of the exact part (overlaps)
+    goes to the simulated overlapping causes."""
     rows: dict[str, list[float]] = {}
 
     def add(label: str, values: list[float]) -> None:
@@ -65,19 +67,10 @@ def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, sing
         single_total = sum(singles.values())
         rest = max(0.0, exact - single_total)
         shrink = min(1.0, exact / single_total) if single_total > 0 else 1.0
-        claimed: set[str] = set()
-        for k, e in singles.items():
-            e *= shrink
-            mine = {label: iv for label, iv in known.items() if label.startswith(f"{prefix}{outage(k)}")}
-            claimed |= set(mine)
-            simulated = sum(iv.estimate for iv in mine.values())
-            if simulated <= 0:
-                if e > 0:
-                    add(f"{prefix}{outage(k)} (exact; not drawn in this run)", [e, e, e])
-                continue
-            for label, iv in mine.items():
-                add(label, _scaled(iv, e / simulated, len(mine) == 1, e))
-        others = {label: iv for label, iv in known.items() if label not in claimed}
+        for label, e in singles.items():
+            if e > 0:
+                add(label, [e * shrink] * 3)
+        others = {label: iv for label, iv in known.items() if not label.startswith(claims)}
         simulated = sum(iv.estimate for iv in others.values())
         if simulated > 0:
             for label, iv in others.items():
@@ -90,25 +83,41 @@ def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, sing
     return sorted((r for r in out if r["ci95"][1] > 0), key=lambda r: -r["minutes_per_year"])
 
 
-def _by_kind(cluster, domains) -> dict[str, float]:
+def _singles(cluster, domains, cause_of) -> tuple[dict[str, float], tuple[str, ...]]:
+    """The exact part's split: cause label -> summed unavailability of the ``domains`` whose
+    settled response ``cause_of(domain)`` names it, and the label prefixes of lone outages of
+    their kinds (the simulated causes those exact figures replace)."""
     out: dict[str, float] = {}
+    kinds: set[str] = set()
     for d in domains:
         kind = cluster.domains[d].kind
-        out[kind] = out.get(kind, 0.0) + cluster.failures[kind].unavailability
-    return out
+        kinds.add(kind)
+        label = cause_of(d)
+        out[label] = out.get(label, 0.0) + cluster.failures[kind].unavailability
+    return out, tuple(sorted(kinds))
 
 
 def attribution(out, seconds: np.ndarray, api_exact: float | None, quorum_losers: list[int],
-                workload_exact: list[float | None], covers: list[list[int] | None]) -> dict:
+                workload_exact: list[float | None], covers: list[list[int] | None], blast=None) -> dict:
     """``{"api": [rows], "workloads": {name: [rows]}}``. ``api_exact`` and ``workload_exact``:
     the exactly known unavailabilities the headline figures use (None: plain Monte Carlo);
     ``quorum_losers``: the domains whose failure alone loses quorum; ``covers``: per workload,
-    the domains whose failure alone takes it down."""
+    the domains whose failure alone takes it down; ``blast``: their settled responses (the
+    run's own when None), which name each such domain's cause."""
     c = out.cluster
+    blast = blast or out.model.blast
+    singles, kinds = _singles(c, quorum_losers, lambda d: f"quorum loss: {outage(c.domains[d].kind)}")
     api = _rows(_cause_intervals([h.api.causes for h in out.histories], seconds), api_exact,
-                _by_kind(c, quorum_losers), "quorum loss: ", "api")
+                singles, tuple(f"quorum loss: {outage(k)}" for k in kinds), "api")
     workloads = {}
     for w, wl in enumerate(c.workloads):
         ivs = _cause_intervals([h.workloads[w].causes for h in out.histories], seconds)
-        workloads[wl.name] = _rows(ivs, workload_exact[w], _by_kind(c, covers[w] or []), "", "workload")
+
+        def cause_of(d: int, name: str = wl.name) -> str:
+            mechanism = blast.respond([d]).workload_causes.get(name, "recovery chain")
+            return f"{outage(c.domains[d].kind)}: {mechanism}"
+
+        singles, kinds = _singles(c, covers[w] or [], cause_of)
+        workloads[wl.name] = _rows(ivs, workload_exact[w], singles, tuple(f"{outage(k)}:" for k in kinds),
+                                   "workload")
     return {"api": api, "workloads": workloads}

@@ -63,6 +63,11 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
                 raise
             break
         results = analyze(sim)
+        if cluster.uncertain_inputs and not sim.partial:  # each end of the input ranges, on the same plan
+            from .inputs import simulate_ends
+
+            simulate_ends(results, sim, lambda c, model, part: run_monte_carlo(
+                c, failures=failures, seed=seed, jobs=jobs, fixed=plan, dask=dask, model=model), analyze)
         results["variant"] = label
         results["run"]["common_random_numbers"] = True
         out.append(results)
@@ -91,3 +96,42 @@ def comparison_table(results: list[dict]) -> list[dict]:
             "advisories": [a["code"] for a in r["advisories"]],
         })
     return rows
+
+
+def verdict(results: list[dict]) -> dict:
+    """What the comparison says, for people: the variant with the most available API, how much
+    less downtime it has than the next best and whether that difference is real (paired on the
+    shared histories, one-sided at 1%: see :mod:`.gate`); per workload, the most available
+    variant; which variants miss an SLO target. Labels are the variants' ``variant``."""
+    from .gate import critical, difference
+    from .statistics import MINUTES_PER_YEAR
+
+    def availability(r: dict, name: str) -> dict | None:
+        if name == "controlPlane":
+            return r["control_plane"]["availability"]
+        return next((w["availability"] for w in r["workloads"] if f"workloads.{w['name']}" == name), None)
+
+    def ranking(name: str) -> dict | None:
+        present = [(r, availability(r, name)) for r in results]
+        present = [(r, a) for r, a in present if a is not None and a.get("estimate") is not None]
+        if not present:
+            return None
+        present.sort(key=lambda ra: -ra[1]["estimate"])
+        best, block = present[0]
+        out = {"best": best["variant"], "availability": block["estimate"], "ci95": block.get("ci95"),
+               "variants": len(present)}
+        if len(present) > 1:
+            other, other_block = present[1]
+            increase, se, df, paired = difference(other, best, name, other_block, block)
+            out.update(next=other["variant"], minutes_less=float(f"{increase * MINUTES_PER_YEAR:.6g}"),
+                       paired=paired, real=increase > critical(df) * se if se > 0 else increase > 0)
+        return out
+
+    names = {f"workloads.{w['name']}" for r in results for w in r["workloads"]}
+    ordered = [n for n in dict.fromkeys(f"workloads.{w['name']}" for r in results for w in r["workloads"])]
+    missed = {r["variant"]: [ch["name"] for ch in r["slo"]["checks"] if not ch["passed"]]
+              for r in results if r.get("slo")}
+    return {"api": ranking("controlPlane"),
+            "workloads": {n.removeprefix("workloads."): ranking(n) for n in ordered if n in names},
+            "slo_missed": {label: names_ for label, names_ in missed.items() if names_},
+            "slo_targets": any(r.get("slo", {}).get("checks") for r in results)}

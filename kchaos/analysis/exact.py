@@ -26,16 +26,20 @@ def _unavailability(cluster: Cluster, kind: str) -> float:
     return spec.unavailability if spec is not None else 0.0
 
 
-def _up_count_by_region(cluster: Cluster, hardened: int | None = None) -> dict[int, np.ndarray]:
-    """Region -> probability of 0..n live members under it (region's own state included)."""
-    n = len(cluster.members)
+def _up_count_by_region(cluster: Cluster, hardened: int | None = None,
+                        chains: list[tuple] | None = None) -> dict[int, np.ndarray]:
+    """Region -> probability of 0..n live members under it (region's own state included).
+    ``chains``: the members' (node, server, rack, datacenter, region) domain indices, when
+    they sit elsewhere than the cluster's (a node of a member to be added: ``("new", i)``)."""
+    if chains is None:
+        chains = [(nd.domain, nd.server, nd.rack, nd.datacenter, nd.region)
+                  for nd in (cluster.nodes[m] for m in cluster.members)]
+    n = len(chains)
     domains = cluster.domains
-    children: dict[int, list[int]] = {}
-    member_leaves: dict[int, int] = {}
-    for node_index in cluster.members:
-        node = cluster.nodes[node_index]
-        member_leaves[node.domain] = member_leaves.get(node.domain, 0) + 1
-        chain = [node.domain, node.server, node.rack, node.datacenter, node.region]
+    children: dict = {}
+    member_leaves: dict = {}
+    for chain in chains:
+        member_leaves[chain[0]] = member_leaves.get(chain[0], 0) + 1
         for child, parent in zip(chain, chain[1:]):
             kids = children.setdefault(parent, [])
             if child not in kids:
@@ -49,21 +53,25 @@ def _up_count_by_region(cluster: Cluster, hardened: int | None = None) -> dict[i
             poly[member_leaves[d]] = 1.0
         for kid in children.get(d, []):
             poly = np.convolve(poly, dist(kid))[: n + 1]
-        p = 0.0 if d == hardened else _unavailability(cluster, domains[d].kind)
+        kind = "node" if isinstance(d, tuple) else domains[d].kind
+        p = 0.0 if d == hardened else _unavailability(cluster, kind)
         out = (1.0 - p) * poly
         out[0] += p
         return out
 
-    return {r: dist(r) for r in sorted({cluster.nodes[m].region for m in cluster.members})}
+    return {r: dist(r) for r in sorted({chain[-1] for chain in chains})}
 
 
-def quorum_availability(cluster: Cluster, hardened: int | None = None) -> float | None:
+def quorum_availability(cluster: Cluster, hardened: int | None = None,
+                        chains: list[tuple] | None = None) -> float | None:
     """Exact stationary probability that some partition holds a quorum of live members
-    (with failure instance ``hardened``, a domain index, never failing)."""
-    n, q = len(cluster.members), cluster.quorum
+    (with failure instance ``hardened``, a domain index, never failing; ``chains``: the
+    members placed elsewhere, see :func:`_up_count_by_region`)."""
+    n = len(cluster.members) if chains is None else len(chains)
+    q = n // 2 + 1
     if n == 0:
         return None
-    by_region = _up_count_by_region(cluster, hardened)
+    by_region = _up_count_by_region(cluster, hardened, chains)
     regions = [d.index for d in cluster.domains_of_kind("region")]
     links = [(d.regions, 0.0 if d.index == hardened else _unavailability(cluster, "regionLink"))
              for d in cluster.domains_of_kind("regionLink")]

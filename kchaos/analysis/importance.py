@@ -81,8 +81,7 @@ def importance(out, quorum_exact: float | None = None, covers: list[list[int] | 
     if len(hists) < 2:
         return []
     # The reweighting needs memoryless times to failure: other kinds are left out (docs).
-    domains = [d.index for d in c.domains if c.failures.get(d.kind) is not None and c.failures[d.kind].ttf is not None
-               and c.failures[d.kind].ttf.kind == "exponential"]
+    domains = [d.index for d in c.domains if c.failure_spec(d) is not None and c.failures[d.kind].ttf.kind == "exponential"]
     if not domains:
         return []
     rate = np.array([1.0 / c.failures[c.domains[d].kind].ttf.mean for d in domains])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..model.cluster import Cluster
 from .statistics import Interval, confirm_failures
+from .survive import survive_checks
 
 
 def _availability_check(name: str, target: float, block: dict, failures: int, interval: Interval) -> dict:
@@ -50,4 +51,5 @@ def evaluate(cluster: Cluster, results: dict, intervals: dict[str, Interval]) ->
         checks.append({"name": "maxPendingPods", "target": slo.max_pending_pods, "estimate": est, "ci95": None,
                        "passed": est <= slo.max_pending_pods, "confirmed": True, "failures_to_confirm": None,
                        "detail": "most pods Pending at once during the run"})
+    checks += survive_checks(results.get("survive"))
     return {"passed": all(ch["passed"] for ch in checks), "checks": checks}

@@ -24,6 +24,7 @@ from .importance import importance
 from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from .maintenance import maintenance_advisories, maintenance_summary
+from .survive import survive_summary
 from ..model.recording.sketch import EpisodeSums
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, histogram,
                          unavailability_interval, weighted_quantile)
@@ -192,6 +193,10 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
     blast = model.blast or BlastRadius(model)
     typical = typical_episodes(c, model, blast, gaps.high if gaps.n else 0.0)
 
+    def per_year(natural_count: float) -> float | None:
+        """A count at its natural rate (weighted when importance-sampled), per simulated year."""
+        return _rnd(natural_count / total_seconds * SECONDS_PER_YEAR, 4) if total_seconds else None
+
     def interval(get_eps, column, longest: float, single_cause: bool = True) -> Interval:
         eps = [get_eps(h) for h in out.histories]
         return unavailability_interval(episode_sums(eps, out.weighted), df[column].to_numpy() if len(df) else np.zeros(0),
@@ -252,6 +257,7 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             "availability": {**_availability(iv), "method": method},
             "downtime_minutes_per_year": _downtime(iv),
             "outages": int(sum(h.workloads[w].sums.count for h in out.histories)),
+            "outages_per_year": per_year(sum(h.workloads[w].natural_count for h in out.histories)),
             "recovery_seconds": {"mean": _rnd(rec.mean, 2), "p50": _rnd(rec.quantile(0.5), 2),
                                  "p99": _rnd(rec.quantile(0.99), 2), "count": rec.n,
                                  "histogram": rec.histogram(log=True)},
@@ -259,13 +265,13 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
 
     hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
-    domains = domain_table(blast, domain_failures)
+    domains = domain_table(blast, domain_failures, c.failures)
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
     ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
     attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
-                             workload_exact, workload_covers)
+                             workload_exact, workload_covers, blast)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast, local_jobs), *eviction_advisories(model, blast),
@@ -299,7 +305,9 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                 "exact_quorum_loss": _rnd(api_iv.offset * MINUTES_PER_YEAR, 3) if api_iv is not api_mc else None,
                 "simulated_rest": _rnd((api_iv.estimate - api_iv.offset) * MINUTES_PER_YEAR, 3)},
             "outages": {"count": int(sum(h.api.sums.count for h in out.histories)),
-                        "quorum_losses": int(sum(h.quorum.sums.count for h in out.histories))},
+                        "quorum_losses": int(sum(h.quorum.sums.count for h in out.histories)),
+                        "per_year": per_year(sum(h.api.natural_count for h in out.histories)),
+                        "quorum_losses_per_year": per_year(sum(h.quorum.natural_count for h in out.histories))},
             "leader_elections": {
                 "count": gaps.n, "after_leader_loss": after_leader_loss,
                 "after_quorum_loss": gaps.n - after_leader_loss,
@@ -334,11 +342,33 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
         "maintenance": planned,
         "eviction": eviction_summary(c, [h.eviction for h in out.histories], total_seconds),
         "domains": domains,
+        "samples": samples(df, api_iv.offset if api_iv is not api_mc else None, c, workload_exact),
+        "survive": survive_summary(model, c.slo.survive, blast) if c.slo.survive else None,
         "convergence": convergence(out, df, max(typical.quorum, typical.api_residual) * api_allowance, api_analytic,
                                    quorum_exact, typical.api_residual * api_allowance),
         "advisories": [{"code": a.code, "message": a.message, "severity": a.severity} for a in advisories],
     }
     return results, intervals
+
+
+def _short(values) -> list[float]:
+    return [float(f"{x:.6g}") for x in values]
+
+
+def samples(df: pd.DataFrame, api_exact: float | None, c: Cluster, workload_exact: list[float | None]) -> dict:
+    """Per history, what the headline availabilities are estimated from, for a paired comparison
+    of two runs (``check --baseline``): the seconds (weighted) and, per figure by its SLO
+    name, the exactly known unavailability and the simulated part's down seconds."""
+    out: dict = {"seconds": _short(df["seconds"]) if len(df) else []}
+
+    def figure(exact: float | None, column: str, plain: str) -> dict:
+        name = column if exact is not None else plain
+        return {"exact": float(f"{exact or 0.0:.9g}"), "down": _short(df[name]) if len(df) else []}
+
+    out["controlPlane"] = figure(api_exact, "api_only_down", "api_down")
+    for w, wl in enumerate(c.workloads):
+        out[f"workloads.{wl.name}"] = figure(workload_exact[w], f"wl{w}_rest", f"wl{w}_down")
+    return out
 
 
 def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:
@@ -414,7 +444,10 @@ def topology_summary(c: Cluster, model: ClusterModel) -> dict:
         if node >= 0:
             pods_on[node] += 1
     counts: dict[int, list[int]] = {d.index: [0, 0, 0] for d in c.domains}  # members, nodes, pods
+    standby = {n.domain for n in c.nodes if n.standby}  # machines an autoscaler may add: not drawn
     for n in c.nodes:
+        if n.standby:
+            continue
         for d in (n.domain, *n.ancestors):
             counts[d][0] += int(n.runs_etcd)
             counts[d][1] += 1
@@ -422,7 +455,7 @@ def topology_summary(c: Cluster, model: ClusterModel) -> dict:
     role_of = {n.domain: n.role for n in c.nodes}
     tree = []
     for d in c.domains:
-        if d.kind == "regionLink":
+        if d.kind == "regionLink" or d.index in standby:
             continue
         parent = c.domains[d.parent].id if d.parent is not None else ""
         entry = {"id": d.id, "parent": parent, "kind": d.kind, "name": d.name,

@@ -10,7 +10,8 @@ from ..errors import KchaosUsageError, TopologyError
 from ..topology import load_topology_text
 from ..topology.yaml_writer import Note
 from .manifests import Imported, read_manifests, workloads_from
-from .nodes import WORKLOADS_TODO_COMMENT, read_nodes, topology_document
+from .node_topology import WORKLOADS_TODO_COMMENT, topology_document
+from .nodes import read_nodes
 from .origin import Document, blame
 
 
@@ -37,15 +38,17 @@ def checked_text(doc: Document, first_input: str) -> str:
     return text
 
 
-def import_topology(nodes_file: str, manifests: tuple[str, ...] = (), rack_label: str | None = None,
-                    host_label: str | None = None, volume_scope: str = "datacenter",
-                    name: str = "imported") -> tuple[str, int]:
-    """The topology file's text and the number of nodes read."""
-    nodes = read_nodes(nodes_file, rack_label, host_label)
-    doc = topology_document(nodes, name, Path(nodes_file).name, rack_label, host_label)
+def import_topology(nodes_files: list[str] | str, manifests: tuple[str, ...] = (), rack_label: str | None = None,
+                    host_label: str | None = None, volume_scope: str = "datacenter", name: str = "imported",
+                    zone_label: str | None = None, region_label: str | None = None) -> tuple[str, int, list[str]]:
+    """The topology file's text, the number of nodes read, and the warnings about what was left out."""
+    files = [nodes_files] if isinstance(nodes_files, str) else list(nodes_files)
+    read = read_nodes(files, rack_label, host_label, zone_label, region_label)
+    source = ", ".join(Path(f).name for f in files)
+    doc = topology_document(read.nodes, name, source, rack_label, host_label)
     imported = Imported()
     if manifests:
-        workers = sum(not n.control_plane for n in nodes)
-        imported = workloads_from(read_manifests(list(manifests)), rack_label, host_label, volume_scope, workers)
+        runs = sum(1 for n in read.nodes if not n.control_plane or n.runs_workloads)
+        imported = workloads_from(read_manifests(list(manifests)), rack_label, host_label, volume_scope, runs)
     add_workloads(doc, imported)
-    return checked_text(doc, nodes_file), len(nodes)
+    return checked_text(doc, files[0]), len(read.nodes), read.warnings + imported.warnings

@@ -5,8 +5,8 @@ per file) or the JSON of ``kubectl get deploy,sts,ds,pdb -A -o json``.
 What the scheduler and the disruption budget see is kept: replicas (default 1); requests
 summed over containers, an init container's counting when larger (the scheduler takes the
 larger of the two per resource); the first topology spread constraint (a hard one first)
-on a level kchaos knows; required pod anti-affinity on zone or hostname as one pod per
-domain; ``volumeClaimTemplates`` as a volume scope; a PDB's ``minAvailable`` or
+on a level kchaos knows; pod affinity and anti-affinity, required and preferred, as the
+topology's own terms (:mod:`.pod_affinity`); ``volumeClaimTemplates`` as a volume scope; a PDB's ``minAvailable`` or
 ``maxUnavailable`` (number or percent, matched by ``matchLabels``). Without a PDB,
 ``minAvailable`` is every replica, and a comment says so. Other kinds are skipped and counted.
 
@@ -29,8 +29,9 @@ from ..topology.files import Budget, fail, load_json, looks_like_json
 from ..topology.schema_common import MAX_PODS
 from ..topology.units import describe_value, format_cpu, format_memory, plain_number
 from ..topology.yaml_writer import Note, plain
-from ..topology.yamlsafe import YamlEmpty, YamlFatal, load_yaml
+from ..topology.yamlsafe import YamlEmpty, YamlFatal, YamlTooLarge, load_yaml
 from .origin import Origin
+from .pod_affinity import raw_terms, resolve
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 LEVEL_OF_KEY = {"topology.kubernetes.io/zone": "datacenter", "topology.kubernetes.io/region": "region",
@@ -66,13 +67,15 @@ class Imported:
     origins: list[dict[tuple, Origin]] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # objects left out, each named
 
     def as_data(self) -> list[dict]:
         """The workloads as topology data: exactly what ``import -f`` writes."""
         return plain(self.entries)
 
 
-def _documents(path: str, text: str) -> list[Manifest]:
+def parse_documents(path: str, text: str) -> list[Manifest]:
+    """The objects of one file: JSON, or YAML of one or more documents (``---``)."""
     if looks_like_json(text):
         data, lines = load_json(text, path)
         return _objects(path, data, lines, 1)
@@ -93,7 +96,11 @@ def _documents(path: str, text: str) -> list[Manifest]:
         except YamlEmpty:
             continue
         except YamlFatal as err:
-            raise fail(path, err.message, None if err.line is None else err.line + first - 1) from None
+            stub = _unread(path, chunk, first, err)
+            if stub is None:
+                raise fail(path, err.message, None if err.line is None else err.line + first - 1) from None
+            out.append(stub)
+            continue
         lines = {k: v + first - 1 for k, v in doc.lines.items()}
         if doc.problems:  # a tag or a duplicate key: the value read would not be the one meant
             check = Checker(path, lines)
@@ -104,9 +111,34 @@ def _documents(path: str, text: str) -> list[Manifest]:
     return out
 
 
+_KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
+_NAME = re.compile(r"\bname:\s*(.+?)\s*$", re.MULTILINE)
+#: Key of a stand-in for a document that could not be read, with the reason.
+UNREAD = "kchaos.dev/unread"
+
+
+def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | None:
+    """A stand-in for a document left out and said, or None when the error is the user's to fix:
+    a Helm template not rendered (``{{ ... }}`` breaks the YAML), or a document too large for
+    the reader that is no workload (a CustomResourceDefinition's schema)."""
+    kind = _KIND.search(chunk)
+    name = _NAME.search(chunk)
+    shown = name.group(1) if name else "?"
+    while shown.endswith("}") and shown.count("}") > shown.count("{"):  # the closing brace of {name: x}
+        shown = shown[:-1].rstrip()
+    data = {"kind": kind.group(1) if kind else "?", "metadata": {"name": shown.strip("'\"")}}
+    if "{{" in chunk and "}}" in chunk:
+        data[UNREAD] = "a Helm template not rendered ({{ ... }} in it): left out; give the output of `helm template`"
+    elif isinstance(err, YamlTooLarge) and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):
+        return Manifest(path, first, {**data, UNREAD: ""}, {})  # counted as skipped, as any other kind
+    else:
+        return None
+    return Manifest(path, first, data, {})
+
+
 def _objects(path: str, data: Any, lines: Any, first: int) -> list[Manifest]:
     """The objects of one document: itself, or the items of a ``List``."""
-    if isinstance(data, dict) and isinstance(data.get("items"), list) and str(data.get("kind", "")).endswith("List"):
+    if isinstance(data, dict) and isinstance(data.get("items"), list) and str(data.get("kind", "List")).endswith("List"):
         return [Manifest(path, lines.get(("items", i), first), item, lines, ("items", i))
                 for i, item in enumerate(data["items"]) if isinstance(item, dict)]
     if isinstance(data, dict):
@@ -114,7 +146,7 @@ def _objects(path: str, data: Any, lines: Any, first: int) -> list[Manifest]:
     return []
 
 
-def _files(p: str) -> list[str]:
+def manifest_files(p: str) -> list[str]:
     """The manifest files of a folder (``*.yaml``, ``*.yml``, ``*.json``, sorted; symbolic links
     to folders are not followed), or the path itself."""
     if not os.path.isdir(p):
@@ -134,8 +166,8 @@ def read_manifests(paths: list[str]) -> list[Manifest]:
     budget = Budget()
     out = []
     for p in paths:
-        for f in _files(p):
-            out += _documents(f, budget.read_text(f))
+        for f in manifest_files(p):
+            out += parse_documents(f, budget.read_text(f))
     return out
 
 
@@ -226,27 +258,71 @@ def _unique(name: str, namespace: str, taken: list[str]) -> str:
     return candidate
 
 
+#: API groups of Kubernetes' own kinds; any other group is a custom resource an operator reads.
+_BUILTIN_GROUPS = ("", "apps", "batch", "policy", "autoscaling", "extensions")
+
+
+def _custom_resource(data: dict) -> bool:
+    group = str(data.get("apiVersion", "")).rpartition("/")[0]
+    return group not in _BUILTIN_GROUPS and not group.endswith(".k8s.io")
+
+
+def _templated(value: Any) -> bool:
+    """A Helm (or other Go template) leftover: ``{{ ... }}`` in a string of the object."""
+    if isinstance(value, str):
+        return "{{" in value and "}}" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def _described(m: Manifest) -> str:
+    meta = m.data.get("metadata") if isinstance(m.data.get("metadata"), dict) else {}
+    return (f"{str(m.data.get('kind'))[:40]} {str(meta.get('namespace', 'default'))[:63]}/"
+            f"{str(meta.get('name', '?'))[:63]} ({m.file}:{m.line})")
+
+
 def workloads_from(manifests: list[Manifest], rack_label: str | None = None, host_label: str | None = None,
                    volume_scope: str = "datacenter", daemon_nodes: int | None = None) -> Imported:
-    """The workload entries of the manifests, their PDBs applied; every problem at once."""
+    """The workload entries of the manifests, their PDBs and pod (anti-)affinity applied; every
+    problem at once. What cannot be imported (a Helm template not rendered, a custom resource
+    that an operator turns into pods, a budget selecting none of these workloads) is left out
+    with a warning naming it."""
     problems: list[Problem] = []
     result = Imported()
-    pdbs = [m for m in manifests if m.data.get("kind") == "PodDisruptionBudget"]
+    kept = []
+    for m in manifests:
+        if m.data.get(UNREAD):
+            result.warnings.append(f"{_described(m)}: {m.data[UNREAD]}")
+        elif m.data.get("kind") in WORKLOAD_KINDS + ("PodDisruptionBudget",) and _templated(m.data):
+            result.warnings.append(f"{_described(m)}: a Helm template not rendered ({{{{ ... }}}} in its values): "
+                                   "left out; give the output of `helm template`")
+        else:
+            kept.append(m)
+    pdbs = [m for m in kept if m.data.get("kind") == "PodDisruptionBudget"]
     pdb_fields = {id(p): _Fields(p, Checker(p.file, p.lines)) for p in pdbs}
     used_pdbs: set[int] = set()
     refused: list[tuple[str, dict]] = []  # namespace and pod labels of workloads with a problem
-    for m in manifests:
+    pods: list[tuple[str, str, dict]] = []  # every imported workload's name, namespace and pod labels
+    terms = []  # per entry, its raw (anti-)affinity terms
+    for m in kept:
         kind = m.data.get("kind")
         if kind not in WORKLOAD_KINDS:
             if kind != "PodDisruptionBudget":
                 shown = kind if isinstance(kind, str) else describe_value(kind)
                 result.skipped[shown[:60]] = result.skipped.get(shown[:60], 0) + 1
+                if _custom_resource(m.data) and isinstance(m.data.get("spec"), dict) and "replicas" in m.data["spec"]:
+                    result.warnings.append(f"{_described(m)}: a custom resource its operator turns into pods "
+                                           "kchaos cannot see: left out; import what the operator creates "
+                                           "(`kubectl get sts,deploy -A -o json`)")
             continue
         f = _Fields(m, Checker(m.file, m.lines))
         entry, origins = _workload(f, kind, result.names, volume_scope, rack_label, host_label)
+        labels = f.get(("spec", "template", "metadata", "labels"), dict, {})
+        namespace = f.get(("metadata", "namespace"), str, "default")
         if entry is not None:
-            labels = f.get(("spec", "template", "metadata", "labels"), dict, {})
-            namespace = f.get(("metadata", "namespace"), str, "default")
             count = entry.get("replicas", daemon_nodes)
             matched = [i for i, p in enumerate(pdbs) if _selects(pdb_fields[id(p)], namespace, labels)]
             if matched:
@@ -261,24 +337,35 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
             if kind == "StatefulSet" and f.get(("spec", "volumeClaimTemplates"), list):
                 entry["volumeScope"] = Note(volume_scope,
                                             after=f"volumeClaimTemplates: disks stay in their {volume_scope}")
+            if namespace != "default":
+                entry["namespace"] = namespace
         problems += f.check.problems
         if entry is None or f.check.problems:
-            refused.append((f.get(("metadata", "namespace"), str, "default"),
-                            f.get(("spec", "template", "metadata", "labels"), dict, {})))
+            refused.append((namespace, labels))
             continue
         name = entry["name"]
         meta_name = f.get(("metadata", "name"), str)
-        namespace = f.get(("metadata", "namespace"), str, "default")
         result.entries.append(Note(entry, above=(f"{kind} {namespace}/{meta_name} ({Path(m.file).name}:{m.line})",)))
         result.origins.append(origins)
         result.names.append(name)
+        pods.append((name, namespace, labels))
+        terms.append([] if kind == "DaemonSet" else raw_terms(f, namespace))
+    for k, (own, origins) in enumerate(zip(terms, result.origins)):
+        resolved, dropped = resolve(own, pods, rack_label, host_label)
+        entry = result.entries[k]
+        for key, value in resolved.items():
+            entry.value[key] = value
+            origins[(key,)] = next(t.origin for t in own if t.key == key)
+        if dropped:
+            result.entries[k] = Note(entry.value, above=entry.above + tuple(dropped), after=entry.after)
     for i, p in enumerate(pdbs):
         f = pdb_fields[id(p)]
         spec = f.get(("spec",), dict, {})
         if "minAvailable" in spec and "maxUnavailable" in spec:
             f.error(("spec",), "a PodDisruptionBudget takes minAvailable or maxUnavailable, not both")
         elif i not in used_pdbs and not f.check.problems and not any(_selects(f, *r) for r in refused):
-            f.error(("spec", "selector"), "selects no Deployment, StatefulSet or DaemonSet in these manifests")
+            result.warnings.append(f"{_described(p)}: selects no Deployment, StatefulSet or DaemonSet of these "
+                                   "manifests (pods an operator creates, perhaps): left out")
         problems += f.check.problems
     if problems:
         raise KchaosUsageError(list(dict.fromkeys(problems)))
@@ -311,6 +398,10 @@ def _workload(f: _Fields, kind: str, taken: list[str], volume_scope: str, rack_l
     if replicas is not None:
         entry["replicas"] = replicas
     entry["requests"] = {"cpu": plain_number(format_cpu(cpu)), "memory": plain_number(format_memory(memory))}
+    if not cpu and not memory:  # pkg/scheduler/util/pod_resources.go: DefaultMilliCPURequest, DefaultMemoryRequest
+        entry["requests"] = Note(entry["requests"], after="TODO: no requests in the manifest: the scheduler reserves "
+                                                          "nothing and scores each pod as 100m cpu and 200Mi (its "
+                                                          "defaults); set what the pods use")
     origins = {(): origin, ("name",): origin.at("metadata", "name"), ("replicas",): origin.at("spec", "replicas"),
                ("requests",): origin.at(*_POD)}
     return entry, origins
@@ -346,8 +437,8 @@ def _min_available(f: _Fields, count: int | None) -> tuple[Note | None, Origin]:
 
 
 def _spread(f: _Fields, rack_label: str | None, host_label: str | None, origins: dict) -> dict:
-    """The first spread constraint on a known level (a hard one first), else a required pod
-    anti-affinity on one, as ``spread``."""
+    """The first spread constraint on a known level (a hard one first), as ``spread`` (pod
+    anti-affinity is not one: :mod:`.pod_affinity` keeps it as ``antiAffinity``)."""
     at = _POD + ("topologySpreadConstraints",)
     constraints = []
     for i, c in f.items(at):
@@ -367,11 +458,4 @@ def _spread(f: _Fields, rack_label: str | None, host_label: str | None, origins:
             if len(constraints) > 1 else ""
         return {"spread": Note({"over": level, "maxSkew": skew, "whenUnsatisfiable": when,
                                 "nodeTaintsPolicy": taints}, after=more)}
-    at = _POD + ("affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
-    for i, _ in f.items(at):
-        level = _level(f.get(at + (i, "topologyKey"), str, ""), rack_label, host_label)
-        if level is not None:
-            origins[("spread",)] = f.m.origin.at(*at, i)
-            return {"spread": Note({"over": level, "maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"},
-                                   after=f"required podAntiAffinity: one pod per {level} while there are enough")}
     return {}

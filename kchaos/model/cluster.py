@@ -11,7 +11,7 @@ probabilities and utilisations are fractions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 DomainKind = Literal["region", "datacenter", "rack", "server", "node", "regionLink"]
@@ -36,13 +36,23 @@ class Distribution:
     shape: float | None = None
 
 
+#: The two ends of the uncertain inputs: every range at its worse end (failures more often,
+#: repairs longer), or at its better end.
+INPUT_ENDS = ("pessimistic", "optimistic")
+
+
 @dataclass(frozen=True)
 class FailureSpec:
-    """How one kind of instance fails and is repaired. ``ttf is None`` = never fails."""
+    """How one kind of instance fails and is repaired. ``ttf is None`` = never fails.
+
+    ``mtbf_range`` / ``mttr_range``: an uncertain mean given as a range (``100y..400y``); the
+    distribution's mean is then the range's geometric middle (200y), the nominal value."""
 
     kind: str
     ttf: Distribution | None
     ttr: Distribution
+    mtbf_range: tuple[float, float] | None = None
+    mttr_range: tuple[float, float] | None = None
 
     @property
     def unavailability(self) -> float:
@@ -50,6 +60,21 @@ class FailureSpec:
         if self.ttf is None:
             return 0.0
         return self.ttr.mean / (self.ttf.mean + self.ttr.mean)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.ttf is not None and (self.mtbf_range is not None or self.mttr_range is not None)
+
+    def at(self, end: str) -> "FailureSpec":
+        """This spec with each range at one of :data:`INPUT_ENDS` (the worse end of a time
+        between failures is the short one, of a repair the long one); no ranges left."""
+        worse = end == "pessimistic"
+        ttf, ttr = self.ttf, self.ttr
+        if ttf is not None and self.mtbf_range is not None:
+            ttf = Distribution(ttf.kind, self.mtbf_range[0 if worse else 1], ttf.shape)
+        if self.mttr_range is not None:
+            ttr = Distribution(ttr.kind, self.mttr_range[1 if worse else 0], ttr.shape)
+        return FailureSpec(self.kind, ttf, ttr)
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,22 @@ class Node:
     pool: str | None = None
     runs_etcd: bool = False
     runs_apiserver: bool = False  # also kube-controller-manager and kube-scheduler
+    # -- what a real node says of itself (topology ``nodes:``; ``kchaos import`` fills them) --
+    #: ``spec.providerID`` (``aws:///zone/i-...``, ``azure:///subscriptions/...``, ``gce://...``):
+    #: which cloud machine to stop in a drill; None on bare metal or when unknown.
+    provider_id: str | None = None
+    address: str | None = None  # InternalIP: where chaosd listens on bare metal
+    #: False: NotReady when imported. The scheduler never uses it and its pods do not run
+    #: (its etcd member, static pods being independent of the kubelet, is taken to run).
+    ready: bool = True
+    #: Cordoned (``spec.unschedulable``) or with a NoSchedule/NoExecute taint no workload
+    #: tolerates: the scheduler never places a pod there.
+    cordoned: bool = False
+    #: A control-plane node without the NoSchedule taint (compact clusters): workloads run on it.
+    runs_workloads: bool = False
+    #: A machine the cluster autoscaler may add to the pool (``autoscale.max``): absent until
+    #: it is provisioned; no failure instance of its own (see ``model/nodes/autoscaler.py``).
+    standby: bool = False
 
     @property
     def ancestors(self) -> tuple[int, int, int, int]:
@@ -104,8 +145,8 @@ class Node:
 
     @property
     def schedulable(self) -> bool:
-        """Workloads land only on workers (control-plane nodes carry the NoSchedule taint)."""
-        return self.role == "worker"
+        """Workloads land on workers, and on control-plane nodes that carry no NoSchedule taint."""
+        return self.role == "worker" or self.runs_workloads
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,21 @@ class Spread:
     max_skew: int = 1
     when_unsatisfiable: str = "DoNotSchedule"  # or ScheduleAnyway
     node_taints_policy: str = "Ignore"  # or Honor
+
+
+@dataclass(frozen=True)
+class AffinityTerm:
+    """One pod (anti-)affinity term: the pods of ``workloads`` in the same ``over`` domain
+    (``host``: the node itself) count. ``weight`` None: requiredDuringScheduling...; 1-100:
+    preferredDuringScheduling... with that weight (``interpodaffinity`` plugin)."""
+
+    over: str  # host | server | rack | datacenter | region
+    workloads: tuple[str, ...]
+    weight: int | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.weight is None
 
 
 @dataclass(frozen=True)
@@ -134,6 +190,10 @@ class Workload:
     #: Upstream defaults 25% and 25% (maxSurge rounds up, maxUnavailable down).
     max_surge: tuple[int | None, float | None] = (None, 0.25)
     max_unavailable: tuple[int | None, float | None] = (None, 0.25)
+    # -- pod (anti-)affinity and where the pods live (topology keys antiAffinity, affinity, namespace) --
+    anti_affinity: tuple[AffinityTerm, ...] = ()
+    affinity: tuple[AffinityTerm, ...] = ()
+    namespace: str = "default"
 
     def rolling_update(self) -> tuple[int, int]:
         """(maxSurge, maxUnavailable) as pod counts for ``replicas``, rounded as the Deployment
@@ -170,6 +230,21 @@ class Maintenance:
     batch_count: int | None = 1
     batch_fraction: float | None = None
     batch_level: str | None = None
+
+
+@dataclass(frozen=True)
+class Autoscale:
+    """cluster-autoscaler on one worker pool (topology ``autoscale``): between ``min`` and
+    ``max`` nodes; a node it asks for is Ready ``provision_delay`` later; with
+    ``scale_down_after`` set, a node of the pool that holds no pod but DaemonSet ones for that
+    long is removed while the pool has more than ``min``. Defaults and sources:
+    ``model/nodes/autoscaler.py``."""
+
+    pool: str
+    min: int
+    max: int
+    provision_delay: float = 240.0
+    scale_down_after: float | None = 600.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +305,10 @@ class Slo:
     workloads: dict[str, float] = field(default_factory=dict)
     max_node_utilization: float | None = None  # fraction, e.g. 0.9
     max_pending_pods: int | None = None
+    #: Levels (server, rack, datacenter, region) at which losing any one domain, from the healthy
+    #: placement, must keep quorum, leave no pod Pending, keep every node at or under
+    #: ``max_node_utilization`` and every workload at or above minAvailable once settled (N-1).
+    survive: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,8 +344,20 @@ class Cluster:
     #: Line of each section and key of a section in the file (``failures``, ``kubernetes.rolloutInterval``
     #: -> 40), for messages at run time.
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: Pool name -> what one of its nodes costs (``workers[].cost``, default 1), for ``kchaos plan``.
+    pool_cost: dict[str, float] = field(default_factory=dict)
+    autoscale: tuple[Autoscale, ...] = ()  # the autoscaled worker pools
 
     # -- derived helpers ---------------------------------------------------
+    @property
+    def uncertain_inputs(self) -> tuple[FailureSpec, ...]:
+        """The failure specs given with a range (``mtbf: 100y..400y``)."""
+        return tuple(spec for spec in self.failures.values() if spec.uncertain)
+
+    def at_inputs(self, end: str) -> "Cluster":
+        """The same cluster with every uncertain input at one end (:data:`INPUT_ENDS`)."""
+        return replace(self, failures={kind: spec.at(end) for kind, spec in self.failures.items()})
+
     @property
     def quorum(self) -> int:
         return len(self.members) // 2 + 1
@@ -277,7 +368,20 @@ class Cluster:
 
     @property
     def workers(self) -> tuple[int, ...]:
-        return tuple(n.index for n in self.nodes if n.schedulable)
+        """The nodes workloads run on (compact control-plane nodes included), not the machines an
+        autoscaler may add."""
+        return tuple(n.index for n in self.nodes if n.schedulable and not n.standby)
+
+    def failure_spec(self, d: Domain) -> FailureSpec | None:
+        """How failure instance ``d`` fails, None when it never does: its kind is switched off,
+        or it is the node of a machine an autoscaler may add (only while it is in the cluster
+        could it fail on its own, and a history is sampled ahead: its server, rack, ... fail it)."""
+        spec = self.failures.get(d.kind)
+        if spec is None or spec.ttf is None:
+            return None
+        if d.kind == "node" and self.nodes[d.index - self.nodes[0].domain].standby:
+            return None
+        return spec
 
     def domains_of_kind(self, kind: str) -> tuple[Domain, ...]:
         return tuple(d for d in self.domains if d.kind == kind)

@@ -53,8 +53,14 @@ class ClusterModel:
         #: The failure instances above an etcd member (its node, server, rack, datacenter, region).
         self.member_domains = {d for n in self.member_nodes
                                for d in (nodes[n].domain, *nodes[n].ancestors)}
-        self.workers = [n.index for n in nodes if n.schedulable]
+        #: The nodes workloads run on (compact control-plane nodes included), not counting the
+        #: machines an autoscaler may add (``standby``): DaemonSets, upgrades and counts read these.
+        self.workers = [n.index for n in nodes if n.schedulable and not n.standby]
+        #: Every node a pod may ever land on, added machines included (the hottest-node figure).
         self.worker_mask = np.array([n.schedulable for n in nodes], dtype=bool)
+        self.standby = [n.index for n in nodes if n.standby]
+        self.daemon_nodes = [i for i in self.workers if nodes[i].ready and not nodes[i].cordoned]
+        self.all_usable = len(self.daemon_nodes) == len(self.workers)
         #: Failure instance -> workloads it takes below minAvailable on its own for as long as it
         #: is down (set by the analysis from the blast radius; lets statistics subtract the
         #: exactly known part of each workload's down time).
@@ -70,8 +76,8 @@ class ClusterModel:
         self.workload_pods: list[list[int]] = []
         for w, wl in enumerate(cluster.workloads):
             ids = []
-            if wl.kind == "DaemonSet":
-                for node in self.workers:
+            if wl.kind == "DaemonSet":  # not on nodes imported NotReady, cordoned or tainted
+                for node in self.workers if self.all_usable else self.daemon_nodes:
                     ids.append(len(self.pod_workload))
                     self.pod_workload.append(w)
                     self.pod_pin.append(node)

@@ -16,6 +16,7 @@ timer, and hands it to the component that owns it:
 - :class:`~.workloads.Workloads`: pods, replacements, scheduling passes
 - :class:`~.maintenance.Drains`, :class:`~.maintenance.Rollouts`, :class:`~.rollout_waves.RolloutWaves`,
   :class:`~.upgrades.RollingUpgrades`: planned disruption
+- :class:`~.nodes.autoscaler.Autoscaler`: cluster-autoscaler on the autoscaled pools
 - :class:`~.recorder.Recorder`: the statistics (:class:`HistoryResult`), with
   :class:`~.attribution.Attribution` naming the cause of each down quantity
 
@@ -46,9 +47,10 @@ from .workloads.maintenance import DRAIN_RETRY_SECONDS, ROLLOUT_RETRY_SECONDS, D
 from .nodes.lifecycle import NodeLifecycle
 from .recording.cycles import CycleClock
 from .recording.recorder import Episodes, HistoryResult, Recorder
+from .nodes.autoscaler import Autoscaler
 from .timers import (
-    DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NOT_READY, OUT_OF_SERVICE, POD_READY, ROLLOUT,
-    ROLLOUT_WAVE, TAINT, UPGRADE, Timers,
+    AUTOSCALE_SCAN, DRAIN_TRY, ELECTION_DONE, EVICT, LEASE_ACQUIRE, LEASE_LOST, N_KINDS, NODE_PROVISIONED, NOT_READY,
+    OUT_OF_SERVICE, POD_READY, ROLLOUT, ROLLOUT_WAVE, SCALE_DOWN, TAINT, UPGRADE, Timers,
 )
 from .workloads.rollout_waves import RolloutWaves
 from .workloads.upgrades import RollingUpgrades
@@ -96,6 +98,12 @@ class HistoryRun:
         self.waves = waves = RolloutWaves(model, timers, work, upgrades.stats)
         self.rollouts = Rollouts(model, infra, leases, nodes, work, timers, rng, rollouts, waves)
         self.attribution = Attribution(model, etcd, api, leases, work, rec, upgrades)
+        # cluster-autoscaler: only when a pool is autoscaled (its draw would shift the streams).
+        self.autoscaler = None
+        if self.c.autoscale:
+            self.autoscaler = Autoscaler(model, infra, timers, rng, log, api_ok=lambda: api.api_ok)
+            self.autoscaler.work, self.autoscaler.lifecycle = work, nodes
+            work.autoscaler = self.autoscaler
         handlers = [None] * N_KINDS
         handlers[ELECTION_DONE] = etcd.on_election_done
         handlers[LEASE_ACQUIRE] = leases.on_acquire
@@ -109,6 +117,10 @@ class HistoryRun:
         handlers[OUT_OF_SERVICE] = nodes.on_out_of_service
         handlers[UPGRADE] = upgrades.on_step
         handlers[ROLLOUT_WAVE] = waves.on_wave
+        if self.autoscaler is not None:
+            handlers[AUTOSCALE_SCAN] = self.autoscaler.on_scan
+            handlers[NODE_PROVISIONED] = self.autoscaler.on_provisioned
+            handlers[SCALE_DOWN] = self.autoscaler.on_scale_down
         self.handlers = handlers
         #: When the first rolling upgrade starts (None: at a random phase of its period).
         self.upgrade_at: float | None = None

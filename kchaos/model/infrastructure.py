@@ -28,6 +28,11 @@ class Infrastructure:
         #: Members whose nodes no failure holds down (stopped ones included): quorum by failures alone
         self.failure_alive = self.alive
         self.stopped = [False] * n  # nodes stopped for maintenance
+        #: Machines the autoscaler has not added (or has removed): not in the cluster at all.
+        self.absent = [False] * n
+        for node in model.standby:
+            self.absent[node] = True
+            self._set_up(node, False)
 
     def apply(self, d: int, down: bool) -> list[int] | None:
         """Failure instance ``d`` fails (``down``) or is repaired. For a region link, update
@@ -48,17 +53,28 @@ class Infrastructure:
                 if member is not None:
                     self.failure_alive = self.failure_alive & ~(1 << member) if down else \
                         self.failure_alive | 1 << member
-                if not self.stopped[node]:
+                if not self.stopped[node] and not self.absent[node]:
                     changed.append(node)
                     self._set_up(node, not down)
         return changed
+
+    def set_absent(self, node: int, absent: bool) -> bool:
+        """The autoscaler adds (``absent`` False) or removes a machine; True when it came up
+        (no failure holds it down) or went down."""
+        if self.absent[node] == absent:
+            return False
+        self.absent[node] = absent
+        if self.down_count[node] or self.stopped[node]:
+            return False
+        self._set_up(node, not absent)
+        return True
 
     def stop(self, node: int, stopped: bool) -> bool:
         """Stop (or start again) ``node`` for maintenance; True when it went down (came up)."""
         if self.stopped[node] == stopped:
             return False
         self.stopped[node] = stopped
-        if self.down_count[node]:
+        if self.down_count[node] or self.absent[node]:
             return False  # a failure holds it down anyway
         self._set_up(node, not stopped)
         return True
@@ -78,4 +94,4 @@ class Infrastructure:
         return self.m.components(self.cut)
 
     def all_workers_up(self) -> bool:
-        return bool(self.up_arr[self.m.worker_mask].all())
+        return bool(self.up_arr[self.m.workers].all())

@@ -13,8 +13,8 @@ import heapq
 
 #: Timer kinds, and the component that handles each (see ``engine.HistoryRun``).
 (ELECTION_DONE, LEASE_ACQUIRE, LEASE_LOST, NOT_READY, EVICT, POD_READY, DRAIN_TRY, ROLLOUT, TAINT,
- OUT_OF_SERVICE, UPGRADE, ROLLOUT_WAVE) = range(12)
-N_KINDS = 12
+ OUT_OF_SERVICE, UPGRADE, ROLLOUT_WAVE, AUTOSCALE_SCAN, NODE_PROVISIONED, SCALE_DOWN) = range(15)
+N_KINDS = 15
 
 
 class Timers:

@@ -8,6 +8,7 @@ CDN. The data comes from :mod:`kchaos.report.compare_views`.
 from __future__ import annotations
 
 from kchaos.report import compare_views as cv
+from kchaos.report.compare_verdict import verdict_lines
 from kchaos.report.figures import FigureSet
 from kchaos.report.formatting import get
 from kchaos.report.page import render_page
@@ -25,6 +26,7 @@ def render_comparison_html(results: list[dict]) -> str:
         view.update(
             header=cv.header(docs, labels, sizes),
             headline=cv.headline(docs, labels),
+            verdict=verdict_lines(docs),
             notes=cv.notes(docs, sizes),
             charts=cv.charts(docs, labels, figs),
             workloads=cv.workloads(docs, labels, figs),

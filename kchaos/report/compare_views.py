@@ -16,10 +16,9 @@ from kchaos.report.figures import FigureSet
 from kchaos.report.formatting import (
     HOURS_PER_YEAR,
     format_availability,
-    format_availability_interval_distinct,
+    availability_supported,
     format_count,
-    format_interval_distinct,
-    format_minutes,
+    format_number_supported,
     format_ms,
     format_number,
     format_percent,
@@ -148,7 +147,8 @@ def notes(docs: list[dict], sizes: bool) -> dict:
         "crn": CRN_NOTE,
         "control_variate": any(get(r, "control_plane", "availability", "method") == "control-variate"
                                for r in docs),
-        "sizes": sizes,
+        # why even sizes do not help, when an even size is among the variants
+        "sizes": sizes and any((num(get(r, "control_plane", "members")) or 1) % 2 == 0 for r in docs),
         "pairs": pairs,
     }
 
@@ -189,10 +189,11 @@ def workloads(docs: list[dict], labels: list[str], figs: FigureSet) -> dict | No
             if not workload(r, name) or num(est) is None:
                 cells.append(DASH)
                 continue
+            estimate, interval = availability_supported(est, get(av, "ci95"))
             detail = nines_detail(est)
-            if ci_pair(get(av, "ci95")):
-                detail += [BR, format_availability_interval_distinct(av["ci95"])]
-            cells.append(value_cell(format_availability(est), detail))
+            if interval:
+                detail += [BR, interval]
+            cells.append(value_cell(estimate, detail))
         kind = get(next((workload(r, name) for r in docs if workload(r, name)), {}), "kind")
         rows.append(row(name, str(kind) if kind else "", cells))
     title = ["Workload availability in nines per variant ", small("95% interval")]
@@ -267,31 +268,39 @@ def headline(docs: list[dict], labels: list[str]) -> dict:
     cells = []
     for cp in cps:
         a = num(get(cp, "availability", "estimate"))
+        estimate, interval = availability_supported(a, get(cp, "availability", "ci95"))
         detail = nines_detail(a)
-        if ci_pair(get(cp, "availability", "ci95")):
-            detail += [BR, format_availability_interval_distinct(cp["availability"]["ci95"])]
-        cells.append(value_cell(format_availability(a), detail))
+        if interval:
+            detail += [BR, interval]
+        cells.append(value_cell(estimate, detail))
     rows.append(row("API availability", "writes accepted; nines; 95% interval", cells))
 
     cells = []
     for cp in cps:
         qa = get(cp, "quorum_availability", default={})
         lines: list[Inline] = []
-        if get(qa, "exact") is not None:
-            lines.append(["exact ", b(format_availability(qa["exact"]))])
-        if ci_pair(get(qa, "ci95")):
-            lines.append([format_availability_interval_distinct(qa["ci95"])])
-        cells.append(value_cell(format_availability(get(qa, "estimate")), joined(lines)))
-    rows.append(row("etcd quorum availability", "simulated; exact; 95% interval", cells))
+        simulated, interval = availability_supported(get(qa, "estimate"), get(qa, "ci95"))
+        if get(qa, "exact") is not None:  # the exact answer leads; the simulation is its check
+            lines.append(["exact"])
+            lines.append([f"simulated {simulated}"])
+            if interval:
+                lines.append([interval])
+            cells.append(value_cell(format_availability(qa["exact"]), joined(lines)))
+            continue
+        if interval:
+            lines.append([interval])
+        cells.append(value_cell(simulated, joined(lines)))
+    rows.append(row("etcd quorum availability", "exact where known; simulated, 95% interval", cells))
 
     cells = []
     for cp in cps:
         down = get(cp, "downtime_minutes_per_year", default={})
         d = num(get(down, "estimate"))
+        estimate, interval = format_number_supported(d, get(down, "ci95"), "min")
         lines = [["no downtime observed"]] if d == 0 else []
         if ci_pair(get(down, "ci95")):
-            lines.append([format_interval_distinct(down["ci95"]) + " min"])
-        cells.append(value_cell("n/a" if d is None else format_minutes(d), joined(lines)))
+            lines.append([interval + " min"])
+        cells.append(value_cell("n/a" if d is None else estimate, joined(lines)))
     rows.append(row("API downtime per year", "95% interval", cells))
 
     cells = []

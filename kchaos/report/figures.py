@@ -127,20 +127,28 @@ def histogram_figure(
     colour: str,
     scale: float = 1.0,
     vline: tuple[float, str] | None = None,
+    years: float | None = None,
 ) -> go.Figure | None:
-    """Bars for a pre-binned histogram; uneven bins become labelled categories."""
+    """Bars for a pre-binned histogram; uneven bins become labelled categories. ``years``: the
+    simulated years, so that counts are drawn per year (natural rates: an importance-sampled
+    run's counts are weighted, and over the run's length they would read as draws)."""
     parsed = _histogram(hist)
     if parsed is None:
         return None
     edges, counts = parsed
+    per_year = years is not None and years > 0
+    if per_year:
+        counts = [c / years for c in counts]  # type: ignore[operator]
     edges = [x * scale for x in edges]
     total = sum(counts)
     widths = [b - a for a, b in zip(edges, edges[1:])]
     uniform = all(w > 0 for w in widths) and max(widths) - min(widths) <= 0.01 * max(widths)
     ranges = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(edges, edges[1:])]
-    shares = abs(total - 1.0) < 1e-6 and any(0 < c < 1 for c in counts)  # a distribution of time, not counts
+    shares = not per_year and abs(total - 1.0) < 1e-6 and any(0 < c < 1 for c in counts)  # shares of time
     if shares:
         hover = [f"{r}<br>{c:.1%} of the time" for r, c in zip(ranges, counts)]
+    elif per_year:
+        hover = [f"{r}<br>{c:.3g} a year ({c / total:.1%})" for r, c in zip(ranges, counts)]
     else:
         hover = [f"{r}<br>{format_count(c)} ({c / total:.1%})" for r, c in zip(ranges, counts)]
     bar: dict[str, Any] = dict(
@@ -150,7 +158,8 @@ def histogram_figure(
     log_y = max(counts) > 0.75 * total and sum(1 for c in counts if c > 0) > 1
     layout = base_layout(
         xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text=("share of time" if shares else "count") + (" (log scale)" if log_y else "")),
+        yaxis=dict(title=dict(text=("share of time" if shares else "per year" if per_year else "count")
+                              + (" (log scale)" if log_y else "")),
                    **({"type": "log", "dtick": 1} if log_y else {"rangemode": "tozero"}),
                    **({"tickformat": ".0%"} if shares and not log_y else {})),
         bargap=0.04,
@@ -168,10 +177,11 @@ def histogram_figure(
     fig = go.Figure(go.Bar(**bar), layout=layout)
     if vline is not None and uniform:
         x, label = vline
-        fig.add_vline(x=x, line=dict(color=RED, width=2, dash="dash"))
-        fig.add_annotation(x=x, y=1, yref="paper", text=label, showarrow=False, xanchor="left",
-                           yanchor="bottom", xshift=-4, font=dict(color=RED, size=12))
         lo, hi = min(edges[0], x), max(edges[-1], x)
+        fig.add_vline(x=x, line=dict(color=RED, width=2, dash="dash"))
+        right = x > (lo + hi) / 2  # its label reads towards the middle, so it never runs off the plot
+        fig.add_annotation(x=x, y=1, yref="paper", text=label, showarrow=False, xanchor="right" if right else "left",
+                           yanchor="bottom", xshift=-4 if right else 4, font=dict(color=RED, size=12))
         pad = 0.04 * (hi - lo or 1.0)
         fig.update_xaxes(range=[lo - pad, hi + pad])
     return fig
@@ -236,14 +246,14 @@ def topology_figure(r: dict, rows: list[dict]) -> tuple[go.Figure, set[str]]:
     return fig, roles_seen
 
 
-def load_figure(load: Any) -> go.Figure | None:
+def load_figure(load: Any, years: float | None = None) -> go.Figure | None:
     """The hottest node's utilisation after each change of state, with the limit and the baseline."""
     limit = num(get(load, "limit"))
     fig = histogram_figure(
         get(load, "max_node_utilization", "histogram"),
         x_title="hottest node utilisation (requested / capacity)",
         fmt=lambda x: f"{x:.0f}%", colour=BLUE, scale=100.0,
-        vline=(limit * 100, f"limit {limit:.0%}") if limit is not None else None,
+        vline=(limit * 100, f"limit {limit:.0%}") if limit is not None else None, years=years,
     )
     if fig is None:
         return None

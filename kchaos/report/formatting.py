@@ -192,16 +192,13 @@ def format_minutes(m: Any) -> str:
 
 def downtime_composition(control_plane: Any) -> str | None:
     """Where the API's minutes per year come from, when part is computed exactly: the exact
-    quorum-loss term may stand for outages the run never drew, and the reader must know.
-    ``7.3 min quorum loss (exact; none in this run) + 0.01 min simulated``."""
+    quorum-loss term counts outages whether or not the run drew them, and the reader must know.
+    ``7.31 min quorum loss (exact) + 0.09 min simulated``."""
     down = get(control_plane, "downtime_minutes_per_year", default={})
     exact, rest = num(get(down, "exact_quorum_loss")), num(get(down, "simulated_rest"))
     if exact is None or rest is None or exact <= 0:
         return None
-    drawn = num(get(control_plane, "outages", "quorum_losses"))
-    seen = "" if drawn is None else ("; no quorum loss in this run" if drawn == 0 else
-                                     f"; {format_count(drawn)} quorum loss{'es' if drawn != 1 else ''} in this run")
-    return f"{format_minutes(exact)} quorum loss (exact{seen}) + {format_minutes(rest)} simulated"
+    return f"{format_minutes(exact)} quorum loss (exact) + {format_minutes(rest)} simulated"
 
 
 def format_ms(ms: Any) -> str:
@@ -286,3 +283,43 @@ def format_interval_distinct(ci: Any) -> str:
     while digits < 10 and significant(lo, digits) == significant(hi, digits):  # type: ignore[arg-type]
         digits += 1
     return f"[{significant(lo, digits)} – {significant(hi, digits)}]"  # type: ignore[arg-type]
+
+
+def _supported_decimals(half_width: float) -> int:
+    """Decimals down to the first significant digit of an interval's half-width."""
+    return -math.floor(math.log10(half_width) + 1e-12)
+
+
+def availability_supported(a: Any, ci: Any) -> tuple[str, str]:
+    """An availability and its interval with the digits the interval supports: the estimate
+    down to the first significant digit of the interval's half-width (never less than one
+    significant digit of its unavailability), each end with two significant digits of its own
+    unavailability or the estimate's digits when the interval is narrower than that:
+    ``99.998591% [99.998589% – 99.998593%]``, ``99.99998% [99.987% – 99.999979%]``. Without
+    an interval, the usual two significant digits."""
+    v = num(a)
+    lo, hi = (num(ci[0]), num(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None)
+    if v is None or v >= 1.0 or lo is None or hi is None or hi <= lo:
+        return format_availability(a), format_availability_interval_distinct(ci)
+    width = _supported_decimals((hi - lo) * 50.0)  # the half-width, in percent
+    at_least = math.floor(-math.log10((1.0 - v) * 100.0) + 1e-9) + 1  # one significant digit
+    ends = [format_availability(x, min(10, width)) if x < 1.0 and width > availability_decimals(x)
+            else format_availability(x) for x in (lo, hi)]
+    if ends[0] == ends[1]:
+        return format_availability(v, min(10, max(width, at_least))), format_availability_interval_distinct(ci)
+    return format_availability(v, min(10, max(width, at_least))), f"[{ends[0]} – {ends[1]}]"
+
+
+def format_number_supported(x: Any, ci: Any, unit: str = "") -> tuple[str, str]:
+    """A plain quantity and its interval ``[lo – hi]`` with the decimals the interval supports
+    (down to the first significant digit of its half-width: ``7.40 [7.39 – 7.42]``,
+    ``41 [40 – 42]``), more when the ends would print alike; the usual digits without one."""
+    v = num(x)
+    lo, hi = (num(ci[0]), num(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None)
+    if v is None or lo is None or hi is None or hi <= lo or not all(map(math.isfinite, (v, lo, hi))):
+        return format_number(v, unit) if v is not None else "n/a", format_interval_distinct(ci)
+    decimals = max(0, _supported_decimals((hi - lo) / 2.0))
+    while decimals < 10 and f"{lo:,.{decimals}f}" == f"{hi:,.{decimals}f}":
+        decimals += 1
+    text = f"{v:,.{decimals}f}"
+    return (f"{text} {unit}" if unit else text), f"[{lo:,.{decimals}f} – {hi:,.{decimals}f}]"

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import KchaosUsageError, Problem
+from ..analysis.gate import ALPHA
 from .formatting import format_availability, format_availability_interval_distinct
 
 
@@ -20,7 +21,7 @@ UPPER_BOUNDS = ("maxNodeUtilization", "maxPendingPods")
 
 
 def is_upper_bound(check: dict) -> bool:
-    return check.get("name") in UPPER_BOUNDS
+    return check.get("name") in UPPER_BOUNDS or str(check.get("name", "")).startswith("survive.")
 
 
 def check_value(check: dict, value) -> str:
@@ -32,6 +33,8 @@ def check_value(check: dict, value) -> str:
         return f"{100 * value:.0f}%"
     if name == "maxPendingPods":
         return f"{int(value)} pods"
+    if str(name).startswith("survive."):  # domains whose single loss breaks N-1
+        return f"{int(value)} of {check.get('domains', '?')} fail" if value else "all survive"
     return format_availability(value)
 
 
@@ -57,6 +60,8 @@ def _target_and_estimate(check: dict) -> tuple[str, str]:
 def _goal(check: dict) -> str:
     if check["name"].startswith("regression."):
         return "no drop from " + _target_and_estimate(check)[0]
+    if check["name"].startswith("survive."):
+        return "lose any " + check["name"].removeprefix("survive.")
     return ("<= " if is_upper_bound(check) else ">= ") + _target_and_estimate(check)[0]
 
 
@@ -86,18 +91,46 @@ def message(check: dict) -> str:
     return text
 
 
+def missed_line(check: dict) -> str:
+    """A missed target for the run summary: ``controlPlane 99.9949% [99.99492% – 99.99493%],
+    target >= 99.99%``, and whether the interval confirms the miss."""
+    text = f"{check['name']} {_target_and_estimate(check)[1]}"
+    if check.get("ci95"):
+        text += f" {_interval(check)}"
+    text += f", target {_goal(check)}"
+    if not check.get("confirmed", True):
+        text += " (not yet confirmed)"
+    return text
+
+
 def _table(title: str, heads: tuple[str, str], rows: list[tuple[str, str, dict]], last: str = "95% interval") -> Table:
-    """Target, goal (or baseline), estimate, interval (or the drop's z), verdict: names and
-    figures never wrap."""
+    """Target, goal (or baseline), estimate, interval (or the change in downtime), verdict:
+    names and figures never wrap."""
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, pad_edge=False)
     for head in (*heads, "estimate", last, "verdict"):
         table.add_column(head, no_wrap=True)
     for name, goal, ch in rows:
         style = "green" if ch["passed"] else "bold red"
-        extra = _interval(ch) if last == "95% interval" else \
-            (f"{ch['z']:.2f}".replace("-0.00", "0.00") if ch.get("z") is not None else "")
+        extra = _interval(ch) if last == "95% interval" else _change(ch)
         table.add_row(escape(name), goal, _target_and_estimate(ch)[1], extra, f"[{style}]{short_verdict(ch)}[/]")
     return table
+
+
+def _change(check: dict) -> str:
+    """``+12.3 ± 0.4``: minutes a year of downtime against the baseline, ± one standard error
+    (to a ten-thousandth of a minute); ``0 (no change)`` when the runs drew the same histories."""
+    change, se = check.get("downtime_change_minutes_per_year"), check.get("se_minutes_per_year")
+    if change is None:
+        return ""
+    if change == 0 and not se:
+        return "0 (no change)"
+
+    def short(x: float) -> str:
+        return "0" if abs(x) < 5e-5 else f"{x:.2g}" if abs(x) < 0.01 else f"{x:.3g}"
+
+    text = short(change)
+    text = text if text == "0" or text.startswith("-") else "+" + text
+    return text + (f" ± {short(se)}" if se else "")
 
 
 def print_checks(results: dict, checks: list[dict], console: Console, quiet: bool = False) -> None:
@@ -113,10 +146,12 @@ def print_checks(results: dict, checks: list[dict], console: Console, quiet: boo
         if targets:
             console.print(_table(title, ("target", "goal"), [(ch["name"], _goal(ch), ch) for ch in targets]))
         if regressions:
-            console.print(_table("against the baseline (fails on a drop with z > 1.96)" if targets else title,
-                                 ("availability", "baseline"),
+            paired = all(ch.get("paired") for ch in regressions)
+            head = (f"against the baseline ({'paired: same seed and histories' if paired else 'unpaired'}; "
+                    f"a false alarm in at most {ALPHA:.0%} of runs when nothing changed)")
+            console.print(_table(head if targets else title + "\n" + head, ("availability", "baseline"),
                                  [(ch["name"].removeprefix("regression."), _target_and_estimate(ch)[0], ch)
-                                  for ch in regressions], last="z of the drop"))
+                                  for ch in regressions], last="min/year ± se"))
         for ch in checks:
             if not ch.get("confirmed", True):
                 advice = f"; {confirm_advice(ch)}" if ch.get("failures_to_confirm") else \

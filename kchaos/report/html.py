@@ -14,6 +14,7 @@ from kchaos.report.figures import FigureSet, esc
 from kchaos.report.formatting import get
 from kchaos.report.page import plotly_bundle, render_page
 from kchaos.report.sections import MAX_DOMAIN_ROWS
+from kchaos.report.uncertainty import interval_covers
 
 
 def render_html(results: dict) -> str:
@@ -23,6 +24,7 @@ def render_html(results: dict) -> str:
     view = {
         "title": f"kchaos: {get(r, 'topology', 'name', default='report')}",
         "header": views.header(r),
+        "intervals": interval_covers(r),
         "cards": views.control_plane_cards(r) + views.load_cards(r),
         "workload_cards": views.workload_cards(r),
         "workload_table": views.workload_table(r),

@@ -28,13 +28,17 @@ def pods_by_node(model: ClusterModel) -> dict[int, str]:
 
 def _node_label(cluster: Cluster, node_index: int, pods: str = "") -> str:
     n = cluster.nodes[node_index]
+    state = "".join(f" [yellow]{s}[/]" for s, on in (("NotReady", not n.ready), ("cordoned", n.cordoned)) if on)
+    tail = state + (f" {escape(pods)}" if pods else "")
     if n.runs_etcd:
-        return f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''})"
+        return (f"[bold magenta]{escape(n.name)}[/] (etcd member{', apiserver' if n.runs_apiserver else ''}"
+                f"{', runs workloads' if n.runs_workloads else ''})" + tail)
     if n.runs_apiserver:
-        return f"[bold blue]{escape(n.name)}[/] (apiserver)"
+        return f"[bold blue]{escape(n.name)}[/] (apiserver)" + tail
     cap = n.capacity
-    return (f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:g}Gi)[/]"
-            + (f" {escape(pods)}" if pods else ""))
+    if n.standby:
+        return f"[dim]{escape(n.name)} (the autoscaler may add it to {escape(n.pool or '')})[/]"
+    return f"{escape(n.name)} [dim](worker {cap.cpu:g} cpu, {cap.memory / 2**30:.3g}Gi)[/]" + tail
 
 
 SEVERITY_COLOURS = {"error": "bold red", "warning": "yellow", "info": "blue"}
@@ -89,7 +93,9 @@ def print_layout(cluster: Cluster, findings: list[Advisory], console: Console,
                   f"tolerates {c.tolerates} failure{'s' if c.tolerates != 1 else ''}; "
                   f"{len(c.apiservers)} apiserver{'s' if len(c.apiservers) != 1 else ''}")
     pods = sum(w.replicas for w in c.workloads)
-    console.print(f"workers: {len(c.workers)}; workloads: {len(c.workloads)} ({pods} pods)")
+    more = sum(a.max - sum(1 for i in c.workers if c.nodes[i].pool == a.pool) for a in c.autoscale)
+    console.print(f"workers: {len(c.workers)}" + (f" (up to {more} more by the autoscaler)" if c.autoscale else "")
+                  + f"; workloads: {len(c.workloads)} ({pods} pods)")
     links = c.domains_of_kind("regionLink")
     if links:
         console.print("region links: " + ", ".join(

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from kchaos.report.downtime import MAX_WORKLOADS
 from kchaos.report.reading import largest_in_order
-from kchaos.report.formatting import format_count, format_duration, format_percent, get, minutes_figure, num, significant
+from kchaos.report.formatting import (format_count, format_duration, format_percent, get, minutes_figure, num,
+                                      significant, simulated_years)
 
 
 def planned(r: dict) -> dict:
@@ -24,13 +25,14 @@ def planned(r: dict) -> dict:
                          get(w, "overlap_minutes_per_year"), get(w, "unplanned_minutes_per_year")))
     left_out = len(workloads) - len(keep)
     facts = []
+    years = simulated_years(get(r, "run", default={}))
     plan = get(m, "plan")
     if isinstance(plan, dict):
         facts.append(f"Rolling upgrade every {significant(num(get(plan, 'every_days')) or 0, 3)} days, "
                      f"batch {get(plan, 'batch')}, {significant(num(get(plan, 'per_node_minutes')) or 0, 3)} min per node"
                      + (", control plane first (the etcd leader last)" if get(plan, "control_plane") else "")
                      + f": {significant(num(get(m, 'upgrades_per_year')) or 0, 3)} upgrades a year completed, "
-                       f"{format_count(get(m, 'drains'))} drains in the run, a batch out "
+                       f"{_per_year(get(m, 'drains'), years)} drains a year, a batch out "
                        f"{significant(num(get(m, 'window_hours_per_year')) or 0, 3)} h a year.")
         blocked = get(m, "blocked_drains", default={}) or {}
         if num(get(blocked, "count")):
@@ -51,7 +53,7 @@ def planned(r: dict) -> dict:
                          f"{format_percent(get(r, 'load', 'limit'))}).")
     rollouts = get(m, "rollouts", default={}) or {}
     if num(get(rollouts, "count")):
-        facts.append(f"{format_count(get(rollouts, 'count'))} Deployment rollouts in the run, each in the Deployment "
+        facts.append(f"{_per_year(get(rollouts, 'count'), years)} Deployment rollouts a year, each in the Deployment "
                      "controller's RollingUpdate waves (maxSurge, maxUnavailable).")
     if num(get(rollouts, "stuck")):
         facts.append(f"{format_count(get(rollouts, 'stuck'))} of {format_count(get(rollouts, 'count'))} rollouts could "
@@ -62,6 +64,15 @@ def planned(r: dict) -> dict:
     shown = (f"The {len(keep)} workloads planned work costs the most are shown; {left_out} more are in "
              f"results.json (maintenance).") if left_out else ""
     return {"rows": rows if (any_planned or plan) else [], "facts": facts, "note": note, "shown": shown}
+
+
+def _per_year(count, years: float | None) -> str:
+    """A count of the run as a rate per simulated year (drains and rollouts keep their own
+    schedule, so this is their natural rate whatever the sampling)."""
+    n = num(count)
+    if n is None or not years:
+        return format_count(count)
+    return significant(n / years, 3)
 
 
 def _planned_part(w: dict) -> float:

@@ -31,6 +31,8 @@ from kchaos.report.formatting import (
     format_seconds,
     get,
     num,
+    significant,
+    simulated_years,
 )
 from kchaos.report.inline import Inline, small
 from kchaos.report.reading import as_list
@@ -89,6 +91,7 @@ def _domain_row(d: dict, limit: float | None) -> dict:
         "name": did[len(kind) + 1:] if kind and did.startswith(kind + "/") else did,
         "kind": kind,
         "failures": num(get(d, "failures")),
+        "every": _every(num(get(d, "failures_per_year"))),
         "quorum_lost": bool(ql),
         "quorum_text": "no" if ql is not None else "—",  # shown when quorum was not lost
         "members_lost": count("members_lost"),
@@ -102,6 +105,17 @@ def _domain_row(d: dict, limit: float | None) -> dict:
         "workloads": ", ".join(str(w) for w in as_list(get(d, "workloads_unavailable"))),
         "names": "",  # the members of a group of domains that cost the same
     }
+
+
+def _every(per_year: float | None) -> str:
+    """A natural failure rate as how often: ``200 y``, ``3 y``, ``90 d``; ``—`` if unknown."""
+    if not per_year:
+        return "—"
+    years = 1.0 / per_year
+    if years >= 1.0:
+        return f"{significant(years, 2)} y"
+    days = years * 365.0
+    return f"{significant(days, 2)} d" if days >= 1.0 else f"{significant(days * 24.0, 2)} h"
 
 
 def _costs_nothing(d: dict) -> bool:
@@ -138,10 +152,12 @@ def blast_radius(r: dict) -> dict:
         row = _domain_row(d, limit)
         groups.setdefault(tuple(row[k] for k in _SAME_COST), []).append(row)
     rows = []
+    biased = get(r, "run", "sampling", "method") == "importance"
     for members in groups.values():
         row = dict(members[0])
         failures = [m["failures"] for m in members if m["failures"] is not None]
-        row["failures"] = format_count(sum(failures)) if failures else "—"
+        # Drawn counts are shown only when they are natural ones (plain sampling).
+        row["failures"] = f"{format_count(sum(failures))} in the run" if failures and not biased else ""
         if len(members) > 1:
             names = [m["name"] for m in members]
             row["name"] = f"{len(names)} {_plural(row['kind'], len(names))}"
@@ -158,15 +174,16 @@ def blast_radius(r: dict) -> dict:
 def distributions(r: dict, figs: FigureSet) -> list[dict]:
     """Leader election gaps, then each workload's recovery times: {figure, title, empty} each."""
     le = get(r, "control_plane", "leader_elections", default={})
+    years = simulated_years(get(r, "run", default={}))
     out = []
     fig = histogram_figure(get(le, "histogram"), x_title="writes unavailable during the election (ms)",
-                           fmt=format_ms, colour=ORANGE)
+                           fmt=format_ms, colour=ORANGE, years=years)
     title: Inline = ["Leader elections: write gap"]
     if fig is not None:
         if get(le, "p50_ms") is not None or get(le, "p99_ms") is not None:
             text = f"p50 {format_ms(get(le, 'p50_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}"
-            if get(le, "count") is not None:
-                text += f" · {format_count(get(le, 'count'))} elections"
+            if num(get(le, "per_year")) is not None:  # the natural rate, as the bars
+                text += f" · {significant(le['per_year'], 3)} elections a year"
             title += [" ", small(text)]
         out.append({"figure": figs.add(fig, 300, title), "title": title, "empty": ""})
     else:
@@ -183,7 +200,7 @@ def distributions(r: dict, figs: FigureSet) -> list[dict]:
         if get(rec, "p50") is not None or get(rec, "p99") is not None:
             title += [" ", small(f"p50 {format_seconds(get(rec, 'p50'))} · p99 {format_seconds(get(rec, 'p99'))}")]
         fig = histogram_figure(get(rec, "histogram"), x_title="time until the lost replicas are ready again",
-                               fmt=format_duration, colour=TEAL)
+                               fmt=format_duration, colour=TEAL, years=years)
         out.append({"figure": figs.add(fig, 300, title) if fig is not None else None, "title": title,
                     "empty": "" if fig is not None else "No recoveries recorded."})
     return out
@@ -217,7 +234,7 @@ def eviction(r: dict) -> str:
 def load(r: dict, figs: FigureSet) -> dict:
     """The hottest node's utilisation histogram; ``above`` says how long any node sat above the limit."""
     block = get(r, "load", default={})
-    fig = load_figure(block)
+    fig = load_figure(block, simulated_years(get(r, "run", default={})))
     if fig is None:
         return {"figure": None, "above": "", "single": ""}
     limit = num(get(block, "limit"))

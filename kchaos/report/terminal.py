@@ -12,7 +12,8 @@ from kchaos.report.formatting import (
     format_availability,
     format_availability_interval,
     format_availability_interval_distinct,
-    format_interval_distinct,
+    availability_supported,
+    format_number_supported,
     format_count,
     format_fraction_of_time,
     format_minutes,
@@ -25,6 +26,8 @@ from kchaos.report.formatting import (
     num,
     simulated_years,
 )
+from kchaos.report.gate import missed_line
+from kchaos.report.uncertainty import availability_inputs, importance_sampled, interval_covers, minutes_inputs
 from kchaos.report.reading import (ADVISORIES_PER_CODE, MAX_WORKLOAD_CARDS, WORST_WORKLOAD_CARDS, as_list, fold_by_code,
                                    workloads_worst_first)
 
@@ -70,14 +73,15 @@ def _table(rows: list, title: Text, width: int) -> Table:
 
 
 def _largest_cause(rows) -> str:
-    """``largest cause: datacenter outage: replacements Pending (spread), 7.2 min/year``."""
+    """``largest cause (7.2 min/year): datacenter outage: replacements Pending (spread)``: the
+    figure first, so that a wrapped line never parts it from its unit."""
     if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
         return ""
     top = rows[0]
     minutes = num(top.get("minutes_per_year"))
     if not minutes:
         return ""
-    return f"largest cause: {top.get('cause')}, {format_minutes(minutes)}/year"
+    return f"largest cause ({format_minutes(minutes)}/year): {top.get('cause')}"
 
 
 def _planned_text(m) -> str:
@@ -104,6 +108,27 @@ def _planned_text(m) -> str:
     return "; ".join(parts)
 
 
+def _with_inputs(text: Text, inputs: str, unit: str = "") -> Text:
+    """A figure's text with its inputs range on a line of its own."""
+    if inputs:
+        text.append(f"\ninputs range {inputs}{unit}", style="dim")
+    return text
+
+
+def _availability_row(table: list, label, block, cause: str = "") -> None:
+    """An availability, its interval and inputs range, with the digits the interval supports."""
+    a = get(block, "estimate")
+    estimate, interval = availability_supported(a, get(block, "ci95"))
+    if num(a) is None or num(a) >= 1:
+        text = _avail(a)
+    else:
+        text = Text.assemble((estimate, "bold"), (f"  {format_nines(a)}", "cyan"))
+    _with_inputs(text, availability_inputs(block))
+    if cause:
+        text.append(f"\n{cause}", style="dim")
+    _row(table, label, text, interval)
+
+
 def print_summary(results: dict, console: Console, report_path: str | None) -> None:
     """Print the headline numbers, the advisories and where the report is."""
     r = results if isinstance(results, dict) else {}
@@ -111,6 +136,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     load = get(r, "load", default={})
     run = get(r, "run", default={})
     name = get(r, "topology", "name", default="topology")
+    biased = importance_sampled(r)
 
     facts = []
     if get(run, "failures_injected") is not None:
@@ -118,7 +144,7 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     years = simulated_years(run)
     if years is not None:
         facts.append(f"{format_number(years)} simulated years")
-    if get(run, "sampling", "method") == "importance":
+    if biased:
         facts.append("importance-sampled")
     if get(run, "seed") is not None:
         facts.append(f"seed {run['seed']}")
@@ -129,30 +155,30 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         title.append("  (" + ", ".join(facts) + ")", style="dim")
 
     table: list = []  # rows, see _table
-    avail = get(cp, "availability", default={})
-    a = get(avail, "estimate")
-    _row(table, "API availability", _avail(a), format_availability_interval_distinct(get(avail, "ci95")))
+    _availability_row(table, "API availability", get(cp, "availability", default={}))
 
     qa = get(cp, "quorum_availability", default={})
     q = get(qa, "estimate")
     if get(qa, "exact") is not None:  # the exact answer leads; the simulation is its check
         q_text = _avail(qa["exact"])
         q_text.append("  exact", style="dim")
-        q_text.append(f"; simulated {format_availability(q)}", style="dim")
-        _row(table, "etcd quorum", q_text, format_availability_interval(get(qa, "ci95")))
+        simulated, interval = availability_supported(q, get(qa, "ci95"))
+        q_text.append(f"\nsimulated {simulated}" + (f"  {interval}" if interval else ""), style="dim")
+        _row(table, "etcd quorum", _with_inputs(q_text, availability_inputs(qa)))
     else:
-        _row(table, "etcd quorum", _avail(q), format_availability_interval(get(qa, "ci95")))
+        _availability_row(table, "etcd quorum", qa)
 
     down = get(cp, "downtime_minutes_per_year", default={})
-    ci = get(down, "ci95")
-    down_text = Text(format_minutes(get(down, "estimate")) + "/year")
+    estimate, interval = format_number_supported(get(down, "estimate"), get(down, "ci95"), "min/year")
+    down_text = Text(estimate)
     parts = downtime_composition(cp)
     if parts:
         down_text.append(f"\n{parts}", style="dim")
+    _with_inputs(down_text, minutes_inputs(down), " min/year")
     cause = _largest_cause(get(r, "attribution", "api", default=[]))
     if cause:
         down_text.append(f"\n{cause}", style="dim")
-    _row(table, "API downtime / year", down_text, (format_interval_distinct(ci) + " min") if ci else "")
+    _row(table, "API downtime / year", down_text, interval)
 
     if get(cp, "members") is not None:
         _row(table, "etcd members", Text(f"{format_count(cp['members'])} (quorum {format_count(get(cp, 'quorum'))}, "
@@ -161,8 +187,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     le = get(cp, "leader_elections", default={})
     if get(le, "count") is not None:
         per_year = num(get(le, "per_year"))
-        text = (f"{format_number(per_year)} per year ({format_count(le['count'])} in the run)"
-                if per_year is not None else f"{format_count(le['count'])} in the run")
+        seen = "" if biased else f" ({format_count(le['count'])} in the run)"  # drawn counts mislead when biased
+        text = f"{format_number(per_year)} per year{seen}" if per_year is not None else \
+            f"{format_count(le['count'])} in the run"
         if num(le["count"]):
             text += f", gap mean {format_ms(get(le, 'mean_ms'))}, p99 {format_ms(get(le, 'p99_ms'))}"
         _row(table, "leader elections", Text(text))
@@ -175,14 +202,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     workloads = [w for w in as_list(get(r, "workloads")) if isinstance(w, dict)]
     many = len(workloads) > MAX_WORKLOAD_CARDS  # hundreds of workloads: the worst, as the report's cards
     for w in workloads_worst_first(r)[:WORST_WORKLOAD_CARDS] if many else workloads:
-        av = get(w, "availability", default={})
-        est = get(av, "estimate")
         label = Text("workload ", style="bold").append(str(get(w, "name", default="?")), style="bold magenta")
-        text = _avail(est)
         cause = _largest_cause(get(r, "attribution", "workloads", get(w, "name"), default=[]))
-        if cause:
-            text.append(f"\n{cause}", style="dim")
-        _row(table, label, text, format_availability_interval(get(av, "ci95")))
+        _availability_row(table, label, get(w, "availability", default={}), cause)
     if many:
         _row(table, f"{len(workloads) - WORST_WORKLOAD_CARDS} more workloads",
              Text("with no more downtime than these: every one in the report and results.json", style="dim"))
@@ -203,12 +225,13 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
     if get(load, "pending_pods", "pod_hours") is not None:
         pp = load["pending_pods"]
         per_year = num(get(pp, "pod_hours_per_year"))
-        in_run = f"{format_number(pp['pod_hours'])} in the run"
+        text = Text(f"{format_number(per_year)} pod-hours per year" if per_year is not None
+                    else f"{format_number(pp['pod_hours'])} pod-hours in the run")
         if get(pp, "max") is not None:
-            in_run += f", max {format_count(pp['max'])} at once"
-        text = (f"{format_number(per_year)} pod-hours per year ({in_run})" if per_year is not None
-                else f"{format_number(pp['pod_hours'])} pod-hours in the run ({in_run.split(', ', 1)[-1]})")
-        _row(table, "pending pods", Text(text))
+            text.append(f", at most {format_count(pp['max'])} at once")
+            if biased:  # overlapping failures are drawn more often than they happen
+                text.append(" (as drawn under biased sampling)", style="dim")
+        _row(table, "pending pods", text)
 
     planned = _planned_text(get(r, "maintenance"))
     if planned:
@@ -216,12 +239,19 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
 
     slo = get(r, "slo")
     if isinstance(slo, dict) and get(slo, "passed") is not None:
-        ok = bool(slo["passed"])
-        _row(table, "SLO targets", Text("all met" if ok else "missed", style="bold green" if ok else "bold red"))
+        missed = [ch for ch in as_list(get(slo, "checks")) if isinstance(ch, dict) and not ch.get("passed", True)]
+        if not missed:
+            _row(table, "SLO targets", Text("all met", style="bold green"))
+        else:  # each missed target named, with its estimate and interval, as `check` says it
+            text = Text(f"{len(missed)} missed", style="bold red")
+            for ch in missed:
+                text.append(f"\n{missed_line(ch)}")
+            _row(table, "SLO targets", text)
 
     if get(run, "partial"):
         console.print(Text("PARTIAL RUN: interrupted; numbers cover only the completed histories.", style="bold red"))
     console.print(_table(table, title, console.width))
+    console.print(Text(interval_covers(r), style="dim"))
 
     advisories = get(r, "advisories", default=[])
     advisories = [a for a in advisories if isinstance(a, dict)] if isinstance(advisories, list) else []

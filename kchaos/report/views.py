@@ -14,10 +14,11 @@ from kchaos.report.formatting import (
     format_availability,
     format_availability_interval,
     format_availability_interval_distinct,
+    availability_supported,
     downtime_composition,
+    format_number_supported,
     format_count,
     format_interval,
-    format_interval_distinct,
     format_minutes,
     format_ms,
     format_nines,
@@ -30,6 +31,7 @@ from kchaos.report.formatting import (
 )
 from kchaos.report.gate import check_value, is_upper_bound
 from kchaos.report.inline import Inline, b, badge, code, small, span
+from kchaos.report.uncertainty import availability_inputs, importance_sampled, minutes_inputs
 from kchaos.report.reading import (MAX_WORKLOAD_CARDS, WORST_WORKLOAD_CARDS, advisories, as_list, downtime_of, fold_by_code,
                                    severity_badge, workloads_worst_first)
 
@@ -38,13 +40,14 @@ def card(label: Inline, value: Inline, details: list[Inline], cls: str = "") -> 
     return {"label": label, "value": value, "details": [d for d in details if d], "cls": cls}
 
 
-def avail_value(a: Any) -> Inline:
-    """An availability for a card: percent and nines, or a perfect record said as such."""
+def avail_value(a: Any, shown: str | None = None) -> Inline:
+    """An availability for a card: percent (``shown``: with the digits its interval supports)
+    and nines, or a perfect record said as such."""
     if num(a) is None:
         return ["n/a"]
     if num(a) >= 1:
         return ["100% ", small("· no downtime observed")]
-    return [f"{format_availability(a)} ", small(f"· {format_nines(a)}")]
+    return [f"{shown or format_availability(a)} ", small(f"· {format_nines(a)}")]
 
 
 def advisory_items(r: Any) -> list[dict]:
@@ -110,9 +113,12 @@ def control_plane_cards(r: dict) -> list[dict]:
     cards = []
 
     avail = get(cp, "availability", default={})
+    estimate, interval = availability_supported(get(avail, "estimate"), get(avail, "ci95"))
     details: list[Inline] = []
-    if get(avail, "ci95"):
-        details.append(["95% interval " + format_availability_interval_distinct(avail["ci95"])])
+    if interval:
+        details.append(["95% interval " + interval])
+    if availability_inputs(avail):
+        details.append(["inputs range " + availability_inputs(avail)])
     if get(avail, "method") == "control-variate":
         details.append(["exact quorum loss + simulated elections"])
         mc = get(avail, "monte_carlo", "estimate")
@@ -120,22 +126,24 @@ def control_plane_cards(r: dict) -> list[dict]:
             details.append(["simulation alone " + format_availability(mc)])
     elif get(avail, "analytic") is not None:
         details.append(["analytic " + format_availability(avail["analytic"])])
-    cards.append(card(["API availability (writes accepted)"], avail_value(get(avail, "estimate")), details,
+    cards.append(card(["API availability (writes accepted)"], avail_value(get(avail, "estimate"), estimate), details,
                       "primary"))
 
     down = get(cp, "downtime_minutes_per_year", default={})
+    value, interval = format_number_supported(get(down, "estimate"), get(down, "ci95"))
     details = []
     if get(down, "ci95"):
-        details.append(["95% interval " + format_interval_distinct(down["ci95"]) + " min"])
+        details.append(["95% interval " + interval + " min"])
+    if minutes_inputs(down):
+        details.append(["inputs range " + minutes_inputs(down) + " min"])
     parts = downtime_composition(cp)
-    if parts:  # the exact term may stand for outages this run never drew: say so
+    if parts:  # the exact term counts outages this run may never have drawn: say so
         details.append([parts])
     outages = get(cp, "outages", default={})
-    if get(outages, "count") is not None:
-        ql = get(outages, "quorum_losses")
-        details.append([f"{format_count(outages['count'])} outages in the run"
-                        + (f", {format_count(ql)} quorum loss{'' if ql == 1 else 'es'}" if ql is not None else "")])
-    value = format_number(get(down, "estimate"), "") if get(down, "estimate") is not None else "n/a"
+    if num(get(outages, "per_year")) is not None:  # natural rates (weighted when importance-sampled)
+        details.append([f"about {significant(outages['per_year'])} outages a year"])
+    elif get(outages, "count") is not None and not importance_sampled(r):
+        details.append([f"{format_count(outages['count'])} outages in the run"])
     cards.append(card(["API downtime per year"], [f"{value} ", small("min/year")] if value != "n/a" else [value],
                       details, "primary"))
 
@@ -143,10 +151,12 @@ def control_plane_cards(r: dict) -> list[dict]:
     q = get(qa, "estimate")
     details = []
     if get(qa, "exact") is not None:  # the exact answer leads; the simulation is its check
-        details.append(["exact (closed form); simulated " + format_availability(q)])
+        details.append(["exact (closed form); simulated " + availability_supported(q, get(qa, "ci95"))[0]])
         q = qa["exact"]
     if get(qa, "ci95"):
         details.append(["simulated 95% interval " + format_availability_interval(qa["ci95"])])
+    if availability_inputs(qa):
+        details.append(["inputs range " + availability_inputs(qa)])
     members, quorum, tol = get(cp, "members"), get(cp, "quorum"), get(cp, "tolerates")
     if members is not None:
         line: Inline = [b(f"{format_count(members)} member{'' if num(members) == 1 else 's'}")]
@@ -164,7 +174,8 @@ def control_plane_cards(r: dict) -> list[dict]:
             details.append([f"write gap mean {format_ms(get(le, 'mean_ms'))} · p99 {format_ms(get(le, 'p99_ms'))}"])
         else:
             details.append(["no leader was lost in the run"])
-        details.append([f"{format_count(count)} in the run"])
+        if not importance_sampled(r):  # drawn counts are not natural ones under biased sampling
+            details.append([f"{format_count(count)} in the run"])
         per_year = num(get(le, "per_year"))
         if per_year is None and years and num(count) is not None:
             per_year = num(count) / years
@@ -216,8 +227,8 @@ def load_cards(r: dict) -> list[dict]:
         years = simulated_years(run)
         details = []
         if get(pp, "max") is not None:
-            details.append([f"at most {format_count(pp['max'])} pending at once"])
-        details.append([f"{format_number(get(pp, 'pod_hours'))} pod-hours in the run"])
+            details.append([f"at most {format_count(pp['max'])} pending at once"
+                            + (" (as drawn under biased sampling)" if importance_sampled(r) else "")])
         per_year = num(get(pp, "pod_hours_per_year"))
         if per_year is None and years and num(get(pp, "pod_hours")) is not None:
             per_year = num(pp["pod_hours"]) / years
@@ -255,12 +266,15 @@ def workload_table(r: dict) -> dict | None:
 
 def _workload_card(w: dict) -> dict:
     av = get(w, "availability", default={})
+    estimate, interval = availability_supported(get(av, "estimate"), get(av, "ci95"))
     details: list[Inline] = []
-    if get(av, "ci95"):
-        details.append(["95% interval " + format_availability_interval(av["ci95"])])
+    if interval:
+        details.append(["95% interval " + interval])
+    if availability_inputs(av):
+        details.append(["inputs range " + availability_inputs(av)])
     dm = get(w, "downtime_minutes_per_year", default={})
     if get(dm, "estimate") is not None:
-        details.append([f"{format_minutes(dm['estimate'])} down per year"])
+        details.append([f"{format_number_supported(dm['estimate'], get(dm, 'ci95'))[0]} min down per year"])
     shape = []
     if get(w, "replicas") is not None:
         shape.append(f"{format_count(w['replicas'])} replicas")
@@ -271,7 +285,7 @@ def _workload_card(w: dict) -> dict:
     label: Inline = [str(get(w, "name", default="?"))]
     if get(w, "kind"):
         label += [" ", small(f"({w['kind']})")]
-    return card(label, avail_value(get(av, "estimate")), details, "workload")
+    return card(label, avail_value(get(av, "estimate"), estimate), details, "workload")
 
 
 def slo(r: dict) -> dict | None:
@@ -304,10 +318,16 @@ def slo(r: dict) -> dict | None:
         if ci:
             ci_txt = (format_interval(ci, lambda x: check_value(c, x)) if upper
                       else format_availability_interval_distinct(ci))
+        span = get(c, "inputs_range")
+        inputs = (format_interval(span, lambda x: check_value(c, x)) if upper else
+                  format_availability_interval_distinct(span)) if span else ""
         rows.append({
             "bad": passed is False,
+            "inputs": inputs or "—",
             "name": str(get(c, "name", default="?")),
-            "required": f"{'≤' if upper else '≥'} {check_value(c, get(c, 'target'))}",
+            "required": (f"survive any {str(get(c, 'name')).removeprefix('survive.')} loss"
+                         if str(get(c, "name", default="")).startswith("survive.")
+                         else f"{'≤' if upper else '≥'} {check_value(c, get(c, 'target'))}"),
             "estimate": check_value(c, get(c, "estimate")),
             "interval": ci_txt or "—",
             "verdict": verdict,
@@ -317,6 +337,7 @@ def slo(r: dict) -> dict | None:
         "badge": (badge("ALL TARGETS MET", "b-pass") if overall
                   else badge("TARGET MISSED", "b-fail") if overall is not None else None),
         "rows": rows,
+        "inputs": any(row["inputs"] != "—" for row in rows),
     }
 
 

@@ -106,8 +106,9 @@ def _workers_beside_members(cluster: Cluster) -> list[Advisory]:
     """Workers placed on a control-plane node's server (spread does this once a small site
     runs out of empty servers): one server failure costs a member and workload pods."""
     on_server: dict[int, list[Node]] = defaultdict(list)
-    for node in cluster.nodes:
-        if node.schedulable:
+    members = set(cluster.members)
+    for node in cluster.nodes:  # not the members themselves (compact), nor machines an autoscaler may add
+        if node.schedulable and not node.standby and node.index not in members:
             on_server[node.server].append(node)
     pairs = [f"{', '.join(w.name for w in on_server[cluster.nodes[m].server])} with "
              f"{cluster.nodes[m].name} on {cluster.domains[cluster.nodes[m].server].name}"

@@ -10,6 +10,7 @@ from kchaos.topology.checker import Checker
 from kchaos.topology.placement import Spreader
 from kchaos.topology.schema import Spec
 from kchaos.topology.units import format_duration
+from kchaos.topology.schema_common import NodeEntry
 
 
 def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
@@ -30,14 +31,34 @@ def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
             spreader.occupy(chosen)
         else:
             chosen = spreader.place(group.count, group.within)
+        entries = group.entries or [NodeEntry(f"{group.prefix}-{k}") for k in range(1, group.count + 1)]
+        for server, entry in zip(chosen, entries):
+            _, rack, datacenter, region = spreader.chain[server]
+            nodes.append(Node(
+                index=len(nodes), name=entry.name, role=group.role, domain=base + len(nodes),
+                server=server, rack=rack, datacenter=datacenter, region=region,
+                capacity=group.capacity, pool=group.pool, runs_etcd=group.runs_etcd,
+                runs_apiserver=group.runs_apiserver, provider_id=entry.provider_id, address=entry.address,
+                ready=entry.ready, cordoned=not entry.schedulable, runs_workloads=group.runs_workloads,
+            ))
+            node_lines.append(group.line)
+    # Machines the cluster autoscaler may add: ``max`` per autoscaled pool, spread like the
+    # pool (over the servers its nodes use when it lists them, else as its placement says).
+    for group in spec.groups:
+        if group.autoscale is None:
+            continue
+        pool_nodes = [n for n in nodes if n.pool == group.pool and not n.standby]
+        if group.servers is not None:
+            own = sorted({n.server for n in pool_nodes})
+            chosen = [own[k % len(own)] for k in range(group.autoscale.max)]
+        else:
+            chosen = spreader.place(group.autoscale.max, group.within)
         for k, server in enumerate(chosen, 1):
             _, rack, datacenter, region = spreader.chain[server]
             nodes.append(Node(
-                index=len(nodes), name=f"{group.prefix}-{k}", role=group.role, domain=base + len(nodes),
-                server=server, rack=rack, datacenter=datacenter, region=region,
-                capacity=group.capacity, pool=group.pool, runs_etcd=group.runs_etcd,
-                runs_apiserver=group.runs_apiserver,
-            ))
+                index=len(nodes), name=f"{group.prefix}-new-{k}", role="worker", domain=base + len(nodes),
+                server=server, rack=rack, datacenter=datacenter, region=region, capacity=group.capacity,
+                pool=group.pool, standby=True))
             node_lines.append(group.line)
     domains += [Domain(n.domain, "node", n.name, parent=n.server, line=line) for n, line in zip(nodes, node_lines)]
     used = sorted({n.region for n in nodes})
@@ -62,6 +83,8 @@ def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
         workloads=tuple(spec.workloads),
         slo=spec.slo,
         maintenance=spec.maintenance,
+        pool_cost={g.pool: g.cost for g in spec.groups if g.pool is not None},
+        autoscale=tuple(g.autoscale for g in spec.groups if g.autoscale is not None),
     )
     return dataclasses.replace(cluster, advisories=advise(cluster))
 

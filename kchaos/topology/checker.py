@@ -45,14 +45,60 @@ def describe(value: Any) -> str:
     return units.describe_value(value)
 
 
+#: Kubernetes' words for kchaos's levels, as a Kubernetes user types them first: the level
+#: meant, and why (the node labels kchaos's levels stand for).
+KUBERNETES_WORDS = {
+    **dict.fromkeys(("zone", "zones", "az", "availability-zone", "availabilityzone", "topology.kubernetes.io/zone",
+                     "failure-domain.beta.kubernetes.io/zone"),
+                    ("datacenter", "a Kubernetes zone, topology.kubernetes.io/zone, is a kchaos datacenter")),
+    **dict.fromkeys(("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
+                    ("region", "topology.kubernetes.io/region is a kchaos region")),
+    **dict.fromkeys(("host", "hosts", "hostname", "kubernetes.io/hostname", "node", "nodes", "machine", "machines"),
+                    ("server", "kubernetes.io/hostname names a node; a kchaos server is the physical machine "
+                               "under one node or several")),
+}
+
+
+def _kubernetes_word(word: str, options: list[str]) -> tuple[str, str] | None:
+    """The kchaos option a Kubernetes word means (``zone`` -> ``datacenter``; a plural key such
+    as ``zones`` -> ``datacenters``), with why; None when it means none of ``options``."""
+    meant = KUBERNETES_WORDS.get(word.strip().lower())
+    if meant is None:
+        return None
+    for option in (meant[0], meant[0] + "s"):
+        if option in options:
+            return option, meant[1]
+    return None
+
+
 def suggest(word: str, options: Iterable[str]) -> str | None:
-    """The closest option to ``word`` (difflib), for 'did you mean' hints."""
+    """The closest option to ``word`` (Kubernetes' own words first, then difflib), for 'did
+    you mean' hints."""
     options = list(options)
     lowered = {o.lower(): o for o in options}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.8)  # a misspelling ('nodes' for 'node')
+    if close:
+        return close[0]
+    meant = _kubernetes_word(word, options)
+    if meant is not None:
+        return meant[0]
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+def did_you_mean(word: Any, options: Iterable[str]) -> str:
+    """``did you mean 'datacenter'? (a Kubernetes zone, ... is a kchaos datacenter)``, or
+    empty when nothing is close."""
+    if not isinstance(word, str):
+        return ""
+    options = list(options)
+    hint = suggest(word, options)
+    if hint is None:
+        return ""
+    meant = _kubernetes_word(word, options)
+    return f"did you mean '{hint}'?" + (f" ({meant[1]})" if meant is not None and meant[0] == hint else "")
 
 
 def known_list(names: Collection[str], limit: int = 8) -> str:
@@ -144,7 +190,7 @@ class Checker:
                     self.misspelt.add(path + (hint,))
                 self.error(
                     path + (key,),
-                    f"unknown key '{key}'; did you mean '{hint}'?" if hint
+                    f"unknown key '{key}'; {did_you_mean(str(key), keys)}" if hint
                     else f"unknown key '{key}'; expected one of: {known_list(list(keys), 20)}",
                 )
         for key in required:
@@ -229,8 +275,8 @@ class Checker:
     def choice(self, value: Any, path: Path, options: Collection[str]) -> str | None:
         if isinstance(value, str) and value in options:
             return value
-        hint = suggest(value, options) if isinstance(value, str) else None
-        tail = f" (did you mean '{hint}'?)" if hint else ""
+        hint = did_you_mean(value, options)
+        tail = "" if not hint else f"; {hint}" if "(" in hint else f" ({hint})"
         self.error(path, f"must be one of: {', '.join(options)}; got {describe(value)}{tail}")
         return None
 
@@ -288,6 +334,18 @@ class Checker:
             self.error(path, f"must be a {sign} duration, got {describe(value)}")
             return None
         return seconds
+
+    def duration_range(self, value: Any, path: Path, allow_zero: bool = False) -> float | tuple[float, float] | None:
+        """A duration, or an uncertain one given as a range ``low..high`` (each end positive)."""
+        parsed = self._unit(units.parse_duration_range, value, path)
+        if parsed is None:
+            return None
+        for seconds in (parsed if isinstance(parsed, tuple) else (parsed,)):
+            if seconds < 0 or (seconds == 0 and not allow_zero):
+                sign = "non-negative" if allow_zero else "positive"
+                self.error(path, f"must be a {sign} duration, got {describe(value)}")
+                return None
+        return parsed
 
     def quantity(self, value: Any, path: Path, kind: str, allow_zero: bool = True) -> float | None:
         """A cpu (cores) or memory (bytes) Kubernetes quantity, at most :data:`MAX_CPU` cores or

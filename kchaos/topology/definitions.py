@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from kchaos.model.cluster import FAILURE_KINDS, EtcdTiming, KubernetesTiming, LeaderElectionTiming, Network
+from kchaos.model.cluster import FAILURE_KINDS, Autoscale, EtcdTiming, KubernetesTiming, LeaderElectionTiming, Network
 from kchaos.topology.schema_common import (
     API_VERSION,
     DEFAULT_FAILURES,
@@ -63,7 +63,7 @@ class Scalar:
             if self.reader == "number":
                 kw["lo_open"] = self.lo_open
             return kw
-        if self.reader == "duration":
+        if self.reader in ("duration", "duration_range"):
             return {"allow_zero": self.allow_zero}
         if self.reader == "quantity":
             return {"kind": self.kind, "allow_zero": self.allow_zero}
@@ -182,6 +182,21 @@ PLACEMENT = AnyOf("spread (over every server), a list of server names, or {regio
         exactly_one=True),
 ))
 
+# -- real nodes: names, machines, states; autoscaled pools (kchaos import writes these) ------
+NODE_ENTRY = AnyOf("A node's name, or {name, providerID, address, ready, schedulable}.", (
+    _name("The node's name (metadata.name)."),
+    Obj("One real node.", {
+        "name": _name("The node's name (metadata.name)."),
+        "providerID": Scalar("string", "spec.providerID: the cloud machine a drill stops (aws:///..., azure:///..., "
+                                       "gce://...)."),
+        "address": Scalar("string", "The node's InternalIP: where chaosd listens on bare metal."),
+        "ready": Scalar("boolean", "false: NotReady; the scheduler never uses it and its pods do not run.", True),
+        "schedulable": Scalar("boolean", "false: cordoned or tainted NoSchedule; no pod is placed there.", True),
+    }, required=("name",)),
+))
+NODES = Seq("One entry per node, in placement order: names shown in every output instead of <pool>-N.",
+            NODE_ENTRY)
+
 ETCD_DEFAULTS = EtcdTiming()
 ETCD = Obj("etcd's Raft timing.", {
     "heartbeatInterval": _duration("--heartbeat-interval.", ETCD_DEFAULTS.heartbeat),
@@ -216,13 +231,30 @@ CONTROL_PLANE = Obj("The control plane: etcd members, apiservers, controller-man
     "capacity": CAPACITY,
     "excludeFromDisruption": Scalar("boolean", "Control-plane nodes carry node.kubernetes.io/exclude-disruption.",
                                     False),
+    "schedulable": Scalar("boolean", "No NoSchedule taint on the control-plane nodes: workloads run on them too "
+                                     "(compact clusters).", False),
+    "nodes": NODES,
 })
+
+AUTOSCALE_DEFAULTS = Autoscale("", 0, 0)
+AUTOSCALE = Obj("cluster-autoscaler on this pool (scale-up for unschedulable pods, every 10s scan).", {
+    "min": _integer("--nodes min of the node group.", 0, MAX_NODES),
+    "max": _integer("--nodes max of the node group: never more nodes than this.", 1, MAX_NODES),
+    "provisionDelay": _duration("From the scale-up request to the new node Ready.",
+                                AUTOSCALE_DEFAULTS.provision_delay),
+    "scaleDownAfter": _duration("--scale-down-unneeded-time for empty nodes (none: no scale-down).",
+                                AUTOSCALE_DEFAULTS.scale_down_after, switch_off="none"),
+}, required=("max",))
 
 POOL = Obj("A pool of identical worker nodes.", {
     "pool": _name("Pool name; its nodes are <pool>-1, <pool>-2, ..."),
     "count": _integer("Number of nodes.", 1, MAX_NODES),
     "placement": PLACEMENT,
     "capacity": CAPACITY,
+    "cost": Scalar("number", "What one node of the pool costs, in your unit (kchaos plan weighs moves by it).", 1.0,
+                   lo=0, hi=1e9, lo_open=True),
+    "nodes": NODES,
+    "autoscale": AUTOSCALE,
 }, required=("pool", "count", "capacity"))
 
 # -- workloads -------------------------------------------------------------------
@@ -245,6 +277,16 @@ STRATEGY = Obj("Deployment RollingUpdate strategy (rollouts: kubernetes.rolloutI
                                                  "'25%', rounded down); default 25%."),
 })
 
+#: Levels of a pod (anti-)affinity term: host is kubernetes.io/hostname (the node itself).
+AFFINITY_LEVELS = ("host",) + SPREAD_LEVELS
+AFFINITY_TERM = Obj("A pod (anti-)affinity term.", {
+    "over": _choice("Topology level (topologyKey); host: kubernetes.io/hostname.", AFFINITY_LEVELS),
+    "workloads": Seq("The workloads whose pods the term selects (default: this one).", _name("A workload name.")),
+    "required": Scalar("boolean", "requiredDuringSchedulingIgnoredDuringExecution (default unless weight is given).",
+                       True),
+    "weight": _integer("preferredDuringSchedulingIgnoredDuringExecution with this weight.", 1, 100),
+}, required=("over",))
+
 WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "name": _name("Workload name."),
     "kind": _choice("Workload kind.", WORKLOAD_KINDS),
@@ -256,6 +298,9 @@ WORKLOAD = Obj("A Deployment, StatefulSet or DaemonSet.", {
     "spread": SPREAD,
     "volumeScope": _choice("StatefulSet: where each pod's volume lives (it can only run there).", SPREAD_LEVELS),
     "strategy": STRATEGY,
+    "namespace": _name("The workload's namespace (drills and observe name its pods namespace/name)."),
+    "antiAffinity": Seq("Required or preferred pod anti-affinity terms.", AFFINITY_TERM),
+    "affinity": Seq("Required or preferred pod affinity terms.", AFFINITY_TERM),
 }, required=("name", "kind"))
 
 # -- failures ----------------------------------------------------------------------
@@ -278,8 +323,9 @@ def _failure(kind: str) -> AnyOf:
     return AnyOf(f"{kind} failures: {{mtbf, mttr, ttf, ttr}} or none.", (
         NO_FAILURES,
         Obj(f"How often a {kind} fails and how long it stays down.", {
-            "mtbf": _duration("Mean time between failures.", mtbf),
-            "mttr": _duration("Mean time to repair.", mttr),
+            "mtbf": Scalar("duration_range", "Mean time between failures; uncertain: a range low..high "
+                                             "(100y..400y), its geometric middle the nominal value.", mtbf),
+            "mttr": Scalar("duration_range", "Mean time to repair; uncertain: a range low..high (2h..8h).", mttr),
             "ttf": DISTRIBUTION,
             "ttr": DISTRIBUTION,
         }),
@@ -321,6 +367,10 @@ SLO = Obj("Availability targets checked by kchaos check (null switches a target 
     "maxNodeUtilization": Scalar("fraction", "Highest acceptable node utilisation after a failure.",
                                  DEFAULT_SLO.max_node_utilization, switch_off="null"),
     "maxPendingPods": _integer("Most Pending pods acceptable at any time.", 0, MAX_PODS, None, switch_off="null"),
+    "survive": AnyOf("Levels whose every single domain loss the cluster must survive (N-1): a level or a list.", (
+        _choice("One level.", SPREAD_LEVELS),
+        Seq("Levels.", _choice("A level.", SPREAD_LEVELS), min_items=0),
+    )),
 })
 
 #: Levels a rolling upgrade can take as one batch (every node of one such domain at a time).

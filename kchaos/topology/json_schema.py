@@ -24,6 +24,9 @@ _NUMBER = r"(\d+(\.\d*)?|\.\d+)"
 _DURATION_UNIT = "(us|µs|ms|s|m|h|d|y)"
 #: A positive sum of parts like '1h30m' (no bare numbers: their unit would be ambiguous).
 DURATION = rf"^\s*\+?\s*({_NUMBER}\s*{_DURATION_UNIT} *)+\s*$"
+_DURATION_BODY = rf"({_NUMBER}\s*{_DURATION_UNIT} *)+"
+#: A duration, or a range of two (the low end's unit may be left out: '2..8h').
+DURATION_RANGE = rf"^\s*\+?\s*({_DURATION_BODY}|({_DURATION_BODY}|{_NUMBER})\s*\.\.\s*{_DURATION_BODY})\s*$"
 _ZERO = r"(0+(\.0*)?|\.0+)"
 ZERO_DURATION = rf"^\s*\+?\s*({_ZERO}\s*{_DURATION_UNIT} *)+\s*$"
 #: Kubernetes resource.Quantity, non-negative.
@@ -100,6 +103,10 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
         out = {"type": "string", "pattern": DURATION}
         if not spec.allow_zero:
             out["not"] = {"pattern": ZERO_DURATION}
+    elif reader == "duration_range":
+        out = {"type": "string", "pattern": DURATION_RANGE}
+        if not spec.allow_zero:
+            out["not"] = {"pattern": ZERO_DURATION}
     elif reader == "quantity":
         number: dict[str, Any] = {"type": "number", "minimum": 0} if spec.allow_zero else \
             {"type": "number", "exclusiveMinimum": 0}
@@ -133,7 +140,7 @@ def _scalar(spec: D.Scalar) -> dict[str, Any]:
 def _shown_default(spec: D.Scalar) -> Any:
     """The default as a user would write it in the YAML ('100ms', '4Gi', '99.99%')."""
     value = spec.default
-    if spec.reader == "duration":
+    if spec.reader in ("duration", "duration_range"):
         return format_duration(value)
     if spec.reader == "quantity":
         return format_cpu(value) if spec.kind == "cpu" else format_memory(value)

@@ -22,12 +22,22 @@ from kchaos.topology.yamlsafe import Path, YamlFatal, load_yaml
 MAX_PROBLEMS = 100
 
 
+class _Delete:
+    """An override value that removes the key (``kchaos plan`` turns ``spreadOver`` into ``spread``)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
+
+
 def load_topology(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Cluster:
     """Load, validate and build the topology in ``path``.
 
     ``overrides`` maps dotted key paths to values applied after parsing and
     before validation, e.g. ``{"controlPlane.members": 5}`` (list items by
-    index: ``"workers.0.count"``). Raises :class:`TopologyError` listing every
+    index: ``"workers.0.count"``; the value :data:`DELETE` removes the key). Raises :class:`TopologyError` listing every
     problem found.
     """
     filename = os.fsdecode(os.fspath(path))
@@ -133,7 +143,10 @@ def _apply_overrides(data: Any, overrides: Mapping[str, Any], filename: str) -> 
                 error = f"{format_path(path) or 'the top level'} is not a mapping"
                 break
             path += (seg,)
-            if last:
+            if last and value is DELETE:
+                if isinstance(target, dict):
+                    target.pop(seg, None)
+            elif last:
                 target[seg] = copy.deepcopy(value)
             else:
                 target = target[seg]

@@ -111,7 +111,8 @@ class _Validator:
             if total > MAX_NODES:
                 c.error(("workers",) if "workers" in top else ("controlPlane",),
                         f"the topology declares {total} nodes; kchaos handles at most {MAX_NODES}")
-        n_workers = sum(g.count or 0 for g in pools) if pools_complete else None
+        n_workers = sum(g.count or 0 for g in pools + [g for g in cp_groups if g.runs_workloads]) \
+            if pools_complete else None
         workload_reader = Workloads(c)
         workloads = workload_reader.read(top.get("workloads", MISSING), n_workers)
         failure_specs = failures(c, top.get("failures", MISSING))

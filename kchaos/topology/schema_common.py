@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kchaos.model.cluster import Capacity, Slo
+from kchaos.model.cluster import Autoscale, Capacity, Slo
 
 API_VERSION = "kchaos/v1alpha1"
 KIND = "Topology"
@@ -47,6 +47,17 @@ CONTROL_PLANE_CAPACITY = Capacity(cpu=4.0, memory=16.0 * 2**30, pods=110)
 DEFAULT_SLO = Slo(control_plane=0.9999, max_node_utilization=0.9)
 
 
+@dataclass(frozen=True)
+class NodeEntry:
+    """One entry of a group's ``nodes:`` list: a real node's name and what it says of itself."""
+
+    name: str
+    provider_id: str | None = None
+    address: str | None = None
+    ready: bool = True
+    schedulable: bool = True
+
+
 @dataclass
 class Group:
     """Nodes placed together: the control plane, etcd, apiservers, or one worker pool.
@@ -65,3 +76,7 @@ class Group:
     runs_etcd: bool = False
     runs_apiserver: bool = False
     line: int | None = None
+    cost: float = 1.0  # a worker pool's cost per node (kchaos plan)
+    entries: list[NodeEntry] | None = None  # ``nodes:``: one per node, in placement order
+    runs_workloads: bool = False  # a control plane without the NoSchedule taint
+    autoscale: Autoscale | None = None

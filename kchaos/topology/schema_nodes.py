@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from kchaos.model.cluster import Capacity, EtcdTiming, LeaderElectionTiming
+from kchaos.model.cluster import Autoscale, Capacity, EtcdTiming, LeaderElectionTiming
 from kchaos.topology import definitions as D
-from kchaos.topology.checker import MISSING, Checker, describe, format_path, suggest
-from kchaos.topology.schema_common import CONTROL_PLANE_CAPACITY, Group
+from kchaos.topology.checker import MISSING, Checker, describe, format_path, is_none_word, suggest
+from kchaos.topology.schema_common import CONTROL_PLANE_CAPACITY, Group, NodeEntry
 from kchaos.topology.schema_sites import Sites
 from kchaos.topology.units import format_duration
 from kchaos.topology.yamlsafe import Path
 
 _API_SERVER_COUNT = D.CONTROL_PLANE.fields["apiServers"].options[0]  # type: ignore[union-attr]
 _WITHIN = D.PLACEMENT.options[2]  # {region|datacenter|rack: name}
+_NAME_ONLY, _NODE_OBJ = D.NODE_ENTRY.options  # a node's name, or {name, providerID, ...}
 
 
 class Nodes:
@@ -23,6 +24,7 @@ class Nodes:
         self.c = checker
         self.sites = sites
         self.exclude_from_disruption = False
+        self.node_names: dict[str, Path] = {}  # names given in ``nodes:`` lists -> where
 
     # -- control plane -----------------------------------------------------
     def control_plane(self, value: Any) -> tuple[str, EtcdTiming, LeaderElectionTiming, list[Group]]:
@@ -60,13 +62,19 @@ class Nodes:
                     count = None
                 groups.append(self.group("apiserver", "apiserver", count, capacity, "spread", api_path, "count",
                                          runs_apiserver=True))
+            for key in ("nodes", "schedulable"):
+                if key in cp:
+                    c.error(path + (key,), "only applies with etcdTopology: stacked (the control-plane nodes)")
         else:  # stacked, or invalid or misspelt (already reported): still check the placement
             for key in ("etcdPlacement", "apiServers"):
                 if key in cp and topology == "stacked":
                     c.error(path + (key,), "only applies with etcdTopology: external")
-            groups.append(self.group(
+            group = self.group(
                 "cp", "control-plane", members, capacity, cp.get("placement", "spread"), path + ("placement",),
-                "members", runs_etcd=True, runs_apiserver=True))
+                "members", runs_etcd=True, runs_apiserver=True)
+            group.runs_workloads = bool(c.field(cp, path, D.CONTROL_PLANE, "schedulable"))
+            group.entries = c.get(cp, path, "nodes", self.node_entries, count=members, count_name="members")
+            groups.append(group)
         return topology or "stacked", etcd, election, groups
 
     def etcd(self, value: Any) -> EtcdTiming:
@@ -183,6 +191,77 @@ class Nodes:
             count = c.field(m, q, D.POOL, "count")
             complete &= count is not None
             capacity = c.get(m, q, "capacity", self.capacity)
-            groups.append(self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),
-                                     q + ("placement",), "count", pool=name))
+            group = self.group(name or f"pool{i}", "worker", count, capacity, m.get("placement", "spread"),
+                               q + ("placement",), "count", pool=name)
+            group.cost = c.field(m, q, D.POOL, "cost") or 1.0
+            group.entries = c.get(m, q, "nodes", self.node_entries, count=count, count_name="count")
+            group.autoscale = c.get(m, q, "autoscale", self.autoscale, count=count, pool=name or f"pool{i}")
+            groups.append(group)
+        self.generated_names(cp_groups + groups)
         return groups, complete
+
+    # -- real nodes and autoscaling ------------------------------------------------
+    def node_entries(self, value: Any, path: Path, count: int | None, count_name: str) -> list[NodeEntry] | None:
+        """``nodes:``: one entry per node (a name, or {name, providerID, address, ready,
+        schedulable}); names unique in the topology."""
+        c = self.c
+        items = c.sequence(value, path, "nodes")
+        if items is None:
+            return None
+        if count is not None and len(items) != count:
+            c.error(path, f"lists {len(items)} node{'s' if len(items) != 1 else ''} but {count_name} is {count}")
+        entries: list[NodeEntry] | None = []
+        for k, item in enumerate(items):
+            q = path + (k,)
+            if isinstance(item, dict):
+                m = c.section(item, q, _NODE_OBJ)
+                name = c.field(m, q, _NODE_OBJ, "name") if m is not None else None
+                fields = {key: c.field(m, q, _NODE_OBJ, key) for key in ("providerID", "address", "ready",
+                                                                          "schedulable")} if m else {}
+                entry = None if name is None else NodeEntry(
+                    name, fields.get("providerID"), fields.get("address"),
+                    fields.get("ready") is not False, fields.get("schedulable") is not False)
+            else:
+                name = c.scalar(item, q, _NAME_ONLY)
+                entry = NodeEntry(name) if name is not None else None
+            if entry is None:
+                entries = None
+                continue
+            if entry.name in self.node_names:
+                c.error(q, f"node '{entry.name}' is listed twice (at {format_path(self.node_names[entry.name])} too)")
+            self.node_names.setdefault(entry.name, q)
+            if entries is not None:
+                entries.append(entry)
+        return entries if entries is not None and (count is None or len(entries) == count) else None
+
+    def generated_names(self, groups: list[Group]) -> None:
+        """A generated name (<pool>-N) may not be the name a ``nodes:`` list gives another node."""
+        for g in groups:
+            if g.entries is not None or g.count is None:
+                continue
+            for k in range(1, g.count + 1):
+                clash = self.node_names.get(f"{g.prefix}-{k}")
+                if clash is not None:
+                    self.c.error(clash, f"'{g.prefix}-{k}' is the generated name of a node of '{g.prefix}'; "
+                                        "rename one of them")
+
+    def autoscale(self, value: Any, path: Path, count: int | None, pool: str) -> Autoscale | None:
+        """``autoscale: {min, max, provisionDelay, scaleDownAfter}``: min <= count <= max."""
+        c = self.c
+        m = c.section(value, path, D.AUTOSCALE)
+        if m is None:
+            return None
+        low = c.field(m, path, D.AUTOSCALE, "min", default=count if count is not None else 0)
+        high = c.field(m, path, D.AUTOSCALE, "max")
+        delay = c.field(m, path, D.AUTOSCALE, "provisionDelay")
+        raw = m.get("scaleDownAfter")
+        after = None if is_none_word(raw) else c.field(m, path, D.AUTOSCALE, "scaleDownAfter")
+        if low is None or high is None or delay is None or (after is None and not is_none_word(raw)):
+            return None
+        if count is not None and not low <= count <= high:
+            c.error(path, f"the pool's count ({count}) must lie between min ({low}) and max ({high})")
+            return None
+        if low > high:
+            c.error(path + ("min",), f"must be at most max ({high}), got {low}")
+            return None
+        return Autoscale(pool, low, high, delay, after)

@@ -8,6 +8,7 @@ from typing import Any
 
 from kchaos.model.cluster import (
     FAILURE_KINDS,
+    AffinityTerm,
     Distribution,
     FailureSpec,
     KubernetesTiming,
@@ -31,6 +32,7 @@ class Workloads:
         self.names: dict[str, int | None] = {}  # valid names -> line
         self.names_ok = True  # every workload was read with a valid name (references can be checked)
         self.repeats = 0  # names defined twice: each may stand where another name was meant
+        self.references: list[tuple[Path, str]] = []  # workloads named by (anti-)affinity terms
 
     def read(self, value: Any, n_workers: int | None) -> list[Workload]:
         """``n_workers`` is None when the worker pools could not all be read (already reported)."""
@@ -78,13 +80,71 @@ class Workloads:
             if "volumeScope" in m and kind not in (None, "StatefulSet"):
                 c.error(q + ("volumeScope",), "only applies to a StatefulSet (pods bound to their volumes)")
             surge, unavailable = self.strategy(m, q, kind, replicas)
-            if name is None or kind is None or replicas is None or cpu is None or memory is None:
+            anti, aff = (self.affinity(m, q, key, kind, name) for key in ("antiAffinity", "affinity"))
+            namespace = c.field(m, q, D.WORKLOAD, "namespace", default="default")
+            if name is None or kind is None or replicas is None or cpu is None or memory is None or anti is None \
+                    or aff is None or namespace is None:
                 continue
             result.append(Workload(name, kind, replicas, cpu, memory, min_count, min_fraction, spread, scope,
-                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable))
+                                   line=c.line(q), max_surge=surge, max_unavailable=unavailable,
+                                   anti_affinity=anti, affinity=aff, namespace=namespace))
         if pods > MAX_PODS:
             c.error(path, f"the workloads add up to {pods} pods; kchaos handles at most {MAX_PODS}")
+        self.check_references()
         return result
+
+    def affinity(self, m: dict[str, Any], q: Path, key: str, kind: str | None,
+                 name: str | None) -> tuple[AffinityTerm, ...] | None:
+        """``antiAffinity`` / ``affinity``: terms {over, workloads, required, weight}; the
+        workloads default to this one; a weight makes a term preferred."""
+        c = self.c
+        if key not in m:
+            return ()
+        if kind == "DaemonSet":
+            c.error(q + (key,), "does not apply to a DaemonSet: it runs one pod per worker node")
+            return None
+        items = c.sequence(m[key], q + (key,), "terms, e.g. [{over: host}]")
+        if items is None:
+            return None
+        terms: list[AffinityTerm] | None = []
+        for k, item in enumerate(items):
+            p = q + (key, k)
+            t = c.section(item, p, D.AFFINITY_TERM)
+            if t is None:
+                terms = None
+                continue
+            over, required, weight = (c.field(t, p, D.AFFINITY_TERM, f) for f in ("over", "required", "weight"))
+            if "required" in t and "weight" in t and required:
+                c.error(p + ("weight",), "a weight makes the term preferred; remove it or set required: false")
+                terms = None
+                continue
+            if "required" in t and not required and weight is None:
+                c.error(p, "a preferred term (required: false) needs a weight from 1 to 100")
+                terms = None
+                continue
+            names = c.get(t, p, "workloads", lambda v, path: c.sequence(v, path, "workload names"), default=None)
+            if names is None:
+                names = [name] if "workloads" not in t else None
+            else:
+                for j, ref in enumerate(names):
+                    if c.scalar(ref, p + ("workloads", j), D.AFFINITY_TERM.fields["workloads"].items) is not None:
+                        self.references.append((p + ("workloads", j), ref))
+            if over is None or names is None or None in names or terms is None:
+                terms = None
+                continue
+            terms.append(AffinityTerm(over, tuple(names), weight))
+        return tuple(terms) if terms is not None else None
+
+    def check_references(self) -> None:
+        """Every workload an (anti-)affinity term names exists."""
+        if not self.names_ok:
+            return
+        known = list(self.names)
+        for path, ref in self.references:
+            if ref not in self.names:
+                hint = suggest(ref, known)
+                self.c.error(path, f"unknown workload '{ref}'" + (f"; did you mean '{hint}'?" if hint else "")
+                             + f"; known workloads: {known_list(known)}")
 
     def min_available(self, m: dict[str, Any], q: Path, kind: str | None, replicas: int | None,
                       n_workers: int | None) -> tuple[int | None, float | None]:
@@ -203,11 +263,18 @@ def failures(c: Checker, value: Any) -> dict[str, FailureSpec]:
             ttf = c.get(m, q, "ttf", partial(distribution, c), default=("exponential", None))
             ttr = c.get(m, q, "ttr", partial(distribution, c), default=("exponential", None))
             if None not in (mtbf, mttr, ttf, ttr):
-                result[kind] = FailureSpec(kind, Distribution(ttf[0], mtbf, ttf[1]),
-                                           Distribution(ttr[0], mttr, ttr[1]))
+                result[kind] = FailureSpec(kind, Distribution(ttf[0], nominal(mtbf), ttf[1]),
+                                           Distribution(ttr[0], nominal(mttr), ttr[1]),
+                                           mtbf if isinstance(mtbf, tuple) else None,
+                                           mttr if isinstance(mttr, tuple) else None)
         else:
             c.error(q, f"must be {{mtbf: ..., mttr: ...}} or none, got {describe(raw)}")
     return result
+
+
+def nominal(value: float | tuple[float, float]) -> float:
+    """A mean, or an uncertain one's nominal value: the geometric middle of its range."""
+    return math.sqrt(value[0] * value[1]) if isinstance(value, tuple) else value
 
 
 def distribution(c: Checker, value: Any, path: Path) -> tuple[str, float | None] | None:
@@ -298,6 +365,7 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
 
     control_plane, utilization, pending = (optional(key) for key in
                                            ("controlPlane", "maxNodeUtilization", "maxPendingPods"))
+    survive = survive_levels(c, m.get("survive"), path + ("survive",))
     targets: dict[str, float] = {}
     raw = m.get("workloads")
     if raw is not None:
@@ -322,4 +390,18 @@ def slo(c: Checker, value: Any, workloads: Workloads) -> Slo:
                 fraction = c.scalar(target, q, D.SLO.fields["workloads"].values)  # type: ignore[union-attr]
                 if fraction is not None:
                     targets[name] = fraction
-    return Slo(control_plane, targets, utilization, pending)
+    return Slo(control_plane, targets, utilization, pending, survive)
+
+
+def survive_levels(c: Checker, value: Any, path: Path) -> tuple[str, ...]:
+    """``slo.survive``: one level or a list of levels, each once, outermost first."""
+    if value is None:
+        return ()
+    declared = D.SLO.fields["survive"].options  # type: ignore[union-attr]
+    if isinstance(value, str):
+        level = c.scalar(value, path, declared[0])
+        return (level,) if level else ()
+    items = c.sequence(value, path, "levels (server, rack, datacenter, region)", allow_empty=True) or []
+    levels = [c.scalar(x, path + (i,), declared[1].items) for i, x in enumerate(items)]
+    order = ("region", "datacenter", "rack", "server")
+    return tuple(level for level in order if level in levels)

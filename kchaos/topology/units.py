@@ -16,6 +16,7 @@ __all__ = [
     "UnitError",
     "DURATION_UNITS",
     "parse_duration",
+    "parse_duration_range",
     "parse_quantity",
     "parse_cpu",
     "parse_memory",
@@ -102,6 +103,32 @@ def parse_duration(value: object) -> float:
         while pos < len(text) and text[pos] == " ":
             pos += 1
     return _finite(sign * float(total), value)
+
+
+#: ``low..high``: an uncertain duration, e.g. ``100y..400y`` or ``2..8h`` (the unit shared).
+RANGE_SEPARATOR = ".."
+
+
+def parse_duration_range(value: object) -> float | tuple[float, float]:
+    """A duration (seconds) or a range of durations, ``'100y..400y'`` -> (low, high) seconds.
+
+    Either end may carry its own unit; a bare low end borrows the high end's (``'2..8h'``).
+    The low end must be shorter than the high end."""
+    if not isinstance(value, str) or RANGE_SEPARATOR not in value:
+        return parse_duration(value)
+    low_text, _, high_text = value.partition(RANGE_SEPARATOR)
+    low_text, high_text = low_text.strip(), high_text.strip()
+    if not low_text or not high_text or RANGE_SEPARATOR in high_text:
+        raise UnitError(f"cannot read {value!r} as a range of durations: write low..high, e.g. '100y..400y'")
+    high = parse_duration(high_text)
+    if _PLAIN_NUMBER.match(low_text):  # '2..8h': the low end borrows the high end's unit
+        unit = _DURATION_PART.findall(high_text)[-1][1]
+        low_text += unit
+    low = parse_duration(low_text)
+    if not low < high:
+        raise UnitError(f"a range must go from low to high, got {value!r}"
+                        + (" (one value needs no range)" if low == high else ""))
+    return low, high
 
 
 def parse_quantity(value: object) -> float:
@@ -252,3 +279,12 @@ def format_memory(size: float) -> str:
         if size >= _BINARY[suffix]:
             return _trim(size / _BINARY[suffix]) + suffix
     return _trim(size)
+
+
+def format_setting(value: object) -> str:
+    """A topology value as written: lists and mappings in YAML's flow style, None as unset."""
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return "unset" if value is None else str(value)

@@ -118,7 +118,8 @@ def _zones_of(model: ClusterModel) -> tuple[list[int], list[int], list[str]]:
             names[key] = len(names)
             labels.append("cluster" if key < 0 else c.domains[key].name)
         zone.append(names[key])
-        counted.append(0 if (n.role != "worker" and k.exclude_control_plane) else 1)
+        # A machine an autoscaler may add is left out of its zone's state (its size is static here).
+        counted.append(0 if n.standby or (n.role != "worker" and k.exclude_control_plane) else 1)
     return zone, counted, labels
 
 

@@ -255,7 +255,7 @@ class NodeLifecycle:
         for node in range(self.m.n_nodes):
             self.node_epoch[node] += 1
             self.taint_epoch[node] += 1
-            if self.kubelet_reports(node):
+            if self.kubelet_reports(node) or self.infra.absent[node]:
                 continue
             if not self.not_ready[node]:  # its last probe is "now": a full grace period again
                 self.timers.push(self.next_tick(t + self.k.node_monitor_grace_period), NOT_READY, node,

@@ -45,6 +45,9 @@ class Episodes:
     clock: CycleClock | None = None
     weighted: CycleSums | None = None
     causes: CauseBook | None = None
+    #: Episodes counted at their natural rate: each times the ratio of the cycle it began in
+    #: (= the count seen when sampled plainly).
+    natural_count: float = 0.0
 
     @property
     def total(self) -> float:
@@ -65,6 +68,7 @@ class Episodes:
         if self.causes is not None:
             self.causes.close(self.clock, t)
         self.sums.add(t - self.since)
+        self.natural_count += self.clock.weight_at(self.since) if self.clock is not None else 1.0
         if self.clock is not None:
             if self.weighted is None:
                 self.weighted = CycleSums()

@@ -202,8 +202,8 @@ class StationarySampler:
         self.streams = InstanceStreams()
         self.instances: list[tuple[int, int, FailureSpec]] = []  # (domain, id_word of its id, spec)
         for d in cluster.domains:
-            spec = cluster.failures.get(d.kind)
-            if spec is not None and spec.ttf is not None:
+            spec = cluster.failure_spec(d)
+            if spec is not None:
                 self.instances.append((d.index, id_word(d.id), spec))
         #: Expected failure events per second over all instances (stationary).
         self.failure_rate = sum(1.0 / (spec.ttf.mean + spec.ttr.mean) for _, _, spec in self.instances)

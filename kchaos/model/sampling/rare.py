@@ -86,8 +86,8 @@ class SamplingPlan:
 def _instances(cluster: Cluster) -> list[tuple[int, str, FailureSpec]]:
     out = []
     for d in cluster.domains:
-        spec = cluster.failures.get(d.kind)
-        if spec is not None and spec.ttf is not None:
+        spec = cluster.failure_spec(d)
+        if spec is not None:
             out.append((d.index, d.id, spec))
     return out
 

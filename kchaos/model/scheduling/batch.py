@@ -66,7 +66,8 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
         while j < n and pod_pin[pending[j]] < 0 and sch.pod_workload[pending[j]] == w and scope[pending[j]] == s:
             j += 1
         run = pending[i:j]
-        if (w, s) in hopeless and w not in bound and not one_by_one:  # a bind this pass may have opened it
+        if (w, s) in hopeless and w not in bound and not (sch.affinity.related[w] & bound) and not one_by_one:
+            # a bind this pass (its own spread counts, a pod its affinity asks for) may have opened it
             i = j
             continue
         nodes = place_batch(sch, pl, run, rng, s)
@@ -77,5 +78,5 @@ def schedule_pass(sch: Scheduler, pl: Placement, pending: list[int], pod_pin: li
             bound.add(w)
         i = j
     if bound:  # a bind raises its workload's spread counts, which can let its other keys fit: retry them
-        hopeless.difference_update([key for key in hopeless if key[0] in bound])
+        hopeless.difference_update([key for key in hopeless if key[0] in bound or sch.affinity.related[key[0]] & bound])
     return out

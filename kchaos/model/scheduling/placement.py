@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from .affinity import WEIGHT_INTER_POD_AFFINITY
 from .scheduler import (MAX_NODE_SCORE, WEIGHT_BALANCED_ALLOCATION, WEIGHT_LEAST_ALLOCATED,
                         WEIGHT_POD_TOPOLOGY_SPREAD, Placement, Scheduler)
 
@@ -166,11 +167,17 @@ class BatchPlacer:
             if self.honor:
                 self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
                 self.eligible[self.dom[pl.usable]] = True
-            else:  # every domain with a node counts
+            elif pl.present is not None and not pl.present.all():  # every domain with a node counts
+                self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
+                self.eligible[self.dom[pl.present]] = True
+            else:
                 self.eligible = None
             self._find_min()
             ok &= (self.dom_counts <= self.min + self.skew - 1)[self.dom]
         self.ok = ok
+        #: InterPodAffinity (``affinity.py``): filter and score computed afresh each cycle from
+        #: the bound pods, for the few workloads a term concerns.
+        self.affinity = sch.affinity if sch.affinity.active[w] else None
         # PodTopologySpread score (ScheduleAnyway constraints or the system defaults).
         self.soft = []  # (node -> domain or None for hostname, counts per domain, maxSkew, counts kept here?)
         for level, skew, honor in sch.soft_spread[w]:
@@ -242,13 +249,16 @@ class BatchPlacer:
                 self.ok[self.dom_nodes[d]] = False
 
     # -- one cycle -------------------------------------------------------------------------
-    def candidates(self) -> np.ndarray:
-        """The feasible nodes this cycle scores, in scan order, advancing the scan start."""
+    def candidates(self, ok: np.ndarray | None = None) -> np.ndarray:
+        """The feasible nodes (``ok``, by default the placer's) this cycle scores, in scan order,
+        advancing the scan start."""
         sch, pl = self.sch, self.pl
+        if ok is None:
+            ok = self.ok
         if not self.windowed:
-            return self.ok.nonzero()[0]
+            return ok.nonzero()[0]
         n_all, want = sch.n_nodes, sch.feasible_to_find
-        pos = self.ok[sch.order].nonzero()[0]
+        pos = ok[sch.order].nonzero()[0]
         if pos.size <= want:  # every node examined: the scan start stays
             return sch.order[pos]
         start = pl.next_start
@@ -273,12 +283,17 @@ class BatchPlacer:
 
     def choose(self, rng: np.random.Generator) -> int:
         """The node this cycle binds the next pod to (-1: it stays Pending)."""
-        cand = self.candidates()
+        aff = self.affinity
+        cand = self.candidates(self.ok if aff is None else self.ok & aff.filter(self.pl.aff, self.w))
         if cand.size <= 1:  # one feasible node: no scoring (schedulePod)
             return int(cand[0]) if cand.size else -1
         total = self.res[cand]
         if self.soft:
             total = total + WEIGHT_POD_TOPOLOGY_SPREAD * self.spread_scores(cand)
+        if aff is not None:
+            inter = aff.scores(self.pl.aff, self.w, cand)
+            if inter is not None:
+                total = total + WEIGHT_INTER_POD_AFFINITY * inter
         if total.size > SHORT_LIST:
             best = (total == total.max()).nonzero()[0].tolist()
         else:  # a few dozen numbers: Python's max and count beat numpy's per-call cost

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cluster import Cluster
+from .affinity import AffinityIndex
 
 LEVEL_ATTR = {"server": "server", "rack": "rack", "datacenter": "datacenter", "region": "region"}
 
@@ -111,6 +112,12 @@ class Placement:
     #: kept up to date by bind and unbind for the hottest-node figure.
     util: np.ndarray
     next_start: int = 0  # where the next scan of the node list starts (nextStartNodeIndex)
+    #: [workload, column]: pods bound per domain of every level a pod (anti-)affinity term reads,
+    #: Terminating ones included (:class:`~.affinity.AffinityIndex`); no columns without terms.
+    aff: np.ndarray | None = None
+    #: Nodes that exist: False for a machine the autoscaler has not added (it defines no
+    #: topology domain and counts in no "0/N nodes are available").
+    present: np.ndarray | None = None
 
     @property
     def node_counts(self) -> np.ndarray:
@@ -125,7 +132,8 @@ class Placement:
                          self.nonzero_cpu.copy(), self.nonzero_mem.copy(), self.usable.copy(),
                          list(self.pod_node), self.counts.copy(), self.count_slice,
                          self.res_cache.copy(), self.fit_cache.copy(), self.res_valid.copy(), list(self.load),
-                         self.util.copy(), self.next_start)
+                         self.util.copy(), self.next_start, None if self.aff is None else self.aff.copy(),
+                         None if self.present is None else self.present.copy())
 
     def restore(self, base: "Placement", nodes, pods, workloads) -> None:
         """Undo what binds, unbinds, spread counts and NotReady changed since this placement
@@ -133,7 +141,7 @@ class Placement:
         (their node) and the spread counts of ``workloads``. Settling many domains reuses one
         scratch placement this way instead of copying a large cluster's placement each time."""
         idx = np.fromiter(nodes, dtype=np.int64)
-        for name in ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "util"):
+        for name in ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "util", "present"):
             getattr(self, name)[idx] = getattr(base, name)[idx]
         for name in ("res_cache", "fit_cache", "res_valid"):
             getattr(self, name)[:, idx] = getattr(base, name)[:, idx]
@@ -143,6 +151,8 @@ class Placement:
             self.pod_node[p] = base.pod_node[p]
         rows = np.fromiter(workloads, dtype=np.int64)
         self.counts[rows] = base.counts[rows]
+        if self.aff is not None and self.aff.shape[1]:
+            self.aff[:] = base.aff  # a pod of one workload moving changes no other row, but terms are rare
         self.next_start = base.next_start
 
 
@@ -158,7 +168,20 @@ class Scheduler:
         self.cap_cpu = np.array([max(round(n.capacity.cpu * 1000), 1) for n in nodes], dtype=np.int64)
         self.cap_mem = np.array([max(round(n.capacity.memory), 1) for n in nodes], dtype=np.int64)
         self.cap_pods = np.array([n.capacity.pods for n in nodes], dtype=np.int64)
+        # A machine the autoscaler adds runs the DaemonSets too (kchaos gives it no DaemonSet
+        # pod): what they request is taken from its room.
+        daemons = [wl for wl in cluster.workloads if wl.kind == "DaemonSet"]
+        for n in nodes:
+            if n.standby and daemons:
+                self.cap_cpu[n.index] = max(1, self.cap_cpu[n.index] - sum(round(wl.cpu * 1000) for wl in daemons))
+                self.cap_mem[n.index] = max(1, self.cap_mem[n.index] - sum(round(wl.memory) for wl in daemons))
+                self.cap_pods[n.index] = max(1, self.cap_pods[n.index] - len(daemons))
         self.is_worker = np.array([n.schedulable for n in nodes], dtype=bool)
+        #: Workers the scheduler may use on a healthy cluster: not NotReady, cordoned or tainted
+        #: when imported, and not a machine the autoscaler has yet to add.
+        self.usable_at_start = np.array([n.schedulable and n.ready and not n.cordoned and not n.standby
+                                         for n in nodes], dtype=bool)
+        self.standby = np.array([n.standby for n in nodes], dtype=bool)
         self.cap_cpu_list = self.cap_cpu.tolist()  # for one-node arithmetic
         self.cap_mem_list = self.cap_mem.tolist()
         self.pod_workload = pod_workload
@@ -209,6 +232,7 @@ class Scheduler:
         self.capacity_id = [caps.setdefault(c, len(caps)) for c in
                             zip(self.cap_cpu.tolist(), self.cap_mem.tolist(), self.cap_pods.tolist())]
         self.score_memo: dict[tuple, tuple[bool, int]] = {}
+        self.affinity = AffinityIndex(wls, self.level_of_node, self.n_nodes)
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
@@ -235,10 +259,11 @@ class Scheduler:
         zeros = np.zeros(self.n_nodes, dtype=np.int64)
         n_wl, shape = len(self.workloads), (self.n_classes, self.n_nodes)
         return Placement(zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(),
-                         self.is_worker.copy(), [-1] * n_pods,
+                         self.usable_at_start.copy(), [-1] * n_pods,
                          np.zeros((n_wl, self.n_count_columns), dtype=np.int64), self.count_slice,
                          np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool),
-                         [(0, 0, 0, 0, 0)] * self.n_nodes, np.zeros(self.n_nodes))
+                         [(0, 0, 0, 0, 0)] * self.n_nodes, np.zeros(self.n_nodes),
+                         aff=self.affinity.empty_counts(n_wl), present=~self.standby)
 
     def utilization(self, pl: Placement) -> np.ndarray:
         """Per node: the larger of requested cpu and memory over capacity."""
@@ -269,14 +294,21 @@ class Scheduler:
                 return "volume scope"
         # The memoised fits of the pod's request class (placement.refresh_class keeps them
         # current on the nodes whose load changed) where they are valid, computed elsewhere.
-        k = self.req_class[self.pod_workload[pod]]
+        w = self.pod_workload[pod]
+        k = self.req_class[w]
         valid = usable & pl.res_valid[k]
-        if (valid & pl.fit_cache[k]).any():
-            return "spread"
+        fit = valid & pl.fit_cache[k]
         stale = (usable & ~valid).nonzero()[0]
-        if stale.size and self.fits(pl, self.pod_workload[pod], stale).any():
-            return "spread"
-        return "capacity"
+        if stale.size:
+            fit[stale] = self.fits(pl, w, stale)
+        if not fit.any():
+            return "capacity"
+        if self.affinity.active[w]:
+            if not (fit & self.affinity.anti_ok(pl.aff, w)).any():
+                return "pod anti-affinity"
+            if not (fit & self.affinity.affinity_ok(pl.aff, w)).any():
+                return "pod affinity"
+        return "spread"
 
     def explain(self, pl: Placement, pod: int, scope: int = -1) -> str:
         """Why ``pod`` fits nowhere, in kube-scheduler's FailedScheduling words."""
@@ -290,7 +322,7 @@ class Scheduler:
                 reasons[reason] = reasons.get(reason, 0) + n
             return ~mask
 
-        left = np.ones(self.n_nodes, dtype=bool)
+        left = np.ones(self.n_nodes, dtype=bool) if pl.present is None else pl.present.copy()
         left &= add("node(s) had untolerated taint(s)", left & ~pl.usable)
         if scope >= 0:
             left &= add("node(s) had volume node affinity conflict", left & ~self.scope_mask(scope))
@@ -298,9 +330,16 @@ class Scheduler:
         left &= add("Insufficient memory", left & (pl.alloc_mem + self.req_mem[w] > self.cap_mem))
         left &= add("Too many pods", left & (pl.alloc_pods + 1 > self.cap_pods))
         if left.any() and wl.spread is not None and wl.spread.when_unsatisfiable == "DoNotSchedule":
-            add("node(s) didn't match pod topology spread constraints", left)
+            from .placement import BatchPlacer  # the spread filter as the placer applies it
+
+            placer = BatchPlacer(self, pl, w, scope)
+            left &= add("node(s) didn't match pod topology spread constraints", left & ~placer.ok)
+        if left.any() and self.affinity.active[w]:  # InterPodAffinity's reasons (filtering.go)
+            left &= add("node(s) didn't match pod affinity rules", left & ~self.affinity.affinity_ok(pl.aff, w))
+            left &= add("node(s) didn't match pod anti-affinity rules", left & ~self.affinity.anti_ok(pl.aff, w, own=True))
+            add("node(s) didn't satisfy existing pods anti-affinity rules", left & ~self.affinity.anti_ok(pl.aff, w))
         detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        return f"0/{self.n_nodes} nodes are available: {detail}."
+        return f"0/{self.n_nodes if pl.present is None else int(pl.present.sum())} nodes are available: {detail}."
 
     def bind(self, pl: Placement, pod: int, node: int) -> None:
         w = self.pod_workload[pod]
@@ -316,6 +355,8 @@ class Scheduler:
         pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
         self.count(pl, pod, node, +1)
+        if self.affinity.any:
+            self.affinity.count(pl.aff, w, node, +1)
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
         node = pl.pod_node[pod]
@@ -333,6 +374,8 @@ class Scheduler:
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)
+        if self.affinity.any:
+            self.affinity.count(pl.aff, w, node, -1)
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
         """Add ``delta`` to the pod's spread counts (pods being deleted do not count)."""

@@ -93,6 +93,10 @@ class Response:
     hottest: float  # hottest surviving worker's utilisation after rescheduling
     workloads_unavailable: tuple[str, ...]
     pending_by_workload: dict[str, int]
+    #: Per unavailable workload, what keeps it down once settled, in the engine's attribution
+    #: words (:mod:`kchaos.model.recording.attribution`): ``control plane down``,
+    #: ``replacements Pending (spread)`` (or capacity, volume scope), ``recovery chain``.
+    workload_causes: dict[str, str]
 
 
 def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
@@ -121,6 +125,21 @@ def eviction_groups(m: ClusterModel, not_ready: list[int]) -> list[list[int]]:
         seen[z] += 1
         at.setdefault(clock[z], []).append(node)
     return [at[t] for t in sorted(at)]
+
+
+def scale_up(m: ClusterModel, pl: Placement, pending: list[int], scope: list[int], up: np.ndarray) -> list[int]:
+    """The machines cluster-autoscaler adds for the ``pending`` pods once everything settled
+    (:func:`~..nodes.autoscaler.plan_scale_up`), made present and usable in ``pl``."""
+    from ..nodes.autoscaler import plan_scale_up, pool_slots
+
+    slots = pool_slots(m)
+    in_pool = {pool: int(pl.present[nodes].sum()) for pool, nodes in slots.items()}
+    can_add = {pool: [n for n in nodes if not pl.present[n] and up[n]] for pool, nodes in slots.items()}
+    chosen = plan_scale_up(m, pl, pending, scope, in_pool, can_add, [])
+    for node in chosen:
+        pl.present[node] = True
+        pl.usable[node] = True
+    return chosen
 
 
 def settle_rng(domains) -> np.random.Generator:
@@ -211,7 +230,8 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
 
     def forget(workloads) -> None:
         if hopeless:
-            hopeless.difference_update([key for key in hopeless if key[0] in workloads])
+            hopeless.difference_update([key for key in hopeless if key[0] in workloads
+                                        or sch.affinity.related[key[0]] & workloads])
 
     def scheduler_pass() -> None:
         live_keys = [key for key in pending if key not in hopeless]
@@ -276,6 +296,12 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
             changed_pods.extend(evicted)
             add_pending(evicted)
             scheduler_pass()
+        if c.autoscale and pending:  # cluster-autoscaler adds machines for what is still Pending
+            added = scale_up(m, pl, sorted(p for pods in pending.values() for p in pods), scope, up)
+            if added:
+                changed_nodes.update(added)
+                hopeless.clear()
+                scheduler_pass()
 
     pending = sorted(p for pods in pending.values() for p in pods)
     ready_count = list(base.ready_count)
@@ -290,11 +316,24 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
                         if ready_count[w] < m.workload_required[w]
                         and ready_count[w] + daemon_on_cut_off[w] < m.workload_required[w])
     pending_by: dict[str, int] = {}
+    first_pending: dict[int, int] = {}
     for p in pending:
         name = c.workloads[m.pod_workload[p]].name
         pending_by[name] = pending_by.get(name, 0) + 1
+        first_pending.setdefault(m.pod_workload[p], p)
+    causes = {}
+    for w, wl in enumerate(c.workloads):
+        if wl.name not in unavailable:
+            continue
+        if not api_ok:
+            causes[wl.name] = "control plane down"
+        elif w in first_pending:  # the scheduler's own reason for its first Pending pod
+            p = first_pending[w]
+            causes[wl.name] = f"replacements Pending ({sch.blocking_filter(pl, p, scope[p])})"
+        else:  # held Terminating, or its zone's eviction stalled: waiting for the repair
+            causes[wl.name] = "recovery chain"
     displaced = sum(base.movable_on.get(node, 0) for node in (*down_nodes, *cut_off))
-    up_workers = up & m.worker_mask  # surviving workers: up and not cut off from the quorum
+    up_workers = up & m.worker_mask & pl.present  # surviving workers: up and not cut off from the quorum
     up_workers[cut_off] = False
     hottest = float(sch.utilization(pl)[up_workers].max()) if up_workers.any() else 0.0
     members_lost = len(m.member_nodes) - (len(live) if live is not None else bin(alive).count("1"))
@@ -303,4 +342,4 @@ def _settle(model: ClusterModel, domains, base: _Baseline,
         domains=tuple(c.domains[d].id for d in doms), quorum_lost=live is None, api_down=not api_ok,
         members_lost=members_lost, nodes_lost=len(down_nodes), pods_displaced=displaced,
         pods_pending=max(0, len(pending) - baseline_pending), hottest=hottest,
-        workloads_unavailable=unavailable, pending_by_workload=pending_by)
+        workloads_unavailable=unavailable, pending_by_workload=pending_by, workload_causes=causes)

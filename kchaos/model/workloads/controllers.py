@@ -17,12 +17,7 @@ lifecycle, drains and rollouts act on pods only through the methods here.
 
 from __future__ import annotations
 
-import operator
-import weakref
 import zlib
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -35,48 +30,7 @@ from ..controlplane.leases import Leases
 from ..recording.recorder import Recorder
 from ..scheduling.scheduler import placement_rng
 from ..timers import POD_READY, Timers
-
-
-@dataclass(frozen=True)
-class _FreshStart:
-    """The initial placement, indexed for rollouts (computed once per model)."""
-
-    others: Callable  # placement -> the nodes of every non-Deployment pod, as a tuple
-    others_at_start: tuple
-    node_pods: tuple[frozenset, ...]
-    deployments: tuple[int, ...]  # Deployment workload indices
-    deployments_all_placed: bool
-    #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
-    #: recreated elsewhere): others' nodes -> (placement, node_pods, all placed); LRU, bounded.
-    placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
-
-
-#: Fresh placements kept per model (each is one Placement: a few arrays of the node count).
-FRESH_PLACEMENTS = 64
-
-_FRESH: "weakref.WeakKeyDictionary[ClusterModel, _FreshStart]" = weakref.WeakKeyDictionary()
-
-
-def _fresh_start(m: ClusterModel) -> _FreshStart:
-    hit = _FRESH.get(m)
-    if hit is None:
-        base = m.baseline.pod_node
-        if len(m.other_pods) > 1:
-            pick = operator.itemgetter(*m.other_pods)
-        elif m.other_pods:
-            only = m.other_pods[0]
-            pick = lambda nodes: (nodes[only],)  # noqa: E731
-        else:
-            pick = lambda nodes: ()  # noqa: E731
-        node_pods: list[set] = [set() for _ in range(m.n_nodes)]
-        for p, node in enumerate(base):
-            if node >= 0:
-                node_pods[node].add(p)
-        hit = _FRESH[m] = _FreshStart(
-            pick, pick(base), tuple(frozenset(s) for s in node_pods),
-            tuple(w for w, wl in enumerate(m.cluster.workloads) if wl.kind == "Deployment"),
-            all(base[p] >= 0 for p in m.deployment_pods))
-    return hit
+from .fresh_start import FRESH_PLACEMENTS, fresh_start
 
 
 class Workloads:
@@ -90,6 +44,7 @@ class Workloads:
         self.infra, self.leases, self.timers, self.rec, self.log = infra, leases, timers, recorder, log
         #: The node lifecycle, asked whether a node's kubelet reports (set by the engine).
         self.lifecycle = None
+        self.autoscaler = None  # cluster-autoscaler, woken when a pass leaves pods Pending (set by the engine)
         self.pl = m.baseline.copy()
         #: (workload, volume scope) keys that fit nowhere in ``hopeless_pl`` as it stands: the
         #: next passes skip them until room changes (:meth:`room_changed`), as binding takes room.
@@ -113,6 +68,9 @@ class Workloads:
             self.pending_of[model.pod_workload[p]] += 1
         self.ready_count = [sum(self.ready[p] for p in pods) for pods in m.workload_pods]
         self.cordoned: set[int] = set()
+        #: Nodes the scheduler may use when Ready and not cordoned: workers not NotReady or tainted
+        #: when imported, and the machines the autoscaler has added (it keeps this up to date).
+        self.schedulable = m.scheduler.usable_at_start.tolist()
         #: Per workload, ready replicas a running rollout takes away (RolloutWaves).
         self.rollout_short = [0] * len(model.cluster.workloads)
         self.budget_listener = None  # Drains.budget_changed while a drain waits: (t, workload) on ready changes
@@ -146,8 +104,10 @@ class Workloads:
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
         m = self.m
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         if was_not_ready:
-            self.pl.usable[node] = m.worker_mask[node] and node not in self.cordoned
+            self.pl.usable[node] = self.schedulable[node] and node not in self.cordoned
             self.room_changed(node, usable=True)
         ready_at = t + self.c.kubernetes.pod_startup
         recreated = False
@@ -215,6 +175,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p, counted=False)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         self.rec.pending_count(t, len(self.pending))
         self._pend(p, True)
@@ -230,7 +192,7 @@ class Workloads:
         """``kubectl uncordon``: schedulable again once it reports Ready."""
         self.cordoned.discard(node)
         if not self.lifecycle.not_ready[node]:  # Ready as far as the scheduler knows (down but not yet NotReady too)
-            self.pl.usable[node] = self.m.worker_mask[node]
+            self.pl.usable[node] = self.schedulable[node]
             self.room_changed(node, usable=True)
             self.request_pass()
 
@@ -254,6 +216,8 @@ class Workloads:
         self.m.scheduler.unbind(self.pl, p)
         self.room_changed(node, self.m.pod_workload[p])
         self.node_pods[node].discard(p)
+        if self.autoscaler is not None and not self.node_pods[node]:
+            self.autoscaler.maybe_empty(t, node)
         self.version[p] += 1
         if self.ready[p]:
             self.set_ready(t, p, False)
@@ -297,7 +261,8 @@ class Workloads:
         for key in list(self.hopeless):
             w, scope = key
             spread = sch.workloads[w].spread
-            if w == workload or (usable and spread is not None and spread.node_taints_policy == "Honor") or (
+            if w == workload or (workload is not None and workload in sch.affinity.related[w]) or (
+                    usable and spread is not None and spread.node_taints_policy == "Honor") or (
                     node is not None and pl.usable[node] and (scope < 0 or sch.scope_mask(scope)[node])
                     and sch.fits_on(pl, w, node)):
                 self.hopeless.discard(key)
@@ -347,6 +312,8 @@ class Workloads:
                 self.pending_of[m.pod_workload[p]] -= 1
                 self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
+        if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
+            self.autoscaler.wake(t)
 
     def _one_by_one(self, t: float) -> list[tuple[int, int]]:
         """Pod-by-pod scheduling with kube-scheduler's events (what-if scenarios)."""
@@ -429,20 +396,25 @@ class Workloads:
         during the rollout is RolloutWaves' business."""
         m, sch = self.m, self.m.scheduler
         self.rec.pending_count(t, len(self.pending))
-        fresh = _fresh_start(m)
+        fresh = fresh_start(m)
         others = fresh.others(self.pl.pod_node)
         moving = m.deployment_pods if not keep else [p for p in m.deployment_pods if m.pod_workload[p] not in keep]
         if keep:  # the kept pods' places are part of what the fresh placement depends on
             others = (*others, *(self.pl.pod_node[p] for p in m.deployment_pods if m.pod_workload[p] in keep))
-        reuse = not self.cordoned and not keep  # placements cached per position of the other pods
-        cached = fresh.placed.get(others) if reuse else None
-        if others == fresh.others_at_start and reuse:
+        # Placements are cached per position of the other pods and the usable machines the
+        # autoscaler added (the healthy cluster's nodes are usable whenever a rollout runs).
+        reuse = not self.cordoned and not keep
+        added = tuple((n, bool(self.pl.usable[n])) for n in m.standby if self.pl.present[n]) \
+            if self.autoscaler is not None else ()
+        key = (others, added) if added else others
+        cached = fresh.placed.get(key) if reuse else None
+        if others == fresh.others_at_start and reuse and not added:
             # Everything else sits where it started: the fresh placement is the initial one.
             self.pl = m.baseline.copy()
             self.node_pods = [set(pods) for pods in fresh.node_pods]
             all_placed = fresh.deployments_all_placed
         elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
-            fresh.placed.move_to_end(others)
+            fresh.placed.move_to_end(key)
             pl, node_pods, all_placed = cached
             self.pl = pl.copy()
             self.node_pods = [set(pods) for pods in node_pods]
@@ -465,9 +437,13 @@ class Workloads:
                     all_placed = False
             if reuse:
                 refresh_scores(sch, self.pl)
-                fresh.placed[others] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
+                fresh.placed[key] = (self.pl.copy(), tuple(frozenset(s) for s in self.node_pods), all_placed)
                 if len(fresh.placed) > FRESH_PLACEMENTS:
                     fresh.placed.popitem(last=False)
+        if self.autoscaler is not None:  # the rollout may have left added machines empty
+            for node in self.m.standby:
+                if not self.node_pods[node]:
+                    self.autoscaler.maybe_empty(t, node)
         for w in fresh.deployments:  # pods left cordoned nodes: drains waiting on them look again
             listener = self.budget_listener  # re-read: a drain that completes stops listening
             if listener is None:

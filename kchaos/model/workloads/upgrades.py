@@ -133,7 +133,7 @@ class RollingUpgrades:
         return rest[0] if rest else left[0]
 
     def worker_batches(self) -> list[list[int]]:
-        plan, workers = self.plan, sorted(self.m.workers)
+        plan, workers = self.plan, sorted(n for n in self.m.workers if n not in self.m.cp_nodes)  # compact: cp first
         assert plan is not None
         if plan.batch_level is not None:
             by_domain: dict[int, list[int]] = {}
