@@ -1,12 +1,13 @@
-"""The hostile-input campaign's fast slice (a few seconds, every test run); the long campaign
-runs the same cases with many more examples under ``pytest -m fuzz`` (tests/test_fuzz_campaign.py).
-What each case asserts: tests/fuzz_cases.py."""
+"""The hostile-input campaign as property tests: each runs a fast slice in every test run (a
+few seconds) and a long one under ``pytest -m fuzz`` (`.ci/run`). What each case asserts:
+tests/fuzz_cases.py; the campaign's processes and faults: tests/test_fuzz_campaign.py."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,40 +15,60 @@ from hypothesis import strategies as st
 from . import fuzz_cases as fz
 from .kube_fixtures import three_zone_nodes
 
-FAST = settings(max_examples=12, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SMALL = [p for p in fz.EXAMPLES if p.stem in ("three-workers", "two-workers", "single-member", "four-members")]
 MARKER = Path(tempfile.gettempdir()) / "kchaos-fuzz-tag-ran"
 
 
-@FAST
-@given(st.data())
-def test_topology_mutants_validate(data):
-    example = data.draw(st.sampled_from(fz.EXAMPLES))
-    fz.check_topology(data.draw(fz.mutated(yaml.safe_load(example.read_text()))), "validate")
+def budgets(fast: int, long: int) -> pytest.MarkDecorator:
+    """Examples per run: ``fast`` in every run (derandomised: the same cases each time),
+    ``long`` under the fuzz marker (new random cases each time)."""
+    return pytest.mark.parametrize("examples,fixed", [
+        pytest.param(fast, True, id="fast"), pytest.param(long, False, id="long", marks=pytest.mark.fuzz)])
 
 
-@settings(FAST, max_examples=4)
-@given(st.data())
-def test_topology_mutants_run(data):
-    example = data.draw(st.sampled_from(SMALL))
-    fz.check_topology(data.draw(fz.mutated(yaml.safe_load(example.read_text()))), "run")
+def run(examples: int, fixed: bool, strategy: st.SearchStrategy, check) -> None:
+    """``check`` on ``examples`` cases drawn from ``strategy``."""
+    @settings(max_examples=examples, deadline=None, derandomize=fixed, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(strategy)
+    def case(drawn):
+        check(*drawn)
+    case()
 
 
-@FAST
-@given(st.data())
-def test_topology_text_mutants(data):
-    example = data.draw(st.sampled_from(fz.EXAMPLES))
-    fz.check_topology_text(data.draw(fz.mutated_text(example.read_text(), MARKER)), MARKER)
+def _example_data(pool: list[Path]) -> st.SearchStrategy:
+    return st.sampled_from(pool).flatmap(lambda p: fz.mutated(yaml.safe_load(p.read_text())))
 
 
-@FAST
-@given(st.data(), st.booleans(), st.booleans())
-def test_nodes_mutants_import(data, as_json, ascii_only):
-    fz.check_nodes(data.draw(fz.mutated(three_zone_nodes(), fz.NODE_KEYS)), as_json, ascii_only)
+@budgets(12, 300)
+def test_topology_mutants_validate(examples, fixed):
+    run(examples, fixed, st.tuples(_example_data(fz.EXAMPLES)), lambda data: fz.check_topology(data, "validate"))
 
 
-@FAST
-@given(fz.mutated_manifests())
-def test_manifest_mutants_import(files):
-    fz.check_manifests(files, three_zone_nodes(), "import")
+@budgets(4, 60)
+def test_topology_mutants_run(examples, fixed):
+    run(examples, fixed, st.tuples(_example_data(SMALL)), lambda data: fz.check_topology(data, "run"))
+
+
+@budgets(12, 300)
+def test_topology_text_mutants(examples, fixed):
+    texts = st.sampled_from(fz.EXAMPLES).flatmap(lambda p: fz.mutated_text(p.read_text(), MARKER))
+    run(examples, fixed, st.tuples(texts), lambda raw: fz.check_topology_text(raw, MARKER))
+
+
+@budgets(8, 300)
+def test_nodes_mutants_import(examples, fixed):
+    nodes = fz.mutated(three_zone_nodes(), fz.NODE_KEYS)
+    run(examples, fixed, st.tuples(nodes, st.booleans(), st.booleans()), fz.check_nodes)
+
+
+@budgets(12, 300)
+def test_manifest_mutants_import(examples, fixed):
+    run(examples, fixed, st.tuples(fz.mutated_manifests()),
+        lambda files: fz.check_manifests(files, three_zone_nodes(), "import"))
+
+
+@budgets(2, 40)
+def test_manifest_mutants_run(examples, fixed):
+    run(examples, fixed, st.tuples(fz.mutated_manifests()),
+        lambda files: fz.check_manifests(files, three_zone_nodes(), "run"))
