@@ -16,7 +16,10 @@ from rich.text import Text
 
 from . import __version__, interrupts
 from .errors import KchaosUsageError, Problem, TopologyError
-from .pipeline import progress_bar, simulate, usable_cores
+from .cli_options import (MAX_FAILURES, PositiveDuration, check_quiet_option, dask_option, failures_option,
+                          jobs_option, manifests_option, precision_option, quiet_option, sampling_option, seed_option,
+                          survive_option, time_budget_option)
+from .pipeline import DEFAULT_FAILURES, progress_bar, simulate, stopping_rule, usable_cores
 from .console import plain, terminal
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
@@ -43,64 +46,8 @@ def default_out(name: str) -> Path:
 REPORT_FILES = ("results.json", "index.html")
 
 
-#: Upper bounds of the numeric options: beyond them a run would not finish in a working day
-#: (or a worker pool would be all overhead), so a typo gets a clear message instead.
-MAX_FAILURES = 100_000_000
-MAX_JOBS = 256
-MAX_SEED = 2**32 - 1
 #: Problems printed for one bad input; a last line counts the rest.
 MAX_PROBLEMS_SHOWN = 100
-
-
-class PositiveDuration(click.ParamType):
-    """A duration with a unit (``30m``, ``1h30m``), longer than zero."""
-
-    name = "DURATION"
-
-    def convert(self, value, param, ctx):
-        from .topology.units import UnitError, parse_duration
-
-        if isinstance(value, float):
-            return value
-        try:
-            seconds = parse_duration(value)
-        except UnitError as exc:
-            self.fail(str(exc), param, ctx)
-        if seconds <= 0:
-            self.fail(f"must be longer than zero, got {value!r}", param, ctx)
-        return seconds
-
-
-failures_option = click.option("--failures", "-n", type=click.IntRange(1, MAX_FAILURES), default=10_000,
-                               show_default=True, metavar="N",
-                               help="Failure events to inject, over as many simulated histories as that takes "
-                                    f"(1 to {MAX_FAILURES:,}).")
-seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True,
-                           help="Random seed (0 to 2^32-1): the same seed gives the same results.")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, MAX_JOBS), default=None,
-                           help=f"Worker processes, 1 to {MAX_JOBS}; results do not depend on it "
-                                "[default: the usable cores].")
-dask_option = click.option("--dask", metavar="ADDRESS", default=None,
-                           help="Run the histories on a dask.distributed cluster: a scheduler address "
-                                "(tcp://host:8786) or `local` for a LocalCluster of --jobs workers. "
-                                "Same results as a local run. Needs pip install 'kchaos[distributed]'.")
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-manifests_option = click.option(
-    "-f", "manifests", multiple=True, type=click.Path(), metavar="PATH",
-    help="Kubernetes manifests (files or folders) whose Deployments, StatefulSets and DaemonSets join the "
-         "topology's workloads (one of the same name is replaced).")
-sampling_option = click.option(
-    "--sampling", type=click.Choice(["plain", "importance", "auto"]), default="auto", show_default=True,
-    help="How failure histories are drawn: plain Monte Carlo, importance sampling of overlapping failures "
-         "(tighter intervals where outages need two failures at once; exponential failure times only), "
-         "or auto (importance sampling where it applies).")
-survive_option = click.option(
-    "--survive", multiple=True, type=click.Choice(["server", "rack", "datacenter", "region"]), metavar="LEVEL",
-    help="Add an N-1 target (repeatable): losing any one domain of this level (server, rack, datacenter, region) "
-         "must keep quorum, leave no pod Pending, keep nodes under maxNodeUtilization and workloads at "
-         "minAvailable, once settled; like slo.survive in the topology.")
-check_quiet_option = click.option("--quiet", "-q", is_flag=True,
-                                  help="No progress bar and no table: only the missed targets, one line each.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,6 +59,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<name>/].")
@@ -121,11 +70,13 @@ def cli() -> None:
 @manifests_option
 @survive_option
 @quiet_option
-def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | None, dask: str | None,
-        sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
+def run(topology: str, failures: int | None, precision: str | None, time_budget: float | None, seed: int,
+        out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
+        survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
     from .report.files import check_folder, write_report
 
+    failures, rule = stopping_rule(failures, precision, time_budget)
     folder: list[Path] = []
 
     def outputs(cluster) -> None:  # checked before the histories, not after them
@@ -133,7 +84,7 @@ def run(topology: str, failures: int, seed: int, out: str | None, jobs: int | No
         check_folder(folder[0], REPORT_FILES)
 
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True, survive=survive, before=outputs)
+                       report=True, survive=survive, precision=rule, before=outputs)
     from .report import print_summary, render_html  # imported while the histories ran (Ahead)
 
     _, html_path = write_report(folder[0], results, render_html(results))
@@ -191,6 +142,8 @@ def validate(topology: str) -> int:
 @click.option("--etcd-sizes", default=None, metavar="SIZES",
               help="Member counts to compare for one topology, e.g. 1-7 or 3,4,5.")
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: reports/<name>-etcd-sizes-compare/ with --etcd-sizes, "
@@ -198,8 +151,9 @@ def validate(topology: str) -> int:
 @jobs_option
 @dask_option
 @quiet_option
-def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, seed: int, out: str | None,
-            jobs: int | None, dask: str | None, quiet: bool) -> int:
+def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int | None, precision: str | None,
+            time_budget: float | None, seed: int, out: str | None, jobs: int | None, dask: str | None,
+            quiet: bool) -> int:
     """Compare etcd sizes of one topology, or several topologies, side by side."""
     from .analysis.compare import parse_sizes, run_variants
     from .report.compare import print_comparison, render_comparison_html
@@ -233,9 +187,11 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
             else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
     out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
     check_folder(out_dir, ("comparison.json", "index.html"))
-    ctx, callback = progress_bar(failures * len(variants), quiet)
+    failures, rule = stopping_rule(failures, precision, time_budget)
+    goal = f"{100 * rule.relative:g}% precision" if rule else ""
+    ctx, callback = progress_bar(None if rule else failures * len(variants), quiet, goal)
     with ctx:
-        results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask)
+        results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask, precision=rule)
     write_files({out_dir / "comparison.json": to_json(results), out_dir / "index.html": render_comparison_html(results)})
     if not quiet:
         print_comparison(results, _stdout(), str(out_dir / "index.html"))
@@ -247,6 +203,8 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @cli.command()
 @click.argument("topology", type=click.Path(dir_okay=False))
 @failures_option
+@precision_option
+@time_budget_option
 @seed_option
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML file, one testcase per target.")
 @click.option("--baseline", type=click.Path(dir_okay=False, exists=True), default=None,
@@ -265,14 +223,19 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int, 
 @survive_option
 @check_quiet_option
 @click.pass_context
-def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: str | None, baseline: str | None,
-          inputs: str, out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
-          survive: tuple[str, ...], quiet: bool) -> int:
-    """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed."""
+def check(ctx: click.Context, topology: str, failures: int | None, precision: str | None, time_budget: float | None,
+          seed: int, junit: str | None, baseline: str | None, inputs: str, out: str | None, jobs: int | None,
+          dask: str | None, sampling: str, manifests: tuple[str, ...], survive: tuple[str, ...], quiet: bool) -> int:
+    """Gate CI on the topology's slo targets: exit 0 if met, 1 if one is missed.
+
+    By default the run stops once every availability target is decided by its 95% interval
+    or its figure is within 10% (--precision), at most after 60 s (--time-budget); --failures
+    runs a set number instead (and so does a --baseline that ran one, on the same histories)."""
     import os
 
     from .analysis.gate import baseline_mismatch, compare_baseline, load_baseline, paired_run
     from .analysis.inputs import checks_at
+    from .analysis.precision import CHECK_PRECISION
     from .report.gate import append_step_summary, junit_xml, print_checks
     from .report.files import check_file, check_folder, write_atomic
 
@@ -282,12 +245,16 @@ def check(ctx: click.Context, topology: str, failures: int, seed: int, junit: st
         check_file(Path(path))
     if out:
         check_folder(Path(out), REPORT_FILES)
-    if base is not None:  # common random numbers: the baseline's seed and failures, unless asked otherwise
+    if base is not None:  # common random numbers: the baseline's seed (and its set count), unless asked otherwise
         given = {name for name in ("seed", "failures")
                  if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
-        seed, failures = paired_run(base, seed, min(failures, MAX_FAILURES), given)
+        seed, paired = paired_run(base, seed, min(failures or DEFAULT_FAILURES, MAX_FAILURES), given)
+        if failures is None and precision is None and time_budget is None \
+                and isinstance((base.get("run") or {}).get("failures_requested"), int):
+            failures = paired
+    failures, rule = stopping_rule(failures, precision, time_budget, default=CHECK_PRECISION)
     results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=out is not None, survive=survive)
+                       report=out is not None, survive=survive, precision=rule, targets_only=True)
     checks, note = checks_at(results, inputs)
     if note:
         terminal(stderr=True).print(plain(f"note: {note}"))

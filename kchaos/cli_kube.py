@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from .cli import (EXIT_OK, Interrupted, _stdout, cli, failures_option, jobs_option, quiet_option, sampling_option,
-                  seed_option)
+from .cli import EXIT_OK, Interrupted, _stdout, cli
+from .cli_options import failures_option, jobs_option, quiet_option, sampling_option, seed_option
 from .console import plain, terminal
 from .errors import KchaosUsageError, Problem
-from .pipeline import simulate
+from .pipeline import DEFAULT_FAILURES, simulate
 
 
 def _warning(console, text: str) -> None:
@@ -92,7 +92,7 @@ def export(topology: str, target: str, out: str, top: int, namespace: str, failu
     cluster = load_topology(topology)
     folder = Path(out)
     check_folder(folder)  # before the simulation
-    results = simulate(topology, failures, seed, jobs, quiet, sampling=sampling)
+    results = simulate(topology, failures or DEFAULT_FAILURES, seed, jobs, quiet, sampling=sampling)
     drills = chaos_mesh(cluster, results, top, namespace)
     err = terminal(stderr=True)
     for drill in drills:

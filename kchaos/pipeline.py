@@ -12,14 +12,39 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .console import plain, terminal
-from .errors import TopologyError
+from .errors import KchaosUsageError, TopologyError
+
+#: Failures of a run when neither --failures nor --precision says otherwise.
+DEFAULT_FAILURES = 10_000
 
 if TYPE_CHECKING:
     from .model.cluster import Cluster
 
 
-def progress_bar(total: int, quiet: bool):
-    """A rich progress bar on a terminal, nothing otherwise. Returns (context, callback)."""
+def stopping_rule(failures: int | None, precision: str | None, time_budget: float | None,
+                  default: float | None = None):
+    """(failures, Precision or None) from the options: ``--failures`` is a set count;
+    ``--precision`` (or the command's ``default``) runs until the figures are tight."""
+    from .analysis.precision import DEFAULT_TIME_BUDGET, Precision, parse_precision
+
+    if failures is not None and (precision is not None or time_budget is not None):
+        raise KchaosUsageError("--failures runs a set number of failures; --precision and --time-budget run until "
+                               "the figures are tight: give one or the other")
+    if failures is not None:
+        return failures, None
+    relative = parse_precision(precision) if precision is not None else default
+    if relative is None:
+        if time_budget is not None:
+            raise KchaosUsageError("--time-budget goes with --precision (it bounds a run that stops when its "
+                                   "figures are tight)")
+        return failures or DEFAULT_FAILURES, None
+    return DEFAULT_FAILURES, Precision(relative, time_budget if time_budget is not None else DEFAULT_TIME_BUDGET)
+
+
+def progress_bar(total: int | None, quiet: bool, goal: str = ""):
+    """A rich progress bar on a terminal, nothing otherwise. Returns (context, callback).
+    ``total`` None: a run that stops when its figures are tight (``goal`` says how tight):
+    the failures so far and the time, no bar."""
     if quiet or not sys.stderr.isatty():
         from contextlib import nullcontext
 
@@ -28,9 +53,14 @@ def progress_bar(total: int, quiet: bool):
                                TimeElapsedColumn, TimeRemainingColumn)
 
     # The spinner and the elapsed time move from the first second, before the first history is done.
-    progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                        console=terminal(stderr=True), transient=True)
+    if total is None:
+        progress = Progress(SpinnerColumn(), TextColumn(f"simulating until {goal}"),
+                            TextColumn("{task.completed:,} failures"), TimeElapsedColumn(),
+                            console=terminal(stderr=True), transient=True)
+    else:
+        progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                            console=terminal(stderr=True), transient=True)
     task = progress.add_task("run", total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
@@ -79,11 +109,13 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False, survive: tuple[str, ...] = (),
+             report: bool = False, survive: tuple[str, ...] = (), precision=None, targets_only: bool = False,
              before: Callable[[Cluster], None] | None = None) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
-    report follows, so it is readied while the histories run. ``before`` gets the loaded
-    topology ahead of the histories (the CLI checks its outputs there)."""
+    report follows, so it is readied while the histories run. ``precision``
+    (:class:`~.analysis.precision.Precision`): run until the headline figures are tight instead
+    of ``failures``; ``targets_only``: until the slo targets are decided (or tight). ``before``
+    gets the loaded topology ahead of the histories (the CLI checks its outputs there)."""
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
@@ -105,14 +137,24 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
 
     cluster = with_survive(cluster, survive)
     runs = 3 if cluster.uncertain_inputs else 1  # the nominal inputs, then each end of their ranges
-    ctx, callback = progress_bar(failures * runs, quiet)
+    goal = f"{100 * precision.relative:g}% precision" if precision is not None else ""
+    ctx, callback = progress_bar(None if precision is not None else failures * runs, quiet, goal)
     ahead = Ahead(report)
 
     def one(c, model, part: int):
+        nonlocal failures
         tick = (lambda done: callback(part * failures + done)) if callback else None
-        output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
-                                 dask=dask, sampling=sampling, model=model,
-                                 on_started=ahead.start if part == 0 else None)
+        if precision is not None and part == 0:  # to the precision; the input ranges' ends as many failures
+            from .analysis.precision import availability_targets, simulate_to_precision
+
+            output = simulate_to_precision(c, precision, seed=seed, jobs=jobs or usable_cores(), model=model,
+                                           dask=dask, sampling=sampling, progress=tick, on_started=ahead.start,
+                                           targets=availability_targets(c) if targets_only else None)
+            failures = max(1, sum(h.failures for h in output.histories))
+        else:
+            output = run_monte_carlo(c, failures=failures, seed=seed, jobs=jobs or usable_cores(), progress=tick,
+                                     dask=dask, sampling=sampling, model=model,
+                                     on_started=ahead.start if part == 0 else None)
         ahead.wait()
         return output
 

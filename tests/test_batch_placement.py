@@ -208,3 +208,28 @@ def test_a_hopeless_key_is_retried_in_the_pass_where_its_workload_binds():
 
     assert run({key}) == run(set())
     assert all(node >= 0 for _, node in run(set()))
+
+
+def _same_placement(a, b) -> bool:
+    arrays = ("alloc_cpu", "alloc_mem", "alloc_pods", "nonzero_cpu", "nonzero_mem", "usable", "counts",
+              "res_cache", "fit_cache", "res_valid", "util")
+    return (all(np.array_equal(getattr(a, f), getattr(b, f)) for f in arrays)
+            and a.pod_node == b.pod_node and a.load == b.load
+            and (a.aff is None and b.aff is None or np.array_equal(a.aff, b.aff)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=clusters(), seed=st.integers(0, 2**32 - 1))
+def test_unbinding_many_pods_at_once_leaves_what_one_by_one_leaves(text, seed):
+    """A rollout takes every Deployment pod off at once (Scheduler.unbind_many): the same
+    requests, counts, loads, utilisation and stale scores as unbinding them in turn."""
+    model = ClusterModel(load_topology_text(text, "prop.yaml"))
+    sch, rng = model.scheduler, np.random.default_rng(seed)
+    pods = [p for p in range(len(model.pod_workload)) if rng.random() < 0.6]
+    one, many = model.baseline.copy(), model.baseline.copy()
+    for p in pods:
+        if one.pod_node[p] >= 0:
+            sch.unbind(one, p)
+    taken = sch.unbind_many(many, pods)
+    assert [p for p, _ in taken] == [p for p in pods if model.baseline.pod_node[p] >= 0]
+    assert _same_placement(one, many)

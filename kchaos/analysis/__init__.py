@@ -10,6 +10,10 @@ from .summary import summarize
 def analyze(output: SimulationOutput) -> dict:
     """The full results document (results.json) of one simulation."""
     results, intervals = summarize(output)
+    if output.stopping is not None:
+        from .precision import precision_report
+
+        results["run"]["precision"] = precision_report(output.stopping, intervals)
     results["slo"] = slo.evaluate(output.cluster, results, intervals)
     return results
 

@@ -16,6 +16,7 @@ from ..model.cluster import Cluster
 from ..model.sampling.failures import StationarySampler
 from ..model.sampling.montecarlo import history_plan, run_monte_carlo
 from . import analyze
+from .precision import FAILURES_PER_HISTORY, Precision, variants_to_precision
 
 CRN_NOTE = ("Variants share random streams (common random numbers): the same simulated histories, "
             "and every failure instance present in several variants fails at the same moments in each.")
@@ -44,10 +45,19 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, jobs: int = 1,
-                 progress: Callable[[int], None] | None = None, dask: str | None = None) -> list[dict]:
-    """Simulate each variant on shared streams; one results document per variant."""
+                 progress: Callable[[int], None] | None = None, dask: str | None = None,
+                 precision: Precision | None = None) -> list[dict]:
+    """Simulate each variant on shared streams; one results document per variant. With
+    ``precision``, in rounds until every variant's headline figures are tight
+    (:func:`.precision.variants_to_precision`) instead of ``failures``."""
     rates = [StationarySampler(c).failure_rate for _, c in variants]
     mean_rate = sum(rates) / len(rates)
+    if precision is not None:
+        outputs = variants_to_precision([c for _, c in variants], precision, seed, jobs, dask,
+                                        horizon_rate=mean_rate, progress=progress)
+        horizon = FAILURES_PER_HISTORY / mean_rate
+        return [_labelled(_with_ends(analyze(sim), sim, (len(sim.histories), horizon), seed, jobs, dask), label)
+                for (label, _), sim in zip(variants, outputs)]
     plan = history_plan(failures, mean_rate, variants[0][1])
     out = []
     done = 0
@@ -62,19 +72,28 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
             if not out:
                 raise
             break
-        results = analyze(sim)
-        if cluster.uncertain_inputs and not sim.partial:  # each end of the input ranges, on the same plan
-            from .inputs import simulate_ends
-
-            simulate_ends(results, sim, lambda c, model, part: run_monte_carlo(
-                c, failures=failures, seed=seed, jobs=jobs, fixed=plan, dask=dask, model=model), analyze)
-        results["variant"] = label
-        results["run"]["common_random_numbers"] = True
-        out.append(results)
-        done += results["run"]["failures_injected"]
+        out.append(_labelled(_with_ends(analyze(sim), sim, plan, seed, jobs, dask), label))
+        done += out[-1]["run"]["failures_injected"]
         if sim.partial:
             break
     return out
+
+
+def _with_ends(results: dict, sim, plan: tuple[int, float], seed: int, jobs: int, dask: str | None) -> dict:
+    """A variant with uncertain inputs: each end of their ranges simulated on the same plan."""
+    if sim.cluster.uncertain_inputs and not sim.partial:
+        from .inputs import simulate_ends
+
+        simulate_ends(results, sim, lambda c, model, part: run_monte_carlo(
+            c, failures=max(1, results["run"]["failures_injected"]), seed=seed, jobs=jobs, fixed=plan, dask=dask,
+            model=model), analyze)
+    return results
+
+
+def _labelled(results: dict, label: str) -> dict:
+    results["variant"] = label
+    results["run"]["common_random_numbers"] = True
+    return results
 
 
 def comparison_table(results: list[dict]) -> list[dict]:

@@ -182,9 +182,11 @@ def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_ga
                             for r, kinds in zip(rest, rest_kinds)))
 
 
-def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
+def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict | None, dict[str, Interval]]:
     """The results document, and the unavailability intervals behind its availability figures
-    (by SLO name: ``controlPlane``, ``workloads.NAME``), which the SLO verdicts project."""
+    (by SLO name: ``controlPlane``, ``workloads.NAME``), which the SLO verdicts project.
+    ``intervals_only``: just the intervals (None for the document), for a run that checks
+    between batches whether its figures are tight (:mod:`.precision`)."""
     c, model = out.cluster, out.model
     df = history_frame(out)
     seconds = df["seconds"].to_numpy() if len(df) else np.zeros(0)
@@ -250,6 +252,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
             workload_exact[-1] = 1.0 - up
             workload_covers[-1] = covering
         intervals[f"workloads.{wl.name}"] = iv
+        if intervals_only:
+            continue
         rec = out.distributions.recoveries[w]
         workloads.append({
             "name": wl.name, "kind": wl.kind, "replicas": model.workload_desired[w],
@@ -263,6 +267,8 @@ def summarize(out: SimulationOutput) -> tuple[dict, dict[str, Interval]]:
                                  "histogram": rec.histogram(log=True)},
         })
 
+    if intervals_only:
+        return None, intervals
     hottest = out.distributions.hottest
     domain_failures = sum((h.domain_failures for h in out.histories), np.zeros(len(c.domains), dtype=np.int64))
     domains = domain_table(blast, domain_failures, c.failures)

@@ -18,6 +18,7 @@ from kchaos.report.compare_verdict import verdict_lines
 from kchaos.report.uncertainty import availability_inputs
 from kchaos.report.formatting import (
     availability_supported,
+    precision_text,
     format_availability,
     format_count,
     format_ms,
@@ -231,6 +232,13 @@ def print_comparison(results: list[dict], console: Console, report_path: str | N
         for line in lines:
             console.print(Text(f"  {line}"))
     console.print(Text(CRN_NOTE, style="dim"))
+    stops = [(get(r, "variant"), precision_text(get(r, "run"))) for r in docs]
+    stops = [(label, text) for label, text in stops if text]
+    if stops and len({text for _, text in stops}) == 1:
+        console.print(Text(f"precision: {stops[0][1]}", style="dim"))
+    else:
+        for label, text in stops:
+            console.print(Text(f"precision ({label}): {text}", style="dim"))
     members = [num(get(r, "control_plane", "members")) for r in docs]
     if sizes and any(m is not None and m % 2 == 0 for m in members):
         console.print(Text("Even sizes tolerate no more failures than the odd size below them, and have one more "

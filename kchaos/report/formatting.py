@@ -323,3 +323,36 @@ def format_number_supported(x: Any, ci: Any, unit: str = "") -> tuple[str, str]:
         decimals += 1
     text = f"{v:,.{decimals}f}"
     return (f"{text} {unit}" if unit else text), f"[{lo:,.{decimals}f} – {hi:,.{decimals}f}]"
+
+
+def figure_label(name: str) -> str:
+    """A headline figure's name as people say it: ``controlPlane`` -> API, ``workloads.web`` -> web."""
+    return "API" if name == "controlPlane" else name.removeprefix("workloads.")
+
+
+def precision_text(run: Any) -> str | None:
+    """How a run that stops when its figures are tight ended, in one sentence (None: a run of a
+    set number of failures)."""
+    p = get(run, "precision")
+    if not isinstance(p, dict):
+        return None
+    target = format_percent(num(get(p, "relative")))
+    figures, batches = get(p, "figures"), get(p, "batches")
+    rows = [r for r in figures if isinstance(r, dict)] if isinstance(figures, list) else []
+    n = len(batches) if isinstance(batches, list) else 0
+    done = f"{n} batch{'es' if n != 1 else ''}"
+    stopped = get(p, "stopped_by")
+    if stopped == "precision" and get(p, "watched") == "targets":
+        return f"every target decided by its interval or within {target} ({done})"
+    wide = [f"{figure_label(str(get(r, 'figure')))} (±{format_percent(num(get(r, 'relative_half_width')))})"
+            if num(get(r, "relative_half_width")) is not None else figure_label(str(get(r, "figure")))
+            for r in rows if get(r, "status") == "not reached"]
+    unseen = [figure_label(str(get(r, "figure"))) for r in rows if get(r, "status") == "no downtime observed"]
+    text = f"{target} not reached by " + ", ".join(wide) if wide else f"{target} reached by every figure"
+    if unseen:
+        text += (" but" if not wide else ";") + f" {', '.join(unseen)} (no downtime observed: only an upper bound)"
+    if stopped == "time budget":
+        text += f"; the time budget ({format_duration(num(get(p, 'time_budget_seconds')))}) ran out"
+    elif stopped == "interrupted":
+        text += "; interrupted"
+    return text + f" ({done})"

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import KchaosUsageError, Problem
 from ..analysis.gate import ALPHA
-from .formatting import format_availability, format_availability_interval_distinct
+from .formatting import format_availability, format_availability_interval_distinct, precision_text
 
 
 #: Targets that are upper bounds (the estimate must stay at or below them); the rest are
@@ -152,6 +152,9 @@ def print_checks(results: dict, checks: list[dict], console: Console, quiet: boo
             console.print(_table(head if targets else title + "\n" + head, ("availability", "baseline"),
                                  [(ch["name"].removeprefix("regression."), _target_and_estimate(ch)[0], ch)
                                   for ch in regressions], last="min/year ± se"))
+        stop = precision_text(results.get("run"))
+        if stop:
+            console.print(f"precision {escape(stop)}", soft_wrap=False)
         for ch in checks:
             if not ch.get("confirmed", True):
                 advice = f"; {confirm_advice(ch)}" if ch.get("failures_to_confirm") else \

@@ -24,6 +24,7 @@ from kchaos.report.formatting import (
     format_duration,
     get,
     num,
+    precision_text,
     simulated_years,
 )
 from kchaos.report.gate import missed_line
@@ -155,6 +156,9 @@ def print_summary(results: dict, console: Console, report_path: str | None) -> N
         title.append("  (" + ", ".join(facts) + ")", style="dim")
 
     table: list = []  # rows, see _table
+    stop = precision_text(run)
+    if stop:
+        _row(table, "precision", Text(stop))
     _availability_row(table, "API availability", get(cp, "availability", default={}))
 
     qa = get(cp, "quorum_availability", default={})

@@ -46,7 +46,7 @@ class SimulationOutput:
     model: ClusterModel
     histories: list[HistoryResult]  # per-history sums; their distributions are merged into:
     distributions: "Distributions"
-    failures_requested: int
+    failures_requested: int | None  # None: run until the figures were tight (see analysis.precision)
     seed: int
     jobs: int
     wall_seconds: float
@@ -54,6 +54,8 @@ class SimulationOutput:
     failure_rate: float  # expected failure events per second (stationary)
     sampling: SamplingPlan | None = None
     dask: str | None = None  # the Dask scheduler the histories ran on (None: this machine)
+    #: How a run that stops when its figures are tight ended (kchaos.analysis.precision); None: a set count.
+    stopping: dict | None = None
 
     @property
     def weighted(self) -> bool:
@@ -135,23 +137,156 @@ def history_plan(failures: int, failure_rate: float, cluster: Cluster | None = N
     return n_hist, failures / n_hist / failure_rate
 
 
+def engine_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed of history ``index``'s engine stream (elections, leases, rollouts): the
+    ``index``-th child of one root, so any range of histories can be played on its own."""
+    return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x6B63], spawn_key=(index,))
+
+
 def iter_histories(sampler: StationarySampler | BiasedSampler, failures: int, seed: int,
                    fixed: tuple[int, float] | None = None) -> Iterator[tuple[History, np.random.SeedSequence]]:
     """Draw failure histories, one at a time, until ``failures`` events exist (the last one
     cut right after the last failure), each with the seed of its engine stream. With
     ``fixed`` = (histories, horizon) every variant of a comparison simulates the same time."""
     n_hist, horizon = fixed if fixed is not None else history_plan(failures, sampler.failure_rate)
-    engine_root = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x6B63])
     index, total = 0, 0
     while (total < failures) if fixed is None else (index < n_hist):
         hist = sampler.history(index, horizon, seed)
         if fixed is None and total + hist.failures >= failures:
             hist = hist.truncated(failures - total)
         total += hist.failures
-        yield hist, engine_root.spawn(1)[0]
+        yield hist, engine_seed(seed, index)
         index += 1
         if index > 100 * n_hist + 1000:  # a pathological spec; never loop forever
             return
+
+
+def history_range(sampler: StationarySampler | BiasedSampler, first: int, end: int, horizon: float,
+                  seed: int) -> Iterator[tuple[History, np.random.SeedSequence]]:
+    """Histories ``first`` to ``end - 1``, each ``horizon`` seconds long (never cut): the
+    batches of a run that stops when its figures are tight."""
+    for index in range(first, end):
+        yield sampler.history(index, horizon, seed), engine_seed(seed, index)
+
+
+class Campaign:
+    """Histories played through the engine in order, on one pool, merged as they finish; a run
+    that stops when its figures are tight plays several batches on it (:meth:`play`).
+
+    ``sampling``: ``auto`` (importance sampling of overlaps where it applies, see :mod:`.rare`),
+    ``importance`` or ``plain``; ``dask`` (a scheduler address or ``local``) plays the histories
+    on a Dask cluster; ``progress`` gets the failures done so far; ``on_started`` is called once
+    the histories run on other processes (never when they run in this one), so the caller can
+    prepare what follows meanwhile."""
+
+    def __init__(self, cluster: Cluster, seed: int = 1, jobs: int = 1, model: ClusterModel | None = None,
+                 dask: str | None = None, sampling: str = "plain",
+                 progress: Callable[[int], None] | None = None, on_started: Callable[[], None] | None = None):
+        try:
+            self.plan = sampling_plan(cluster, sampling)
+        except ValueError as exc:
+            raise KchaosUsageError(str(exc)) from None
+        self.start = time.perf_counter()
+        self.cluster, self.seed, self.jobs, self.dask = cluster, seed, jobs, dask
+        self.model = model = model or ClusterModel(cluster)
+        if model.blast is None:
+            model.blast = BlastRadius(model)
+            if not dask:  # large clusters: on the local pool, before the histories start
+                settle_on_pool(model.blast, model.blast.single_domains(), jobs)
+            model.cover_of_domain = workload_cover(model.blast)
+        self.sampler = BiasedSampler(cluster, model=model) if self.plan.method == "importance" \
+            else StationarySampler(cluster)
+        if self.sampler.failure_rate <= 0:
+            raise nothing_to_simulate(cluster)
+        check_rollouts(cluster, self.sampler.failure_rate)
+        self.progress, self.on_started = progress, on_started
+        self.results: list[HistoryResult] = []
+        self.distributions = Distributions.empty(len(cluster.workloads))
+        self.done = 0  # failures played so far
+        self.partial = False  # interrupted
+        self.pool = None
+        self._context = None
+
+    def __enter__(self) -> "Campaign":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(*exc)
+
+    def close(self, *exc) -> None:
+        """Close the pool; with an exception (an interrupt), the work not started is dropped."""
+        if self._context is not None:
+            context, self._context, self.pool = self._context, None, None
+            context.__exit__(*(exc or (None, None, None)))
+
+    def _open(self, histories: int):
+        """The pool (None: this process), opened at the first batch and kept for the next."""
+        if self._context is None:
+            self._context = open_pool(self.model, self.jobs, histories, self.dask)
+            self.pool = self._context.__enter__()
+        return self.pool
+
+    def _finished(self, res: HistoryResult) -> None:
+        keep()  # from now on Ctrl-C stops only the histories in flight; this one is kept
+        self.distributions.absorb(res)
+        self.results.append(res)
+        self.done += res.failures
+        if self.progress:
+            self.progress(self.done)
+
+    def play(self, planned: Iterator[tuple[History, np.random.SeedSequence]], histories: int,
+             deadline: float | None = None) -> bool:
+        """Play ``planned`` (about ``histories`` of them), in order; False when stopped before
+        the end: interrupted (``partial``), or past ``deadline`` (a ``time.perf_counter()``
+        value; no history starts after it but the run's first, those queued are dropped, and the
+        results stay the histories finished in order)."""
+        def late() -> bool:  # (one history always runs, so that a run has figures)
+            return deadline is not None and bool(self.results or in_flight) and time.perf_counter() >= deadline
+
+        in_flight: deque = deque()
+
+        try:
+            pool = self._open(histories)
+            if pool is None:
+                for item in planned:
+                    if late():
+                        return False
+                    with abortable():
+                        res = simulate_history(self.model, *item)
+                    self._finished(res)
+                return True
+            stopped = False
+            for item in planned:  # a window of 2 x workers keeps every core busy, in order
+                if late():
+                    stopped = True
+                    break
+                in_flight.append(pool.submit(item))
+                if self.on_started is not None:  # the workers run (where processes fork, all of them now)
+                    self.on_started()
+                    self.on_started = None
+                if len(in_flight) >= 2 * pool.workers:
+                    self._finished(pool.result(in_flight.popleft()))
+            while in_flight:
+                future = in_flight.popleft()
+                if (stopped or late()) and self.results:
+                    stopped = True
+                    if future.cancel():  # not started yet: dropped, with every one after it
+                        for rest in in_flight:
+                            rest.cancel()
+                        break
+                self._finished(pool.result(future))
+            return not stopped
+        except KeyboardInterrupt as exc:
+            self.close(type(exc), exc, exc.__traceback__)  # the work queued is dropped, not waited for
+            if not self.results:  # nothing done yet: nothing partial to report either
+                raise
+            self.partial = True
+            return False
+
+    def output(self, failures_requested: int | None) -> SimulationOutput:
+        return SimulationOutput(self.cluster, self.model, self.results, self.distributions, failures_requested,
+                                self.seed, self.jobs, time.perf_counter() - self.start, self.partial,
+                                self.sampler.failure_rate, self.plan, self.dask)
 
 
 def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, jobs: int = 1,
@@ -159,65 +294,11 @@ def run_monte_carlo(cluster: Cluster, failures: int = 10_000, seed: int = 1, job
                     model: ClusterModel | None = None,
                     fixed: tuple[int, float] | None = None, dask: str | None = None,
                     sampling: str = "plain", on_started: Callable[[], None] | None = None) -> SimulationOutput:
-    """Simulate ``failures`` failure events; ``progress`` gets the failures done so far.
-    ``fixed`` = (histories, horizon) simulates a set time instead (comparisons); ``dask``
-    (a scheduler address or ``local``) plays the histories on a Dask cluster. ``sampling``:
-    ``auto`` (importance sampling of overlaps where it applies, see :mod:`.rare`),
-    ``importance`` or ``plain``. ``on_started`` is called once the histories run on other
-    processes (never when they run in this one), so the caller can prepare what follows meanwhile."""
+    """Simulate ``failures`` failure events (see :class:`Campaign` for the other arguments).
+    ``fixed`` = (histories, horizon) simulates a set time instead (comparisons)."""
     if failures < 1:
         raise KchaosUsageError(f"--failures must be at least 1, got {failures}")
-    try:
-        plan = sampling_plan(cluster, sampling)
-    except ValueError as exc:
-        raise KchaosUsageError(str(exc)) from None
-    start = time.perf_counter()
-    model = model or ClusterModel(cluster)
-    if model.blast is None:
-        model.blast = BlastRadius(model)
-        if not dask:  # large clusters: on the local pool, before the histories start
-            settle_on_pool(model.blast, model.blast.single_domains(), jobs)
-        model.cover_of_domain = workload_cover(model.blast)
-    sampler = BiasedSampler(cluster, model=model) if plan.method == "importance" else StationarySampler(cluster)
-    n_hist = (fixed or history_plan(failures, sampler.failure_rate, cluster))[0]
-    check_rollouts(cluster, sampler.failure_rate if fixed is None else failures / (fixed[0] * fixed[1]))
-    planned = iter_histories(sampler, failures, seed, fixed)
-    results: list[HistoryResult] = []
-    partial = False
-    done = 0
-
-    distributions = Distributions.empty(len(cluster.workloads))
-
-    def finished(res: HistoryResult) -> None:
-        nonlocal done
-        keep()  # from now on Ctrl-C stops only the histories in flight; this one is kept
-        distributions.absorb(res)
-        results.append(res)
-        done += res.failures
-        if progress:
-            progress(done)
-
-    try:
-        with open_pool(model, jobs, n_hist, dask) as pool:
-            if pool is None:
-                for item in planned:
-                    with abortable():
-                        res = simulate_history(model, *item)
-                    finished(res)
-            else:
-                in_flight: deque = deque()
-                for item in planned:  # a window of 2 x workers keeps every core busy, in order
-                    in_flight.append(pool.submit(item))
-                    if on_started is not None:  # the workers run (where processes fork, all of them now)
-                        on_started()
-                        on_started = None
-                    if len(in_flight) >= 2 * pool.workers:
-                        finished(pool.result(in_flight.popleft()))
-                while in_flight:
-                    finished(pool.result(in_flight.popleft()))
-    except KeyboardInterrupt:
-        if not results:  # nothing done yet: nothing partial to report either
-            raise
-        partial = True
-    return SimulationOutput(cluster, model, results, distributions, failures, seed, jobs,
-                            time.perf_counter() - start, partial, sampler.failure_rate, plan, dask)
+    with Campaign(cluster, seed, jobs, model, dask, sampling, progress, on_started) as campaign:
+        n_hist = (fixed or history_plan(failures, campaign.sampler.failure_rate, cluster))[0]
+        campaign.play(iter_histories(campaign.sampler, failures, seed, fixed), n_hist)
+    return campaign.output(failures)

@@ -52,8 +52,15 @@ MAX_MEAN_DOWN = 0.1
 #: The exponential repair of a failure that opens an episode, or of a critical one, is drawn
 #: this many times longer on average.
 REPAIR_STRETCH = 2.0
-#: Share of the episode-opening failures drawn by unavailability rather than by rate.
+#: Share of the episode-opening failures drawn by unavailability rather than by rate (at most:
+#: see MAX_OPENING_WORK).
 FIRST_BIAS = 0.5
+#: The biased share of opening failures is lowered so that an opening failure makes at most this
+#: many times the engine's work of a natural one (work: the pods a failure displaces, which the
+#: scheduler places again and the next rollout re-places): a datacenter or region outage of a
+#: large cluster costs tens of node failures, so drawing them half the time would spend most of
+#: a run on them (an efficiency trade of variance against work, Glynn & Whitt 1992).
+MAX_OPENING_WORK = 2.5
 #: During an episode the critical instances fail up to this many times faster (capped by OVERLAP_BIAS).
 CRITICAL_BOOST = 300.0
 #: During an episode every up instance fails up to this many times faster...
@@ -228,12 +235,31 @@ class BiasedSampler:
             partners = np.array([float(self.rate_arr @ self.criticality.critical(frozenset((i,))))
                                  for i in range(len(specs))])
             lasting = lasting * np.where(partners > 0, partners, partners[partners > 0].min(initial=1.0))
-        first = (1.0 - FIRST_BIAS) * natural + FIRST_BIAS * lasting / lasting.sum() if specs else natural
+        self.first_bias = FIRST_BIAS
+        if specs:
+            biased = lasting / lasting.sum()
+            self.first_bias = self._capped_bias(natural, biased)
+        first = (1.0 - self.first_bias) * natural + self.first_bias * biased if specs else natural
         self.first_cumulative = np.cumsum(first) / (first.sum() if specs else 1.0)
         self.first_log_ratio = np.log(natural / first).tolist() if specs else []
         if specs:  # biased histories hold more failures per second: plan their length from a pilot
             pilot = self.history(PILOT_INDEX, PILOT_FAILURES / self.natural_failure_rate, seed=0)
             self.failure_rate = max(self.natural_failure_rate, pilot.failures / pilot.horizon)
+
+    def _capped_bias(self, natural: np.ndarray, biased: np.ndarray) -> float:
+        """FIRST_BIAS, lowered where opening failures drawn by ``biased`` would make more than
+        MAX_OPENING_WORK times the work of natural ones (``natural``), counting as work one
+        plus the pods a failure displaces, in units of the pods of an average worker."""
+        if self.criticality is None:
+            return FIRST_BIAS
+        pods = self.criticality.takes @ self.criticality.pods.sum(axis=1)  # per instance, the pods it displaces
+        per_worker = max(float(self.criticality.pods.sum()) / max(int((self.criticality.pods.sum(axis=1) > 0).sum()), 1),
+                         1.0)
+        work = 1.0 + pods / per_worker
+        natural_work, biased_work = float(natural @ work), float(biased @ work)
+        if biased_work <= MAX_OPENING_WORK * natural_work:
+            return FIRST_BIAS
+        return min(FIRST_BIAS, (MAX_OPENING_WORK - 1.0) * natural_work / (biased_work - natural_work))
 
     def history(self, index: int, horizon: float, seed: int) -> History:
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, index, zlib.crc32(b"importance")])

@@ -233,6 +233,7 @@ class Scheduler:
                             zip(self.cap_cpu.tolist(), self.cap_mem.tolist(), self.cap_pods.tolist())]
         self.score_memo: dict[tuple, tuple[bool, int]] = {}
         self.affinity = AffinityIndex(wls, self.level_of_node, self.n_nodes)
+        self._request_arrays: tuple | None = None  # numpy copies of the requests, for unbind_many
         # Scope masks for StatefulSet volumes: domain index -> node mask.
         self._scope_masks: dict[int, np.ndarray] = {}
         self._ancestors = [set(n.ancestors) for n in nodes]
@@ -376,6 +377,36 @@ class Scheduler:
             self.count(pl, pod, node, -1)
         if self.affinity.any:
             self.affinity.count(pl.aff, w, node, -1)
+
+    def unbind_many(self, pl: Placement, pods: list[int]) -> list[tuple[int, int]]:
+        """:meth:`unbind` every bound pod of ``pods`` (counted), as one vectorised update that
+        leaves the same state (a rollout takes hundreds of pods off at once); returns (pod,
+        node) of the pods that were bound."""
+        bound = [(p, pl.pod_node[p]) for p in pods if pl.pod_node[p] >= 0]
+        if not bound:
+            return bound
+        if self._request_arrays is None:
+            self._request_arrays = tuple(np.array(x, dtype=np.int64) for x in (
+                self.pod_workload, self.req_cpu, self.req_mem, self.nonzero_req_cpu, self.nonzero_req_mem,
+                self.count_columns))
+        pod_w, req_c, req_m, nz_c, nz_m, columns = self._request_arrays
+        idx = np.array(bound, dtype=np.int64)
+        nodes, ws = idx[:, 1], pod_w[idx[:, 0]]
+        for arr, req in ((pl.alloc_cpu, req_c), (pl.alloc_mem, req_m), (pl.nonzero_cpu, nz_c), (pl.nonzero_mem, nz_m)):
+            np.subtract.at(arr, nodes, req[ws])
+        np.subtract.at(pl.alloc_pods, nodes, 1)
+        np.subtract.at(pl.counts, (ws[:, None], columns[nodes]), 1)
+        touched = np.unique(nodes)
+        pl.res_valid[:, touched] = False
+        for n, c, m, k, zc, zm in zip(touched.tolist(), *(a[touched].tolist() for a in (
+                pl.alloc_cpu, pl.alloc_mem, pl.alloc_pods, pl.nonzero_cpu, pl.nonzero_mem))):
+            pl.load[n] = (c, m, k, zc, zm)
+            pl.util[n] = max(c / self.cap_cpu_list[n], m / self.cap_mem_list[n])
+        for p, node in bound:
+            pl.pod_node[p] = -1
+            if self.affinity.any:
+                self.affinity.count(pl.aff, self.pod_workload[p], node, -1)
+        return bound
 
     def count(self, pl: Placement, pod: int, node: int, delta: int) -> None:
         """Add ``delta`` to the pod's spread counts (pods being deleted do not count)."""

@@ -419,12 +419,11 @@ class Workloads:
             self.pl = pl.copy()
             self.node_pods = [set(pods) for pods in node_pods]
         else:
-            for p in moving:
-                node = self.pl.pod_node[p]
-                if node >= 0:
-                    sch.unbind(self.pl, p)
-                    self.room_changed()
-                    self.node_pods[node].discard(p)
+            taken = sch.unbind_many(self.pl, moving)
+            if taken:
+                self.room_changed()
+            for p, node in taken:
+                self.node_pods[node].discard(p)
             all_placed = True
             # A fresh placement depends only on where the other pods are (so it is cacheable):
             # its own tie-break stream, named by that position, and a scan from the first node.
