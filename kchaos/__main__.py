@@ -1,5 +1,5 @@
 """`python -m kchaos`: the same as the `kchaos` command."""
 
-from .cli import entry
+from .launch import entry
 
 entry()

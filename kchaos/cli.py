@@ -6,19 +6,21 @@ or input, 130 interrupted); the commands do the work and never exit themselves.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import KchaosUsageError, Problem, TopologyError
 from .cli_options import (MAX_FAILURES, PositiveDuration, check_quiet_option, dask_option, failures_option,
                           jobs_option, manifests_option, precision_option, quiet_option, sampling_option, seed_option,
                           survive_option, time_budget_option)
 from .pipeline import DEFAULT_FAILURES, progress_bar, simulate, stopping_rule, usable_cores
+from .console import plain, terminal
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -32,12 +34,20 @@ def _stdout(wide_when_piped: bool = False) -> Console:
     """Standard output; ``wide_when_piped``: a CI log (not a terminal) gets 160 columns, so a
     table of figures is never cut to the 80 columns rich assumes for pipes."""
     if wide_when_piped and not sys.stdout.isatty() and "COLUMNS" not in __import__("os").environ:
-        return Console(highlight=False, width=160)
-    return Console(highlight=False)
+        return terminal(width=160)
+    return terminal()
 
 
-def default_out(results: dict) -> Path:
-    return Path("reports") / results["topology"]["name"]
+def default_out(name: str) -> Path:
+    return Path("reports") / name
+
+
+#: What `run` (and `check -o`) writes into its folder, as a set.
+REPORT_FILES = ("results.json", "index.html")
+
+
+#: Problems printed for one bad input; a last line counts the rest.
+MAX_PROBLEMS_SHOWN = 100
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,14 +74,20 @@ def run(topology: str, failures: int | None, precision: str | None, time_budget:
         out: str | None, jobs: int | None, dask: str | None, sampling: str, manifests: tuple[str, ...],
         survive: tuple[str, ...], quiet: bool) -> int:
     """Simulate failures and write results.json and index.html."""
-    failures, rule = stopping_rule(failures, precision, time_budget)
-    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
-                       report=True, survive=survive, precision=rule)
-    from .report import print_summary, render_html  # imported while the histories ran (Ahead)
-    from .report.files import write_report
+    from .report.files import check_folder, write_report
 
-    out_dir = Path(out) if out else default_out(results)
-    _, html_path = write_report(out_dir, results, render_html(results))
+    failures, rule = stopping_rule(failures, precision, time_budget)
+    folder: list[Path] = []
+
+    def outputs(cluster) -> None:  # checked before the histories, not after them
+        folder.append(Path(out) if out else default_out(cluster.name))
+        check_folder(folder[0], REPORT_FILES)
+
+    results = simulate(topology, failures, seed, jobs, quiet, dask=dask, sampling=sampling, manifests=manifests,
+                       report=True, survive=survive, precision=rule, before=outputs)
+    from .report import print_summary, render_html  # imported while the histories ran (Ahead)
+
+    _, html_path = write_report(folder[0], results, render_html(results))
     if not quiet:
         print_summary(results, _stdout(), str(html_path))
     if results["run"]["partial"]:
@@ -90,11 +106,12 @@ def schema(out: str | None) -> int:
       # yaml-language-server: $schema=./kchaos.schema.json"""
     import json
 
-    from .report.files import write_atomic
+    from .report.files import check_file, write_atomic
     from .topology.json_schema import topology_schema
 
     text = json.dumps(topology_schema(), indent=2, ensure_ascii=False) + "\n"
     if out:
+        check_file(Path(out))
         write_atomic(Path(out), text)
     else:
         click.echo(text, nl=False)
@@ -140,7 +157,7 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int |
     """Compare etcd sizes of one topology, or several topologies, side by side."""
     from .analysis.compare import parse_sizes, run_variants
     from .report.compare import print_comparison, render_comparison_html
-    from .report.files import to_json, write_atomic
+    from .report.files import check_folder, to_json, write_files
     from .topology import load_topology
 
     if etcd_sizes is not None:
@@ -168,14 +185,14 @@ def compare(topologies: tuple[str, ...], etcd_sizes: str | None, failures: int |
         variants = list(zip(labels, clusters))
         name = "-vs-".join(c.name for c in clusters)[:80] if len(clusters) <= 3 \
             else f"{clusters[0].name}-and-{len(clusters) - 1}-more"
+    out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
+    check_folder(out_dir, ("comparison.json", "index.html"))
     failures, rule = stopping_rule(failures, precision, time_budget)
     goal = f"{100 * rule.relative:g}% precision" if rule else ""
     ctx, callback = progress_bar(None if rule else failures * len(variants), quiet, goal)
     with ctx:
         results = run_variants(variants, failures, seed, jobs or usable_cores(), callback, dask=dask, precision=rule)
-    out_dir = Path(out) if out else Path("reports") / f"{name}-compare"
-    write_atomic(out_dir / "comparison.json", to_json(results))
-    write_atomic(out_dir / "index.html", render_comparison_html(results))
+    write_files({out_dir / "comparison.json": to_json(results), out_dir / "index.html": render_comparison_html(results)})
     if not quiet:
         print_comparison(results, _stdout(), str(out_dir / "index.html"))
     if any(r["run"]["partial"] for r in results) or len(results) < len(variants):
@@ -220,9 +237,14 @@ def check(ctx: click.Context, topology: str, failures: int | None, precision: st
     from .analysis.inputs import checks_at
     from .analysis.precision import CHECK_PRECISION
     from .report.gate import append_step_summary, junit_xml, print_checks
-    from .report.files import write_atomic
+    from .report.files import check_file, check_folder, write_atomic
 
     base = load_baseline(baseline) if baseline else None
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    for path in filter(None, (junit, summary_file)):
+        check_file(Path(path))
+    if out:
+        check_folder(Path(out), REPORT_FILES)
     if base is not None:  # common random numbers: the baseline's seed (and its set count), unless asked otherwise
         given = {name for name in ("seed", "failures")
                  if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
@@ -235,12 +257,12 @@ def check(ctx: click.Context, topology: str, failures: int | None, precision: st
                        report=out is not None, survive=survive, precision=rule, targets_only=True)
     checks, note = checks_at(results, inputs)
     if note:
-        Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
+        terminal(stderr=True).print(plain(f"note: {note}"))
     if base is not None:
         checks += compare_baseline(results, base)
         mismatch = baseline_mismatch(results, base)
         if mismatch:
-            Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {escape(mismatch)}")
+            terminal(stderr=True).print(Text.assemble(("warning:", "yellow"), " ", plain(mismatch)))
     if not checks:
         raise KchaosUsageError(f"{topology}: no slo targets to check (add an `slo:` section) and no --baseline")
     passed = all(ch["passed"] for ch in checks)
@@ -251,7 +273,6 @@ def check(ctx: click.Context, topology: str, failures: int | None, precision: st
         write_report(Path(out), results, render_html(results))
     if junit:
         write_atomic(Path(junit), junit_xml(results, checks))
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         append_step_summary(Path(summary_file), results, checks)
     print_checks(results, checks, _stdout(wide_when_piped=True), quiet=quiet)
@@ -283,25 +304,27 @@ def plan(topology: str, survive: tuple[str, ...], failures: int, seed: int, out:
     from .analysis.compare import parse_sizes
     from .plan.search import PlanOptions, make_plan
     from .plan.write import plan_document, topology_text
-    from .report.files import to_json, write_atomic
+    from .report.files import check_folder, to_json, write_files
     from .report.plan_html import render_plan_html
     from .report.plan_terminal import print_plan
     from .topology import load_topology
+    from .topology.files import decode, read_bytes
 
     cluster = load_topology(topology)  # one clear message per problem before anything runs
-    text = Path(topology).read_text(encoding="utf-8-sig")
+    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    check_folder(out_dir, ("topology.yaml", "plan.json", "index.html"))  # before the search
+    text = decode(read_bytes(topology), topology)
     options = PlanOptions(failures=failures, seed=seed, jobs=jobs or usable_cores(), sampling=sampling,
                           etcd_sizes=tuple(parse_sizes(etcd_sizes)) if etcd_sizes else None)
-    err = Console(stderr=True, highlight=False)
-    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(f"[dim]plan: {step}[/]"))
-    result = make_plan(text, topology, survive, options, say)
-    out_dir = Path(out) if out else Path("reports") / f"{cluster.name}-plan"
+    err = terminal(stderr=True)
+    say = None if quiet or not sys.stderr.isatty() else (lambda step: err.print(plain(f"plan: {step}", "dim")))
+    with interrupts.all_or_nothing():  # a plan made of interrupted simulations would be wrong: none is written
+        result = make_plan(text, topology, survive, options, say)
     written = topology_text(text, str(out_dir / "topology.yaml"), result.moves, survive) \
         if result.moves or survive else text
     doc = plan_document(result, {"name": cluster.name, "source": topology, "sha256": cluster.sha256})
-    write_atomic(out_dir / "topology.yaml", written)
-    write_atomic(out_dir / "plan.json", to_json(doc))
-    write_atomic(out_dir / "index.html", render_plan_html(doc))
+    write_files({out_dir / "topology.yaml": written, out_dir / "plan.json": to_json(doc),
+                 out_dir / "index.html": render_plan_html(doc)})
     if not quiet:
         print_plan(doc, _stdout(wide_when_piped=True), str(out_dir))
     return EXIT_OK if result.met else EXIT_TARGET_MISSED
@@ -354,26 +377,30 @@ from . import cli_kube  # noqa: E402,F401  (registers import, export and observe
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, map the outcome to an exit code."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = terminal(stderr=True, soft_wrap=True)
     try:
-        code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
+        with interrupts.gate():
+            code = cli.main(args=argv, prog_name="kchaos", standalone_mode=False)
+            if interrupts.requested():  # Ctrl-C once the histories were done: their results are written
+                raise Interrupted("interrupted: the run had finished; its results are written in full")
     except KchaosUsageError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error:[/red] {escape(str(problem))}", markup=True, highlight=False)
-        return EXIT_USAGE
-    except click.UsageError as exc:
-        exc.show()
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+            err.print(Text.assemble(("error:", "red"), " ", plain(str(problem))))
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            err.print(Text.assemble(("error:", "red"), f" ... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more problems"))
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return EXIT_INTERRUPTED
-    except Interrupted:
-        err.print("interrupted: the results written are partial")
+    except Interrupted as exc:
+        err.print(plain(str(exc) or "interrupted: the results written are partial"))
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # usage errors included: click's own text, through the one printer
+        shown = io.StringIO()
+        exc.show(file=shown)
+        err.print(plain(shown.getvalue().rstrip("\n")))
         return EXIT_USAGE
     if isinstance(code, int):
         return code

@@ -7,13 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from .cli import EXIT_OK, _stdout, cli
+from .cli import EXIT_OK, Interrupted, _stdout, cli
 from .cli_options import failures_option, jobs_option, quiet_option, sampling_option, seed_option
+from .console import plain, terminal
 from .errors import KchaosUsageError, Problem
 from .pipeline import DEFAULT_FAILURES, simulate
+
+
+def _warning(console, text: str) -> None:
+    console.print(Text.assemble(("warning:", "yellow"), " ", plain(text)))
 
 
 @cli.command("import")
@@ -45,17 +49,19 @@ def import_(nodes_files: tuple[str, ...], zone_label: str | None, region_label: 
     The written file validates and runs as it is; `# TODO` comments say what kubectl cannot
     know (failure rates, round trips, workloads)."""
     from .kube.imported import import_topology
-    from .report.files import write_atomic
+    from .report.files import check_file, write_atomic
 
+    if out:
+        check_file(Path(out))  # before the inputs are read
     name = name or (Path(out).stem if out else "imported")
     text, count, warnings = import_topology(list(nodes_files), manifests, rack_label, host_label, volume_scope, name,
                                             zone_label, region_label)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = terminal(stderr=True, soft_wrap=True)
     for warning in warnings:
-        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        _warning(err, warning)
     if out:
         write_atomic(Path(out), text)
-        Console(stderr=True, highlight=False).print(f"wrote {escape(out)}: {count} nodes; check the TODO comments")
+        err.print(plain(f"wrote {out}: {count} nodes; check the TODO comments"))
     else:
         click.echo(text, nl=False)
     return EXIT_OK
@@ -80,28 +86,29 @@ def export(topology: str, target: str, out: str, top: int, namespace: str, failu
     """Simulate, then write the costliest failures as drills on the cluster's own machines, each
     annotated with the timeline kchaos predicts for it, so that a drill can confirm it."""
     from .kube.chaos_mesh import chaos_mesh
-    from .report.files import write_atomic
+    from .report.files import check_folder, write_files
     from .topology import load_topology
 
     cluster = load_topology(topology)
+    folder = Path(out)
+    check_folder(folder)  # before the simulation
     results = simulate(topology, failures or DEFAULT_FAILURES, seed, jobs, quiet, sampling=sampling)
     drills = chaos_mesh(cluster, results, top, namespace)
-    err = Console(stderr=True, highlight=False)
+    err = terminal(stderr=True)
     for drill in drills:
         for reason in drill.skipped:
-            err.print(f"[yellow]warning:[/yellow] {escape(drill.domain)}: {escape(reason)}")
+            _warning(err, f"{drill.domain}: {reason}")
     written = [d for d in drills if d.manifests]
     if not written:
         raise KchaosUsageError([Problem(topology, None, "", "no drill names a machine of the cluster" + (
             "" if drills else ": no failure's cost is told apart from zero; run with more --failures"))])
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for drill in written:
-        write_atomic(folder / drill.filename, drill.text())
+    write_files({folder / drill.filename: drill.text() for drill in written})
     if not quiet:
-        Console(highlight=False).print(
+        terminal().print(plain(
             f"wrote {len(written)} {target} drills ({sum(len(d.manifests) for d in written)} manifests) to "
-            f"{escape(str(folder))}: " + ", ".join(escape(d.filename) for d in written))
+            f"{folder}: " + ", ".join(d.filename for d in written)))
+    if results["run"]["partial"]:
+        raise Interrupted()
     return EXIT_OK
 
 
@@ -122,20 +129,21 @@ def observe(topology: str, fail: str, start: str, events_file: str, as_json: boo
     from .analysis.whatif import resolve
     from .kube.events import parse_time, read_events
     from .kube.observe import observe as compare_drill
-    from .report.files import to_json, write_atomic
+    from .report.files import check_folder, to_json, write_files
     from .report.observe import print_observation, render_observation
     from .topology import load_topology
 
+    if out:
+        check_folder(Path(out), ("observe.json", "index.html"))
     cluster = load_topology(topology)
     domain = cluster.domains[resolve(cluster, fail)].id
     events, skipped = read_events(events_file, parse_time(start))
     if skipped:
-        Console(stderr=True, highlight=False).print(f"note: {skipped} items of {escape(events_file)} are not events "
-                                                    "with a reason and a time; left out")
+        terminal(stderr=True).print(plain(f"note: {skipped} items of {events_file} are not events with a reason "
+                                          "and a time; left out"))
     doc = compare_drill(cluster, domain, events, seed)
     if out:
-        write_atomic(Path(out) / "observe.json", to_json(doc))
-        write_atomic(Path(out) / "index.html", render_observation(doc))
+        write_files({Path(out) / "observe.json": to_json(doc), Path(out) / "index.html": render_observation(doc)})
     if as_json:
         click.echo(to_json(doc), nl=False)
     else:

@@ -8,14 +8,17 @@ Shared by `run`, `check`, `export` and `compare` (:mod:`kchaos.cli`); the core b
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
+from .console import plain, terminal
 from .errors import KchaosUsageError, TopologyError
 
 #: Failures of a run when neither --failures nor --precision says otherwise.
 DEFAULT_FAILURES = 10_000
+
+if TYPE_CHECKING:
+    from .model.cluster import Cluster
 
 
 def stopping_rule(failures: int | None, precision: str | None, time_budget: float | None,
@@ -53,11 +56,11 @@ def progress_bar(total: int | None, quiet: bool, goal: str = ""):
     if total is None:
         progress = Progress(SpinnerColumn(), TextColumn(f"simulating until {goal}"),
                             TextColumn("{task.completed:,} failures"), TimeElapsedColumn(),
-                            console=Console(stderr=True), transient=True)
+                            console=terminal(stderr=True), transient=True)
     else:
         progress = Progress(SpinnerColumn(), TextColumn("simulating failures"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
+                            console=terminal(stderr=True), transient=True)
     task = progress.add_task("run", total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
@@ -87,14 +90,14 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     extra = imported.as_data()
     existing = (load_yaml(decode(read_bytes(path), path)).data or {}).get("workloads") or []
     by_name = {w["name"]: (w, origins) for w, origins in zip(extra, imported.origins)}
-    note = Console(stderr=True, highlight=False, soft_wrap=True)
+    note = terminal(stderr=True, soft_wrap=True)
     for warning in imported.warnings:
-        note.print(f"warning: {escape(warning)}")
+        note.print(plain(f"warning: {warning}"))
     merged, origins = [], {}
     for w in existing:  # a replacement keeps the replaced workload's place (pod numbering, report order)
         name = w.get("name") if isinstance(w, dict) else None
         if name in by_name:
-            note.print(f"note: workload {escape(str(name))!r} from the manifests replaces the one in {escape(path)}")
+            note.print(plain(f"note: workload {str(name)!r} from the manifests replaces the one in {path}"))
             w, of = by_name.pop(name)
             origins.update({("workloads", len(merged)) + key: origin for key, origin in of.items()})
         merged.append(w)
@@ -106,11 +109,13 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
 
 def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool, overrides: dict | None = None,
              dask: str | None = None, sampling: str = "plain", manifests: tuple[str, ...] = (),
-             report: bool = False, survive: tuple[str, ...] = (), precision=None, targets_only: bool = False) -> dict:
+             report: bool = False, survive: tuple[str, ...] = (), precision=None, targets_only: bool = False,
+             before: Callable[[Cluster], None] | None = None) -> dict:
     """Load, simulate and analyse one topology: the results document. ``report``: an HTML
     report follows, so it is readied while the histories run. ``precision``
     (:class:`~.analysis.precision.Precision`): run until the headline figures are tight instead
-    of ``failures``; ``targets_only``: until the slo targets are decided (or tight)."""
+    of ``failures``; ``targets_only``: until the slo targets are decided (or tight). ``before``
+    gets the loaded topology ahead of the histories (the CLI checks its outputs there)."""
     from .model.sampling.montecarlo import run_monte_carlo
     from .topology import load_topology
 
@@ -126,6 +131,8 @@ def simulate(path: str, failures: int, seed: int, jobs: int | None, quiet: bool,
         from .kube.origin import blame
 
         raise TopologyError(blame(err.problems, origins, path, keep_unmatched=True)) from None
+    if before is not None:
+        before(cluster)
     from .analysis.survive import with_survive
 
     cluster = with_survive(cluster, survive)

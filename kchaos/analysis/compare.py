@@ -58,7 +58,7 @@ def run_variants(variants: list[tuple[str, Cluster]], failures: int, seed: int, 
         horizon = FAILURES_PER_HISTORY / mean_rate
         return [_labelled(_with_ends(analyze(sim), sim, (len(sim.histories), horizon), seed, jobs, dask), label)
                 for (label, _), sim in zip(variants, outputs)]
-    plan = history_plan(failures, mean_rate)
+    plan = history_plan(failures, mean_rate, variants[0][1])
     out = []
     done = 0
     for (label, cluster) in variants:

@@ -22,9 +22,7 @@ comparison would flag nine times in ten.
 
 from __future__ import annotations
 
-import json
 from math import sqrt
-from pathlib import Path
 
 import numpy as np
 from scipy.special import stdtrit  # Student's t quantiles without scipy.stats' import cost
@@ -41,10 +39,11 @@ FLOOR = 0.01
 
 
 def load_baseline(path: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KchaosUsageError(f"{path}: not a readable results.json ({exc})") from None
+    """A previous results.json, read within the export limit (:mod:`kchaos.topology.files`)."""
+    from ..topology.files import MAX_EXPORT_BYTES, decode, load_json, read_bytes
+
+    data, _ = load_json(decode(read_bytes(path, MAX_EXPORT_BYTES, f"is larger than {MAX_EXPORT_BYTES // 2**20} MB; "
+                                                                 "not a results.json kchaos wrote"), path), path)
     if not isinstance(data, dict) or data.get("schema") != "kchaos.results/v1":
         raise KchaosUsageError(f"{path}: not a kchaos results.json (schema kchaos.results/v1 expected)")
     return data

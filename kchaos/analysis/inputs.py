@@ -61,7 +61,11 @@ def simulate_ends(results: dict, nominal: SimulationOutput,
         model = ClusterModel(nominal.cluster.at_inputs(end))
         # The settled responses depend on the layout alone, not on the rates: settled once.
         model.blast, model.cover_of_domain = nominal.model.blast, nominal.model.cover_of_domain
-        out = simulate(model.cluster, model, part)
+        try:
+            out = simulate(model.cluster, model, part)
+        except KeyboardInterrupt:  # before this end's first history: the nominal run stands, partial
+            results["run"]["partial"] = True
+            break
         ends[end] = analyze(out)
         results["run"]["wall_seconds"] = round(results["run"]["wall_seconds"] + out.wall_seconds, 3)
         if out.partial:

@@ -9,19 +9,16 @@ a repeated event's ``count`` or ``series`` does not move it).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
-from ..topology.yamlsafe import YamlFatal, load_yaml
+from ..topology.files import decode, fail, load_structured, read_bytes
 from .timeline import Event
 
 #: Largest events file read (a day of events of a large cluster is a few hundred MiB).
 MAX_BYTES = 512 * 1024 * 1024
-#: Largest file read with line numbers (YAML); larger ones are read as plain JSON.
-MAX_WITH_LINES = 5 * 1024 * 1024
+EXPECTED = "the output of `kubectl get events -A -o json`"
 
 
 def parse_time(text: str, where: str = "--start") -> datetime:
@@ -34,34 +31,13 @@ def parse_time(text: str, where: str = "--start") -> datetime:
 
 
 def _load(path: str) -> Any:
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise KchaosUsageError([Problem(path, None, "", f"is {size / 2**20:.0f} MiB; kchaos reads events files "
-                                            f"up to {MAX_BYTES // 2**20} MiB (filter with --field-selector)")])
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise KchaosUsageError([Problem(path, None, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise KchaosUsageError([Problem(path, None, "", "is a folder; give the file `kubectl get events -A -o json` "
-                                        "wrote")]) from None
-    except OSError as err:
-        raise KchaosUsageError([Problem(path, None, "", f"cannot be read: {err.strerror or err}")]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise KchaosUsageError([Problem(path, None, "", "is not UTF-8 text; give the output of "
-                                        "`kubectl get events -A -o json`")]) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        if len(raw) > MAX_WITH_LINES or text.lstrip().startswith(("{", "[")):
-            raise KchaosUsageError([Problem(path, err.lineno, "", f"not valid JSON: {err.msg}")]) from None
-    try:
-        return load_yaml(text).data
-    except YamlFatal as err:
-        raise KchaosUsageError([Problem(path, err.line, "", err.message)]) from None
+    """The events file's data, read within :data:`MAX_BYTES` (:mod:`kchaos.topology.files`)."""
+    raw = read_bytes(path, MAX_BYTES, f"is larger than {MAX_BYTES // 2**20} MiB; kchaos reads events files up to "
+                                      "that (filter with --field-selector)")
+    text = decode(raw, path)
+    if not text.strip():
+        raise fail(path, f"is empty; expected {EXPECTED}")
+    return load_structured(text, path, EXPECTED)[0]
 
 
 def _time(item: dict) -> str | None:

@@ -404,6 +404,9 @@ class Cluster:
     slo: Slo
     advisories: tuple[Advisory, ...] = ()  # found while validating (static)
     maintenance: Maintenance | None = None
+    #: Line of each section and key of a section in the file (``failures``, ``kubernetes.rolloutInterval``
+    #: -> 40), for messages at run time.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     #: Pool name -> what one of its nodes costs (``workers[].cost``, default 1), for ``kchaos plan``.
     pool_cost: dict[str, float] = field(default_factory=dict)
     autoscale: tuple[Autoscale, ...] = ()  # the autoscaled worker pools

@@ -127,13 +127,14 @@ class ClusterModel:
 
     def initial_pod_names(self) -> list[str]:
         """Readable pod names: web-0.. for replicas, agent-<node> for DaemonSet pods."""
+        ordinal = {p: i for pods in self.workload_pods for i, p in enumerate(pods)}  # not list.index: n^2
         names = []
         for p, w in enumerate(self.pod_workload):
             wl = self.cluster.workloads[w]
             if self.pod_pin[p] >= 0:
                 names.append(f"{wl.name}-{self.cluster.nodes[self.pod_pin[p]].name}")
             else:
-                names.append(f"{wl.name}-{self.workload_pods[w].index(p)}")
+                names.append(f"{wl.name}-{ordinal[p]}")
         return names
 
     # -- placement ---------------------------------------------------------------

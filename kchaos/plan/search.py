@@ -95,6 +95,8 @@ class Search:
             out = run_monte_carlo(layout.cluster, failures=o.failures, seed=o.seed, jobs=o.jobs,
                                   model=layout.ready_for_simulation(), fixed=self.fixed if crn else None,
                                   sampling=o.sampling)
+            if out.partial:  # interrupted: a plan is never made of part of a simulation
+                raise KeyboardInterrupt
             hit = self._simulated[key] = analyze(out)
         return hit
 

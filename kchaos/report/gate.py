@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import KchaosUsageError, Problem
 from ..analysis.gate import ALPHA
 from .formatting import format_availability, format_availability_interval_distinct, precision_text
 
@@ -189,5 +190,9 @@ def append_step_summary(path: Path, results: dict, checks: list[dict]) -> None:
         goal = _goal(ch).replace("<=", "≤").replace(">=", "≥")
         icon = "✅" if ch["passed"] else "❌"
         lines.append(f"| {ch['name']} | {goal} | {_target_and_estimate(ch)[1]} | {_interval(ch)} | {icon} {verdict(ch)} |")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n\n")
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n\n")
+    except OSError as err:
+        raise KchaosUsageError([Problem(str(path), None, "", f"$GITHUB_STEP_SUMMARY cannot be written: "
+                                                              f"{err.strerror or err}")]) from None

@@ -6,8 +6,10 @@ import dataclasses
 
 from kchaos.model.cluster import Cluster, Domain, Node
 from kchaos.topology.advisories import advise
+from kchaos.topology.checker import Checker
 from kchaos.topology.placement import Spreader
 from kchaos.topology.schema import Spec
+from kchaos.topology.units import format_duration
 from kchaos.topology.schema_common import NodeEntry
 
 
@@ -86,3 +88,21 @@ def build_cluster(spec: Spec, source: str, sha256: str) -> Cluster:
     )
     return dataclasses.replace(cluster, advisories=advise(cluster))
 
+
+
+def check_elections(cluster: Cluster, c: Checker) -> None:
+    """An election timeout no longer than the largest round trip between etcd members is an
+    error (on ``c``), though each value is valid alone: a candidate's votes cannot come back
+    before the other members time out and campaign in turn, so no election ever ends (etcd
+    would elect no leader; its simulation would not finish). Above it, the etcd tuning guide
+    still asks for 10 x that round trip (the ``election-timeout-too-small`` advisory)."""
+    members = cluster.members
+    if len(members) < 2:
+        return
+    worst, a, b = max((cluster.rtt(x, y), x, y) for x in members for y in members if x < y)
+    if cluster.etcd.election_timeout <= worst:
+        c.error(("controlPlane", "etcd", "electionTimeout"),
+                f"{format_duration(cluster.etcd.election_timeout)} is not longer than the round trip between etcd "
+                f"members {cluster.nodes[a].name} and {cluster.nodes[b].name} ({format_duration(worst)}): votes "
+                "cannot return before the other members campaign, so no election ever ends; give at least "
+                f"10 x that round trip ({format_duration(10 * worst)})")

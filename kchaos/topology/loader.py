@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from typing import Any
 
 from kchaos.errors import KchaosUsageError, Problem, TopologyError
 from kchaos.model.cluster import Cluster
-from kchaos.topology.build import build_cluster
+from kchaos.topology.build import build_cluster, check_elections
 from kchaos.topology.checker import Checker, format_path
 from kchaos.topology.schema import validate
 from kchaos.topology.files import MAX_TOPOLOGY_BYTES, decode, read_bytes
@@ -94,7 +95,13 @@ def _load(raw: bytes, filename: str, overrides: Mapping[str, Any] | None) -> Clu
     spec = validate(doc.data, checker, _default_name(filename))
     if spec is None or checker.problems:
         raise TopologyError(_tidy(checker.problems, filename))
-    return build_cluster(spec, source=filename, sha256=sha256)
+    cluster = build_cluster(spec, source=filename, sha256=sha256)
+    check_elections(cluster, checker)
+    if checker.problems:
+        raise TopologyError(_tidy(checker.problems, filename))
+    keys = {".".join(path): line for path, line in doc.lines.items()  # sections and their keys
+            if 1 <= len(path) <= 2 and all(isinstance(k, str) for k in path)}
+    return dataclasses.replace(cluster, lines=keys)
 
 
 def _tidy(problems: list[Problem], filename: str) -> list[Problem]:

@@ -84,6 +84,10 @@ class Nodes:
         m = c.section(value, path, D.ETCD)
         d = EtcdTiming()
         heartbeat, election, pre_vote, fsync = (c.field(m, path, D.ETCD, key) for key in D.ETCD.keys)
+        if heartbeat is not None and heartbeat < 0.001:
+            c.error(path + ("heartbeatInterval",), f"must be at least 1ms (etcd takes it in whole milliseconds), "
+                                                   f"got {format_duration(heartbeat)}")
+            heartbeat = None
         if heartbeat is not None and election is not None:
             where = path + ("electionTimeout",) if m and "electionTimeout" in m else path + ("heartbeatInterval",)
             if election < 5 * heartbeat:

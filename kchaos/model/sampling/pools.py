@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Iterator
 
 import numpy as np
 
 from ...errors import KchaosUsageError
+from ...interrupts import abortable
 from ..cluster import Cluster
 from ..engine import ClusterModel, HistoryResult, simulate_history
 from .failures import History
@@ -37,8 +39,59 @@ _dask_models: dict[str, ClusterModel] = {}
 
 
 def _init_worker(model: ClusterModel) -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to every process of the group): the
+    parent decides what stops, and ends the workers itself; no worker prints a traceback."""
     global _worker_model
     _worker_model = model
+    _end_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _end_with_parent() -> None:
+    """On Linux, a worker gets SIGTERM when the process that started it ends, however it
+    ends: a worker that ignores Ctrl-C is never left behind (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back in this thread while worker processes start: they are born with it
+    blocked (until :func:`_init_worker` ignores it), and the parent receives it just after."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored by this process for a while (processes started meanwhile keep ignoring it)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _noop() -> None:
+    return None
 
 
 def _run_in_worker(item: Item) -> HistoryResult:
@@ -74,7 +127,31 @@ class LocalPool:
         self.executor, self.workers = executor, workers
 
     def submit(self, item: Item) -> Any:
-        return self.executor.submit(_run_in_worker, item)
+        with _sigint_blocked():  # where processes start on demand (spawn), they start here
+            return self.executor.submit(_run_in_worker, item)
+
+    @staticmethod
+    def result(future: Any) -> HistoryResult:
+        """A history's result, waited for where Ctrl-C may stop the wait; a worker that died
+        (killed, out of memory) is a message, not a traceback."""
+        try:
+            with abortable():
+                return future.result()
+        except BrokenProcessPool:
+            raise KchaosUsageError("a worker process died (killed, or out of memory?); try fewer --jobs") from None
+
+    def terminate(self) -> None:
+        """End the workers now: what they are playing is dropped (Ctrl-C). The queue of work
+        not yet taken is not flushed to the dead workers (that wait would never end)."""
+        queue = getattr(self.executor, "_call_queue", None)
+        if queue is not None:
+            queue.cancel_join_thread()
+        processes = getattr(self.executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            try:
+                process.terminate()
+            except (OSError, AttributeError):
+                pass
 
     def settle_many(self, chunks: list[list[frozenset[int]]]) -> Iterator[list[Response]]:
         """Settle chunks of domain sets on the workers, results in chunk order."""
@@ -95,6 +172,17 @@ class DaskPool:
         return self.client.submit(_run_on_dask, self.token, self.cluster, self.cover, item, pure=False,
                                   key=f"kchaos-{self.token}-{item[0].index}")
 
+    def result(self, future: Any) -> HistoryResult:
+        """A history's result, waited for where Ctrl-C may stop the wait; a cluster failure
+        (a worker killed for good, a lost scheduler) is a message, not a traceback."""
+        try:
+            with abortable():
+                return future.result()
+        except (KeyboardInterrupt, KchaosUsageError):
+            raise
+        except Exception as exc:  # distributed's KilledWorker, CommClosedError, TimeoutError...
+            raise KchaosUsageError(f"--dask: the Dask cluster failed: {type(exc).__name__}: {exc}") from None
+
 
 @contextmanager
 def open_pool(model: ClusterModel, jobs: int, histories: int,
@@ -108,13 +196,29 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
         except ImportError:
             raise KchaosUsageError("--dask needs dask.distributed: pip install 'kchaos[distributed]'") from None
         if dask == "local":
-            with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                              silence_logs=logging.CRITICAL) as lc, Client(lc) as client:
-                yield DaskPool(client, cluster, cover)
+            with ExitStack() as stack:
+                try:
+                    # Its worker processes start with SIGINT ignored, which a process keeps across exec
+                    # (and Python then installs no handler): Ctrl-C reaches this process only, never a
+                    # worker as a traceback. Ctrl-C during these seconds of start-up is ignored too.
+                    with _sigint_ignored():
+                        lc = stack.enter_context(LocalCluster(
+                            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.CRITICAL))
+                        client = stack.enter_context(Client(lc))
+                    pool = DaskPool(client, cluster, cover)
+                except (KeyboardInterrupt, KchaosUsageError):
+                    raise
+                except Exception as exc:  # "Nanny failed to start", a port in use, ...
+                    raise KchaosUsageError(f"--dask local: the local Dask cluster did not start "
+                                           f"({type(exc).__name__}: {exc})") from None
+                yield pool
             return
         try:
             client = Client(dask, timeout="5s")
-        except (OSError, TimeoutError, ValueError) as exc:
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # OSError, TimeoutError, a bad address (ValueError), ...
             raise KchaosUsageError(f"--dask {dask}: cannot reach the Dask scheduler ({exc})") from None
         with client:
             yield DaskPool(client, cluster, cover)
@@ -125,9 +229,13 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
         return
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
                                    initargs=(model,))
+    pool = LocalPool(executor, workers)
     try:
-        yield LocalPool(executor, workers)
-    except BaseException:  # an interrupt, say: the work not started yet is dropped, not waited for
+        with _sigint_blocked():  # forking contexts start every worker at the first submission: now
+            executor.submit(_noop)
+        yield pool
+    except BaseException:  # an interrupt, say: the histories in flight are dropped, not waited for
+        pool.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
