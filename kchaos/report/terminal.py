@@ -10,8 +10,6 @@ from rich.text import Text
 from kchaos.report.formatting import (
     downtime_composition,
     format_availability,
-    format_availability_interval,
-    format_availability_interval_distinct,
     availability_supported,
     format_number_supported,
     format_count,

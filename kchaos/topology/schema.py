@@ -50,7 +50,8 @@ from kchaos.topology.schema_common import (
 )
 from kchaos.topology.schema_nodes import Nodes
 from kchaos.topology.schema_sites import Sites
-from kchaos.topology.schema_workloads import Workloads, failures, kubernetes, maintenance, slo
+from kchaos.topology.schema_settings import failures, kubernetes, maintenance, slo
+from kchaos.topology.schema_workloads import Workloads
 
 __all__ = [
     "API_VERSION", "KIND", "MAX_SERVERS", "MAX_NODES", "MAX_PODS", "SPREAD_LEVELS", "WORKLOAD_KINDS",

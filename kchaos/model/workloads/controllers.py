@@ -124,7 +124,6 @@ class Workloads:
 
     def node_ready(self, t: float, node: int, was_not_ready: bool) -> None:
         """``node`` reports again: schedulable (unless cordoned) and its pods (re)start."""
-        m = self.m
         if self.autoscaler is not None and not self.node_pods[node]:
             self.autoscaler.maybe_empty(t, node)
         if was_not_ready:
