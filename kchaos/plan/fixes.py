@@ -6,7 +6,8 @@ computed exactly:
 
 * ``replacements Pending (spread)`` of a workload -> ``nodeTaintsPolicy: Honor``: its
   minutes of those causes, plus the exact down time of covering domains that stop covering
-  it once the rule honours taints (settled again with the rule changed);
+  it once the rule honours taints (settled again with the rule changed: every such workload's
+  at once, in one variant);
 * ``planned: rollout wave`` -> ``strategy.maxUnavailable`` at the budget's slack;
 * ``replacements Pending (capacity)`` -> one more worker in the pool with the most room per
   cost (an upper bound of what it saves: `kchaos plan` finds the count);
@@ -61,13 +62,13 @@ def fix_first(model: ClusterModel, results: dict) -> list[dict]:
     c = model.cluster
     att = results.get("attribution") or {}
     rows: list[dict] = []
-    covered = _covered_minutes(model)
+    honor_gain = _honor_gains(model, _covered_minutes(model))
     for i, wl in enumerate(c.workloads):
         causes = (att.get("workloads") or {}).get(wl.name) or []
         spread = [r for r in causes if "replacements Pending (spread" in r["cause"]]
         sp = wl.spread
         if sp is not None and sp.when_unsatisfiable == "DoNotSchedule" and sp.node_taints_policy == "Ignore":
-            exact = _honor_gain(model, i, covered.get(wl.name, {}))
+            exact = honor_gain.get(wl.name, 0.0)
             if spread or exact:
                 total, low, high = _sum(spread) if spread else (0.0, 0.0, 0.0)
                 rows.append(_row("spread", wl.name, f"workloads[{i}].spread.nodeTaintsPolicy", "Ignore", "Honor",
@@ -123,17 +124,32 @@ def _covered_minutes(model: ClusterModel) -> dict[str, dict[int, float]]:
     return out
 
 
-def _honor_gain(model: ClusterModel, i: int, covering: dict[int, float]) -> float:
-    """Exact minutes a year of the domains that stop covering workload ``i`` with Honor."""
-    if not covering:
-        return 0.0
+def _honor_gains(model: ClusterModel, covered: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Per workload whose spread (DoNotSchedule, Ignore) keeps it down after some domain's
+    loss: the exact minutes a year of the domains that stop covering it with Honor. Only a
+    domain whose settled loss keeps the workload down by its spread (replacements Pending)
+    can stop covering it. Every such workload is changed in one variant, built and settled
+    once (seconds on a thousand nodes, per variant): each row of Fix first is that
+    workload's share of changing them all, which is what Fix first recommends."""
     c = model.cluster
-    wl = c.workloads[i]
-    honored = dataclasses.replace(wl, spread=dataclasses.replace(wl.spread, node_taints_policy="Honor"))
-    variant = ClusterModel(dataclasses.replace(c, workloads=c.workloads[:i] + (honored,) + c.workloads[i + 1:]))
-    blast = BlastRadius(variant)
-    return sum(minutes for d, minutes in covering.items()
-               if wl.name not in blast.respond([d]).workloads_unavailable)
+    blast = model.blast or BlastRadius(model)
+    trapped: dict[int, dict[int, float]] = {}
+    for i, wl in enumerate(c.workloads):
+        sp = wl.spread
+        if sp is None or sp.when_unsatisfiable != "DoNotSchedule" or sp.node_taints_policy != "Ignore":
+            continue
+        domains = {d: minutes for d, minutes in covered.get(wl.name, {}).items()
+                   if "Pending (spread" in blast.respond([d]).workload_causes.get(wl.name, "")}
+        if domains:
+            trapped[i] = domains
+    if not trapped:
+        return {}
+    workloads = tuple(dataclasses.replace(wl, spread=dataclasses.replace(wl.spread, node_taints_policy="Honor"))
+                      if i in trapped else wl for i, wl in enumerate(c.workloads))
+    honored = BlastRadius(ClusterModel(dataclasses.replace(c, workloads=workloads)))
+    return {c.workloads[i].name: sum(minutes for d, minutes in domains.items()
+                                     if c.workloads[i].name not in honored.respond([d]).workloads_unavailable)
+            for i, domains in trapped.items()}
 
 
 def _member_fix(model: ClusterModel) -> list[dict]:
