@@ -296,12 +296,13 @@ class BatchPlacer:
                 total = total + WEIGHT_INTER_POD_AFFINITY * inter
         if total.size > SHORT_LIST:
             best = (total == total.max()).nonzero()[0].tolist()
-        else:  # a few dozen numbers: Python's max and count beat numpy's per-call cost
-            scores = total.tolist()
-            top = max(scores)
-            if scores.count(top) == 1:
-                return int(cand[scores.index(top)])
-            best = [i for i, v in enumerate(scores) if v == top]
-        if len(best) == 1:
-            return int(cand[best[0]])
-        return int(cand[best[int(rng.random() * len(best))]])
+            return int(cand[best[0] if len(best) == 1 else best[int(rng.random() * len(best))]])
+        # a few dozen numbers: Python's max, count and index beat numpy's per-call cost
+        scores = total.tolist()
+        top = max(scores)
+        ties = scores.count(top)
+        i = scores.index(top)
+        if ties > 1:  # the drawn one of the tied candidates, in scan order
+            for _ in range(int(rng.random() * ties)):
+                i = scores.index(top, i + 1)
+        return int(cand[i])

@@ -371,7 +371,7 @@ class Scheduler:
         pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
         self.count(pl, pod, node, +1)
-        if self.affinity.any:
+        if self.affinity.counted[w]:
             self.affinity.count(pl.aff, w, node, +1)
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
@@ -390,7 +390,7 @@ class Scheduler:
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)
-        if self.affinity.any:
+        if self.affinity.counted[w]:
             self.affinity.count(pl.aff, w, node, -1)
 
     def unbind_many(self, pl: Placement, pods: list[int]) -> list[tuple[int, int]]:
@@ -417,9 +417,10 @@ class Scheduler:
                 pl.alloc_cpu, pl.alloc_mem, pl.alloc_pods, pl.nonzero_cpu, pl.nonzero_mem))):
             pl.load[n] = (c, m, k, zc, zm)
             pl.util[n] = max(c / self.cap_cpu_list[n], m / self.cap_mem_list[n])
+        counted = self.affinity.counted
         for p, node in bound:
             pl.pod_node[p] = -1
-            if self.affinity.any:
+            if counted[self.pod_workload[p]]:
                 self.affinity.count(pl.aff, self.pod_workload[p], node, -1)
         return bound
 
