@@ -284,7 +284,10 @@ class BatchPlacer:
     def choose(self, rng: np.random.Generator) -> int:
         """The node this cycle binds the next pod to (-1: it stays Pending)."""
         aff = self.affinity
-        cand = self.candidates(self.ok if aff is None else self.ok & aff.filter(self.pl.aff, self.w))
+        if aff is None and not self.windowed:  # every feasible node, in node order (candidates(), inlined)
+            cand = self.ok.nonzero()[0]
+        else:
+            cand = self.candidates(self.ok if aff is None else self.ok & aff.filter(self.pl.aff, self.w))
         if cand.size <= 1:  # one feasible node: no scoring (schedulePod)
             return int(cand[0]) if cand.size else -1
         total = self.res[cand]

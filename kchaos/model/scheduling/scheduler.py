@@ -370,7 +370,9 @@ class Scheduler:
         pl.load[node] = (c, m, n + 1, zc + self.nonzero_req_cpu[w], zm + self.nonzero_req_mem[w])
         pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
-        self.count(pl, pod, node, +1)
+        row = pl.counts[w]  # the spread counts (Scheduler.count, inlined: binds are the hot path)
+        for column in self.count_columns[node]:
+            row[column] += 1
         if self.affinity.counted[w]:
             self.affinity.count(pl.aff, w, node, +1)
 
