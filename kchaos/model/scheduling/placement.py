@@ -167,7 +167,7 @@ class BatchPlacer:
             if self.honor:
                 self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
                 self.eligible[self.dom[pl.usable]] = True
-            elif pl.present is not None and not pl.present.all():  # every domain with a node counts
+            elif sch.any_standby and pl.present is not None and not pl.present.all():  # every domain with a node counts
                 self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
                 self.eligible[self.dom[pl.present]] = True
             else:

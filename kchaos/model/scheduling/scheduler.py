@@ -186,6 +186,7 @@ class Scheduler:
         self.usable_at_start = np.array([n.schedulable and n.ready and not n.cordoned and not n.standby
                                          for n in nodes], dtype=bool)
         self.standby = np.array([n.standby for n in nodes], dtype=bool)
+        self.any_standby = bool(self.standby.any())  # else every node is present, always
         #: Control-plane nodes that run a kubelet (not external etcd hosts) and keep their NoSchedule
         #: taint (a compact one runs workloads: a worker here), Ready and not cordoned when
         #: imported; and the workloads whose pods tolerate that taint (kubeadm's CoreDNS).
