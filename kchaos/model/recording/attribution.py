@@ -27,6 +27,8 @@ failure struck while it ran; the analysis adds these up as planned and overlap m
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..cluster_model import ClusterModel
 from ..workloads.controllers import BROKEN
 
@@ -86,7 +88,7 @@ class Attribution:
         deps = work.deps
         if rec.down_workloads:  # what every workload's cause depends on, once per instant
             shared = (self.down_version, self.api.api_ok, self.leases.controllers_ready,
-                      id(work.pl), int(work.pl.usable.sum()), up.out_version if up is not None else 0,
+                      id(work.pl), int(np.count_nonzero(work.pl.usable)), up.out_version if up is not None else 0,
                       len(work.planned_loss), deps.version if deps is not None else 0)
         for w in rec.down_workloads:
             # Down while its own pods are up: a dependency is to blame, named by its own state.

@@ -99,6 +99,11 @@ class AffinityIndex:
         #: Per node, the count columns a pod on it adds to.
         self.columns = [[self.slice[lv].start + int(self.dom[lv][node]) for lv in levels] for node in range(n_nodes)]
         self.any = any(self.active)
+        #: Per workload, whether some term selects its pods: only those rows of the counts are read,
+        #: so only their pods are counted on bind and unbind.
+        selected = {v for w in range(n) for _, sel in self.anti[w] for v in sel} | {
+            v for w in range(n) for v in self.aff_all[w]} | {v for w in range(n) for _, sel, _ in self.score[w] for v in sel}
+        self.counted = [w in selected for w in range(n)]
 
     @staticmethod
     def _add(terms: list, term: tuple) -> None:

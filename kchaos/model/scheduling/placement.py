@@ -167,7 +167,7 @@ class BatchPlacer:
             if self.honor:
                 self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
                 self.eligible[self.dom[pl.usable]] = True
-            elif pl.present is not None and not pl.present.all():  # every domain with a node counts
+            elif sch.any_standby and pl.present is not None and not pl.present.all():  # every domain with a node counts
                 self.eligible = np.zeros(sch.level_size[spread.over], dtype=bool)
                 self.eligible[self.dom[pl.present]] = True
             else:
@@ -284,7 +284,10 @@ class BatchPlacer:
     def choose(self, rng: np.random.Generator) -> int:
         """The node this cycle binds the next pod to (-1: it stays Pending)."""
         aff = self.affinity
-        cand = self.candidates(self.ok if aff is None else self.ok & aff.filter(self.pl.aff, self.w))
+        if aff is None and not self.windowed:  # every feasible node, in node order (candidates(), inlined)
+            cand = self.ok.nonzero()[0]
+        else:
+            cand = self.candidates(self.ok if aff is None else self.ok & aff.filter(self.pl.aff, self.w))
         if cand.size <= 1:  # one feasible node: no scoring (schedulePod)
             return int(cand[0]) if cand.size else -1
         total = self.res[cand]
@@ -296,12 +299,13 @@ class BatchPlacer:
                 total = total + WEIGHT_INTER_POD_AFFINITY * inter
         if total.size > SHORT_LIST:
             best = (total == total.max()).nonzero()[0].tolist()
-        else:  # a few dozen numbers: Python's max and count beat numpy's per-call cost
-            scores = total.tolist()
-            top = max(scores)
-            if scores.count(top) == 1:
-                return int(cand[scores.index(top)])
-            best = [i for i, v in enumerate(scores) if v == top]
-        if len(best) == 1:
-            return int(cand[best[0]])
-        return int(cand[best[int(rng.random() * len(best))]])
+            return int(cand[best[0] if len(best) == 1 else best[int(rng.random() * len(best))]])
+        # a few dozen numbers: Python's max, count and index beat numpy's per-call cost
+        scores = total.tolist()
+        top = max(scores)
+        ties = scores.count(top)
+        i = scores.index(top)
+        if ties > 1:  # the drawn one of the tied candidates, in scan order
+            for _ in range(int(rng.random() * ties)):
+                i = scores.index(top, i + 1)
+        return int(cand[i])

@@ -186,6 +186,7 @@ class Scheduler:
         self.usable_at_start = np.array([n.schedulable and n.ready and not n.cordoned and not n.standby
                                          for n in nodes], dtype=bool)
         self.standby = np.array([n.standby for n in nodes], dtype=bool)
+        self.any_standby = bool(self.standby.any())  # else every node is present, always
         #: Control-plane nodes that run a kubelet (not external etcd hosts) and keep their NoSchedule
         #: taint (a compact one runs workloads: a worker here), Ready and not cordoned when
         #: imported; and the workloads whose pods tolerate that taint (kubeadm's CoreDNS).
@@ -370,8 +371,10 @@ class Scheduler:
         pl.load[node] = (c, m, n + 1, zc + self.nonzero_req_cpu[w], zm + self.nonzero_req_mem[w])
         pl.util[node] = max(c / self.cap_cpu_list[node], m / self.cap_mem_list[node])
         pl.res_valid[:, node] = False
-        self.count(pl, pod, node, +1)
-        if self.affinity.any:
+        row = pl.counts[w]  # the spread counts (Scheduler.count, inlined: binds are the hot path)
+        for column in self.count_columns[node]:
+            row[column] += 1
+        if self.affinity.counted[w]:
             self.affinity.count(pl.aff, w, node, +1)
 
     def unbind(self, pl: Placement, pod: int, counted: bool = True) -> None:
@@ -390,7 +393,7 @@ class Scheduler:
         pl.res_valid[:, node] = False
         if counted:
             self.count(pl, pod, node, -1)
-        if self.affinity.any:
+        if self.affinity.counted[w]:
             self.affinity.count(pl.aff, w, node, -1)
 
     def unbind_many(self, pl: Placement, pods: list[int]) -> list[tuple[int, int]]:
@@ -417,9 +420,10 @@ class Scheduler:
                 pl.alloc_cpu, pl.alloc_mem, pl.alloc_pods, pl.nonzero_cpu, pl.nonzero_mem))):
             pl.load[n] = (c, m, k, zc, zm)
             pl.util[n] = max(c / self.cap_cpu_list[n], m / self.cap_mem_list[n])
+        counted = self.affinity.counted
         for p, node in bound:
             pl.pod_node[p] = -1
-            if self.affinity.any:
+            if counted[self.pod_workload[p]]:
                 self.affinity.count(pl.aff, self.pod_workload[p], node, -1)
         return bound
 

@@ -34,7 +34,7 @@ class FreshStart:
     deployments_all_placed: bool
     #: Fresh placements for other positions of the non-Deployment pods (StatefulSet pods
     #: recreated elsewhere), Deployments kept in place or machines added: (kept Deployments,
-    #: others' nodes, added machines) -> (placement, node_pods, all placed); LRU, bounded.
+    #: others' nodes, added machines) -> (placement, node_pods, all placed, scores filled); LRU, bounded.
     placed: "OrderedDict[tuple, tuple]" = field(default_factory=OrderedDict)
 
 
@@ -92,7 +92,10 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
         all_placed = fresh.deployments_all_placed
     elif cached is not None:  # the same position of the other pods seen before (healthy cluster)
         fresh.placed.move_to_end(key)
-        pl, node_pods, all_placed = cached
+        pl, node_pods, all_placed, warm = cached
+        if not warm:  # its memoised scores are filled once it is used again, so that copies start warm
+            refresh_scores(sch, pl)
+            fresh.placed[key] = (pl, node_pods, all_placed, True)
         work.pl = pl.copy()
         work.node_pods = [set(pods) for pods in node_pods]
     else:
@@ -111,9 +114,8 @@ def redeploy(work: "Workloads", t: float, keep: frozenset[int] = frozenset()) ->
                 work.node_pods[node].add(p)
             else:
                 all_placed = False
-        if reuse:
-            refresh_scores(sch, work.pl)
-            fresh.placed[key] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed)
+        if reuse:  # most positions after a large outage are met once: scores are filled on a second use
+            fresh.placed[key] = (work.pl.copy(), tuple(frozenset(s) for s in work.node_pods), all_placed, False)
             if len(fresh.placed) > FRESH_PLACEMENTS:
                 fresh.placed.popitem(last=False)
     if work.autoscaler is not None:  # the rollout may have left added machines empty
