@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.sampling.montecarlo import SimulationOutput
+from ..model.recording.leader import ControlSums
 from ..model.recording.sketch import EpisodeSums
 from .statistics import Interval, down_seconds, episode_sums, unavailability_interval
 
@@ -28,18 +29,21 @@ def _sums(out: SimulationOutput, parts) -> tuple:
     return episode_sums(parts, out.weighted), np.array([down_seconds(p, out.weighted) for p in parts])
 
 
-def api_rest_sums(histories, weighted: bool) -> tuple[EpisodeSums, str]:
+def api_rest_sums(histories, weighted: bool, seconds: float | None = None) -> tuple[EpisodeSums, str]:
     """The episode sums the API's simulated part (down while a quorum holds) is estimated from,
     and the history frame's column of its per-history totals: with the election control where
-    every history kept it (and its total is positive), else the down time itself. The control's
-    ``squares`` are its regenerative variance about the run's ratio."""
+    every history kept it (and its total and variance are positive), else the down time itself.
+    The control's ``squares`` are its regenerative variance about the run's ratio (``seconds``:
+    the histories' weighted length, when known)."""
     controls = [h.api_control for h in histories]
-    if controls and all(c is not None for c in controls) and sum(c.total for c in controls) > 0:
-        total = sum(c.total for c in controls)
-        ratio = total / sum(h.weighted_seconds if weighted else h.horizon for h in histories)
-        return EpisodeSums(sum(h.api_only.sums.count for h in histories), total,
-                           sum(c.variance(ratio) for c in controls), max(c.largest for c in controls)), \
-            "api_control_down"
+    if controls and all(c is not None for c in controls):
+        total = ControlSums.of(controls)
+        if seconds is None:
+            seconds = sum(h.weighted_seconds if weighted else h.horizon for h in histories)
+        variance = total.variance(total.total / seconds) if total.total > 0 else 0.0
+        if variance > 0:
+            return EpisodeSums(sum(h.api_only.sums.count for h in histories), total.total, variance,
+                               total.largest), "api_control_down"
     return episode_sums((h.api_only for h in histories), weighted), "api_only_down"
 
 

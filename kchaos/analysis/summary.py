@@ -179,11 +179,13 @@ def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
+    measured = float(df["api_only_down"].sum()) if len(df) else 0.0
+    api_scale = float(df[api_column].sum()) / measured if api_column != "api_only_down" and measured > 0 else 1.0
     ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
     attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
                              workload_exact, workload_covers, blast,
                              [drift_by_domain(out, w, total_seconds) if workload_covers[w] else {}
-                              for w in range(len(c.workloads))])
+                              for w in range(len(c.workloads))], api_scale)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
     ess = effective_sample_size(out, api_iv is not api_mc, [w["availability"]["method"] == "control-variate"
@@ -327,17 +329,20 @@ def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analyti
                 residual_typical: float = 2.0) -> dict:
     """API unavailability (the headline estimator) and its interval after each history."""
     fails, est, lo, hi = [], [], [], []
-    episodes, residual = EpisodeSums(), EpisodeSums()
-    column = api_rest_sums(out.histories, out.weighted)[1]
+    episodes, measured = EpisodeSums(), EpisodeSums()
+    controlled = api_rest_sums(out.histories, out.weighted)[1] == "api_control_down"
     control = ControlSums(0.0, 0.0, 0.0, 0.0, 0.0)
+    elapsed = np.cumsum(df["seconds"].to_numpy()) if len(df) else np.zeros(0)
     for i, h in enumerate(out.histories):
         episodes = episodes.merge(episode_sums([h.api], out.weighted))
-        if column == "api_control_down":
-            control, count = control.merge(h.api_control), residual.count + h.api_only.sums.count
-            ratio = control.total / float(df["seconds"].to_numpy()[: i + 1].sum())
-            residual = EpisodeSums(count, control.total, control.variance(ratio), control.largest)
-        else:
-            residual = residual.merge(episode_sums([h.api_only], out.weighted))
+        measured = measured.merge(episode_sums([h.api_only], out.weighted))
+        residual, column = measured, "api_only_down"
+        if controlled:  # the election control over the histories so far, where it is defined
+            control = control.merge(h.api_control)
+            variance = control.variance(control.total / elapsed[i]) if control.total > 0 else 0.0
+            if variance > 0:
+                residual, column = EpisodeSums(measured.count, control.total, variance,
+                                               control.largest), "api_control_down"
         part, secs = df.iloc[: i + 1], df["seconds"].to_numpy()[: i + 1]
         iv = unavailability_interval(episodes, part["api_down"].to_numpy(), secs, typical)
         iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical, column)

@@ -95,6 +95,13 @@ class ControlSums:
     lengths2: float
     largest: float
 
+    @staticmethod
+    def of(parts) -> "ControlSums":
+        """The sums of several histories."""
+        parts = list(parts)
+        return ControlSums(sum(p.total for p in parts), sum(p.squares for p in parts), sum(p.cross for p in parts),
+                           sum(p.lengths2 for p in parts), max((p.largest for p in parts), default=0.0))
+
     def merge(self, other: "ControlSums") -> "ControlSums":
         return ControlSums(self.total + other.total, self.squares + other.squares, self.cross + other.cross,
                            self.lengths2 + other.lengths2, max(self.largest, other.largest))
