@@ -37,17 +37,21 @@ def rest_allowance(out: SimulationOutput, episodes, single_cause: bool, single: 
     the longest plausible episode when plain. Importance-sampled, its two kinds of episode
     weigh what their cycles weigh: one that a single failure (or the restart after a covering
     domain's repair) makes (``single`` long), :func:`allowance_weight`; one that only an
-    overlap of two failures makes (``overlap`` long), what the overlap cycles of this run
-    weighed on average (the sampler draws overlaps far more often than nature, so their cycles
-    weigh little)."""
+    overlap of two failures makes (``overlap`` long), what the overlap cycles in which this
+    quantity was down weighed on average (or, when it never was, all of this run's overlap
+    cycles): the sampler draws overlaps far more often than nature, so their cycles weigh little,
+    and a quantity also down in ordinary cycles (rollouts, say) does not lend them its weight."""
     if not out.weighted:
         return max(single, overlap)
     weight = allowance_weight(out, episodes, single_cause)
-    n = sum(h.overlap_cycles[0] for h in out.histories)
-    overlap_weight = sum(h.overlap_cycles[1] for h in out.histories) / n if n else weight
+    parts = [eps.weighted for eps in episodes if eps.weighted is not None]
+    n = sum(p.overlap_cycles for p in parts)
+    if n:
+        overlap_weight = sum(p.overlap_weight_sum for p in parts) / n
+    else:
+        n = sum(h.overlap_cycles[0] for h in out.histories)
+        overlap_weight = sum(h.overlap_cycles[1] for h in out.histories) / n if n else weight
     return max(single * weight, overlap * overlap_weight)
-
-
 @dataclass(frozen=True)
 class TypicalEpisodes:
     """The longest outage each quantity can plausibly suffer, for the upper bounds.
