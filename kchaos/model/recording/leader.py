@@ -13,8 +13,8 @@ each cycle times its likelihood ratio, under importance sampling too.
 :class:`LeaderControl` sums, cycle by cycle, ``Y = X - beta (N - A)`` where ``X`` is the API's
 down time while a quorum holds: ``E[Y] = E[X]`` for any fixed ``beta``, and with ``beta`` the
 model's mean election gap (:func:`mean_election_gap`) each election contributes only its gap's
-deviation from the mean (a coefficient of variation of about 0.15: the variance falls ~40-fold)
-where it contributed the whole gap. The analysis estimates the API's simulated part from ``Y``.
+deviation from the mean (a coefficient of variation of about 0.16) where it contributed the
+whole gap. The analysis estimates the API's simulated part from ``Y``.
 """
 
 from __future__ import annotations
