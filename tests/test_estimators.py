@@ -15,6 +15,7 @@ from kchaos.analysis.precision import figures
 from kchaos.analysis.exact import quorum_availability
 from kchaos.model.cluster_model import ClusterModel
 from kchaos.model.recording.cycles import CycleClock, CycleSums
+from kchaos.model.recording.leader import LeaderControl
 from kchaos.model.recording.recorder import Episodes
 from kchaos.model.sampling.montecarlo import run_monte_carlo
 
@@ -152,6 +153,26 @@ def election_reference() -> tuple[float, float]:
 
 def api_interval(seed: int, sampling: str, failures: int = 3000):
     return figures(run_monte_carlo(topology(ELECTIONS), failures=failures, seed=seed, sampling=sampling))["controlPlane"]
+
+
+def test_the_election_control_sums_cycle_by_cycle():
+    """Y = X - beta (N - A): the leading member's hazard integrated while it leads, less beta at
+    its failure (in the cycle that failure opens), plus the API's down time, each cycle's part
+    times its ratio; with the sums its variance about a ratio needs."""
+    clock = CycleClock(np.array([10.0]), np.array([1.0, 0.5]), 20.0, [(), ()])
+    control = LeaderControl(clock, 2.0, (0.1, 0.2))
+    control.leader(0.0, 0)
+    control.leader_failed(10.0)
+    control.leader(10.0, -1)
+    control.api(10.0, True)
+    control.api(11.0, False)
+    control.leader(11.0, 1)
+    sums = control.close(20.0)
+    parts = np.array([2.0 * 0.1 * 10, 0.5 * (-2.0 + 1.0 + 2.0 * 0.2 * 9)])  # cycle 0, cycle 1
+    lengths = np.array([10.0, 0.5 * 10.0])
+    assert sums.total == pytest.approx(parts.sum())
+    assert sums.squares == pytest.approx((parts ** 2).sum())
+    assert sums.variance(0.2) == pytest.approx(((parts - 0.2 * lengths) ** 2).sum())
 
 
 def test_the_election_control_narrows_the_api_interval_and_holds_the_reference(monkeypatch):

@@ -59,8 +59,8 @@ def leader_hazards(model: ClusterModel) -> tuple[float, ...] | None:
         node = c.nodes[node_index]
         rate = 0.0
         for d in (node.domain, *node.ancestors):
-            spec = c.failures.get(c.domains[d].kind)
-            if spec is None or spec.ttf is None:
+            spec = c.failure_spec(c.domains[d])
+            if spec is None:
                 continue
             if not _exponential(spec):
                 return None
