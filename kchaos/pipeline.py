@@ -79,7 +79,8 @@ def with_manifests(path: str, manifests: tuple[str, ...]) -> tuple[dict, dict]:
     """Overrides that add the manifests' workloads to the topology's (a manifest's workload
     replaces one of the same name, and a note says so), and the origin of each added value
     (written key path -> origin in the manifests)."""
-    from .kube.manifests import read_manifests, workloads_from
+    from .kube.manifest_files import read_manifests
+    from .kube.manifests import workloads_from
     from .topology import load_topology
     from .topology.files import decode, read_bytes
     from .topology.yamlsafe import load_yaml

@@ -232,7 +232,8 @@ def test_the_imported_topology_passes_the_json_schema(tmp_path):
 def test_import_reads_pod_management_and_volume_access_modes(tmp_path):
     """podManagementPolicy as written; a StatefulSet's volumeClaimTemplates and a Deployment's
     PersistentVolumeClaim give volume.accessMode; dependsOn is left to the user (a TODO)."""
-    from kchaos.kube.manifests import read_manifests, workloads_from
+    from kchaos.kube.manifest_files import read_manifests
+    from kchaos.kube.manifests import workloads_from
     (tmp_path / "m.yaml").write_text("""\
 apiVersion: v1
 kind: PersistentVolumeClaim

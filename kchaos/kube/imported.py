@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import KchaosUsageError, TopologyError
 from ..topology import load_topology_text
 from ..topology.yaml_writer import Note
-from .manifests import Imported, read_manifests, workloads_from
+from .manifest_files import read_manifests
+from .manifests import Imported, workloads_from
 from .node_topology import WORKLOADS_TODO_COMMENT, topology_document
 from .nodes import read_nodes
 from .origin import Document, blame

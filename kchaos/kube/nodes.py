@@ -33,7 +33,7 @@ from ..topology.checker import Checker, format_path, name_problem
 from ..topology.files import MAX_EXPORT_BYTES, Budget, fail
 from ..topology.schema_common import MAX_NODES, MAX_PODS
 from ..topology.units import describe_value
-from .manifests import Manifest, manifest_files, parse_documents
+from .manifest_files import Manifest, manifest_files, parse_documents
 from .origin import Origin
 
 LABEL_REGION = "topology.kubernetes.io/region"
