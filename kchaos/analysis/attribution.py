@@ -44,14 +44,16 @@ def _scaled(iv: Interval, f: float, alone: bool, exact: float) -> list[float]:
 
 
 def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, singles: dict[str, float],
-          claims: tuple[str, ...], kind: str) -> list[dict]:
+          claims: tuple[str, ...], kind: str, simulated_scale: float = 1.0) -> list[dict]:
     """One row per cause label. With a control variate (``exact`` not None), the exactly known
     part is split as the headline knows it: each domain that alone causes the outage gives its
     exact unavailability to the cause of its own settled response (``singles``: label ->
     unavailability; scaled down together when their overlaps make the sum exceed ``exact``),
     whether or not this run drew it; the simulated causes of such lone outages (labels starting
     with one of ``claims``) are replaced by them, and what is left of the exact part (overlaps)
-    goes to the simulated overlapping causes."""
+    goes to the simulated overlapping causes. ``simulated_scale``: the simulated causes are scaled
+    by it, so that they add up to a headline whose simulated part has its own estimator (the
+    API's election control)."""
     rows: dict[str, list[float]] = {}
 
     def add(label: str, values: list[float]) -> None:
@@ -62,7 +64,7 @@ def _rows(intervals: dict[tuple[str, bool], Interval], exact: float | None, sing
     known = {label: iv for (label, is_known), iv in intervals.items() if is_known}
     for (label, is_known), iv in intervals.items():
         if not is_known or exact is None:
-            add(label, [iv.estimate, iv.low, iv.high])
+            add(label, [iv.estimate * simulated_scale, iv.low * simulated_scale, iv.high * simulated_scale])
     if exact is not None:
         single_total = sum(singles.values())
         rest = max(0.0, exact - single_total)
@@ -99,19 +101,21 @@ def _singles(cluster, domains, cause_of) -> tuple[dict[str, float], tuple[str, .
 
 def attribution(out, seconds: np.ndarray, api_exact: float | None, quorum_losers: list[int],
                 workload_exact: list[float | None], covers: list[list[int] | None], blast=None,
-                drift: list[dict[int, float]] | None = None) -> dict:
+                drift: list[dict[int, float]] | None = None, api_scale: float = 1.0) -> dict:
     """``{"api": [rows], "workloads": {name: [rows]}}``. ``api_exact`` and ``workload_exact``:
     the exactly known unavailabilities the headline figures use (None: plain Monte Carlo);
     ``quorum_losers``: the domains whose failure alone loses quorum; ``covers``: per workload,
     the domains whose failure alone takes it down; ``blast``: their settled responses (the
     run's own when None), which name each such domain's cause; ``drift``: per workload and
     covering domain, the share of time it was down with the workload up (pods that drifted
-    away), which that domain's exact share gives back, as the headline does."""
+    away), which that domain's exact share gives back, as the headline does; ``api_scale``: what
+    the API's simulated causes are scaled by (the election control's estimate over the down
+    time measured)."""
     c = out.cluster
     blast = blast or out.model.blast
     singles, kinds = _singles(c, quorum_losers, lambda d: f"quorum loss: {outage(c.domains[d].kind)}")
     api = _rows(_cause_intervals([h.api.causes for h in out.histories], seconds), api_exact,
-                singles, tuple(f"quorum loss: {outage(k)}" for k in kinds), "api")
+                singles, tuple(f"quorum loss: {outage(k)}" for k in kinds), "api", api_scale)
     workloads = {}
     for w, wl in enumerate(c.workloads):
         ivs = _cause_intervals([h.workloads[w].causes for h in out.histories], seconds)

@@ -4,6 +4,9 @@
   takes the workload down on the initial placement) is down as the workload's. Pods that
   drifted since (evicted elsewhere, no rollout yet) can keep it up through such an outage:
   :func:`drift_corrected` takes the time measured so off, and widens the interval by its own.
+- The API's election control (:func:`api_rest_sums`): the API's down time while a quorum
+  holds, less ``beta`` times the election martingale the recorder kept
+  (:mod:`kchaos.model.recording.leader`): the same expectation, a fraction of the variance.
 - Request-level availability (:func:`request_interval`): every request fails while a workload
   is down, and the dead endpoints' share while it is up.
 - Importance sampling's effective sample size (:func:`effective_sample_size`): Kish's
@@ -17,11 +20,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.sampling.montecarlo import SimulationOutput
+from ..model.recording.leader import ControlSums
+from ..model.recording.sketch import EpisodeSums
 from .statistics import Interval, down_seconds, episode_sums, unavailability_interval
 
 def _sums(out: SimulationOutput, parts) -> tuple:
     """(episode sums, per-history down seconds) of one quantity's per-history records."""
     return episode_sums(parts, out.weighted), np.array([down_seconds(p, out.weighted) for p in parts])
+
+
+def api_rest_sums(histories, weighted: bool, seconds: float | None = None) -> tuple[EpisodeSums, str]:
+    """The episode sums the API's simulated part (down while a quorum holds) is estimated from,
+    and the history frame's column of its per-history totals: with the election control where
+    every history kept it (and its total and variance are positive), else the down time itself.
+    The control's ``squares`` are its regenerative variance about the run's ratio (``seconds``:
+    the histories' weighted length, when known)."""
+    controls = [h.api_control for h in histories]
+    if controls and all(c is not None for c in controls):
+        total = ControlSums.of(controls)
+        if seconds is None:
+            seconds = sum(h.weighted_seconds if weighted else h.horizon for h in histories)
+        variance = total.variance(total.total / seconds) if total.total > 0 else 0.0
+        if variance > 0:
+            return EpisodeSums(sum(h.api_only.sums.count for h in histories), total.total, variance,
+                               total.largest), "api_control_down"
+    return episode_sums((h.api_only for h in histories), weighted), "api_only_down"
 
 
 def drift_corrected(out: SimulationOutput, w: int, seconds: np.ndarray, iv: Interval) -> Interval:

@@ -5,7 +5,6 @@ Flat per-history records -> a DataFrame -> one summary dict, as Ciw does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import log10
 
 import numpy as np
@@ -15,8 +14,8 @@ from .. import __version__
 from ..model.cluster import Cluster
 from ..model.engine import ClusterModel
 from ..model.sampling.montecarlo import SimulationOutput
-from ..model.sampling.rare import FIRST_BIAS
 from . import exact
+from .allowance import allowance_weight, rest_allowance, typical_episodes
 from .advisories import (dynamic_advisories, fix_first_advisory, layout_findings, sampling_advisory,
                          undersampling_advisory)
 from ..model.scheduling.response import BlastRadius
@@ -26,8 +25,10 @@ from .blast import domain_table
 from .eviction import eviction_advisories, eviction_summary
 from .maintenance import maintenance_advisories, maintenance_summary
 from .survive import survive_summary
+from ..model.recording.leader import ControlSums, mean_election_gap
 from ..model.recording.sketch import EpisodeSums
-from .estimators import drift_by_domain, drift_corrected, effective_sample_size, material, request_interval
+from .estimators import (api_rest_sums, drift_by_domain, drift_corrected, effective_sample_size, material,
+                         request_interval)
 from .statistics import (MINUTES_PER_YEAR, SECONDS_PER_YEAR, Interval, down_seconds, episode_sums, histogram,
                          unavailability_interval, weighted_quantile)
 
@@ -52,24 +53,6 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else _rnd(seconds * 1000.0, 1)
 
 
-def allowance_weight(out: SimulationOutput, episodes, single_cause: bool = True) -> float:
-    """The weight an outage this run did not draw would carry, which scales the interval's
-    one-more-episode allowance: 1 when plain. Importance-sampled: where one failure alone can
-    cause the outage (``single_cause``), such a failure is drawn at about its natural rate, so
-    its cycle's ratio is up to 1 / (1 - FIRST_BIAS); otherwise only overlaps cause it, and an
-    undrawn one weighs what the cycles in which this quantity was down weighed on average (or,
-    when it never was, those in which failures overlapped)."""
-    if not out.weighted:
-        return 1.0
-    floor = 1.0 / (1.0 - FIRST_BIAS) if single_cause else 0.0
-    parts = [eps.weighted for eps in episodes if eps.weighted is not None]
-    n = sum(p.cycles for p in parts)
-    if n:
-        return max(floor, sum(p.weight_sum for p in parts) / n)
-    n = sum(h.overlap_cycles[0] for h in out.histories)
-    return max(floor, sum(h.overlap_cycles[1] for h in out.histories) / n if n else 1.0)
-
-
 def nines(availability: float | None) -> float | None:
     if availability is None:
         return None
@@ -88,84 +71,13 @@ def history_frame(out: SimulationOutput) -> pd.DataFrame:
                "api_down": down_seconds(h.api, wt), "quorum_down": down_seconds(h.quorum, wt),
                "api_only_down": down_seconds(h.api_only, wt), "above_limit": down_seconds(h.above_limit, wt),
                "pending_pod_seconds": pending, "max_pending": h.max_pending,
-               "elections": h.election_count, "election_seconds": h.election_seconds}
+               "elections": h.election_count, "election_seconds": h.election_seconds,
+               "api_control_down": h.api_control.total if h.api_control is not None else np.nan}
         for w, eps in enumerate(h.workloads):
             row[f"wl{w}_down"] = down_seconds(eps, wt)
             row[f"wl{w}_rest"] = down_seconds(h.workload_rest[w], wt)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-@dataclass(frozen=True)
-class TypicalEpisodes:
-    """The longest outage each quantity can plausibly suffer, for the upper bounds.
-
-    An outage that one failure causes alone lasts about that failure's repair, so the
-    longest mean repair among such domains (from the blast radius) is used; when no
-    single domain can cause it, two failures must overlap, which lasts about half the
-    longest mean repair."""
-
-    quorum: float
-    api_residual: float
-    workloads: tuple[float, ...]
-    workload_rest: tuple[float, ...]  # outside the workload's covering domains
-
-
-def typical_episodes(c: Cluster, model: ClusterModel, blast: BlastRadius, max_gap: float) -> TypicalEpisodes:
-    # The repair an outage this run did not draw plausibly lasts: the mean, or, for repairs with a
-    # heavier tail than exponential ones, the mean stretched by half the length-biased mean
-    # (E[X^2] / E[X] = mean x (1 + CV^2): exponential 2 x mean; lognormal sigma 2: 55 x mean), so
-    # that the one-more-episode allowance stays honest where a few very long repairs carry most
-    # of the down time.
-    mttr = {k: s.ttr.mean * max(1.0, s.ttr.squared_cv) for k, s in c.failures.items()
-            if s.ttf is not None}
-    overlap = max(mttr.values(), default=3600.0) / 2.0
-    k = c.kubernetes
-    chain = k.node_monitor_grace_period + k.not_ready_toleration + k.pod_startup
-    slack = [d - r for d, r in zip(model.workload_desired, model.workload_required)]
-    quorum, api, wl = [], [], [[] for _ in c.workloads]
-    rest: list[list[float]] = [[chain] for _ in c.workloads]  # also the restart after a cover repair
-    rest_kinds: list[set[str]] = [set() for _ in c.workloads]
-    pods_on: list[dict[int, int]] = []
-    for pods in model.workload_pods:
-        counts: dict[int, int] = {}
-        for p in pods:
-            node = model.baseline.pod_node[p]
-            counts[node] = counts.get(node, 0) + 1
-        pods_on.append(counts)
-
-    def workloads_hit(kind: str, down_nodes, still_down: tuple[str, ...]) -> None:
-        for w, wl_ in enumerate(c.workloads):
-            lost = sum(pods_on[w].get(n, 0) for n in down_nodes)
-            if wl_.name in still_down:
-                wl[w].append(mttr[kind])
-                continue
-            rest_kinds[w].add(kind)
-            if lost > slack[w]:  # down until the replacements (or the repair) arrive
-                wl[w].append(min(mttr[kind] + k.pod_startup, chain))
-                rest[w].append(min(mttr[kind] + k.pod_startup, chain))
-
-    for d in c.domains:
-        if d.kind not in mttr or d.kind == "node":
-            continue
-        r = blast.respond([d.index])
-        if r.quorum_lost:
-            quorum.append(mttr[d.kind])
-        elif r.api_down:
-            api.append(mttr[d.kind])
-        workloads_hit(d.kind, model.nodes_under.get(d.index, ()), r.workloads_unavailable)
-    if "node" in mttr:  # a single node: quorum with one member; a workload whose slack it exceeds
-        if len(c.members) == 1:
-            quorum.append(mttr["node"])
-        for node in model.workers:
-            workloads_hit("node", (node,), ())
-    elections = max(2.0, max_gap)
-    return TypicalEpisodes(
-        quorum=max(quorum, default=overlap),
-        api_residual=max(api + [elections]) if c.etcd_topology == "external" else elections,
-        workloads=tuple(max(x, default=overlap) for x in wl),
-        workload_rest=tuple(max(r + [max((mttr[kd] for kd in kinds), default=0.0) / 2.0])
-                            for r, kinds in zip(rest, rest_kinds)))
 
 
 def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict | None, dict[str, Interval]]:
@@ -203,13 +115,14 @@ def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict
     lat_values = np.array(sorted(commit)) * 1000.0
     lat_weights = np.array([commit[k] for k in sorted(commit)])
 
-    mean_gap = _mean_election_gap(model)
+    mean_gap = mean_election_gap(model)
     quorum_exact = exact.quorum_availability(c)
     api_analytic = exact.api_availability_estimate(c, mean_gap) if mean_gap is not None else None
-    residual = episode_sums((h.api_only for h in out.histories), out.weighted)
+    residual, api_column = api_rest_sums(out.histories, out.weighted)
     api_allowance = allowance_weight(out, [h.api for h in out.histories])
     api_iv = control_variate(api_mc, quorum_exact, df, seconds, residual,
-                             typical.api_residual * allowance_weight(out, [h.api_only for h in out.histories]))
+                             typical.api_residual * allowance_weight(out, [h.api_only for h in out.histories]),
+                             api_column)
 
     workloads = []
     workload_exact: list[float | None] = []
@@ -232,7 +145,10 @@ def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict
             up = 1.0
             for d in covering:
                 up *= 1.0 - c.failures[c.domains[d].kind].unavailability
-            rest_iv = interval(lambda h, w=w: h.workload_rest[w], f"wl{w}_rest", typical.workload_rest[w], slack <= 0)
+            rest_eps = [h.workload_rest[w] for h in out.histories]
+            rest_iv = unavailability_interval(
+                episode_sums(rest_eps, out.weighted), df[f"wl{w}_rest"].to_numpy(), seconds,
+                rest_allowance(out, rest_eps, slack <= 0, typical.workload_rest_single[w], typical.workload_rest_overlap[w]))
             iv = drift_corrected(out, w, seconds, rest_iv.shifted(1.0 - up))
             method = "control-variate"
             workload_exact[-1] = iv.offset  # the covering domains' down time, less the drift measured
@@ -263,11 +179,13 @@ def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict
     avail = _availability(api_iv)
     avail["method"] = "control-variate" if api_iv is not api_mc else "monte-carlo"
     avail["monte_carlo"] = _availability(api_mc)
+    measured = float(df["api_only_down"].sum()) if len(df) else 0.0
+    api_scale = float(df[api_column].sum()) / measured if api_column != "api_only_down" and measured > 0 else 1.0
     ranking = importance(out, quorum_exact if api_iv is not api_mc else None, workload_covers)
     attributed = attribution(out, seconds, api_iv.offset if api_iv is not api_mc else None, losers,
                              workload_exact, workload_covers, blast,
                              [drift_by_domain(out, w, total_seconds) if workload_covers[w] else {}
-                              for w in range(len(c.workloads))])
+                              for w in range(len(c.workloads))], api_scale)
     planned = maintenance_summary(c, model, [h.planned for h in out.histories], attributed, total_seconds)
     local_jobs = 1 if out.dask else out.jobs  # a Dask run's cores are elsewhere
     ess = effective_sample_size(out, api_iv is not api_mc, [w["availability"]["method"] == "control-variate"
@@ -366,7 +284,8 @@ def samples(df: pd.DataFrame, api_exact: float | None, c: Cluster, workload_exac
         name = column if exact is not None else plain
         return {"exact": float(f"{exact or 0.0:.9g}"), "down": _short(df[name]) if len(df) else []}
 
-    out["controlPlane"] = figure(api_exact, "api_only_down", "api_down")
+    control = "api_control_down" if len(df) and not df["api_control_down"].isna().any() else "api_only_down"
+    out["controlPlane"] = figure(api_exact, control, "api_down")
     for w, wl in enumerate(c.workloads):
         out[f"workloads.{wl.name}"] = figure(workload_exact[w], f"wl{w}_rest", f"wl{w}_down")
     return out
@@ -389,33 +308,20 @@ def quorum_losers(c: Cluster, blast: BlastRadius, kinds: set[str]) -> list[int]:
     return out
 
 
-def _mean_election_gap(model: ClusterModel) -> float | None:
-    """Mean write gap after losing the leader with all other members up, from the election
-    model itself (2,000 draws, fixed seed), so the analytic figure does not need failures."""
-    n = len(model.member_nodes)
-    if n < 2:
-        return None
-    rng = np.random.default_rng(12345)
-    live = tuple(range(1, n))
-    if len(live) < model.quorum:
-        return None
-    draws = [model.election.sample(rng, live, "leader-lost")[0] for _ in range(2000)]
-    return float(np.mean(draws))
-
-
 def control_variate(api_mc: Interval, quorum_exact: float | None, df: pd.DataFrame, seconds: np.ndarray,
-                    residual: EpisodeSums, residual_typical: float) -> Interval:
+                    residual: EpisodeSums, residual_typical: float, column: str = "api_only_down") -> Interval:
     """API unavailability = exact quorum unavailability + simulated remainder.
 
     The API is down whenever quorum is lost, so its down time is the quorum's
     (known exactly) plus a remainder (elections, unreachable apiservers) that only
     the simulation knows. Estimating just the remainder removes the sampling noise
     of rare quorum losses (a control variate with coefficient 1): unbiased, and far
-    tighter when rare, long outages dominate. Falls back to plain Monte Carlo when
-    no exact answer exists."""
+    tighter when rare, long outages dominate. The remainder is itself estimated with the
+    election control where it applies (``column``, :func:`.estimators.api_rest_sums`). Falls
+    back to plain Monte Carlo when no exact answer exists."""
     if quorum_exact is None or not len(df):
         return api_mc
-    rest = unavailability_interval(residual, df["api_only_down"].to_numpy(), seconds, residual_typical)
+    rest = unavailability_interval(residual, df[column].to_numpy(), seconds, residual_typical)
     return rest.shifted(1.0 - quorum_exact)
 
 
@@ -423,13 +329,23 @@ def convergence(out: SimulationOutput, df: pd.DataFrame, typical: float, analyti
                 residual_typical: float = 2.0) -> dict:
     """API unavailability (the headline estimator) and its interval after each history."""
     fails, est, lo, hi = [], [], [], []
-    episodes, residual = EpisodeSums(), EpisodeSums()
+    episodes, measured = EpisodeSums(), EpisodeSums()
+    controlled = api_rest_sums(out.histories, out.weighted)[1] == "api_control_down"
+    control = ControlSums(0.0, 0.0, 0.0, 0.0, 0.0)
+    elapsed = np.cumsum(df["seconds"].to_numpy()) if len(df) else np.zeros(0)
     for i, h in enumerate(out.histories):
         episodes = episodes.merge(episode_sums([h.api], out.weighted))
-        residual = residual.merge(episode_sums([h.api_only], out.weighted))
+        measured = measured.merge(episode_sums([h.api_only], out.weighted))
+        residual, column = measured, "api_only_down"
+        if controlled:  # the election control over the histories so far, where it is defined
+            control = control.merge(h.api_control)
+            variance = control.variance(control.total / elapsed[i]) if control.total > 0 else 0.0
+            if variance > 0:
+                residual, column = EpisodeSums(measured.count, control.total, variance,
+                                               control.largest), "api_control_down"
         part, secs = df.iloc[: i + 1], df["seconds"].to_numpy()[: i + 1]
         iv = unavailability_interval(episodes, part["api_down"].to_numpy(), secs, typical)
-        iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical)
+        iv = control_variate(iv, quorum_exact, part, secs, residual, residual_typical, column)
         fails.append(int(df["failures"].to_numpy()[: i + 1].sum()))
         est.append(iv.estimate)
         lo.append(iv.low)

@@ -79,6 +79,8 @@ class Etcd:
         the leader keeps its place, or an election starts among the members reaching it."""
         m, infra = self.m, self.infra
         alive = infra.alive
+        if self.leader >= 0 and not initial and not infra.failure_alive >> self.leader & 1:
+            self.rec.leader_failed(t)  # the election control's count (recording/leader.py)
         live, component = m.quorum_partition(alive, infra.cut)
         disrupt = False
         if live is not None and not self.c.etcd.pre_vote:
@@ -195,6 +197,7 @@ class Etcd:
     def refresh_writes(self, t: float) -> None:
         """Writes commit while a leader leads and no election runs; record their latency."""
         self.writes_ok = self.leader >= 0 and not self.electing
+        self.rec.leader(t, self.leader)
         self.rec.commit_latency(t, self.m.commit_latency(self.leader, self.live) if self.writes_ok else None)
         self.listener.etcd_changed(t)
 

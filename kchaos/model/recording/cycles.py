@@ -86,6 +86,8 @@ class CycleSums:
     cycles: int = 0
     weight_sum: float = 0.0
     weight_squares: float = 0.0  # of the ratios of the cycles with a part: their effective number
+    overlap_cycles: int = 0  # the cycles with a part in which two failure instances or more failed
+    overlap_weight_sum: float = 0.0  # and their ratios' sum
     total_t: float = 0.0
     total_t2: float = 0.0
     by_domain: dict = field(default_factory=dict)
@@ -130,6 +132,9 @@ class CycleSums:
             self.cycles += 1
             self.weight_sum += clock.weights[k]
             self.weight_squares += clock.weights[k] ** 2
+            if len(clock.failed[k]) >= 2:
+                self.overlap_cycles += 1
+                self.overlap_weight_sum += clock.weights[k]
             for d in clock.failed[k]:
                 self.by_domain[d] = self.by_domain.get(d, 0.0) + x
                 self.by_domain_t[d] = self.by_domain_t.get(d, 0.0) + xt

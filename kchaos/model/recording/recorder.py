@@ -20,6 +20,7 @@ from ..cluster_model import ClusterModel
 from ..nodes.eviction import EvictionStats
 from ..sampling.failures import History
 from .cycles import CauseBook, CycleClock, CycleSums
+from .leader import ControlSums, LeaderControl, control_parameters
 from .sketch import EpisodeSums, LogHistogram
 from ..workloads.upgrades import PlannedStats
 
@@ -168,6 +169,9 @@ class HistoryResult:
     #: Per workload: up while a domain that alone takes it down (on the initial placement) is
     #: down, which only pods that drifted away allow: the control variate's bias, measured.
     workload_cover_up: list[Episodes] = field(default_factory=list)
+    #: The API down while a quorum holds, less the election control's martingale, cycle by
+    #: cycle (:mod:`.leader`); None where the control does not apply.
+    api_control: ControlSums | None = None
 
 
 class Recorder:
@@ -185,6 +189,8 @@ class Recorder:
         self.quorum = Episodes(clock=clock)
         self.api = Episodes(clock=clock, causes=CauseBook() if clock is not None else None)
         self.api_only = Episodes(clock=clock)  # API down while a quorum exists (elections, no apiserver)
+        control = control_parameters(model) if clock is not None else None
+        self.leader_control = LeaderControl(clock, *control) if control is not None else None
         self.wl_eps = [Episodes(clock=clock, causes=CauseBook() if clock is not None else None) for _ in range(n_wl)]
         #: The workloads below minAvailable now (the attribution asks each one's cause).
         self.down_workloads: set[int] = set()
@@ -229,6 +235,18 @@ class Recorder:
     def api_state(self, t: float, api_ok: bool, quorum_held: bool) -> None:
         self.api.set(t, not api_ok)
         self.api_only.set(t, not api_ok and quorum_held)
+        if self.leader_control is not None:
+            self.leader_control.api(t, not api_ok and quorum_held)
+
+    def leader(self, t: float, member: int) -> None:
+        """etcd member ``member`` leads from ``t`` on (-1: none does)."""
+        if self.leader_control is not None:
+            self.leader_control.leader(t, member)
+
+    def leader_failed(self, t: float) -> None:
+        """A failure struck the leading member's node (or a domain above it) at ``t``."""
+        if self.leader_control is not None:
+            self.leader_control.leader_failed(t)
 
     def _weight(self, t: float) -> float:
         return self.clock.weight_at(t) if self.importance else 1.0
@@ -371,4 +389,5 @@ class Recorder:
             overlap_cycles=(int(overlapping.size), float(overlapping.sum())),
             domain_time=self.clock.domain_time() if self.clock is not None else None,
             hottest_after_failure=self.hottest_after, baseline_hottest=self.m.baseline_hottest,
-            requests=self.requests, workload_cover_up=self.wl_cover_up)
+            requests=self.requests, workload_cover_up=self.wl_cover_up,
+            api_control=self.leader_control.close(horizon) if self.leader_control is not None else None)
