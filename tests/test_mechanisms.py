@@ -59,6 +59,64 @@ def test_ordered_ready_keeps_a_higher_ordinal_waiting_for_a_terminating_lower_on
     assert ("WaitingForOrdinal" in reasons) == (policy == "OrderedReady")
 
 
+# A replacement pinned to its datacenter (volumeScope) that its DoNotSchedule spread keeps Pending
+# while another datacenter is down and counted empty (nodeTaintsPolicy: Ignore): search-0, on w-6
+# in c1, is lost at 1 h while b1 (search-2 and search-5) is down for 24 h.
+PINNED = """
+apiVersion: kchaos/v1alpha1
+kind: Topology
+metadata: {name: pinned}
+regions:
+  - name: r1
+    datacenters:
+      - {name: a1, racks: 1, serversPerRack: 4}
+      - {name: b1, racks: 1, serversPerRack: 4}
+      - {name: c1, racks: 1, serversPerRack: 4}
+controlPlane: {members: 3}
+workers:
+  - {pool: w, count: 6, capacity: {cpu: 8, memory: 32Gi}}
+addons: none
+workloads:
+  - {name: search, kind: StatefulSet, replicas: 6, requests: {cpu: 1, memory: 1Gi}, minAvailable: 4,
+     spreadOver: datacenter, volumeScope: datacenter, podManagementPolicy: %s}
+"""
+
+
+def pinned_scenario(policy: str) -> dict:
+    from kchaos.topology import load_topology_text
+    cluster = load_topology_text(PINNED % policy, filename="pinned.yaml")
+    assert node_of_pod(cluster, "search-0") == "node/w-6"
+    return run_scenario(cluster, ["datacenter/b1+24h", "node/w-6+10m@1h"])
+
+
+def test_a_pending_pod_is_tried_again_when_a_pod_its_spread_counts_is_bound():
+    """Parallel: at 24 h b1's pods are created again and bound, which evens the spread, and
+    kube-scheduler moves search-0 back to its active queue at once (PodTopologySpread registers
+    Pod/Add events, pkg/scheduler/framework/plugins/podtopologyspread/plugin.go EventsToRegister):
+    full recovery when b1's pods have started, not at some later failure."""
+    scenario = pinned_scenario("Parallel")
+    assert scenario["outcome"]["recovered"] and scenario["outcome"]["pending_pods"] == {}
+    assert scenario["outcome"]["time_to_full_recovery_seconds"] <= 24 * 3600 + 120
+    placed = [e for e in scenario["events"] if e["reason"] == "Scheduled" and e["object"] == "pod/search-0"]
+    assert placed and placed[-1]["t"] >= 24 * 3600
+
+
+def test_ordered_ready_deadlocks_on_a_pending_lower_ordinal_that_waits_for_higher_ones():
+    """OrderedReady: search-0 Pending blocks search-2 and search-5 (processReplica waits for each
+    ordinal), and only they would even the spread: search stays below minAvailable when the
+    scenario ends. A run names it (ordered-restart-deadlock)."""
+    from kchaos.analysis.advisories import ordered_restart_deadlock
+    from kchaos.topology import load_topology_text
+    scenario = pinned_scenario("OrderedReady")
+    search = next(w for w in scenario["outcome"]["workloads"] if w["name"] == "search")
+    assert not search["available_at_end"] and search["ready"] == 3
+    cluster = load_topology_text(PINNED % "OrderedReady", filename="pinned.yaml")
+    held = {"workloads": {"search": [{"cause": "replacements Pending (spread)", "minutes_per_year": 90.0}]}}
+    (advisory,) = ordered_restart_deadlock(cluster, held)
+    assert advisory.code == "ordered-restart-deadlock" and "podManagementPolicy: Parallel" in advisory.message
+    assert ordered_restart_deadlock(load_topology_text(PINNED % "Parallel", filename="pinned.yaml"), held) == []
+
+
 # -- whatif --fail KIND/NAME+FOR@AT ----------------------------------------------------------------
 def test_each_failure_has_its_own_start_and_repair():
     cluster = three_datacenters()

@@ -88,12 +88,15 @@ def _stuck(model: ClusterModel, response) -> list[str]:
     return [name for name in sorted(response.pending_by_workload, key=index.get) if name in trap]
 
 
-def _honor_variant(model: ClusterModel, domains: list[int], jobs: int) -> BlastRadius:
+def honor_variant(model: ClusterModel, domains: list[int] = (), jobs: int = 1) -> BlastRadius:
     """The same cluster with every DoNotSchedule spread honouring taints, with ``domains``
     settled (on a pool of ``jobs`` processes for a large cluster: a region of a 5,000-node
-    cluster takes seconds)."""
-    honor = BlastRadius(ClusterModel(_with_honor(model.cluster)))
-    settle_on_pool(honor, domains, jobs)
+    cluster takes seconds). Built once per model and kept on it (``model.honor_blast``): the
+    spread-trap advisory and Fix first's Honor gain read the same responses."""
+    honor = getattr(model, "honor_blast", None)
+    if honor is None:
+        honor = model.honor_blast = BlastRadius(ClusterModel(_with_honor(model.cluster)))
+    settle_on_pool(honor, list(domains), jobs)
     return honor
 
 
@@ -138,7 +141,7 @@ def _headroom(model: ClusterModel, blast: BlastRadius, jobs: int = 1) -> list[Ad
     suspects = [d.index for kind in ("region", "datacenter") if len(c.domains_of_kind(kind)) >= 2
                 for d in c.domains_of_kind(kind)
                 if blast.respond([d.index]).nodes_lost and _stuck(model, blast.respond([d.index]))]
-    honor_blast = _honor_variant(model, suspects, jobs) if suspects else None
+    honor_blast = honor_variant(model, suspects, jobs) if suspects else None
     index = {w.name: i for i, w in enumerate(c.workloads)}
     for kind in ("region", "datacenter"):
         doms = [d for d in c.domains_of_kind(kind) if blast.respond([d.index]).nodes_lost]
@@ -267,3 +270,39 @@ def fix_first_advisory(importance: list[dict]) -> list[Advisory]:
         return [Advisory("fix-first", f"hardening {row['kind']} {row['domain'].split('/', 1)[-1]} first would save the "
                          f"most downtime: {parts} (Fix first ranks every domain)", "info")]
     return []
+
+
+#: Minutes a year of a workload held down with every failure repaired above which the
+#: ordered-restart deadlock is worth a warning.
+DEADLOCK_MINUTES = 1.0
+
+
+def ordered_restart_deadlock(cluster: Cluster, attributed: dict) -> list[Advisory]:
+    """StatefulSets the run found held down with nothing failed, by replacements their own
+    spread keeps Pending. Under ``OrderedReady`` (upstream's ``processReplica`` waits for each
+    ordinal to be Running and Ready before it creates the next) a Pending ordinal blocks every
+    higher one, and when those are the pods whose return would even the spread (a dead domain
+    counted as empty, a volume pinning the replacement), nothing ends the wait: kube-scheduler
+    and the StatefulSet controller each wait for the other. An operator ends it in practice;
+    kchaos models none, so the run counts the wait until a later failure breaks it."""
+    out = []
+    rows_of = attributed.get("workloads") or {}
+    for wl in cluster.workloads:
+        sp = wl.spread
+        if wl.kind != "StatefulSet" or wl.pod_management != "OrderedReady" or sp is None \
+                or sp.when_unsatisfiable != "DoNotSchedule":
+            continue
+        minutes = sum(r["minutes_per_year"] for r in rows_of.get(wl.name, [])
+                      if r["cause"] == "replacements Pending (spread)")
+        if minutes < DEADLOCK_MINUTES:
+            continue
+        pinned = f", its volumes pinning each pod to its {wl.volume_scope}" if wl.volume_scope else ""
+        out.append(Advisory(
+            "ordered-restart-deadlock",
+            f"StatefulSet {wl.name} was down with every failure repaired, {minutes:,.0f} min/year in this run: "
+            f"with podManagementPolicy OrderedReady, a replacement its spread over {sp.over} (DoNotSchedule"
+            f"{pinned}) keeps Pending blocks every higher ordinal, and those are the pods whose return would let "
+            f"it schedule: a deadlock only an operator ends (kchaos models none, so the figure counts the wait "
+            f"until a later failure breaks it). Set podManagementPolicy: Parallel, or whenUnsatisfiable: "
+            f"ScheduleAnyway", subject=wl.name))
+    return out

@@ -16,8 +16,8 @@ from ..model.engine import ClusterModel
 from ..model.sampling.montecarlo import SimulationOutput
 from . import exact
 from .allowance import allowance_weight, rest_allowance, typical_episodes
-from .advisories import (dynamic_advisories, fix_first_advisory, layout_findings, sampling_advisory,
-                         undersampling_advisory)
+from .advisories import (dynamic_advisories, fix_first_advisory, layout_findings, ordered_restart_deadlock,
+                         sampling_advisory, undersampling_advisory)
 from ..model.scheduling.response import BlastRadius
 from .attribution import attribution
 from .importance import importance
@@ -194,7 +194,8 @@ def summarize(out: SimulationOutput, intervals_only: bool = False) -> tuple[dict
                                  for name, iv in intervals.items() if material(iv)})
     advisories = [*layout_findings(model), *dynamic_advisories(model, blast, local_jobs), *eviction_advisories(model, blast),
                   *undersampling_advisory(c, quorum_exact, 1.0 - quorum_iv.estimate, total_seconds),
-                  *sampling_advisory(ess), *maintenance_advisories(c, model, planned), *fix_first_advisory(ranking)]
+                  *sampling_advisory(ess), *maintenance_advisories(c, model, planned),
+                  *ordered_restart_deadlock(c, attributed), *fix_first_advisory(ranking)]
 
     avail["analytic"] = _rnd(api_analytic, 9)
     avail["nines"] = _rnd(nines(avail["estimate"]), 3) if avail["estimate"] < 1 else None

@@ -66,6 +66,7 @@ class ClusterModel:
         #: exactly known part of each workload's down time).
         self.cover_of_domain: dict[int, tuple[int, ...]] = {}
         self.blast = None  # the cached single-domain responses (kchaos.model.scheduling.response.BlastRadius)
+        self.honor_blast = None  # the same with every DoNotSchedule spread honouring taints (analysis.advisories)
         self._partition_cache: dict[tuple[int, int], tuple] = {}
         self._components_cache: dict[int, dict[int, int]] = {}
         self._commit_cache: dict[tuple, float] = {}

@@ -6,8 +6,8 @@ computed exactly:
 
 * ``replacements Pending (spread)`` of a workload -> ``nodeTaintsPolicy: Honor``: its
   minutes of those causes, plus the exact down time of covering domains that stop covering
-  it once the rule honours taints (settled again with the rule changed: every such workload's
-  at once, in one variant);
+  it once the rule honours taints (settled again with every DoNotSchedule spread honouring
+  taints: the spread-trap advisory's variant);
 * ``planned: rollout wave`` -> ``strategy.maxUnavailable`` at the budget's slack;
 * ``replacements Pending (capacity)`` -> one more worker in the pool with the most room per
   cost (an upper bound of what it saves: `kchaos plan` finds the count);
@@ -22,9 +22,9 @@ whose interval reaches zero is noise, not advice, and is left out.
 
 from __future__ import annotations
 
-import dataclasses
 from math import sqrt
 
+from ..analysis.advisories import honor_variant
 from ..analysis.statistics import MINUTES_PER_YEAR
 from ..model.cluster_model import ClusterModel
 from ..model.scheduling.response import BlastRadius, workload_cover
@@ -128,9 +128,9 @@ def _honor_gains(model: ClusterModel, covered: dict[str, dict[int, float]]) -> d
     """Per workload whose spread (DoNotSchedule, Ignore) keeps it down after some domain's
     loss: the exact minutes a year of the domains that stop covering it with Honor. Only a
     domain whose settled loss keeps the workload down by its spread (replacements Pending)
-    can stop covering it. Every such workload is changed in one variant, built and settled
-    once (seconds on a thousand nodes, per variant): each row of Fix first is that
-    workload's share of changing them all, which is what Fix first recommends."""
+    can stop covering it. The variant is the one the spread-trap advisory settles (every
+    DoNotSchedule spread honouring taints, :func:`~kchaos.analysis.advisories.honor_variant`),
+    built once per model: seconds on a thousand nodes."""
     c = model.cluster
     blast = model.blast or BlastRadius(model)
     trapped: dict[int, dict[int, float]] = {}
@@ -144,9 +144,7 @@ def _honor_gains(model: ClusterModel, covered: dict[str, dict[int, float]]) -> d
             trapped[i] = domains
     if not trapped:
         return {}
-    workloads = tuple(dataclasses.replace(wl, spread=dataclasses.replace(wl.spread, node_taints_policy="Honor"))
-                      if i in trapped else wl for i, wl in enumerate(c.workloads))
-    honored = BlastRadius(ClusterModel(dataclasses.replace(c, workloads=workloads)))
+    honored = honor_variant(model)
     return {c.workloads[i].name: sum(minutes for d, minutes in domains.items()
                                      if c.workloads[i].name not in honored.respond([d]).workloads_unavailable)
             for i, domains in trapped.items()}

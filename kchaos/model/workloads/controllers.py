@@ -54,6 +54,9 @@ class Workloads:
         #: (workload, volume scope) keys that fit nowhere in ``hopeless_pl`` as it stands: the
         #: next passes skip them until room changes (:meth:`room_changed`), as binding takes room.
         self.hopeless: set[tuple[int, int]] = set()
+        #: Workloads whose Pending pods a bind of their own pods can let in (a DoNotSchedule spread).
+        self.spread_held = [wl.spread is not None and wl.spread.when_unsatisfiable == "DoNotSchedule"
+                            for wl in self.c.workloads]
         self.hopeless_pl = self.pl
         self.scope = list(m.baseline_scope)  # StatefulSet pod -> its volume's scope domain
         self.node_pods: list[set] = [set() for _ in range(m.n_nodes)]
@@ -360,6 +363,15 @@ class Workloads:
                 self.pending_of[m.pod_workload[p]] -= 1
                 self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
+            # kube-scheduler moves a Pending pod back to its active queue when a pod its spread or
+            # pod affinity counts is bound (PodTopologySpread and InterPodAffinity register Pod/Add
+            # events), so it is tried again at once, not at the next failure or repair.
+            bound = {m.pod_workload[p] for p in placed}
+            related = sch.affinity.related
+            if any((w in bound and self.spread_held[w]) or related[w] & bound
+                   for w in {m.pod_workload[p] for p in self.pending}):
+                self.schedule_pending(t)
+                return
         if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
             self.autoscaler.wake(t)
 
