@@ -328,9 +328,22 @@ class Workloads:
             self.schedule_pending(t)
 
     def schedule_pending(self, t: float) -> None:
-        """A scheduling pass over the Pending pods, in pod order (needs both controllers)."""
+        """Scheduling passes over the Pending pods, in pod order (needs both controllers): one,
+        and another at once while a pass bound pods that the spread or pod affinity of pods
+        still Pending counts (kube-scheduler moves those back to its active queue on that
+        Pod/Add event: PodTopologySpread and InterPodAffinity register it), not at the next
+        failure or repair."""
         if not self.pending or not self.leases.controllers_ready:
             return
+        while self._schedule_pass(t):
+            pass
+        if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
+            self.autoscaler.wake(t)
+
+    def _schedule_pass(self, t: float) -> bool:
+        """One pass; True when it bound a pod that a Pending pod's spread or affinity counts."""
+        if not self.pending:
+            return False
         m, sch, log = self.m, self.m.scheduler, self.log
         node_up = self.infra.node_up
         placed = []
@@ -363,17 +376,11 @@ class Workloads:
                 self.pending_of[m.pod_workload[p]] -= 1
                 self.pending_moves[m.pod_workload[p]] += 1
             self.rec.load_changed()
-            # kube-scheduler moves a Pending pod back to its active queue when a pod its spread or
-            # pod affinity counts is bound (PodTopologySpread and InterPodAffinity register Pod/Add
-            # events), so it is tried again at once, not at the next failure or repair.
             bound = {m.pod_workload[p] for p in placed}
             related = sch.affinity.related
-            if any((w in bound and self.spread_held[w]) or related[w] & bound
-                   for w in {m.pod_workload[p] for p in self.pending}):
-                self.schedule_pending(t)
-                return
-        if self.pending and self.autoscaler is not None:  # unschedulable pods: cluster-autoscaler looks
-            self.autoscaler.wake(t)
+            return any((w in bound and self.spread_held[w]) or related[w] & bound
+                       for w in {m.pod_workload[p] for p in self.pending})
+        return False
 
     def _one_by_one(self, t: float) -> list[tuple[int, int]]:
         """Pod-by-pod scheduling with kube-scheduler's events (what-if scenarios)."""
