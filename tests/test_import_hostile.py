@@ -146,6 +146,18 @@ def test_a_value_the_topology_refuses_is_blamed_on_its_manifest(tmp_path, nodes,
     lambda w: w.update(metadata=[1]),
     lambda w: w["spec"]["template"]["spec"].update(containers="abc"),
     lambda w: w["spec"]["template"].update(spec=None) or w["spec"].update(template=[]),
+    # a term's labelSelector of the wrong shape (found by the fuzz campaign: matchLabels: -1)
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": -1}}]}}),
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname",
+             "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": 3}]}}]}}),
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAntiAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 5, "podAffinityTerm": {
+            "topologyKey": "kubernetes.io/hostname",
+            "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Has"}]}}}]}}),
 ])
 def test_manifests_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, nodes, capsys, edit):
     web = copy.deepcopy(WEB)

@@ -150,3 +150,45 @@ def test_ctrl_c_after_the_first_history_keeps_a_results_json(tmp_path, capsys, m
         assert results["run"]["histories"] == (1 if where.startswith("second") else 4)
     else:
         assert not results["run"]["partial"] and "written in full" in err
+
+
+# -- a local pool stopped while its workers send large results -------------------------------------
+
+def _large_result(size: int) -> bytes:
+    """A unit of work whose result takes several writes to the pool's result pipe (a
+    history's result is 15-100 KB; the pipe holds 64 KB)."""
+    from kchaos.model.sampling import pools
+
+    with pools._playing_in_worker():
+        pass
+    return b"x" * size
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1") or os.name != "posix", reason="fork and SIGUSR1")
+def test_a_pool_stopped_mid_send_ends_without_waiting_forever():
+    """Ctrl-C ends the workers as they send results larger than the pipe: each sends its
+    result whole before it exits. (Killing them then left the pool's result pipe half-written:
+    the pool's own thread waited for the rest of the message for ever, and the run with it;
+    seen as a 180 s timeout in CI.)"""
+    import multiprocessing
+    import threading
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from kchaos.model.sampling import pools
+
+    for attempt in range(5):
+        executor = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=pools._init_worker, initargs=(None,))
+        pool = pools.LocalPool(executor, 2)
+        futures = [executor.submit(_large_result, 4 << 20) for _ in range(40)]
+        futures[0].result()
+        time.sleep(0.005 * attempt)
+        started = time.monotonic()
+        pool.abandon(seconds=20)
+        waited = time.monotonic() - started
+        manager = executor._executor_manager_thread
+        assert waited < 15, f"the workers took {waited:.1f} s to stop"
+        assert manager is None or not manager.is_alive()
+        assert all(p.exitcode is not None for p in list((executor._processes or {}).values()))
+    assert threading.active_count() < 20

@@ -227,6 +227,7 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
                 entry["namespace"] = namespace
             needs, remarks = _needs(f, kind, namespace, entry.get("replicas", 1), claims)
             entry.update(needs)
+        own_terms = [] if entry is None or kind == "DaemonSet" else raw_terms(f, namespace)
         problems += f.check.problems
         if entry is None or f.check.problems:
             refused.append((namespace, labels))
@@ -238,7 +239,7 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
         result.origins.append(origins)
         result.names.append(name)
         pods.append((name, namespace, labels))
-        terms.append([] if kind == "DaemonSet" else raw_terms(f, namespace))
+        terms.append(own_terms)
     for k, (own, origins) in enumerate(zip(terms, result.origins)):
         resolved, dropped = resolve(own, pods, rack_label, host_label)
         entry = result.entries[k]

@@ -21,6 +21,7 @@ LEVEL_OF_KEY = {"kubernetes.io/hostname": "host", "topology.kubernetes.io/zone":
                 "failure-domain.beta.kubernetes.io/zone": "datacenter", "topology.kubernetes.io/region": "region",
                 "failure-domain.beta.kubernetes.io/region": "region"}
 _AT = ("spec", "template", "spec", "affinity")
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,26 @@ def _raw(f, key: str, term: dict, weight: int | None, at: tuple, namespace: str)
     names = f.get(at + ("namespaces",), list, [])
     everywhere = isinstance(term.get("namespaceSelector"), dict) and not term["namespaceSelector"]
     namespaces = None if everywhere else tuple(str(n) for n in names) or (namespace,)
-    return RawTerm(key, str(f.get(at + ("topologyKey",), str, "")), f.get(at + ("labelSelector",), dict) or {},
+    return RawTerm(key, str(f.get(at + ("topologyKey",), str, "")), _selector(f, at + ("labelSelector",)),
                    namespaces, weight, f.m.origin.at(*at))
+
+
+def _selector(f, at: tuple) -> dict:
+    """A term's labelSelector, its parts checked for shape (each wrong part is reported once)."""
+    selector = f.get(at, dict) or {}
+    labels = f.get(at + ("matchLabels",), dict)
+    expressions = []
+    for i, e in f.items(at + ("matchExpressions",)):
+        where = at + ("matchExpressions", i)
+        key = f.get(where + ("key",), str)
+        op = f.get(where + ("operator",), str)
+        values = f.get(where + ("values",), list, [])
+        if key is None:
+            f.error(where + ("key",), "is required: the label the expression tests")
+        if op not in _OPERATORS:
+            f.error(where + ("operator",), f"must be one of {', '.join(_OPERATORS)}, got {op!r}")
+        expressions.append({"key": key, "operator": op, "values": values})
+    return {**selector, "matchLabels": labels or {}, "matchExpressions": expressions}
 
 
 def resolve(terms: list[RawTerm], workloads: list[tuple[str, str, dict]], rack_label: str | None,

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,16 +39,55 @@ Item = tuple[History, np.random.SeedSequence]
 _worker_model: ClusterModel | None = None
 _dask_models: dict[str, ClusterModel] = {}
 
+#: The signal by which the parent tells its local workers to drop their work (Ctrl-C).
+ABANDON = getattr(signal, "SIGUSR1", None)
+#: How long the workers have to drop their work and exit before they are killed.
+ABANDON_SECONDS = 10.0
+_BLOCKED = {s for s in (signal.SIGINT, ABANDON) if s is not None}
+
+_playing = False  # this worker is inside a history (or a settling)
+_abandoned = False  # the parent asked this worker to drop its work
+
+
+class Abandoned(Exception):
+    """A worker's history dropped at the parent's request."""
+
+
+def _on_abandon(signum, frame) -> None:
+    """Drop the history being played (its result is never read); between histories, as a
+    result is being sent, only note it: a worker killed mid-send would leave the pool's result
+    pipe half-written, and the parent's wait for the rest of it endless."""
+    global _abandoned
+    _abandoned = True
+    if _playing:
+        raise Abandoned
+
 
 def _init_worker(model: ClusterModel) -> None:
     """A worker ignores Ctrl-C (the terminal sends it to every process of the group): the
-    parent decides what stops, and ends the workers itself; no worker prints a traceback."""
+    parent decides what stops, and tells the workers (:data:`ABANDON`); no worker prints a
+    traceback."""
     global _worker_model
     _worker_model = model
     _end_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ABANDON is not None:
+        signal.signal(ABANDON, _on_abandon)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _BLOCKED)
+
+
+@contextmanager
+def _playing_in_worker() -> Iterator[None]:
+    """A worker's unit of work, which :func:`_on_abandon` may stop."""
+    global _playing
+    if _abandoned:
+        raise Abandoned
+    _playing = True
+    try:
+        yield
+    finally:
+        _playing = False
 
 
 def _end_with_parent() -> None:
@@ -64,12 +105,13 @@ def _end_with_parent() -> None:
 
 @contextmanager
 def _sigint_blocked() -> Iterator[None]:
-    """SIGINT held back in this thread while worker processes start: they are born with it
-    blocked (until :func:`_init_worker` ignores it), and the parent receives it just after."""
+    """SIGINT (and :data:`ABANDON`) held back in this thread while worker processes start:
+    they are born with them blocked (until :func:`_init_worker` handles them), and the parent
+    receives SIGINT just after."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
     try:
         yield
     finally:
@@ -96,12 +138,14 @@ def _noop() -> None:
 
 def _run_in_worker(item: Item) -> HistoryResult:
     assert _worker_model is not None
-    return simulate_history(_worker_model, *item)
+    with _playing_in_worker():
+        return simulate_history(_worker_model, *item)
 
 
 def _settle_in_worker(keys: list[frozenset[int]]) -> list[Response]:
     assert _worker_model is not None
-    return [settle(_worker_model, key) for key in keys]
+    with _playing_in_worker():
+        return [settle(_worker_model, key) for key in keys]
 
 
 def _context():
@@ -140,17 +184,40 @@ class LocalPool:
         except BrokenProcessPool:
             raise KchaosUsageError("a worker process died (killed, or out of memory?); try fewer --jobs") from None
 
-    def terminate(self) -> None:
-        """End the workers now: what they are playing is dropped (Ctrl-C). The queue of work
-        not yet taken is not flushed to the dead workers (that wait would never end)."""
+    def abandon(self, seconds: float = ABANDON_SECONDS) -> None:
+        """End the workers now (Ctrl-C): each drops the history it plays and those queued, sends
+        its last result whole, and exits. One that has not exited within ``seconds`` (or all,
+        at a further Ctrl-C) is killed; the wait for its result pipe is then given up."""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        try:
+            for process in processes:
+                if ABANDON is not None and process.pid is not None:
+                    try:
+                        os.kill(process.pid, ABANDON)
+                    except OSError:  # already gone
+                        pass
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + seconds
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+            if all(p.exitcode is not None for p in processes):
+                thread = getattr(self.executor, "_executor_manager_thread", None)
+                if thread is not None:
+                    thread.join(max(0.0, deadline - time.monotonic()))
+                return
+        except KeyboardInterrupt:  # a further Ctrl-C: no more waiting
+            self._kill(processes)
+            raise
+        self._kill(processes)
+
+    def _kill(self, processes: list) -> None:
         queue = getattr(self.executor, "_call_queue", None)
-        if queue is not None:
+        if queue is not None:  # not flushed to dead workers: that wait would never end
             queue.cancel_join_thread()
-        processes = getattr(self.executor, "_processes", None) or {}
-        for process in list(processes.values()):
+        for process in processes:
             try:
-                process.terminate()
-            except (OSError, AttributeError):
+                process.kill()
+            except (OSError, AttributeError, ValueError):
                 pass
 
     def settle_many(self, chunks: list[list[frozenset[int]]]) -> Iterator[list[Response]]:
@@ -235,8 +302,7 @@ def open_pool(model: ClusterModel, jobs: int, histories: int,
             executor.submit(_noop)
         yield pool
     except BaseException:  # an interrupt, say: the histories in flight are dropped, not waited for
-        pool.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
+        pool.abandon()
         raise
     executor.shutdown(wait=True)
 
