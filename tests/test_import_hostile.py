@@ -158,6 +158,11 @@ def test_a_value_the_topology_refuses_is_blamed_on_its_manifest(tmp_path, nodes,
         "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 5, "podAffinityTerm": {
             "topologyKey": "kubernetes.io/hostname",
             "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Has"}]}}}]}}),
+    # volumes of the wrong shape (found by the fuzz campaign)
+    lambda w: w["spec"]["template"]["spec"].update(volumes=[{"name": "v", "persistentVolumeClaim": 7}]),
+    lambda w: w["spec"]["template"]["spec"].update(volumes=[{"persistentVolumeClaim": {"claimName": ["x"]}}]),
+    lambda w: w.update(kind="StatefulSet") or w["spec"].update(volumeClaimTemplates=[{"spec": [1]}]),
+    lambda w: w.update(kind="StatefulSet") or w["spec"].update(volumeClaimTemplates=[{"spec": {"accessModes": 5}}]),
 ])
 def test_manifests_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, nodes, capsys, edit):
     web = copy.deepcopy(WEB)

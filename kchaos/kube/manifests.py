@@ -289,13 +289,15 @@ def _needs(f: _Fields, kind: str, namespace: str, replicas: int, claims: dict) -
         out["podManagementPolicy"] = policy
     modes: list = []
     if kind == "StatefulSet":
-        for template in f.get(("spec", "volumeClaimTemplates"), list, []):
-            modes += (template.get("spec") or {}).get("accessModes") or [] if isinstance(template, dict) else []
+        templates = ("spec", "volumeClaimTemplates")
+        for i, _ in f.items(templates):
+            modes += f.get(templates + (i, "spec", "accessModes"), list, [])
     elif kind == "Deployment":
-        for volume in f.get(("spec", "template", "spec", "volumes"), list, []):
-            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName") if isinstance(volume, dict) else None
-            modes += claims.get((namespace, claim), []) if isinstance(claim, str) else []
-    mode = next((ACCESS_MODES[x] for x in modes if x in ACCESS_MODES), None)
+        volumes = ("spec", "template", "spec", "volumes")
+        for i, _ in f.items(volumes):
+            claim = f.get(volumes + (i, "persistentVolumeClaim", "claimName"), str)
+            modes += claims.get((namespace, claim), []) if claim is not None else []
+    mode = next((ACCESS_MODES[x] for x in modes if isinstance(x, str) and x in ACCESS_MODES), None)
     if mode == "ReadWriteOnce" and kind == "Deployment" and replicas > 1:
         remarks.append(f"TODO: its ReadWriteOnce claim is shared by {replicas} replicas, which works on one node "
                        "only (Multi-Attach elsewhere): volume left out")
