@@ -28,6 +28,8 @@ import numpy as np
 from scipy.special import stdtrit  # Student's t quantiles without scipy.stats' import cost
 
 from ..errors import KchaosUsageError
+from ..topology.checker import Checker
+from ..topology.fields import Fields
 from .statistics import MINUTES_PER_YEAR, Z95
 
 #: The whole comparison's false-alarm rate when nothing changed (one-sided, Bonferroni-split).
@@ -42,11 +44,37 @@ def load_baseline(path: str) -> dict:
     """A previous results.json, read within the export limit (:mod:`kchaos.topology.files`)."""
     from ..topology.files import MAX_EXPORT_BYTES, decode, load_json, read_bytes
 
-    data, _ = load_json(decode(read_bytes(path, MAX_EXPORT_BYTES, f"is larger than {MAX_EXPORT_BYTES // 2**20} MB; "
+    data, lines = load_json(decode(read_bytes(path, MAX_EXPORT_BYTES, f"is larger than {MAX_EXPORT_BYTES // 2**20} MB; "
                                                                  "not a results.json kchaos wrote"), path), path)
     if not isinstance(data, dict) or data.get("schema") != "kchaos.results/v1":
         raise KchaosUsageError(f"{path}: not a kchaos results.json (schema kchaos.results/v1 expected)")
+    check = Checker(path, lines)
+    _check_shape(Fields(data, check))
+    if check.problems:
+        raise KchaosUsageError(check.problems)
     return data
+
+
+def _check_shape(f: Fields) -> None:
+    """Every value the comparison reads is of its type (each problem reported with its line)."""
+    for key in ("seed", "failures_requested", "histories"):
+        f.get(("run", key), int)
+    f.get(("run", "sampling", "method"), str)
+    f.get(("topology", "name"), str)
+    blocks = [("control_plane", "availability")]
+    for i, _ in f.items(("workloads",)):
+        f.get(("workloads", i, "name"), str)
+        blocks.append(("workloads", i, "availability"))
+    for at in blocks:
+        f.get(at + ("estimate",), float)
+        ci = f.numbers(at + ("ci95",))
+        if ci is not None and len(ci) != 2:
+            f.error(at + ("ci95",), f"must be a list of two numbers (low, high), got {len(ci)}")
+    f.numbers(("samples", "seconds"))
+    for name in f.get(("samples",), dict, {}):
+        if name != "seconds":
+            f.numbers(("samples", name, "down"))
+            f.get(("samples", name, "exact"), float)
 
 
 def paired_run(baseline: dict, seed: int, failures: int, given: set[str]) -> tuple[int, int]:

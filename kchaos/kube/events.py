@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
+from ..topology.checker import Checker
+from ..topology.fields import Fields
 from ..topology.files import decode, fail, load_structured, read_bytes
 from .timeline import Event
 
@@ -30,44 +32,55 @@ def parse_time(text: str, where: str = "--start") -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
-def _load(path: str) -> Any:
-    """The events file's data, read within :data:`MAX_BYTES` (:mod:`kchaos.topology.files`)."""
+def _load(path: str) -> tuple[Any, Any]:
+    """The events file's data and its key path -> line, read within :data:`MAX_BYTES`
+    (:mod:`kchaos.topology.files`)."""
     raw = read_bytes(path, MAX_BYTES, f"is larger than {MAX_BYTES // 2**20} MiB; kchaos reads events files up to "
                                       "that (filter with --field-selector)")
     text = decode(raw, path)
     if not text.strip():
         raise fail(path, f"is empty; expected {EXPECTED}")
-    return load_structured(text, path, EXPECTED)[0]
+    return load_structured(text, path, EXPECTED)
 
 
-def _time(item: dict) -> str | None:
+def _time(f: Fields) -> str | None:
+    """When the event first happened: the first time field set (each one a string)."""
     for key in ("eventTime", "firstTimestamp", "deprecatedFirstTimestamp", "lastTimestamp"):
-        if item.get(key):
-            return item[key]
-    meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
-    return meta.get("creationTimestamp")
+        stamp = f.get((key,), str)
+        if stamp:
+            return stamp
+    return f.get(("metadata", "creationTimestamp"), str)
 
 
 def read_events(path: str, start: datetime) -> tuple[list[Event], int]:
-    """The events of ``path`` timed from ``start``, and how many items were not events."""
-    data = _load(path)
+    """The events of ``path`` timed from ``start``, and how many items were not events (or had
+    no reason or time). A field of an event of the wrong type is a problem with its file:line."""
+    data, lines = _load(path)
     if isinstance(data, dict) and isinstance(data.get("items"), list):
-        items = data["items"]
+        items = [(("items", i), item) for i, item in enumerate(data["items"])]
     elif isinstance(data, dict) and data.get("kind") == "Event":
-        items = [data]
+        items = [((), data)]
     elif isinstance(data, list):
-        items = data
+        items = [((i,), item) for i, item in enumerate(data)]
     else:
         raise KchaosUsageError([Problem(path, None, "", "expected a List of Event objects, the output of "
                                         "`kubectl get events -A -o json`")])
+    check = Checker(path, lines)
     out, skipped = [], 0
-    for item in items:
+    for at, item in items:
         if not isinstance(item, dict) or item.get("kind", "Event") != "Event":
             skipped += 1
             continue
-        obj = item.get("involvedObject") or item.get("regarding") or {}
-        stamp = _time(item)
-        if not isinstance(obj, dict) or not stamp or not item.get("reason"):
+        f = Fields(item, check, at)
+        about = ("involvedObject",) if item.get("involvedObject") else ("regarding",)
+        obj = f.get(about, dict, {})
+        kind, name, namespace = (f.get(about + (key,), str, "") for key in ("kind", "name", "namespace"))
+        reason = f.get(("reason",), str)
+        message = f.get(("message",), str) or f.get(("note",), str) or ""
+        stamp = _time(f)
+        if f.reported:
+            continue
+        if not obj or not stamp or not reason:
             skipped += 1
             continue
         try:
@@ -75,8 +88,8 @@ def read_events(path: str, start: datetime) -> tuple[list[Event], int]:
         except KchaosUsageError:
             skipped += 1
             continue
-        message = item.get("message") or item.get("note") or ""
-        out.append(Event((t - start).total_seconds(), str(item["reason"]), str(obj.get("kind", "")),
-                         str(obj.get("name", "")), str(obj.get("namespace") or ""), str(message)))
+        out.append(Event((t - start).total_seconds(), reason, kind, name, namespace, message))
+    if check.problems:
+        raise KchaosUsageError(check.problems)
     out.sort(key=lambda e: e.t)
     return out, skipped

@@ -32,6 +32,8 @@ class Manifest:
     data: dict
     lines: Any
     prefix: tuple = ()
+    #: a stand-in for a document that could not be read: why it is left out ("": counted as skipped)
+    unread: str | None = None
 
     @property
     def origin(self) -> Origin:
@@ -77,8 +79,6 @@ def parse_documents(path: str, text: str) -> list[Manifest]:
 
 _KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
 _NAME = re.compile(r"\bname:\s*(.+?)\s*$", re.MULTILINE)
-#: Key of a stand-in for a document that could not be read, with the reason.
-UNREAD = "kchaos.dev/unread"
 
 
 def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | None:
@@ -92,12 +92,11 @@ def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | Non
         shown = shown[:-1].rstrip()
     data = {"kind": kind.group(1) if kind else "?", "metadata": {"name": shown.strip("'\"")}}
     if "{{" in chunk and "}}" in chunk:
-        data[UNREAD] = "a Helm template not rendered ({{ ... }} in it): left out; give the output of `helm template`"
-    elif isinstance(err, YamlTooLarge) and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):
-        return Manifest(path, first, {**data, UNREAD: ""}, {})  # counted as skipped, as any other kind
-    else:
-        return None
-    return Manifest(path, first, data, {})
+        why = "a Helm template not rendered ({{ ... }} in it): left out; give the output of `helm template`"
+        return Manifest(path, first, data, {}, unread=why)
+    if isinstance(err, YamlTooLarge) and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):
+        return Manifest(path, first, data, {}, unread="")  # counted as skipped, as any other kind
+    return None
 
 
 def _objects(path: str, data: Any, lines: Any, first: int) -> list[Manifest]:

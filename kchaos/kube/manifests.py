@@ -26,10 +26,11 @@ from typing import Any
 
 from ..errors import KchaosUsageError, Problem
 from ..topology.checker import Checker, name_problem
+from ..topology.fields import Fields
 from ..topology.schema_common import MAX_PODS
 from ..topology.units import describe_value, format_cpu, format_memory, plain_number
 from ..topology.yaml_writer import Note, plain
-from .manifest_files import UNREAD, WORKLOAD_KINDS, Manifest
+from .manifest_files import WORKLOAD_KINDS, Manifest
 from .origin import Origin
 from .pod_affinity import raw_terms, resolve
 
@@ -56,53 +57,13 @@ class Imported:
         return plain(self.entries)
 
 
-class _Fields:
-    """Typed reads from one manifest: a value of the wrong type, or a mapping on the way that
-    is not one, is reported once with its file:line, and the default read instead."""
+class _Fields(Fields):
+    """Typed reads from one manifest (:class:`~kchaos.topology.fields.Fields`), with the manifest
+    at hand for the origin of what is read."""
 
     def __init__(self, m: Manifest, check: Checker):
+        super().__init__(m.data, check, m.prefix)
         self.m = m
-        self.check = check
-        self.reported: set[tuple] = set()
-
-    def path(self, *keys: Any) -> tuple:
-        return self.m.prefix + keys
-
-    def error(self, keys: tuple, message: str) -> None:
-        if keys not in self.reported:
-            self.reported.add(keys)
-            self.check.error(self.path(*keys), message)
-
-    def get(self, keys: tuple, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        value: Any = self.m.data
-        for i, key in enumerate(keys):
-            if value is None:
-                return default
-            if isinstance(key, int) and not isinstance(value, list):
-                self.error(keys[:i], f"must be a list, got {describe_value(value)}")
-                return default
-            if isinstance(key, str) and not isinstance(value, dict):
-                self.error(keys[:i], f"must be a mapping, got {describe_value(value)}")
-                return default
-            value = value[key] if isinstance(key, int) else value.get(key)
-        if value is None:  # null is absent, as in Kubernetes
-            return default
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            what = {dict: "a mapping", list: "a list", str: "a string", int: "a whole number"}
-            self.error(keys, f"must be {' or '.join(what.get(k, k.__name__) for k in kinds)}, "
-                             f"got {describe_value(value)}")
-            return default
-        return value
-
-    def items(self, keys: tuple) -> list[tuple[int, dict]]:
-        """The mappings of the list at ``keys``, with their index."""
-        out = []
-        for i in range(len(self.get(keys, list, []))):
-            item = self.get(keys + (i,), dict)
-            if item is not None:
-                out.append((i, item))
-        return out
 
 
 def _requests(f: _Fields) -> tuple[float, float]:
@@ -179,15 +140,15 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
     result = Imported()
     kept = []
     for m in manifests:
-        if m.data.get(UNREAD):
-            result.warnings.append(f"{_described(m)}: {m.data[UNREAD]}")
+        if m.unread:
+            result.warnings.append(f"{_described(m)}: {m.unread}")
         elif m.data.get("kind") in WORKLOAD_KINDS + ("PodDisruptionBudget",) and _templated(m.data):
             result.warnings.append(f"{_described(m)}: a Helm template not rendered ({{{{ ... }}}} in its values): "
                                    "left out; give the output of `helm template`")
         else:
             kept.append(m)
     pdbs = [m for m in kept if m.data.get("kind") == "PodDisruptionBudget"]
-    claims = _claims(kept)
+    claims = _claims(kept, problems)
     pdb_fields = {id(p): _Fields(p, Checker(p.file, p.lines)) for p in pdbs}
     used_pdbs: set[int] = set()
     refused: list[tuple[str, dict]] = []  # namespace and pod labels of workloads with a problem
@@ -206,7 +167,7 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
             continue
         f = _Fields(m, Checker(m.file, m.lines))
         entry, origins = _workload(f, kind, result.names, volume_scope, rack_label, host_label)
-        labels = f.get(("spec", "template", "metadata", "labels"), dict, {})
+        labels = f.strings(("spec", "template", "metadata", "labels"))
         namespace = f.get(("metadata", "namespace"), str, "default")
         if entry is not None:
             count = entry.get("replicas", daemon_nodes)
@@ -268,14 +229,16 @@ ACCESS_MODES = {"ReadWriteOnce": "ReadWriteOnce", "ReadWriteOncePod": "ReadWrite
                 "ReadWriteMany": "ReadWriteMany", "ReadOnlyMany": "ReadWriteMany"}
 
 
-def _claims(manifests: list[Manifest]) -> dict[tuple[str, str], list]:
-    """(namespace, name) -> access modes of every PersistentVolumeClaim among the manifests."""
+def _claims(manifests: list[Manifest], problems: list[Problem]) -> dict[tuple[str, str], list[str]]:
+    """(namespace, name) -> access modes of every PersistentVolumeClaim among the manifests; a
+    claim's problems into ``problems``."""
     out = {}
     for m in manifests:
         if m.data.get("kind") == "PersistentVolumeClaim":
             f = _Fields(m, Checker(m.file, m.lines))
             key = (f.get(("metadata", "namespace"), str, "default"), f.get(("metadata", "name"), str))
-            out[key] = f.get(("spec", "accessModes"), list, [])
+            out[key] = [mode for _, mode in f.items(("spec", "accessModes"), str)]
+            problems += f.check.problems
     return out
 
 
@@ -291,13 +254,13 @@ def _needs(f: _Fields, kind: str, namespace: str, replicas: int, claims: dict) -
     if kind == "StatefulSet":
         templates = ("spec", "volumeClaimTemplates")
         for i, _ in f.items(templates):
-            modes += f.get(templates + (i, "spec", "accessModes"), list, [])
+            modes += [mode for _, mode in f.items(templates + (i, "spec", "accessModes"), str)]
     elif kind == "Deployment":
         volumes = ("spec", "template", "spec", "volumes")
         for i, _ in f.items(volumes):
             claim = f.get(volumes + (i, "persistentVolumeClaim", "claimName"), str)
             modes += claims.get((namespace, claim), []) if claim is not None else []
-    mode = next((ACCESS_MODES[x] for x in modes if isinstance(x, str) and x in ACCESS_MODES), None)
+    mode = next((ACCESS_MODES[x] for x in modes if x in ACCESS_MODES), None)
     if mode == "ReadWriteOnce" and kind == "Deployment" and replicas > 1:
         remarks.append(f"TODO: its ReadWriteOnce claim is shared by {replicas} replicas, which works on one node "
                        "only (Multi-Attach elsewhere): volume left out")
@@ -345,7 +308,7 @@ def _workload(f: _Fields, kind: str, taken: list[str], volume_scope: str, rack_l
 def _selects(f: _Fields, namespace: str, labels: dict) -> bool:
     if f.get(("metadata", "namespace"), str, "default") != namespace:
         return False
-    match = f.get(("spec", "selector", "matchLabels"), dict)
+    match = f.strings(("spec", "selector", "matchLabels"))
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
@@ -358,7 +321,7 @@ def _min_available(f: _Fields, count: int | None) -> tuple[Note | None, Origin]:
     value = f.get(("spec", key), (int, str))
     parsed = f.check.count_or_percent(value, f.path("spec", key)) if value is not None else None
     if parsed is None:
-        if value is None:
+        if value is None and ("spec", key) not in f.reported:
             f.error(("spec",), "a PodDisruptionBudget needs minAvailable or maxUnavailable")
         return None, origin
     number, fraction = parsed

@@ -30,9 +30,9 @@ from typing import Any
 
 from ..errors import KchaosUsageError, Problem
 from ..topology.checker import Checker, format_path, name_problem
+from ..topology.fields import Fields
 from ..topology.files import MAX_EXPORT_BYTES, Budget, fail
 from ..topology.schema_common import MAX_NODES, MAX_PODS
-from ..topology.units import describe_value
 from .manifest_files import Manifest, manifest_files, parse_documents
 from .origin import Origin
 
@@ -171,11 +171,11 @@ def _pods(value: Any) -> Any:
     return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
 
 
-def _machine_set(annotations: dict, zone: str | None) -> str | None:
-    """The OpenShift machine-set family of a node: its Machine's name without the random suffix,
+def _machine_set(machine: str | None, zone: str | None) -> str | None:
+    """The OpenShift machine-set family of a node (``machine``: its Machine, from the
+    annotation): its name without the random suffix,
     and without the zone the installer appends (``-worker-us-east-2a``, ``-worker-centralus1``, ``-worker-b``):
     the zonal machine sets of one role are one pool, as ``--balance-similar-node-groups`` treats them."""
-    machine = _text(annotations.get(OPENSHIFT_MACHINE))
     if not machine or "/" not in machine:
         return None
     name = machine.split("/", 1)[1]
@@ -198,11 +198,43 @@ def _ip(text: str | None) -> bool:
     return True
 
 
-def _ready(status: dict) -> bool:
-    for c in status.get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False  # no Ready condition: the kubelet never reported
+def _ready(f: Fields) -> bool:
+    """The node's Ready condition is True (every condition's type and status checked)."""
+    ready = None
+    for i, _ in f.items(("status", "conditions")):
+        at = ("status", "conditions", i)
+        kind, status = f.get(at + ("type",), str), f.get(at + ("status",), str)
+        if kind == "Ready" and ready is None:
+            ready = status == "True"
+    return bool(ready)  # no Ready condition: the kubelet never reported
+
+
+def _taints(f: Fields) -> tuple[bool, list[str]]:
+    """Whether the node carries the control plane's NoSchedule taint, and its other NoSchedule
+    and NoExecute taints (``key=value:effect``) but the node lifecycle's."""
+    cp_taint, taints = False, []
+    for i, _ in f.items(("spec", "taints")):
+        at = ("spec", "taints", i)
+        key, value = f.get(at + ("key",), str, ""), f.get(at + ("value",), str, "")
+        effect = f.get(at + ("effect",), str)
+        if effect not in ("NoSchedule", "NoExecute"):
+            continue
+        if key in CONTROL_PLANE_LABELS:
+            cp_taint = True
+        elif not key.startswith(STATE_TAINT):
+            taints.append(f"{key}{'=' + value if value else ''}:{effect}")
+    return cp_taint, taints
+
+
+def _address(f: Fields) -> str | None:
+    """The node's first InternalIP (every address's type and address checked)."""
+    found = None
+    for i, _ in f.items(("status", "addresses")):
+        at = ("status", "addresses", i)
+        kind, text = f.get(at + ("type",), str), _text(f.get(at + ("address",), str))
+        if found is None and kind == "InternalIP" and text:
+            found = text
+    return found if _ip(found) else None
 
 
 def _node(check: Checker, origin: Origin, item: dict, rack_label: str | None, host_label: str | None,
@@ -210,15 +242,9 @@ def _node(check: Checker, origin: Origin, item: dict, rack_label: str | None, ho
     """One item as a :class:`KubeNode`, or None once its problems are recorded."""
     where = origin.path
     before = len(check.problems)
-    meta = item.get("metadata") or {}
-    if not isinstance(meta, dict):
-        check.error(where + ("metadata",), f"must be a mapping, got {describe_value(meta)}")
-        meta = {}
-    labels = meta.get("labels") or {}
-    if not isinstance(labels, dict):
-        check.error(where + ("metadata", "labels"), "must be a mapping of label names to values")
-        labels = {}
-    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    f = Fields(item, check, where)
+    meta = f.get(("metadata",), dict, {})
+    labels = f.get(("metadata", "labels"), dict, {})
     name = meta.get("name") or labels.get(LABEL_HOSTNAME)
     problem = name_problem(name)
     if problem:
@@ -237,14 +263,15 @@ def _node(check: Checker, origin: Origin, item: dict, rack_label: str | None, ho
             return value, key
         return None, None
 
+    def text_label(key: str) -> str | None:
+        return _text(f.get(("metadata", "labels", key), str))
+
     zone, zone_key = label(*([zone_label] if zone_label else [LABEL_ZONE, DEPRECATED_ZONE]))
     region, region_key = label(*([region_label] if region_label else [LABEL_REGION, DEPRECATED_REGION]))
-    spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
-    status = item.get("status") if isinstance(item.get("status"), dict) else {}
-    alloc = status.get("allocatable")
-    if not isinstance(alloc, dict):
-        check.error(where + ("status", "allocatable"), "is missing or not a mapping: export with "
-                                                       "`kubectl get nodes -o json`")
+    alloc = f.get(("status", "allocatable"), dict)
+    if alloc is None:
+        if not {("status",), ("status", "allocatable")} & f.reported:
+            check.error(where + ("status", "allocatable"), "is missing: export with `kubectl get nodes -o json`")
         return None
     at = where + ("status", "allocatable")
     cpu = memory = None
@@ -257,33 +284,21 @@ def _node(check: Checker, origin: Origin, item: dict, rack_label: str | None, ho
         memory = check.quantity(alloc["memory"], at + ("memory",), kind="memory", allow_zero=False)
     pods = check.integer(_pods(alloc.get("pods", "110")), at + ("pods",), 1, MAX_PODS)
     control_plane = any(k in labels for k in CONTROL_PLANE_LABELS)
-    cp_taint, taints = False, []
-    for t in spec.get("taints") or []:
-        if not isinstance(t, dict) or t.get("effect") not in ("NoSchedule", "NoExecute"):
-            continue
-        key = str(t.get("key", ""))
-        if key in CONTROL_PLANE_LABELS:
-            cp_taint = True
-        elif not key.startswith(STATE_TAINT):
-            value = f"={t['value']}" if t.get("value") else ""
-            taints.append(f"{key}{value}:{t['effect']}")
+    cp_taint, taints = _taints(f)
     group = group_kind = None
     for key, kind in NODE_GROUP_LABELS:
-        if _text(labels.get(key)):
+        if text_label(key):
             group, group_kind = labels[key], kind
             break
     if group is None:
-        group = _machine_set(annotations, zone)
+        group = _machine_set(_text(f.get(("metadata", "annotations", OPENSHIFT_MACHINE), str)), zone)
         group_kind = "OpenShift machine set" if group else None
-    address = next((a.get("address") for a in status.get("addresses") or []
-                    if isinstance(a, dict) and a.get("type") == "InternalIP" and _text(a.get("address"))), None)
     node = KubeNode(
         name=name, region=region, zone=zone, rack=label(rack_label)[0], host=label(host_label)[0],
         control_plane=control_plane, cpu=cpu, memory=memory, pods=pods,
-        instance_type=next((labels[k] for k in INSTANCE_TYPE_LABELS if _text(labels.get(k))), None),
-        node_group=group, node_group_kind=group_kind, provider_id=_text(spec.get("providerID")),
-        address=address if _ip(address) else None,
-        ready=_ready(status), cordoned=spec.get("unschedulable") is True, taints=tuple(taints),
-        control_plane_taint=cp_taint,
+        instance_type=next((labels[k] for k in INSTANCE_TYPE_LABELS if text_label(k)), None),
+        node_group=group, node_group_kind=group_kind, provider_id=_text(f.get(("spec", "providerID"), str)),
+        address=_address(f), ready=_ready(f), cordoned=f.get(("spec", "unschedulable"), bool) is True,
+        taints=tuple(taints), control_plane_taint=cp_taint,
         deprecated_labels=DEPRECATED_ZONE in (zone_key,) or DEPRECATED_REGION in (region_key,), origin=origin)
     return node if len(check.problems) == before else None

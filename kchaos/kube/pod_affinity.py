@@ -66,22 +66,23 @@ def raw_terms(f, namespace: str) -> list[RawTerm]:
     out = []
     for kind, key in (("podAntiAffinity", "antiAffinity"), ("podAffinity", "affinity")):
         base = _AT + (kind,)
-        for i, term in f.items(base + ("requiredDuringSchedulingIgnoredDuringExecution",)):
-            out.append(_raw(f, key, term, None, base + ("requiredDuringSchedulingIgnoredDuringExecution", i),
+        for i, _ in f.items(base + ("requiredDuringSchedulingIgnoredDuringExecution",)):
+            out.append(_raw(f, key, None, base + ("requiredDuringSchedulingIgnoredDuringExecution", i),
                             namespace))
         preferred = base + ("preferredDuringSchedulingIgnoredDuringExecution",)
         for i, item in f.items(preferred):
             weight = f.check.integer(f.get(preferred + (i, "weight"), int, 1), f.path(*preferred, i, "weight"), 1, 100)
             term = f.get(preferred + (i, "podAffinityTerm"), dict)
             if term is not None and weight is not None:
-                out.append(_raw(f, key, term, weight, preferred + (i, "podAffinityTerm"), namespace))
+                out.append(_raw(f, key, weight, preferred + (i, "podAffinityTerm"), namespace))
     return out
 
 
-def _raw(f, key: str, term: dict, weight: int | None, at: tuple, namespace: str) -> RawTerm:
-    names = f.get(at + ("namespaces",), list, [])
-    everywhere = isinstance(term.get("namespaceSelector"), dict) and not term["namespaceSelector"]
-    namespaces = None if everywhere else tuple(str(n) for n in names) or (namespace,)
+def _raw(f, key: str, weight: int | None, at: tuple, namespace: str) -> RawTerm:
+    names = [n for _, n in f.items(at + ("namespaces",), str)]
+    everywhere = f.get(at + ("namespaceSelector",), dict) == {}
+    _selector(f, at + ("namespaceSelector",))  # its shape checked; only an empty one is read
+    namespaces = None if everywhere else tuple(names) or (namespace,)
     return RawTerm(key, str(f.get(at + ("topologyKey",), str, "")), _selector(f, at + ("labelSelector",)),
                    namespaces, weight, f.m.origin.at(*at))
 
@@ -89,19 +90,19 @@ def _raw(f, key: str, term: dict, weight: int | None, at: tuple, namespace: str)
 def _selector(f, at: tuple) -> dict:
     """A term's labelSelector, its parts checked for shape (each wrong part is reported once)."""
     selector = f.get(at, dict) or {}
-    labels = f.get(at + ("matchLabels",), dict)
+    labels = f.strings(at + ("matchLabels",))
     expressions = []
     for i, e in f.items(at + ("matchExpressions",)):
         where = at + ("matchExpressions", i)
         key = f.get(where + ("key",), str)
         op = f.get(where + ("operator",), str)
-        values = f.get(where + ("values",), list, [])
+        values = [v for _, v in f.items(where + ("values",), str)]
         if key is None:
             f.error(where + ("key",), "is required: the label the expression tests")
         if op not in _OPERATORS:
             f.error(where + ("operator",), f"must be one of {', '.join(_OPERATORS)}, got {op!r}")
         expressions.append({"key": key, "operator": op, "values": values})
-    return {**selector, "matchLabels": labels or {}, "matchExpressions": expressions}
+    return {**selector, "matchLabels": labels, "matchExpressions": expressions}
 
 
 def resolve(terms: list[RawTerm], workloads: list[tuple[str, str, dict]], rack_label: str | None,

@@ -312,10 +312,11 @@ class Checker:
 
     def number(self, value: Any, path: Path, lo: float | None = None, hi: float | None = None,
                lo_open: bool = False) -> float | None:
-        if not is_number(value) or not math.isfinite(value):
+        if not is_number(value) or not math.isfinite(units.as_float(value)):
             self.error(path, f"must be a number, got {describe(value)}")
             return None
-        return float(value) if self._range(path, value, lo, hi, describe(value), lo_open) else None
+        x = units.as_float(value)  # an integer beyond any float: the largest one
+        return x if self._range(path, value, lo, hi, describe(value), lo_open) else None
 
     def _unit(self, parse: Callable[[Any], float], value: Any, path: Path) -> float | None:
         try:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator, Mapping
 from json.decoder import scanstring
 from typing import Any
@@ -94,6 +95,10 @@ def load_json(text: str, filename: str) -> tuple[Any, Mapping[Path, int]]:
         raise fail(filename, f"not valid JSON: {err.msg}", err.lineno) from None
     except RecursionError:
         raise fail(filename, "is nested too deep to be a Kubernetes export") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        long = re.search(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1), text)
+        raise fail(filename, "not valid JSON: a number of more digits than any quantity has",
+                   text.count("\n", 0, long.start()) + 1 if long else None) from None
     return data, JsonLines(text)
 
 

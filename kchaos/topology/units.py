@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import TypeGuard
 
@@ -17,6 +18,7 @@ __all__ = [
     "DURATION_UNITS",
     "parse_duration",
     "parse_duration_range",
+    "as_float",
     "parse_quantity",
     "parse_cpu",
     "parse_memory",
@@ -74,6 +76,15 @@ def _finite(x: float, value: object) -> float:
     if not math.isfinite(x):
         raise UnitError(f"must be a finite number, got {_show(value)}")
     return x
+
+
+def as_float(value: int | float) -> float:
+    """``value`` as a float; an integer beyond any float is the largest one (of its sign), so
+    that it is told as too large rather than as no number."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(sys.float_info.max, 1 if value > 0 else -1)
 
 
 def parse_duration(value: object) -> float:
@@ -134,7 +145,7 @@ def parse_duration_range(value: object) -> float | tuple[float, float]:
 def parse_quantity(value: object) -> float:
     """A Kubernetes resource.Quantity (``'500m'``, ``'64Gi'``, ``'1G'``, ``'1e9'``, ``2``) -> float."""
     if _is_number(value):
-        return _finite(float(value), value)
+        return _finite(as_float(value), value)
     if not isinstance(value, str):
         raise UnitError(f"must be a Kubernetes quantity, got {describe_value(value)}")
     match = _QUANTITY.match(value.strip())
@@ -183,7 +194,7 @@ def parse_memory(value: object) -> float:
 def _percent_number(value: object, what: str) -> tuple[Decimal, bool]:
     """Split ``99.9`` / ``'99.9%'`` into (exact number, had_percent_sign)."""
     if _is_number(value):
-        _finite(float(value), value)
+        _finite(as_float(value), value)
         return Decimal(repr(value)), False
     if isinstance(value, str):
         text = value.strip()
