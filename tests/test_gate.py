@@ -74,3 +74,35 @@ def test_check_pairs_with_the_baseline_seed_and_says_so(tmp_path, capsys, monkey
     assert "z =" not in text and max(len(line) for line in text.splitlines()) <= 80
     base = json.loads((out / "results.json").read_text())
     assert len(base["samples"]["seconds"]) == base["run"]["histories"]
+
+
+@pytest.fixture(scope="module")
+def small_baseline(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("base")
+    assert main(["run", str(ROOT / "topologies" / "three-workers.yaml"), "-n", "200", "-j", "1", "-q",
+                 "--out", str(out)]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.parametrize("edit,at", [
+    (lambda d: d.update(control_plane=5), "control_plane"),
+    (lambda d: d.update(workloads=5), "workloads"),
+    (lambda d: d["workloads"][0].update(name=["app"]), "workloads[0].name"),
+    (lambda d: d["run"].update(sampling=5), "run.sampling"),
+    (lambda d: d["samples"]["controlPlane"].update(exact=10**400), "samples.controlPlane.exact"),
+    (lambda d: d["samples"].update(seconds=[float("inf")] * len(d["samples"]["seconds"])), "samples.seconds[0]"),
+    (lambda d: d["control_plane"]["availability"].update(estimate=float("nan")), "control_plane.availability.estimate"),
+    (lambda d: d["control_plane"]["availability"].update(ci95=[0.9]), "control_plane.availability.ci95"),
+])
+def test_a_baseline_of_the_wrong_shape_exits_2_with_file_and_line(tmp_path, capsys, small_baseline, edit, at):
+    """Each crashed `check` with a traceback (AttributeError, TypeError, OverflowError, or NaN
+    in the verdict's rendering): the file is checked where the comparison reads it."""
+    data = json.loads(json.dumps(small_baseline))
+    edit(data)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data, indent=1))
+    capsys.readouterr()
+    assert main(["check", str(ROOT / "topologies" / "three-workers.yaml"), "--baseline", str(path), "-n", "200",
+                 "-j", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:") and f": {at}: must be " in err and len(err.splitlines()) == 1, err

@@ -163,6 +163,24 @@ def test_a_value_the_topology_refuses_is_blamed_on_its_manifest(tmp_path, nodes,
     lambda w: w["spec"]["template"]["spec"].update(volumes=[{"persistentVolumeClaim": {"claimName": ["x"]}}]),
     lambda w: w.update(kind="StatefulSet") or w["spec"].update(volumeClaimTemplates=[{"spec": [1]}]),
     lambda w: w.update(kind="StatefulSet") or w["spec"].update(volumeClaimTemplates=[{"spec": {"accessModes": 5}}]),
+    # wrong-typed fields Kubernetes refuses, read as text or left out before (exit 0)
+    lambda w: w["spec"]["template"]["metadata"]["labels"].update(app=["web"]),
+    lambda w: w.update(kind="StatefulSet") or w["spec"].update(volumeClaimTemplates=[{"spec": {"accessModes": [[1]]}}]),
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "namespaces": [["shop"]],
+             "labelSelector": {"matchLabels": {"app": "web"}}}]}}),
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "namespaceSelector": 5,
+             "labelSelector": {"matchLabels": {"app": "web"}}}]}}),
+    lambda w: w["spec"]["template"]["spec"].update(affinity={"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname",
+             "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": [{"a": 1}]}]}}]}}),
+    # an integer beyond any float (OverflowError in the quantity reader)
+    lambda w: w["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"].update(cpu=10**400),
+    lambda w: w["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"].update(memory=-(10**400)),
 ])
 def test_manifests_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, nodes, capsys, edit):
     web = copy.deepcopy(WEB)
@@ -173,6 +191,65 @@ def test_manifests_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, nodes,
         assert main(args + ["-f", str(manifest)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: {manifest}:") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("edit,at", [
+    (lambda p, c: p["spec"]["selector"]["matchLabels"].update(app=["web"]), "items[1].spec.selector.matchLabels.app"),
+    (lambda p, c: p["spec"].update(minAvailable=1.5), "items[1].spec.minAvailable"),  # one problem, one message
+    (lambda p, c: c.update(metadata=[1]), "items[2].metadata"),  # a claim's problems were dropped
+    (lambda p, c: c["spec"].update(accessModes=5), "items[2].spec.accessModes"),
+    (lambda p, c: c["spec"].update(accessModes=[["ReadWriteOnce"]]), "items[2].spec.accessModes[0]"),
+])
+def test_budgets_and_claims_of_the_wrong_shape_exit_2(tmp_path, nodes, capsys, edit, at):
+    web, pdb = copy.deepcopy(WEB), copy.deepcopy(PDB)
+    web["spec"]["template"]["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "shop"},
+             "spec": {"accessModes": ["ReadWriteMany"]}}
+    edit(pdb, claim)
+    code, manifest = _import(tmp_path, nodes, web, pdb, claim)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {manifest}:") and f": {at}: must be " in err
+    assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("edit,at,needle", [
+    (lambda n: n["spec"].update(taints=5), "spec.taints", None),
+    (lambda n: n["spec"].update(taints=[{"key": ["a"], "effect": "NoSchedule"}]), "spec.taints[0].key", None),
+    (lambda n: n["spec"].update(unschedulable="yes"), "spec.unschedulable", None),
+    (lambda n: n["spec"].update(providerID=["aws:///i-1"]), "spec.providerID", None),
+    (lambda n: n["status"].update(conditions=-1), "status.conditions", None),
+    (lambda n: n["status"].update(conditions=[{"type": "Ready", "status": True}]), "status.conditions[0].status", None),
+    (lambda n: n["status"].update(addresses=5), "status.addresses", None),
+    (lambda n: n["status"].update(addresses=[5]), "status.addresses[0]", "5"),
+    (lambda n: n["metadata"].update(annotations=["a"]), "metadata.annotations", None),
+    (lambda n: n["metadata"]["labels"].update({"eks.amazonaws.com/nodegroup": ["ng"]}),
+     "metadata.labels.eks.amazonaws.com/nodegroup", '"eks.amazonaws.com/nodegroup"'),
+    (lambda n: n.update(status=5), "status", None),
+])
+def test_nodes_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, capsys, edit, at, needle):
+    """Found by the fuzz campaign (``conditions: -1``: TypeError) and by hand: each wrong-typed
+    field of a Node is one message at its line, never a traceback nor a value read as text."""
+    data = three_zone_nodes()
+    data["items"][4].setdefault("spec", {})
+    edit(data["items"][4])
+    path = tmp_path / "nodes.json"
+    path.write_text(json.dumps(data, indent=2))
+    assert main(["import", "--nodes", str(path), "-o", str(tmp_path / "o.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:") and f": items[4].{at}: must be " in err
+    assert len(err.splitlines()) == 1, err
+    line = int(err.split(f"{path}:")[1].split(":")[0])
+    assert (needle or f'"{at.rpartition(".")[2]}"') in path.read_text().splitlines()[line - 1]
+
+
+def test_a_json_number_of_thousands_of_digits_is_a_json_error(tmp_path, capsys):
+    text = json.dumps(three_zone_nodes(), indent=2).replace('"7910m"', "1" + "0" * 5000, 1)
+    path = tmp_path / "nodes.json"
+    path.write_text(text)
+    assert main(["import", "--nodes", str(path)]) == 2
+    err = capsys.readouterr().err
+    line = int(err.split(f"{path}:")[1].split(":")[0])
+    assert "not valid JSON: a number of more digits" in err and "0" * 5000 in text.splitlines()[line - 1]
 
 
 @pytest.mark.parametrize("content,message", [

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kchaos.analysis.whatif import run_scenario
 from kchaos.cli import main
 from kchaos.kube.events import parse_time, read_events
@@ -118,3 +120,25 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["observe", str(topo), "--fail", "node/w-1", "--start", "yesterday", "--events", good]) == 2
     assert "not an RFC 3339 time" in capsys.readouterr().err
     assert main(["observe", str(topo), "--fail", "node/w-9", "--start", START, "--events", good]) == 2
+
+
+@pytest.mark.parametrize("edit,at", [
+    (lambda e: e.update(reason=["NodeNotReady"]), "items[0].reason"),
+    (lambda e: e.update(message={"text": "x"}), "items[0].message"),
+    (lambda e: e["involvedObject"].update(name=["w-1"]), "items[0].involvedObject.name"),
+    (lambda e: e.update(involvedObject=5), "items[0].involvedObject"),
+    (lambda e: e.update(firstTimestamp=20240501), "items[0].firstTimestamp"),
+    (lambda e: e.update(metadata=5), "items[0].metadata"),
+])
+def test_events_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, capsys, edit, at):
+    """A field of an event of the wrong type is told at its line (it was read as text, or the
+    event silently left out)."""
+    topo = tmp_path / "topology.yaml"
+    topo.write_text(TOPOLOGY)
+    data = json.loads(Path(_capture(tmp_path, TOPOLOGY, "node/w-1")).read_text())
+    edit(data["items"][0])
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(data, indent=2))
+    assert main(["observe", str(topo), "--fail", "node/w-1", "--start", START, "--events", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:") and f": {at}: must be " in err and len(err.splitlines()) == 1, err

@@ -44,12 +44,11 @@ def _load(path: str) -> tuple[Any, Any]:
 
 
 def _time(f: Fields) -> str | None:
-    """When the event first happened: the first time field set (each one a string)."""
-    for key in ("eventTime", "firstTimestamp", "deprecatedFirstTimestamp", "lastTimestamp"):
-        stamp = f.get((key,), str)
-        if stamp:
-            return stamp
-    return f.get(("metadata", "creationTimestamp"), str)
+    """When the event first happened: the first time field set, else when it was created (each
+    one a string, all checked)."""
+    stamps = [f.get((key,), str) for key in ("eventTime", "firstTimestamp", "deprecatedFirstTimestamp",
+                                              "lastTimestamp")] + [f.get(("metadata", "creationTimestamp"), str)]
+    return next((stamp for stamp in stamps if stamp), None)
 
 
 def read_events(path: str, start: datetime) -> tuple[list[Event], int]:
