@@ -112,6 +112,8 @@ def test_two_regions_get_a_default_round_trip_with_a_todo(tmp_path, capsys):
     ("memory", "1e308", "must be at most 1Pi"),
     ("pods", "²", "must be a whole number"),
     ("cpu", "0", "must be a positive quantity"),
+    pytest.param("pods", "1" * 5000, "must be at most 1000000, got a 5,000-digit number",
+                 id="pods-5000-digits"),  # int() refused the digits: ValueError
 ])
 def test_bad_allocatable_is_blamed_on_the_nodes_file_line(tmp_path, capsys, field, value, message):
     data = three_zone_nodes()

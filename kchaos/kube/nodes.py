@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..errors import KchaosUsageError, Problem
@@ -167,8 +168,9 @@ def _text(value: Any) -> str | None:
 
 
 def _pods(value: Any) -> Any:
-    """kubectl writes ``pods: "110"``: a string of ASCII digits is that number."""
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+    """kubectl writes ``pods: "110"``: a string of ASCII digits is that number (of any length:
+    ``int(str)`` refuses more than 4,300 digits)."""
+    return int(Decimal(value)) if isinstance(value, str) and value.isascii() and value.isdigit() else value
 
 
 def _machine_set(machine: str | None, zone: str | None) -> str | None:

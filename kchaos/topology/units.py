@@ -244,6 +244,9 @@ def describe_value(value: object) -> str:
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, int) and abs(value) >= 10**60:  # str() refuses more than 4,300 digits
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else math.floor(math.log10(abs(value))) + 1
+        return f"a {'negative ' if value < 0 else ''}{digits:,}-digit number"
     return str(value)
 
 
