@@ -299,3 +299,14 @@ def test_too_many_nodes_is_one_message(tmp_path, capsys):
     path.write_text(json.dumps({"kind": "List", "items": [{}] * 20_001}))
     assert main(["import", "--nodes", str(path)]) == 2
     assert "items: holds 20,001 objects; kchaos handles at most 20,000 nodes" in capsys.readouterr().err
+
+
+def test_a_template_in_a_mapping_position_is_left_out_as_helm(tmp_path, nodes, capsys):
+    """`replicas: {{ .Values.replicas }}` is valid YAML (a flow mapping with a mapping for its
+    key): it was refused as a key problem instead of being named an unrendered Helm template."""
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(yaml.safe_dump(WEB, sort_keys=False).replace("replicas: 6", "replicas: {{ .Values.replicas }}")
+                        + "---\n" + yaml.safe_dump({**WEB, "metadata": {"name": "api", "namespace": "shop"}}))
+    assert main(["import", "--nodes", nodes, "-f", str(manifest), "-o", str(tmp_path / "o.yaml")]) == 0
+    assert "a Helm template not rendered" in capsys.readouterr().err
+    assert _workloads(tmp_path / "o.yaml") == ["api"]

@@ -62,17 +62,21 @@ def parse_documents(path: str, text: str) -> list[Manifest]:
         except YamlEmpty:
             continue
         except YamlFatal as err:
-            stub = _unread(path, chunk, first, err)
+            stub = _unread(path, chunk, first, isinstance(err, YamlTooLarge))
             if stub is None:
                 raise fail(path, err.message, None if err.line is None else err.line + first - 1) from None
             out.append(stub)
             continue
         lines = {k: v + first - 1 for k, v in doc.lines.items()}
         if doc.problems:  # a tag or a duplicate key: the value read would not be the one meant
-            check = Checker(path, lines)
-            for key, line, message in doc.problems:
-                check.error(key, message, line + first - 1)
-            raise KchaosUsageError(check.problems)
+            stub = _unread(path, chunk, first, False)  # `replicas: {{ .Values.n }}`: a mapping as a key
+            if stub is None:
+                check = Checker(path, lines)
+                for key, line, message in doc.problems:
+                    check.error(key, message, line + first - 1)
+                raise KchaosUsageError(check.problems)
+            out.append(stub)
+            continue
         out += _objects(path, doc.data, lines, first)
     return out
 
@@ -81,7 +85,7 @@ _KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
 _NAME = re.compile(r"\bname:\s*(.+?)\s*$", re.MULTILINE)
 
 
-def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | None:
+def _unread(path: str, chunk: str, first: int, too_large: bool) -> Manifest | None:
     """A stand-in for a document left out and said, or None when the error is the user's to fix:
     a Helm template not rendered (``{{ ... }}`` breaks the YAML), or a document too large for
     the reader that is no workload (a CustomResourceDefinition's schema)."""
@@ -94,7 +98,7 @@ def _unread(path: str, chunk: str, first: int, err: YamlFatal) -> Manifest | Non
     if "{{" in chunk and "}}" in chunk:
         why = "a Helm template not rendered ({{ ... }} in it): left out; give the output of `helm template`"
         return Manifest(path, first, data, {}, unread=why)
-    if isinstance(err, YamlTooLarge) and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):
+    if too_large and data["kind"] not in WORKLOAD_KINDS + ("PodDisruptionBudget",):
         return Manifest(path, first, data, {}, unread="")  # counted as skipped, as any other kind
     return None
 
