@@ -83,12 +83,17 @@ def _parent(data: Any, path: tuple) -> Any:
 NODE_KEYS = {"kind", "items", "metadata", "name", "labels", "status", "allocatable", "cpu", "memory", "pods",
              "topology.kubernetes.io/region", "topology.kubernetes.io/zone", "kubernetes.io/hostname",
              "node.kubernetes.io/instance-type", "node-role.kubernetes.io/control-plane",
-             "topology.example.com/rack", "topology.example.com/host"}
+             "topology.example.com/rack", "topology.example.com/host", "annotations", "spec", "taints", "key",
+             "value", "effect", "unschedulable", "providerID", "conditions", "type", "addresses", "address",
+             "eks.amazonaws.com/nodegroup", "machine.openshift.io/machine"}
 MANIFEST_KEYS = {"kind", "metadata", "name", "namespace", "spec", "replicas", "template", "labels", "app",
                  "containers", "initContainers", "resources", "requests", "cpu", "memory",
                  "topologySpreadConstraints", "maxSkew", "topologyKey", "whenUnsatisfiable", "nodeTaintsPolicy",
                  "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                 "volumeClaimTemplates", "selector", "matchLabels", "minAvailable", "maxUnavailable", "items"}
+                 "volumeClaimTemplates", "selector", "matchLabels", "minAvailable", "maxUnavailable", "items",
+                 "podAffinity", "preferredDuringSchedulingIgnoredDuringExecution", "weight", "podAffinityTerm",
+                 "namespaces", "namespaceSelector", "labelSelector", "matchExpressions", "key", "operator", "values",
+                 "volumes", "persistentVolumeClaim", "claimName", "accessModes", "podManagementPolicy"}
 
 
 @st.composite
@@ -270,8 +275,8 @@ def imported_is_clean(path: Path, manifests: list[dict], nodes: int | None = Non
         assert w["name"] in allowed, (w["name"], sorted(allowed))
     assert len(data.get("workloads") or []) <= sum(
         1 for m in manifests if isinstance(m, dict) and m.get("kind") in ("Deployment", "StatefulSet", "DaemonSet"))
-    if nodes is not None:  # every node of the export, or fewer where names repeat
-        assert 1 <= len(cluster.nodes) <= nodes
+    if nodes is not None:  # every node of the export, or fewer where names repeat (standby: what an autoscaler adds)
+        assert 1 <= sum(not n.standby for n in cluster.nodes) <= nodes
 
 
 # -- the cases: one mutant through the CLI, every assertion above -------------------------------
@@ -345,11 +350,58 @@ def check_manifests(files: dict[str, list[Any]], nodes: dict, command: str) -> N
             report_pair(Path(tmp) / "report")
 
 
+#: Fields kchaos reads that the fixtures' manifests do not carry: a preferred pod affinity term
+#: with expressions, namespaces and a namespaceSelector, a volume's claim and the claim itself.
+EXTRA_MANIFESTS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker, namespace: shop}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: worker}}
+    spec:
+      containers: [{name: w, resources: {requests: {cpu: 100m, memory: 128Mi}}}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: worker-data}}]
+      affinity:
+        podAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 50
+              podAffinityTerm:
+                topologyKey: topology.kubernetes.io/zone
+                namespaces: [shop]
+                namespaceSelector: {}
+                labelSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: worker-data, namespace: shop}
+spec: {accessModes: [ReadWriteMany]}
+"""
+
+
 def manifest_files() -> dict[str, list[Any]]:
-    """The test fixtures' manifests (tests/kube_fixtures.py), as documents per file."""
+    """The test fixtures' manifests (tests/kube_fixtures.py) and :data:`EXTRA_MANIFESTS`, as
+    documents per file."""
     from .kube_fixtures import MANIFESTS
 
-    return {name: [d for d in yaml.safe_load_all(text) if d is not None] for name, text in MANIFESTS.items()}
+    texts = {**MANIFESTS, "extras.yaml": EXTRA_MANIFESTS}
+    return {name: [d for d in yaml.safe_load_all(text) if d is not None] for name, text in texts.items()}
+
+
+def fuzz_nodes() -> dict:
+    """The fixtures' nodes export with the fields kchaos reads that it does not carry: addresses,
+    providerID, spec.unschedulable, a node group label, an OpenShift machine annotation."""
+    from .kube_fixtures import three_zone_nodes
+
+    data = three_zone_nodes()
+    for i, item in enumerate(data["items"]):
+        item.setdefault("spec", {}).update(providerID=f"aws:///eu-west-1a/i-{i:04d}", unschedulable=False)
+        item["status"]["addresses"] = [{"type": "InternalIP", "address": f"10.0.0.{i + 1}"},
+                                       {"type": "Hostname", "address": item["metadata"]["name"]}]
+    data["items"][1]["metadata"]["labels"]["eks.amazonaws.com/nodegroup"] = "general"
+    data["items"][2]["metadata"]["annotations"] = {"machine.openshift.io/machine": "openshift-machine-api/w-a-x1b2c"}
+    return data
 
 
 @st.composite

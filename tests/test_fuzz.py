@@ -58,7 +58,7 @@ def test_topology_text_mutants(examples, fixed):
 
 @budgets(8, 300)
 def test_nodes_mutants_import(examples, fixed):
-    nodes = fz.mutated(three_zone_nodes(), fz.NODE_KEYS)
+    nodes = fz.mutated(fz.fuzz_nodes(), fz.NODE_KEYS)
     run(examples, fixed, st.tuples(nodes, st.booleans(), st.booleans()), fz.check_nodes)
 
 
