@@ -1,7 +1,8 @@
 """The hostile-input campaign, shared by the fast slice (tests/test_fuzz.py, every run) and
 the long campaign (tests/test_fuzz_campaign.py, ``pytest -m fuzz``).
 
-Mutants of the example topologies, of a `kubectl get nodes -o json` export and of manifests:
+Mutants of the example topologies, of a `kubectl get nodes -o json` export, of manifests, of
+a drill's `kubectl get events -o json` (``observe``) and of a results.json (``check --baseline``):
 a value replaced by a wrong type, an extreme number, a unit string, unicode or control
 characters, a key removed or added, deep nesting; and at the text level a YAML tag that would
 run a command, an alias bomb, a truncated or re-encoded file, a huge file. Every mutant goes
@@ -414,3 +415,59 @@ def mutated_manifests(draw) -> dict[str, list[Any]]:
     if draw(st.booleans()):  # the same objects as `kubectl get ... -o json` would give them
         files[name.rsplit(".", 1)[0] + ".json"] = files.pop(name)
     return files
+
+
+# -- events (`observe --events`) and a previous results.json (`check --baseline`) ----------------
+
+EVENT_KEYS = {"items", "kind", "metadata", "creationTimestamp", "involvedObject", "regarding", "name", "namespace",
+              "reason", "message", "note", "eventTime", "firstTimestamp", "deprecatedFirstTimestamp",
+              "lastTimestamp"}
+BASELINE_KEYS = {"schema", "run", "seed", "failures_requested", "histories", "sampling", "method", "topology",
+                 "name", "control_plane", "availability", "estimate", "ci95", "workloads", "samples", "seconds",
+                 "controlPlane", "down", "exact"}
+BASELINE_TOPOLOGY = ROOT / "topologies" / "three-workers.yaml"
+
+
+def drill_events() -> dict:
+    """What `kubectl get events -A -o json` shows after a drill of node/w-1 (tests/test_observe.py)."""
+    from kchaos.analysis.whatif import run_scenario
+    from kchaos.topology import load_topology_text
+
+    from .kube_fixtures import drill_capture
+    from .test_observe import START, TOPOLOGY
+
+    return drill_capture(run_scenario(load_topology_text(TOPOLOGY, "drill.yaml"), ["node/w-1"], seed=7), START)
+
+
+def check_events(data: Any, as_json: bool, terminal: bool) -> None:
+    """Mutated events through ``observe --events`` (its table, or --json)."""
+    from .test_observe import START, TOPOLOGY
+
+    with tempfile.TemporaryDirectory() as tmp:
+        topo, path = Path(tmp) / "topology.yaml", Path(tmp) / ("events.json" if as_json else "events.yaml")
+        topo.write_text(TOPOLOGY)
+        path.write_text(json.dumps(data, allow_nan=True) if as_json else dump_yaml(data), encoding="utf-8")
+        args = ["observe", str(topo), "--fail", "node/w-1", "--start", START, "--events", str(path)]
+        verdict(*run_cli(args + ([] if terminal else ["--json"])), [path, topo])
+
+
+_BASELINE: list[dict] = []
+
+
+def baseline() -> dict:
+    """A results.json of a short run of three-workers.yaml (made once)."""
+    if not _BASELINE:
+        with tempfile.TemporaryDirectory() as tmp:
+            code, _, err = run_cli(["run", str(BASELINE_TOPOLOGY), "-n", "100", "-j", "1", "-q", "-o", tmp])
+            assert code == 0, err
+            _BASELINE.append(json.loads((Path(tmp) / "results.json").read_text()))
+    return copy.deepcopy(_BASELINE[0])
+
+
+def check_baseline(data: Any) -> None:
+    """A mutated results.json through ``check --baseline``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "results.json"
+        path.write_text(json.dumps(data, allow_nan=True, indent=1), encoding="utf-8")
+        args = ["check", str(BASELINE_TOPOLOGY), "--baseline", str(path), "-n", "100", "-j", "1"]
+        verdict(*run_cli(args), [path, BASELINE_TOPOLOGY])

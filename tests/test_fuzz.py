@@ -72,3 +72,14 @@ def test_manifest_mutants_import(examples, fixed):
 def test_manifest_mutants_run(examples, fixed):
     run(examples, fixed, st.tuples(fz.mutated_manifests()),
         lambda files: fz.check_manifests(files, three_zone_nodes(), "run"))
+
+
+@budgets(6, 300)
+def test_events_mutants_observe(examples, fixed):
+    run(examples, fixed, st.tuples(fz.mutated(fz.drill_events(), fz.EVENT_KEYS), st.booleans(), st.booleans()),
+        fz.check_events)
+
+
+@budgets(4, 150)
+def test_baseline_mutants_check(examples, fixed):
+    run(examples, fixed, st.tuples(fz.mutated(fz.baseline(), fz.BASELINE_KEYS)), fz.check_baseline)

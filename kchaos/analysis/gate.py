@@ -42,12 +42,13 @@ FLOOR = 0.01
 
 def load_baseline(path: str) -> dict:
     """A previous results.json, read within the export limit (:mod:`kchaos.topology.files`)."""
-    from ..topology.files import MAX_EXPORT_BYTES, decode, load_json, read_bytes
+    from ..topology.files import MAX_EXPORT_BYTES, decode, fail, load_json, read_bytes
 
     data, lines = load_json(decode(read_bytes(path, MAX_EXPORT_BYTES, f"is larger than {MAX_EXPORT_BYTES // 2**20} MB; "
                                                                  "not a results.json kchaos wrote"), path), path)
     if not isinstance(data, dict) or data.get("schema") != "kchaos.results/v1":
-        raise KchaosUsageError(f"{path}: not a kchaos results.json (schema kchaos.results/v1 expected)")
+        raise fail(path, "not a kchaos results.json (schema kchaos.results/v1 expected)",
+                   lines.get(("schema",)) if isinstance(data, dict) and "schema" in data else None)
     check = Checker(path, lines)
     _check_shape(Fields(data, check))
     if check.problems:
