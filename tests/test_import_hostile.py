@@ -310,3 +310,15 @@ def test_a_template_in_a_mapping_position_is_left_out_as_helm(tmp_path, nodes, c
     assert main(["import", "--nodes", nodes, "-f", str(manifest), "-o", str(tmp_path / "o.yaml")]) == 0
     assert "a Helm template not rendered" in capsys.readouterr().err
     assert _workloads(tmp_path / "o.yaml") == ["api"]
+
+
+def test_a_manifest_nested_as_deep_as_json_allows_imports(tmp_path, nodes, capsys):
+    """A field nested 600 deep (JSON's parser takes up to ~1,000) raised RecursionError in the
+    Helm-template search; it is a field kchaos does not read."""
+    web = copy.deepcopy(WEB)
+    deep: object = "x"
+    for _ in range(600):
+        deep = [deep]
+    web["spec"]["template"]["spec"]["extra"] = deep
+    code, _ = _import(tmp_path, nodes, web)
+    assert code == 0 and _workloads(tmp_path / "o.yaml") == ["web"]

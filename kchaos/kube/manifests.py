@@ -114,13 +114,18 @@ def _custom_resource(data: dict) -> bool:
 
 
 def _templated(value: Any) -> bool:
-    """A Helm (or other Go template) leftover: ``{{ ... }}`` in a string of the object."""
-    if isinstance(value, str):
-        return "{{" in value and "}}" in value
-    if isinstance(value, dict):
-        return any(_templated(k) or _templated(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_templated(v) for v in value)
+    """A Helm (or other Go template) leftover: ``{{ ... }}`` in a string of the object (walked
+    without recursion: JSON may nest as deep as its parser allows)."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and "{{" in value and "}}" in value:
+            return True
+        if isinstance(value, dict):
+            stack += value.keys()
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
     return False
 
 
