@@ -1,9 +1,14 @@
 """The hostile-input campaign as property tests: each runs a fast slice in every test run (a
 few seconds) and a long one under ``pytest -m fuzz`` (`.ci/run`). What each case asserts:
-tests/fuzz_cases.py; the campaign's processes and faults: tests/test_fuzz_campaign.py."""
+tests/fuzz_cases.py; the campaign's processes and faults: tests/test_fuzz_campaign.py.
+
+Both slices are derandomised, so that a CI run judges the change and not the draw. To explore
+new cases, set ``KCHAOS_FUZZ_RANDOM=1``: the long slice then
+draws new random cases; a failure found so becomes a fixed case of the wrong-shape tests."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -20,10 +25,11 @@ MARKER = Path(tempfile.gettempdir()) / "kchaos-fuzz-tag-ran"
 
 
 def budgets(fast: int, long: int) -> pytest.MarkDecorator:
-    """Examples per run: ``fast`` in every run (derandomised: the same cases each time),
-    ``long`` under the fuzz marker (new random cases each time)."""
+    """Examples per run: ``fast`` in every run, ``long`` under the fuzz marker (both the same
+    cases each time, unless KCHAOS_FUZZ_RANDOM is set: then the long slice draws new ones)."""
+    explore = os.environ.get("KCHAOS_FUZZ_RANDOM", "") not in ("", "0")
     return pytest.mark.parametrize("examples,fixed", [
-        pytest.param(fast, True, id="fast"), pytest.param(long, False, id="long", marks=pytest.mark.fuzz)])
+        pytest.param(fast, True, id="fast"), pytest.param(long, not explore, id="long", marks=pytest.mark.fuzz)])
 
 
 def run(examples: int, fixed: bool, strategy: st.SearchStrategy, check) -> None:
