@@ -20,7 +20,7 @@ from .cli_options import (MAX_FAILURES, PositiveDuration, check_quiet_option, da
                           jobs_option, manifests_option, precision_option, quiet_option, sampling_option, seed_option,
                           survive_option, time_budget_option)
 from .pipeline import DEFAULT_FAILURES, progress_bar, simulate, stopping_rule, usable_cores
-from .console import plain, terminal
+from .console import plain, safe_json, terminal
 
 #: 1: `check` missed a target, or `validate` found a layout that cannot run as written.
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -366,7 +366,7 @@ def whatif(topology: str, fail: tuple[str, ...], drain: tuple[str, ...], upgrade
     cluster = load_topology(topology)
     scenario = run_scenario(cluster, list(fail), list(drain), repair_after, seed, upgrade=upgrade)
     if as_json:
-        click.echo(to_json(scenario), nl=False)
+        click.echo(safe_json(to_json(scenario)), nl=False)
     else:
         print_scenario(scenario, _stdout())
     return EXIT_OK

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .cli import EXIT_OK, Interrupted, _stdout, cli
 from .cli_options import failures_option, jobs_option, quiet_option, sampling_option, seed_option
-from .console import plain, terminal
+from .console import plain, safe_json, terminal
 from .errors import KchaosUsageError, Problem
 from .pipeline import DEFAULT_FAILURES, simulate
 
@@ -145,7 +145,7 @@ def observe(topology: str, fail: str, start: str, events_file: str, as_json: boo
     if out:
         write_files({Path(out) / "observe.json": to_json(doc), Path(out) / "index.html": render_observation(doc)})
     if as_json:
-        click.echo(to_json(doc), nl=False)
+        click.echo(safe_json(to_json(doc)), nl=False)
     else:
         print_observation(doc, _stdout())
     return EXIT_OK

@@ -32,6 +32,13 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def safe_json(text: str) -> str:
+    """JSON text for the terminal: a control character the encoder writes raw (DEL, C1, the
+    bidirectional ones: JSON escapes only C0) written as its ``\\uXXXX`` escape, which a JSON
+    reader reads back as the same character."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def plain(text: str, style: str = "") -> Text:
     """User text as a rich ``Text``: printed as it is, never read as markup."""
     return Text(safe_text(str(text)), style=style)

@@ -142,3 +142,20 @@ def test_events_of_the_wrong_shape_exit_2_with_file_and_line(tmp_path, capsys, e
     assert main(["observe", str(topo), "--fail", "node/w-1", "--start", START, "--events", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}:") and f": {at}: must be " in err and len(err.splitlines()) == 1, err
+
+
+def test_json_on_the_terminal_carries_no_control_character(tmp_path, capsys):
+    """JSON escapes only C0 controls: an event's message with a C1 CSI, DEL or a bidi override
+    reached the terminal raw through --json (found by the fuzz campaign, seed 120). They are
+    written as \\u escapes, which read back as the same text."""
+    topo = tmp_path / "topology.yaml"
+    topo.write_text(TOPOLOGY)
+    data = json.loads(Path(_capture(tmp_path, TOPOLOGY, "node/w-1")).read_text())
+    nasty = "ok\x9b31m\u202e\x7f\x1b]0;title\x07"
+    data["items"][0]["message"] = nasty
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(data))
+    assert main(["observe", str(topo), "--fail", "node/w-1", "--start", START, "--events", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x9b\u202e\x7f\x1b\x07")
+    assert nasty in [e["message"] for e in json.loads(out)["events"]["observed"]]
