@@ -683,9 +683,11 @@ def test_kubernetes_words_get_the_kchaos_level_they_mean(word, meant) -> None:
 
 def test_an_integer_beyond_any_float_is_too_large_not_a_traceback() -> None:
     """`cost: <400 digits>` raised OverflowError in the number reader, `cpu: <400 digits>` in
-    the quantity reader."""
+    the quantity reader, `maxNodeUtilization: <400 digits>` in the fraction reader's hint."""
     big = "1" + "0" * 400
     text = edit("    count: 2", f"    count: 2\n    cost: {big}")
     assert only(problems(text)).startswith(f"t.yaml:{line_of(text, 'cost:')}: workers[0].cost: must be at most")
     text = edit("{cpu: 4, memory: 8Gi}", f"{{cpu: {big}, memory: 8Gi}}")
     assert "workers[0].capacity.cpu: must be at most 1,000,000 cores" in only(problems(text))
+    # slo.maxNodeUtilization: OverflowError in the hint that divides a percentage by 100
+    assert "slo.maxNodeUtilization: must be in (0, 1]" in only(problems(VALID + f"slo: {{maxNodeUtilization: {big}}}\n"))

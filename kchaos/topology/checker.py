@@ -412,7 +412,7 @@ class Checker:
         x = self._unit(units.parse_fraction, value, path)
         if x is None:
             return None
-        if is_number(value) and value > 1:
+        if is_number(value) and 1 < value <= 100:  # a percentage written as a number
             self.error(path, f"is a fraction: write {value / 100:g} or '{describe(value)}%', got {describe(value)}")
             return None
         if not 0 < x <= 1:
