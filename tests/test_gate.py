@@ -106,3 +106,17 @@ def test_a_baseline_of_the_wrong_shape_exits_2_with_file_and_line(tmp_path, caps
                  "-j", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}:") and f": {at}: must be " in err and len(err.splitlines()) == 1, err
+
+
+def test_a_baseline_with_null_for_its_workloads_compares_the_control_plane(tmp_path, capsys, small_baseline):
+    """Null is absent (`workloads: null` raised TypeError; found by a sweep of single mutations)."""
+    data = json.loads(json.dumps(small_baseline))
+    data["workloads"] = None
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["check", str(ROOT / "topologies" / "three-workers.yaml"), "--baseline", str(path), "-n", "200",
+                 "-j", "1"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.split("against the baseline")[1].splitlines()
+            if line.strip()]
+    assert "controlPlane" in rows and "app" not in rows

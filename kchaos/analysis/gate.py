@@ -190,7 +190,7 @@ def compare_baseline(results: dict, baseline: dict) -> list[dict]:
     """One regression check per availability in both documents (see the module's text)."""
     pairs = [("controlPlane", results["control_plane"]["availability"],
               (baseline.get("control_plane") or {}).get("availability") or {})]
-    old = {w.get("name"): w for w in baseline.get("workloads", []) if isinstance(w, dict)}
+    old = {w.get("name"): w for w in baseline.get("workloads") or [] if isinstance(w, dict)}  # null: none
     pairs += [(f"workloads.{w['name']}", w["availability"], old[w["name"]].get("availability") or {})
               for w in results["workloads"] if w["name"] in old]
     checks = [_test(name, new, base, results, baseline, len(pairs)) for name, new, base in pairs]
