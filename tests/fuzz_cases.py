@@ -97,6 +97,10 @@ MANIFEST_KEYS = {"kind", "metadata", "name", "namespace", "spec", "replicas", "t
                  "volumes", "persistentVolumeClaim", "claimName", "accessModes", "podManagementPolicy"}
 
 
+#: The most key paths a mutant grows to by repeating parts of itself.
+MAX_PATHS = 200_000
+
+
 @st.composite
 def mutated(draw, data: Any, focus: set[str] | None = None) -> Any:
     """``data`` with one to three structural mutations (on a key of ``focus`` mostly)."""
@@ -122,7 +126,12 @@ def mutated(draw, data: Any, focus: set[str] | None = None) -> Any:
                 value = [value]
             parent[path[-1]] = value
         elif op == "repeat" and isinstance(parent, list) and parent:
-            parent.extend(copy.deepcopy(parent[path[-1]]) for _ in range(draw(st.sampled_from([1, 50, 2000]))))
+            # Repeats of repeats multiply: the copies are capped so that a mutant stays within
+            # MAX_PATHS (three repeats of 2,000 once made a mutant of billions of nodes, and the
+            # test process ran out of memory before kchaos saw it).
+            size = 1 + len(paths(parent[path[-1]]))
+            times = min(draw(st.sampled_from([1, 50, 2000])), max(1, (MAX_PATHS - len(every)) // size))
+            parent.extend(copy.deepcopy(parent[path[-1]]) for _ in range(times))
     return data
 
 
