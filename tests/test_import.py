@@ -266,3 +266,34 @@ spec:
     assert not imported.skipped  # the claim is read, not skipped
     for entry in imported.entries:  # dependsOn left to the user: [] with a TODO
         assert entry.value["dependsOn"].value == [] and "TODO" in entry.value["dependsOn"].after
+
+
+def test_a_workload_scaled_to_zero_is_left_out_with_a_warning(tmp_path, capsys):
+    """Kubernetes accepts replicas: 0 (an idle Deployment); it has no pod to lose, and the
+    import of a live cluster must not stop on it. Its budget is not reported as matching nothing."""
+    folder = tmp_path / "manifests"
+    write_manifests(folder)
+    (folder / "idle.yaml").write_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle, namespace: shop}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec:
+      containers: [{name: c, resources: {requests: {cpu: "1", memory: 1Gi}}}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: idle-pdb, namespace: shop}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: idle}}
+""")
+    c = load_topology(_import_with_manifests(tmp_path, folder))
+    assert "idle" not in {w.name for w in c.workloads}
+    err = capsys.readouterr().err
+    assert "Deployment shop/idle" in err and "scaled to 0 replicas" in err
+    assert "idle-pdb" not in err

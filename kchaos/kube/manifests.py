@@ -171,6 +171,11 @@ def workloads_from(manifests: list[Manifest], rack_label: str | None = None, hos
                                            "(`kubectl get sts,deploy -A -o json`)")
             continue
         f = _Fields(m, Checker(m.file, m.lines))
+        if kind != "DaemonSet" and _scaled_to_zero(m.data):  # Kubernetes accepts it: nothing runs to lose
+            result.warnings.append(f"{_described(m)}: scaled to 0 replicas: no pod to lose; left out")
+            refused.append((f.get(("metadata", "namespace"), str, "default"),
+                            f.strings(("spec", "template", "metadata", "labels"))))
+            continue
         entry, origins = _workload(f, kind, result.names, volume_scope, rack_label, host_label)
         labels = f.strings(("spec", "template", "metadata", "labels"))
         namespace = f.get(("metadata", "namespace"), str, "default")
@@ -273,6 +278,12 @@ def _needs(f: _Fields, kind: str, namespace: str, replicas: int, claims: dict) -
         out["volume"] = {"accessMode": mode}
     out["dependsOn"] = Note([], after="TODO: the workloads this one needs (kubectl cannot tell); CoreDNS is added")
     return out, remarks
+
+
+def _scaled_to_zero(data: dict) -> bool:
+    spec = data.get("spec")
+    replicas = spec.get("replicas") if isinstance(spec, dict) else None
+    return isinstance(replicas, int) and not isinstance(replicas, bool) and replicas == 0
 
 
 def _workload(f: _Fields, kind: str, taken: list[str], volume_scope: str, rack_label: str | None,
