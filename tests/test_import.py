@@ -297,3 +297,34 @@ spec:
     err = capsys.readouterr().err
     assert "Deployment shop/idle" in err and "scaled to 0 replicas" in err
     assert "idle-pdb" not in err
+
+
+def test_a_budget_selecting_by_expressions_applies(tmp_path, capsys):
+    """A PodDisruptionBudget's selector is a full LabelSelector: matchExpressions select too."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "api.yaml").write_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  replicas: 5
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api, tier: backend}}
+    spec:
+      containers: [{name: c, resources: {requests: {cpu: 100m, memory: 128Mi}}}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: api-pdb, namespace: shop}
+spec:
+  maxUnavailable: 2
+  selector:
+    matchExpressions: [{key: tier, operator: In, values: [backend]}]
+""")
+    c = load_topology(_import_with_manifests(tmp_path, folder))
+    model = ClusterModel(c)
+    required = {w.name: n for w, n in zip(c.workloads, model.workload_required)}
+    assert required["api"] == 3
+    assert "selects no" not in capsys.readouterr().err

@@ -9,9 +9,10 @@ on a level kchaos knows; pod affinity and anti-affinity, required and preferred,
 topology's own terms (:mod:`.pod_affinity`); ``volumeClaimTemplates`` as a volume scope; a
 StatefulSet's ``podManagementPolicy``; a volume's access mode (``volumeClaimTemplates``, or a
 Deployment's PersistentVolumeClaim among the manifests); a PDB's ``minAvailable`` or
-``maxUnavailable`` (number or percent, matched by ``matchLabels``). Without a PDB,
-``minAvailable`` is every replica, and a comment says so. What a workload needs cannot be
-seen: ``dependsOn: []`` with a TODO. Other kinds are skipped and counted.
+``maxUnavailable`` (number or percent, matched by its selector's ``matchLabels`` and
+``matchExpressions``). Without a PDB, ``minAvailable`` is every replica, and a comment says
+so. What a workload needs cannot be seen: ``dependsOn: []`` with a TODO. Other kinds are
+skipped and counted.
 
 Every field read is checked first (its type, and its value by the topology's own rules):
 a manifest of the wrong shape is told with its file:line, never a traceback.
@@ -32,7 +33,7 @@ from ..topology.units import describe_value, format_cpu, format_memory, plain_nu
 from ..topology.yaml_writer import Note, plain
 from .manifest_files import WORKLOAD_KINDS, Manifest
 from .origin import Origin
-from .pod_affinity import raw_terms, resolve
+from .pod_affinity import raw_terms, read_selector, resolve, selector_matches
 
 LEVEL_OF_KEY = {"topology.kubernetes.io/zone": "datacenter", "topology.kubernetes.io/region": "region",
                 "kubernetes.io/hostname": "server"}
@@ -324,8 +325,8 @@ def _workload(f: _Fields, kind: str, taken: list[str], volume_scope: str, rack_l
 def _selects(f: _Fields, namespace: str, labels: dict) -> bool:
     if f.get(("metadata", "namespace"), str, "default") != namespace:
         return False
-    match = f.strings(("spec", "selector", "matchLabels"))
-    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+    selector = read_selector(f, ("spec", "selector"))  # matchLabels and matchExpressions, as the pod terms'
+    return bool(selector["matchLabels"] or selector["matchExpressions"]) and selector_matches(selector, labels)
 
 
 def _min_available(f: _Fields, count: int | None) -> tuple[Note | None, Origin]:

@@ -56,7 +56,7 @@ def selector_matches(selector: Any, labels: dict) -> bool:
             return False
         if op == "DoesNotExist" and key in labels:
             return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+        if op not in _OPERATORS:
             return False
     return True
 
@@ -81,14 +81,15 @@ def raw_terms(f, namespace: str) -> list[RawTerm]:
 def _raw(f, key: str, weight: int | None, at: tuple, namespace: str) -> RawTerm:
     names = [n for _, n in f.items(at + ("namespaces",), str)]
     everywhere = f.get(at + ("namespaceSelector",), dict) == {}
-    _selector(f, at + ("namespaceSelector",))  # its shape checked; only an empty one is read
+    read_selector(f, at + ("namespaceSelector",))  # its shape checked; only an empty one is read
     namespaces = None if everywhere else tuple(names) or (namespace,)
-    return RawTerm(key, str(f.get(at + ("topologyKey",), str, "")), _selector(f, at + ("labelSelector",)),
+    return RawTerm(key, str(f.get(at + ("topologyKey",), str, "")), read_selector(f, at + ("labelSelector",)),
                    namespaces, weight, f.m.origin.at(*at))
 
 
-def _selector(f, at: tuple) -> dict:
-    """A term's labelSelector, its parts checked for shape (each wrong part is reported once)."""
+def read_selector(f, at: tuple) -> dict:
+    """The LabelSelector at ``at`` (a term's, a budget's), its parts checked for shape (each
+    wrong part is reported once)."""
     selector = f.get(at, dict) or {}
     labels = f.strings(at + ("matchLabels",))
     expressions = []
