@@ -214,3 +214,37 @@ def test_one_failure_instance_falls_back_to_plain_sampling(make_topology):
         "\nslo:", "\nfailures: {node: none, server: none, rack: none, datacenter: none, regionLink: none}\n\nslo:")
     plan = sampling_plan(make_topology(text), "auto")
     assert plan.method == "plain" and "only one failure instance" in plan.reason
+
+
+def test_only_the_first_crossing_of_a_cycle_is_drawn_with_the_critical_boost():
+    """With a member's datacenter down, the instances holding another member are critical: they
+    fail far faster than their natural rate until one critical failure has happened in this
+    cycle (BOOSTED_CROSSINGS); after it, they get only the general boost that every up instance
+    gets, so chains of boosted crossings, whose ratios spread over orders of magnitude, are not
+    drawn."""
+    from kchaos.model.sampling import rare
+
+    cluster = realistic_three_datacenters()
+    sampler = BiasedSampler(cluster, model=ClusterModel(cluster))
+    kinds = [cluster.domains[d].kind for d, _, _ in sampler.instances]
+    dc = kinds.index("datacenter")
+    up = np.ones(len(kinds), dtype=bool)
+    up[dc] = False
+    up_rate = float(sampler.rate_arr @ up)
+    remaining = 8 * 3600.0
+    first, critical = sampler._intensities(up, frozenset((dc,)), remaining, up_rate, crossings=0)
+    after, critical_after = sampler._intensities(up, frozenset((dc,)), remaining, up_rate,
+                                                 crossings=rare.BOOSTED_CROSSINGS)
+    assert critical.any() and (critical == critical_after).all()
+    natural = sampler.rate_arr * up
+    # Before: the critical instances together fail before the episode ends about half the time
+    # (OVERLAP_BIAS), far above nature; after: the general boost alone (at most GENERAL_BIAS).
+    boosted = float((first - natural)[critical].sum()) * remaining
+    general = float((after - natural).sum()) * remaining
+    assert boosted >= 0.9 * -math.log(1 - rare.OVERLAP_BIAS)
+    assert general <= -math.log(1 - rare.GENERAL_BIAS) * 1.000001
+    # What the boost added, and only to the critical instances; the others are drawn as before.
+    expected = min((rare.CRITICAL_BOOST - 1) * float(natural[critical].sum()) * remaining, -math.log(1 - rare.OVERLAP_BIAS))
+    assert float((first - after)[critical].sum()) * remaining == pytest.approx(expected)
+    assert float(after[critical].sum()) < float(first[critical].sum()) / 10
+    assert np.allclose(after[~critical], first[~critical])

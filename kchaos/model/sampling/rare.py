@@ -7,8 +7,9 @@ times when everything is up, but:
 
 - the failure that opens an episode (strikes a fully-up cluster) is drawn partly
   (:data:`FIRST_BIAS`) by the overlap it allows rather than by rate;
-- during the episode, the *critical* instances (:class:`Criticality`: those whose failure
-  now would lose quorum or take a workload below minAvailable) fail up to
+- during the episode, until one of them has failed in this cycle
+  (:data:`BOOSTED_CROSSINGS`), the *critical* instances (:class:`Criticality`: those whose
+  failure now would lose quorum or take a workload below minAvailable) fail up to
   :data:`CRITICAL_BOOST` times faster, at most an :data:`OVERLAP_BIAS` chance before the
   episode would end, and every up instance gets a smaller general boost, partly shared
   equally ("balanced failure biasing", Shahabuddin 1994, Management Science 40:333; Nicola,
@@ -63,6 +64,14 @@ FIRST_BIAS = 0.5
 MAX_OPENING_WORK = 2.5
 #: During an episode the critical instances fail up to this many times faster (capped by OVERLAP_BIAS).
 CRITICAL_BOOST = 300.0
+#: Critical failures drawn with the boost per cycle. Each multiplies its cycle's ratio by a small
+#: factor; where a cycle may cross several lines (a region outage leaves several workloads at
+#: minAvailable), boosting every crossing makes chains of them, whose ratios spread over orders
+#: of magnitude, and the figure of a workload that crossed second is carried by the few cycles
+#: in which it crossed first. One boosted crossing per cycle: on benchmarks/medium-default-rates.yaml
+#: the interval of the workload only overlaps take down (search) is 0.76 times as wide at
+#: 20,000 failures (docs/performance.md).
+BOOSTED_CROSSINGS = 1
 #: During an episode every up instance fails up to this many times faster...
 OVERLAP_BOOST = 10.0
 #: ... with at most this probability of such a general extra failure before the episode ends.
@@ -283,6 +292,7 @@ class BiasedSampler:
         cycle_starts: list[float] = []
         cycle_weights: list[float] = []
         log_w = 0.0  # log likelihood ratio of the current cycle so far
+        crossings = 0  # critical failures in the current cycle so far
         down_rate = sum(rates[i] for i in range(n) if not up[i])
         t = 0.0
 
@@ -316,6 +326,7 @@ class BiasedSampler:
                 i = min(int(np.searchsorted(self.first_cumulative, uniform(), side="right")), n - 1)
                 cycle_weights.append(math.exp(log_w))
                 cycle_starts.append(t)
+                crossings = 0
                 log_w = self.first_log_ratio[i]  # which instance strikes first: natural over biased choice
                 log_w += fail(i, t, stretch=True)
                 event_log_weight.append(log_w)
@@ -324,7 +335,7 @@ class BiasedSampler:
             episode_end = max(r for r, _ in repairs)
             remaining = max(episode_end - t, 1e-9)
             up_rate = self.total_rate - down_rate
-            intensity, critical = self._intensities(up, frozenset(down_set), remaining, up_rate)
+            intensity, critical = self._intensities(up, frozenset(down_set), remaining, up_rate, crossings)
             cumulative = np.cumsum(intensity)
             rate = float(cumulative[-1])
             extra = rate - up_rate
@@ -339,8 +350,10 @@ class BiasedSampler:
                 i = min(int(np.searchsorted(cumulative, uniform() * rate, side="right")), n - 1)
                 while intensity[i] <= 0:  # a rounding at the very end of the cumulative sum
                     i -= 1
+                is_critical = critical is not None and bool(critical[i])
+                crossings += is_critical
                 log_w += math.log(rates[i] / intensity[i])  # natural over biased density of this failure
-                log_w += fail(i, t, stretch=critical is not None and bool(critical[i]))
+                log_w += fail(i, t, stretch=is_critical)
                 event_log_weight.append(log_w)
             else:
                 _, i = heapq.heappop(repairs)
@@ -358,18 +371,19 @@ class BiasedSampler:
                        event_log_weight=np.array(event_log_weight))
 
     def _intensities(self, up: np.ndarray, down: frozenset[int], remaining: float,
-                     up_rate: float) -> tuple[np.ndarray, np.ndarray | None]:
+                     up_rate: float, crossings: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         """Each instance's biased failure rate for the rest of this step of an episode, and
         which instances are critical (None without a model).
 
         Up instances keep their natural rate, plus two extras: the *critical* ones
         (:class:`Criticality`) share a rate that makes one of them fail before the episode
         would end with probability :data:`OVERLAP_BIAS`, in proportion to the down time each
-        would add (its rate x its mean repair, capped by the time left); every up instance
-        shares a smaller general rate (up to :data:`OVERLAP_BOOST` times the natural one, at
-        most a :data:`GENERAL_BIAS` chance before the end), mostly in that same proportion and
-        a little equally, so that no instance is starved and overlaps the criticality test
-        does not foresee (elections, load) are drawn more often too. ``up``: the up instances
+        would add (its rate x its mean repair, capped by the time left), while fewer than
+        :data:`BOOSTED_CROSSINGS` critical failures happened in this cycle (``crossings``);
+        every up instance shares a smaller general rate (up to :data:`OVERLAP_BOOST` times the
+        natural one, at most a :data:`GENERAL_BIAS` chance before the end), mostly in that same
+        proportion and a little equally, so that no instance is starved and overlaps the
+        criticality test does not foresee (elections, load) are drawn more often too. ``up``: the up instances
         (a mask); ``down``: the down ones (a set)."""
         natural = self.rate_arr * up
         if not up.any():  # everything is down: nothing can fail
@@ -382,7 +396,7 @@ class BiasedSampler:
         if self.criticality is not None:
             critical = self.criticality.critical(down)
             crit = score * critical
-            if crit.sum() > 0:
+            if crit.sum() > 0 and crossings < BOOSTED_CROSSINGS:
                 boost = min((self.critical_boost - 1.0) * float(natural @ critical), self.bias_log / remaining)
                 intensity += boost * crit / crit.sum()
         return intensity, critical
