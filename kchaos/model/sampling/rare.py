@@ -66,11 +66,11 @@ MAX_OPENING_WORK = 2.5
 CRITICAL_BOOST = 300.0
 #: Critical failures drawn with the boost per cycle. Each multiplies its cycle's ratio by a small
 #: factor; where a cycle may cross several lines (a region outage leaves several workloads at
-#: minAvailable), boosting every crossing makes chains of them, whose ratios spread over orders
-#: of magnitude, and the figure of a workload that crossed second is carried by the few cycles
-#: in which it crossed first. One boosted crossing per cycle: on benchmarks/medium-default-rates.yaml
-#: the interval of the workload only overlaps take down (search) is 0.76 times as wide at
-#: 20,000 failures (docs/performance.md).
+#: minAvailable), boosting every crossing would draw chains of them, whose ratios spread over
+#: orders of magnitude, and the figure of a workload that crossed second would be carried by the
+#: few cycles in which it crossed first. With one boosted crossing per cycle, the interval of
+#: search on benchmarks/medium-default-rates.yaml (only overlaps take it down) is 0.75 times as
+#: wide at 20,000 failures (docs/model.md, statistics).
 BOOSTED_CROSSINGS = 1
 #: During an episode every up instance fails up to this many times faster...
 OVERLAP_BOOST = 10.0
