@@ -54,10 +54,11 @@ def test_a_simulated_load_target_grows_the_pool_until_kchaos_check_meets_it(tmp_
     """Without --survive only the simulated maxNodeUtilization is missed. A worker count whose
     p95 hottest node meets the limit on the plan's common histories can miss it on the run
     `kchaos check` makes (the p95 moves in steps of one pod): the plan grows the pool until
-    that run meets it too, and one worker fewer misses it. Seed 4 draws such a case: 7 workers
-    meet the limit on the plan's histories but not on check's own (88%)."""
+    that run meets it too, and one worker fewer misses it. Seed 3 draws such a case: 7 workers
+    meet the limit on the plan's histories but not on check's own (88%). (Which seeds do moves
+    with the sampler; the claims checked by kchaos check below hold for every seed.)"""
     out = tmp_path / "plan"
-    run = ["-n", "10000", "-j", "1", "--seed", "4"]
+    run = ["-n", "10000", "-j", "1", "--seed", "3"]
     assert main(["plan", str(EXAMPLES / "plan-n1-pool.yaml"), *run, "-o", str(out), "-q"]) == 0
     doc = json.loads((out / "plan.json").read_text())
     (move,) = doc["moves"]

@@ -164,3 +164,21 @@ def test_cli_options_and_outputs(tmp_path, capsys, monkeypatch):
     assert main(["check", str(path), "-n", "600", "-j", "1", "-o", str(tmp_path / "fixed")]) == 0
     run = json.loads((tmp_path / "fixed" / "results.json").read_text())["run"]
     assert "precision" not in run and run["failures_requested"] == 600
+
+
+def test_down_all_the_time_is_certain_even_when_weighted_sums_differ_in_the_last_bits():
+    """Importance-sampled, a workload down from start to end of every history has down seconds
+    and time that are the same weighted cycles summed in another order: equal to the last bits
+    only. That is still down all the time, with nothing uncertain, not an interval reaching
+    20% availability."""
+    from kchaos.model.recording.sketch import EpisodeSums
+
+    times = np.array([1.0e7, 2.5e7, 4.0e6, 3.3e7] * 5)
+    down = times * (1 - 3e-16)  # a rounding below the time
+    episodes = EpisodeSums(count=20, total=float(down.sum()), squares=float((down * down).sum()),
+                           longest=float(down.max()))
+    iv = unavailability_interval(episodes, down, times, 86_400.0)
+    assert (iv.estimate, iv.low, iv.high) == (1.0, 1.0, 1.0)
+    up_a_little = unavailability_interval(EpisodeSums(20, float(0.99 * times.sum()), float(((0.99 * times) ** 2).sum()),
+                                                      float(0.99 * times.max())), 0.99 * times, times, 86_400.0)
+    assert up_a_little.estimate == pytest.approx(0.99) and up_a_little.low < 0.99  # a real gap stays uncertain

@@ -248,3 +248,26 @@ def test_only_the_first_crossing_of_a_cycle_is_drawn_with_the_critical_boost():
     assert float((first - after)[critical].sum()) * remaining == pytest.approx(expected)
     assert float(after[critical].sum()) < float(first[critical].sum()) / 10
     assert np.allclose(after[~critical], first[~critical])
+
+
+def test_a_critical_failures_repair_is_a_defensive_mixture_with_exact_ratios():
+    """The repair of a critical failure is stretched half the time (CRITICAL_STRETCH_SHARE): the
+    weighted draws have the natural mean and mean ratio one, within four standard errors, and
+    no ratio exceeds 1 / (1 - share); an opening failure's repair is always stretched, its
+    ratio that of a stretched exponential."""
+    from kchaos.model.sampling import rare
+
+    rng = np.random.default_rng(7)
+    uniform = rare._Uniforms(np.random.default_rng(8))
+    mean, share = 600.0, rare.CRITICAL_STRETCH_SHARE
+    draws = [rare.stretched_repair(mean, rng, uniform, share) for _ in range(100_000)]
+    x = np.array([d[0] for d in draws])
+    ratio = np.exp([d[1] for d in draws])
+    assert ratio.max() <= 1 / (1 - share) + 1e-9
+    assert abs(ratio.mean() - 1) < 4 * ratio.std() / math.sqrt(len(ratio))
+    weighted = x * ratio
+    assert abs(weighted.mean() - mean) < 4 * weighted.std() / math.sqrt(len(x))
+    assert x.mean() > 1.3 * mean  # the long half is drawn: overlaps that last grow
+    s = rare.REPAIR_STRETCH
+    x1, log_ratio = rare.stretched_repair(mean, np.random.default_rng(3), uniform, 1.0)
+    assert log_ratio == pytest.approx(math.log(s) - x1 / mean * (1 - 1 / s))

@@ -60,6 +60,16 @@ def test_format_availability_keeps_enough_digits():
     assert not format_availability(1 - 1e-15).startswith("100")  # never rounds up to perfect
 
 
+def test_an_availability_whose_interval_is_wider_than_ten_percent_is_shown_without_decimals():
+    """A workload down all the time (estimate 0) with an interval wider than 10% supports no
+    decimal: its estimate is shown as 0%, not a crash on a negative precision."""
+    from kchaos.report.formatting import availability_supported
+
+    estimate, interval = availability_supported(0.0, [0.0, 0.3])
+    assert estimate == "0%" and interval.startswith("[") and "%" in interval
+    assert format_availability(0.0, -2) == "0%"
+
+
 # ---------------------------------------------------------------- the sample
 
 

@@ -116,7 +116,10 @@ def unavailability_interval(episodes: EpisodeSums, down_per_history: np.ndarray,
         resid = np.asarray(down_per_history) - estimate * np.asarray(time_per_history)
         v = max(v, k / (k - 1) * float(np.sum(resid * resid)))
     w_max = max(episodes.longest, float(typical_episode))
-    if y >= total_time:  # down from start to end of every history: nothing is uncertain
+    # Down from start to end of every history: nothing is uncertain. (Importance-sampled, the
+    # down seconds and the time are sums of the same weighted cycles in another order: they
+    # agree to the last bits only.)
+    if y >= total_time * (1.0 - 1e-9):
         return Interval(1.0, 1.0, 1.0)
     return PoissonBasis(y, v, w_max, total_time).interval()
 

@@ -76,6 +76,7 @@ def format_availability(a: Any, decimals: int | None = None) -> str:
     auto = decimals is None
     if decimals is None:
         decimals = availability_decimals(a)
+    decimals = max(decimals, 0)  # an interval wider than 10% supports no decimal at all
     text = f"{a * 100:.{decimals}f}"
     if text.startswith("100"):  # rounding must never claim a perfect record
         return f">{100 - 10 ** -decimals:.{decimals}f}%"
